@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module boundaries follow ../shared/ARCHITECTURE.md: C interop lives only in the thin wrapper
+// targets (Kafka, Redis, BLAS), the domain (FraudCore) knows no I/O, and transports adapt to the
+// engine rather than the other way round.
+let package = Package(
+    name: "waqiti",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "waqiti", targets: ["waqiti"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System libraries: nothing but the headers and the link line.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Thin wrappers that own every C pointer and turn C errors into typed Swift errors.
+        .target(name: "Kafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Redis", dependencies: ["CHiredis"]),
+        .target(name: "BLAS", dependencies: ["COpenBLAS"]),
+
+        // Domain: events, decisions, money, event time, wire formats. Pure Swift, no I/O.
+        .target(name: "FraudCore"),
+        // Deterministic traffic generator with labeled fraud scenarios.
+        .target(name: "Simulation", dependencies: ["FraudCore"]),
+        // Sliding-window velocity features: in-memory ring buffers and Redis behind one protocol.
+        .target(name: "Features", dependencies: ["FraudCore", "Redis"]),
+        // Rules DSL: lexer, parser, type checker, compiler to closures, hot reload.
+        .target(name: "Rules", dependencies: ["FraudCore", "Features"]),
+        // Logistic regression: model file, BLAS batch scoring, training, evaluation.
+        .target(name: "Model", dependencies: ["FraudCore", "Features", "Rules", "BLAS"]),
+
+        .executableTarget(
+            name: "waqiti",
+            dependencies: [
+                "FraudCore", "Simulation", "Features", "Rules", "Model", "Kafka", "Redis", "BLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "Features", "FraudCore"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS"]),
+        // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
+        .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "Redis", "BLAS", "FraudCore"]),
+    ]
+)

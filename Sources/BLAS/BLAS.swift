@@ -1,0 +1,1 @@
+// The BLAS module; see ARCHITECTURE.md for its boundary.

@@ -1,0 +1,1 @@
+// The Features module; see ARCHITECTURE.md for its boundary.

@@ -1,0 +1,1 @@
+// The Redis module; see ARCHITECTURE.md for its boundary.

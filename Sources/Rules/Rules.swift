@@ -1,0 +1,1 @@
+// The Rules module; see ARCHITECTURE.md for its boundary.
