@@ -1,1 +1,0 @@
-// The Features module; see ARCHITECTURE.md for its boundary.
