@@ -45,6 +45,13 @@ let package = Package(
             ]
         ),
 
+        // Release-mode benchmarks: `swift run -c release waqiti-bench <suite>`; results in bench/results/.
+        .executableTarget(
+            name: "waqiti-bench",
+            dependencies: ["FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS"],
+            path: "bench/Sources/WaqitiBench"
+        ),
+
         .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis"]),

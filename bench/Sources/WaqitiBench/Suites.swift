@@ -1,0 +1,11 @@
+#if canImport(Glibc)
+@_exported import Glibc
+#endif
+
+/// A benchmark suite: takes its command-line options, prints and writes its results.
+typealias BenchSuite = @Sendable ([String]) async throws -> Void
+
+enum BenchSuites {
+    /// One entry per suite file; keep alphabetical to keep merges trivial.
+    static let all: [String: BenchSuite] = [:]
+}
