@@ -1,0 +1,84 @@
+import FraudCore
+import Features
+
+/// A numeric expression compiled from DSL text for the model: `log1p(amount_usd)`,
+/// `count(card_fingerprint, 1h)`, `card_country != ip_country` (1/0), `channel == "ecom"` (1/0,
+/// for one-hot), `distinct(ip, account_id, 24h)`, `hour_of_day()`.
+///
+/// It evaluates to a Double: booleans are 1 or 0, money is US dollars, durations are seconds, and
+/// NaN means missing (the model decides how to impute). Aggregates are registered in the
+/// `FeaturePlan` given at compile time; evaluation reads their columns from a feature row of that
+/// plan (or of any plan that extends it: columns only ever get appended).
+public struct FeatureExpression: Sendable, CustomStringConvertible {
+    /// The text as written.
+    public let source: String
+    /// The aggregates this expression reads, as registered in the plan.
+    public let features: [FeatureSpec]
+    /// A row must have at least this many columns.
+    public let requiredColumns: Int
+    private let evaluator: NumericCode
+
+    public var description: String { source }
+
+    /// Compiles `text`, registering its aggregates into `plan`.
+    /// - Throws: `RulesCompileError` with every problem as `<expression>:1:col: message`.
+    public init(_ text: String, plan: inout FeaturePlan, rates: ExchangeRates = .builtIn, origin: String = "<expression>") throws(RulesCompileError) {
+        var sink = DiagnosticSink(file: origin)
+        guard let node = Parser.parseExpression(text, sink: &sink), !sink.hasErrors else {
+            throw RulesCompileError(diagnostics: sink.diagnostics)
+        }
+        let before = plan.count
+        var compiler = Compiler(file: origin, plan: plan, rates: rates)
+        compiler.sink = sink
+        guard let compiled = compiler.compile(node), !compiler.sink.hasErrors else {
+            throw RulesCompileError(diagnostics: compiler.sink.diagnostics)
+        }
+        guard let numeric = compiled.code?.numeric(rates: rates) else {
+            let message = compiled.list != nil ? "a feature expression must be a number or a bool, not a list"
+                : "a feature expression must be a number, money, a duration or a bool (1/0), not a \(compiled.type); compare it (channel == \"ecom\") to one-hot encode it"
+            throw RulesCompileError(diagnostics: [Diagnostic(file: origin, location: node.location, message: message)])
+        }
+        let used = Set(compiled.reads.map(\.name))
+        plan = compiler.plan
+        self.source = text
+        self.features = plan.features.filter { used.contains($0.canonicalName) }
+        self.requiredColumns = Swift.max(plan.count, before)
+        self.evaluator = NumericCode(run: numeric)
+    }
+
+    /// Evaluates on one event and its feature row.
+    public func evaluate(event: PaymentEvent, features row: UnsafeBufferPointer<Double>) -> Double {
+        precondition(row.count >= requiredColumns || features.isEmpty, "feature row has \(row.count) columns; the plan needs \(requiredColumns)")
+        let frame = Frame(event: event, row: row.baseAddress ?? Frame.emptyRow, lets: 0)
+        return evaluator.run(frame)
+    }
+
+    public func evaluate(event: PaymentEvent, features row: [Double]) -> Double {
+        row.withUnsafeBufferPointer { evaluate(event: event, features: $0) }
+    }
+
+    /// Evaluates `expressions` over a batch: `features` is row-major (`events.count × featureCount`),
+    /// `out` is resized to `events.count × expressions.count`, row-major (one row per event).
+    public static func evaluate(_ expressions: [FeatureExpression], events: [PaymentEvent], features: [Double], featureCount: Int, into out: inout [Double]) {
+        precondition(features.count == events.count * featureCount, "feature matrix is \(features.count) values; expected \(events.count) × \(featureCount)")
+        precondition(expressions.allSatisfy { $0.requiredColumns <= featureCount || $0.features.isEmpty }, "feature matrix has fewer columns than the plan the expressions were compiled with")
+        out.removeAll(keepingCapacity: true)
+        out.reserveCapacity(events.count * expressions.count)
+        guard !events.isEmpty else { return }
+        features.withUnsafeBufferPointer { matrix in
+            let frame = Frame(event: events[0], row: matrix.baseAddress ?? Frame.emptyRow, lets: 0)
+            for (index, event) in events.enumerated() {
+                frame.event = event
+                frame.row = (matrix.baseAddress ?? Frame.emptyRow) + index * featureCount
+                for expression in expressions { out.append(expression.evaluator.run(frame)) }
+            }
+        }
+    }
+}
+
+/// Compiled numeric code. The closures capture only immutable compile-time data (constants,
+/// sets, compiled patterns, rates), and every mutable thing they touch lives in the per-call
+/// `Frame`, so sharing them across threads is safe.
+struct NumericCode: @unchecked Sendable {
+    let run: (Frame) -> Double
+}

@@ -1,1 +1,0 @@
-// The Rules module; see ARCHITECTURE.md for its boundary.
