@@ -1,0 +1,100 @@
+/// Appends JSON tokens to a reused byte buffer: escaped strings, integers, shortest doubles.
+///
+/// The encoders build one object per call into the caller's `[UInt8]`, so a writer loop keeps
+/// a single buffer and allocates nothing per event once it has grown.
+enum JSONWriter {
+    /// `"key":` for a key that needs no escaping.
+    @inline(__always)
+    static func key(_ name: StaticString, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        raw(name, to: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ":"))
+    }
+
+    /// Writes `s` as a JSON string: `"` and `\` escaped, control characters as `\n`-style or
+    /// `\u00XX` escapes, everything else (including non-ASCII UTF-8) verbatim.
+    @inline(__always)
+    static func string(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { string($0, to: &out) }
+    }
+
+    static func string(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var needsEscape = false
+        for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            needsEscape = true
+            break
+        }
+        if !needsEscape {
+            out.append(contentsOf: bytes)
+        } else {
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(byte)
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                case 0x08: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "f"))
+                case 0..<0x20:
+                    raw("\\u00", to: &out)
+                    out.append(contentsOf: hex4(UInt16(byte)).utf8.suffix(2))
+                default: out.append(byte)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Decimal digits of `value` without going through String.
+    @inline(__always)
+    static func integer(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        guard magnitude >= 10 else {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0) // 24 bytes of scratch on the stack
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            while magnitude > 0 {
+                scratch[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[(24 - count)...]))
+        }
+    }
+
+    /// The shortest text that reads back as the same Double; `null` for NaN and infinities,
+    /// which JSON cannot carry.
+    static func double(_ value: Double, to out: inout [UInt8]) {
+        guard value.isFinite else {
+            raw("null", to: &out)
+            return
+        }
+        // Swift's description is the shortest round-trip form and always valid JSON for finite
+        // values ("0.0123", "6.0", "1e-05", "1.5e+300").
+        out.append(contentsOf: value.description.utf8)
+    }
+
+    static func bool(_ value: Bool, to out: inout [UInt8]) {
+        raw(value ? "true" : "false", to: &out)
+    }
+
+    /// Bytes written as they are: punctuation, literals, pre-escaped keys.
+    @inline(__always)
+    static func raw(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    static func time(_ time: EventTime, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        RFC3339.append(time, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+}
