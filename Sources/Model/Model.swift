@@ -1,1 +1,0 @@
-// The Model module; see ARCHITECTURE.md for its boundary.
