@@ -1,3 +1,4 @@
+import Features
 import FraudCore
 @testable import Rules
 
@@ -14,3 +15,27 @@ func sampleEvent(_ change: (inout PaymentEvent) -> Void = { _ in }) -> PaymentEv
 }
 
 func money(_ minor: Int64, _ code: String) -> Money { Money(minorUnits: minor, currency: Currency(code)!) }
+
+/// Compiles rules text held in memory; `lists` maps list file paths to their contents.
+func compileRules(_ text: String, lists: [String: String] = [:], basePlan: Features.FeaturePlan = Features.FeaturePlan()) throws(RulesCompileError) -> RuleSet {
+    let source = RulesSource(path: "test.rules", text: text) { path in
+        guard let content = lists[path] else { throw TestFileMissing(path: path) }
+        return Array(content.utf8)
+    }
+    return try RuleSet.compile(source, basePlan: basePlan)
+}
+
+struct TestFileMissing: Error, CustomStringConvertible {
+    var path: String
+    var description: String { "no such file" }
+}
+
+/// The compile errors of `text`, one string per diagnostic; empty if it compiles.
+func compileErrors(_ text: String, lists: [String: String] = [:]) -> [String] {
+    do {
+        _ = try compileRules(text, lists: lists)
+        return []
+    } catch {
+        return error.diagnostics.map(\.description)
+    }
+}

@@ -27,7 +27,7 @@ struct Compiler {
 
     static let engineValues = ["amount", "model_score", "risk_points"]
 
-    var knownNames: [String] { Array(EventField.named.keys) + Compiler.engineValues + Array(bindings.keys) }
+    var knownNames: [String] { Array(EventField.named.keys) + Compiler.engineValues + Array(bindings.keys) + Compiler.functionNames }
 
     mutating func error(_ message: String, at location: SourceLocation) -> Compiled? {
         sink.error(message, at: location)

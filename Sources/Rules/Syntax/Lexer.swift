@@ -115,6 +115,10 @@ struct Lexer {
         return String(decoding: bytes[begin..<index], as: UTF8.self)
     }
 
+    /// Stands in for a malformed number so the parser does not report the same mistake twice;
+    /// the file already has an error and will not load.
+    private static let poison = Token.Kind.duration(EventDuration(milliseconds: 1))
+
     private mutating func lexNumber(at start: SourceLocation, sink: inout DiagnosticSink) -> Token.Kind? {
         let begin = index
         while let b = peek(), Lexer.isDigit(b) { advance() }
@@ -131,19 +135,19 @@ struct Lexer {
             let unit = String(decoding: bytes[digitsEnd..<index], as: UTF8.self)
             guard !isDecimal else {
                 sink.error("durations are whole numbers of a unit: write '\(text)' as a whole number of ms, s, m, h or d", at: start)
-                return nil
+                return Lexer.poison
             }
             guard let duration = EventDuration(parsing: text) else {
                 let known = ["ms", "s", "m", "h", "d"].contains(unit)
                 sink.error(known ? "duration '\(text)' is too large" : "unknown duration unit '\(unit)' in '\(text)'; use ms, s, m, h or d", at: start)
-                return nil
+                return Lexer.poison
             }
             return .duration(duration)
         }
         if isDecimal { return .decimal(text) }
         guard let value = Int64(text) else {
             sink.error("integer '\(text)' is too large", at: start)
-            return nil
+            return .integer(0)
         }
         return .integer(value)
     }

@@ -188,7 +188,8 @@ struct Parser {
         }
         let action = try parseAction()
         try expectKeyword("if", "before the threshold's condition")
-        return ThresholdSyntax(name: name, location: start, action: action, condition: try parseExpression())
+        let conditionStart = current.location
+        return ThresholdSyntax(name: name, location: start, action: action, condition: try parseExpression(), conditionStart: conditionStart)
     }
 
     /// `"{count(card_fingerprint,10m)} charges in 10 minutes"`; `{{` and `}}` are literal braces.

@@ -78,6 +78,8 @@ struct ThresholdSyntax: Sendable {
     var location: SourceLocation
     var action: RuleAction
     var condition: Expression.Node
+    /// Where the condition's text starts (an unnamed threshold is named after it).
+    var conditionStart: SourceLocation
 }
 
 enum ListSourceSyntax: Sendable {
