@@ -22,7 +22,7 @@ let package = Package(
 
         // Thin wrappers that own every C pointer and turn C errors into typed Swift errors.
         .target(name: "Kafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Redis", dependencies: ["CHiredis"]),
+        .target(name: "Redis", dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BLAS", dependencies: ["COpenBLAS"]),
 
         // Domain: events, decisions, money, event time, wire formats. Pure Swift, no I/O.
@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "Features", "FraudCore"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS"]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "Redis", "BLAS", "FraudCore"]),

@@ -1,1 +1,0 @@
-// The Redis module; see ARCHITECTURE.md for its boundary.
