@@ -6,13 +6,16 @@ import FraudCore
 /// docs/model.md for the format.
 public enum ModelFileDecoder {
     public static func load(path: String) throws(ModelFileError) -> LogisticModel {
-        let data: Data
+        try decode(read(path), file: path)
+    }
+
+    /// The file's bytes, or an error that names it.
+    static func read(_ path: String) throws(ModelFileError) -> Data {
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            return try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw ModelFileError(file: path, key: nil, message: "cannot read the file: \(error.localizedDescription)")
         }
-        return try decode(data, file: path)
     }
 
     /// - Parameter file: the name used in error messages.

@@ -1,0 +1,40 @@
+import Features
+import Foundation
+import Synchronization
+import Testing
+@testable import Model
+
+@Suite struct ModelWatcherTests {
+    final class Events: Sendable {
+        let seen = Mutex<[ModelWatcher.Event]>([])
+    }
+
+    @Test func reloadsGoodFilesAndKeepsTheLastGoodModelOnABadOne() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("waqiti-watcher-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.json").path
+        try ModelFileEncoder.encode(Fixtures.model).write(toFile: path, atomically: true, encoding: .utf8)
+
+        let events = Events()
+        let watcher = try ModelWatcher(path: path, basePlan: FeaturePlan()) { event in events.seen.withLock { $0.append(event) } }
+        #expect(watcher.current.model == Fixtures.model)
+        #expect(watcher.poll() == nil)
+
+        try "{\"format_version\": 1".write(toFile: path, atomically: true, encoding: .utf8)
+        guard case .rejected(let error) = watcher.poll() else { Issue.record("a truncated file was not rejected"); return }
+        #expect(error.description.hasPrefix("\(path): not valid JSON"))
+        #expect(watcher.current.model == Fixtures.model)
+        #expect(watcher.reloadFailures == 1)
+        #expect(watcher.poll() == nil, "the same bad file is reported once")
+
+        var next = Fixtures.model
+        next.bias = -3.5
+        try ModelFileEncoder.encode(next).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(watcher.poll() == .reloaded(version: next.version))
+        #expect(watcher.current.model.bias == -3.5)
+        #expect(watcher.reloads == 1)
+        #expect(watcher.reloadFailures == 1)
+        #expect(events.seen.withLock { $0.count } == 2)
+    }
+}
