@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // System libraries: nothing but the headers and the link line.
@@ -32,7 +34,12 @@ let package = Package(
         // Sliding-window velocity features: in-memory ring buffers and Redis behind one protocol.
         .target(name: "Features", dependencies: ["FraudCore", "Redis"]),
         // Rules DSL: lexer, parser, type checker, compiler to closures, hot reload.
-        .target(name: "Rules", dependencies: ["FraudCore", "Features"]),
+        .target(name: "Rules", dependencies: [
+            "FraudCore", "Features",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // Logistic regression: model file, BLAS batch scoring, training, evaluation.
         .target(name: "Model", dependencies: ["FraudCore", "Features", "Rules", "BLAS"]),
 
@@ -55,7 +62,11 @@ let package = Package(
         .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "Features", "FraudCore"]),
+        .testTarget(name: "RulesTests", dependencies: [
+            "Rules", "Features", "FraudCore",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS"]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
