@@ -46,3 +46,39 @@ public final class TrainingReplay {
         return raw
     }
 }
+
+extension TrainingReplay {
+    /// What reading a labeled events file found, besides the matrix.
+    public struct FileSummary: Sendable {
+        public var events = 0
+        public var malformedLines = 0
+        /// The first few malformed lines, `file:line: reason`, to show the user.
+        public var firstErrors: [String] = []
+
+        /// Lines for the report and the terminal.
+        public func notes(unlabeled: Int, duplicates: Int, tooLate: Int) -> [String] {
+            var notes = ["\(events) events replayed through the in-memory feature store"]
+            if malformedLines > 0 { notes.append("\(malformedLines) malformed lines skipped, first: \(firstErrors.joined(separator: "; "))") }
+            if unlabeled > 0 { notes.append("\(unlabeled) events without a label fed the windows but are not training rows") }
+            if duplicates > 0 { notes.append("\(duplicates) redelivered events (repeated payment_id) changed no window") }
+            if tooLate > 0 { notes.append("\(tooLate) events arrived later than the allowed lateness") }
+            return notes
+        }
+    }
+
+    /// Replays a JSON Lines file of events in file (arrival) order, in batches as the engine reads
+    /// them. Malformed lines are skipped and counted, never silently.
+    /// - Parameter progress: called after each batch with the events replayed so far.
+    public func replay(file path: String, batchSize: Int = 1024, progress: (Int) -> Void = { _ in }) async throws -> FileSummary {
+        let reader = try JSONLinesReader(path: path)
+        var summary = FileSummary()
+        while let batch = try reader.nextBatch(maxLines: batchSize) {
+            summary.malformedLines += batch.errors.count
+            for error in batch.errors.prefix(max(0, 3 - summary.firstErrors.count)) { summary.firstErrors.append(error.description) }
+            try await process(batch.events)
+            summary.events += batch.events.count
+            progress(summary.events)
+        }
+        return summary
+    }
+}

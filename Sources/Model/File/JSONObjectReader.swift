@@ -1,3 +1,4 @@
+import Foundation
 import FraudCore
 
 /// Reads one JSON object of the model file, turning every missing, mistyped or out-of-range value
@@ -15,6 +16,30 @@ struct JSONObjectReader {
         self.file = file
         self.path = path
         self.fields = fields
+    }
+
+    /// Parses a whole document whose top level must be an object.
+    static func root(_ data: Data, file: String) throws(ModelFileError) -> JSONObjectReader {
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw ModelFileError(file: file, key: nil, message: "not valid JSON: \(jsonSyntaxMessage(error))")
+        }
+        guard case .object = root else {
+            throw ModelFileError(file: file, key: nil, message: "expected a JSON object at the top level, got \(root.kindDescription)")
+        }
+        return try JSONObjectReader(file: file, path: "", value: root)
+    }
+
+    /// Foundation's decoding error carries the parser's message (with its line and column) in
+    /// the underlying error; the outer description is generic.
+    private static func jsonSyntaxMessage(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            if let underlying = context.underlyingError { return "\(underlying)" }
+            return context.debugDescription
+        }
+        return "\(error)"
     }
 
     func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -81,6 +106,20 @@ struct JSONObjectReader {
         let value = try value(key)
         guard case .array(let items) = value else { throw error(key, "expected an array, got \(value.kindDescription)") }
         return items
+    }
+
+    func classWeighting(_ key: String) throws(ModelFileError) -> ClassWeighting {
+        let text = try string(key)
+        guard let weighting = ClassWeighting(rawValue: text) else {
+            throw error(key, "expected \"none\" or \"balanced\", got \"\(text)\"")
+        }
+        return weighting
+    }
+
+    func nonNegativeFinite(_ key: String) throws(ModelFileError) -> Double {
+        let number = try finite(key)
+        guard number >= 0 else { throw error(key, "must be 0 or more, got \(number)") }
+        return number
     }
 
     func object(_ key: String) throws(ModelFileError) -> JSONObjectReader {

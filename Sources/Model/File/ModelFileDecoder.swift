@@ -20,16 +20,7 @@ public enum ModelFileDecoder {
 
     /// - Parameter file: the name used in error messages.
     public static func decode(_ data: Data, file: String) throws(ModelFileError) -> LogisticModel {
-        let root: JSONValue
-        do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw ModelFileError(file: file, key: nil, message: "not valid JSON: \(jsonSyntaxMessage(error))")
-        }
-        guard case .object = root else {
-            throw ModelFileError(file: file, key: nil, message: "expected a JSON object at the top level, got \(root.kindDescription)")
-        }
-        let reader = try JSONObjectReader(file: file, path: "", value: root)
+        let reader = try JSONObjectReader.root(data, file: file)
         try reader.rejectUnknownKeys(allowed: ["format_version", "name", "content_hash", "bias", "features", "training", "evaluation"])
 
         let version = try reader.nonNegativeInteger("format_version")
@@ -90,12 +81,8 @@ public enum ModelFileDecoder {
             "input", "train_rows", "validation_rows", "fraud_rate", "train_from", "train_to",
             "validation_from", "validation_to", "seed", "l2", "class_weight", "iterations", "stop_reason",
         ])
-        let classWeightText = try reader.string("class_weight")
-        guard let classWeight = ClassWeighting(rawValue: classWeightText) else {
-            throw reader.error("class_weight", "expected \"none\" or \"balanced\", got \"\(classWeightText)\"")
-        }
-        let l2 = try reader.finite("l2")
-        guard l2 >= 0 else { throw reader.error("l2", "must be 0 or more, got \(l2)") }
+        let classWeight = try reader.classWeighting("class_weight")
+        let l2 = try reader.nonNegativeFinite("l2")
         var seed: UInt64?
         if let value = reader.fields["seed"], value != .null { seed = UInt64(try reader.nonNegativeInteger("seed")) }
         return TrainingSummary(
@@ -127,15 +114,5 @@ public enum ModelFileDecoder {
              UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."): true
         default: false
         }
-    }
-
-    /// Foundation's decoding error carries the parser's message (with its line and column) in
-    /// the underlying error; the outer description is generic.
-    private static func jsonSyntaxMessage(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError { return "\(underlying)" }
-            return context.debugDescription
-        }
-        return "\(error)"
     }
 }
