@@ -68,8 +68,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS"]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
-        .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "Redis", "BLAS", "FraudCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Kafka", "Redis", "BLAS", "FraudCore", .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )

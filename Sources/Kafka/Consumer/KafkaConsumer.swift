@@ -1,0 +1,310 @@
+import CRdKafka
+import Dispatch
+import Logging
+import Synchronization
+
+/// Reads records as a member of a consumer group (`subscribe`) or from explicit partitions
+/// without joining a group (`assign`, for replay), and commits explicit offsets.
+///
+/// Offsets are never committed automatically: commit `KafkaConsumerBatch.nextOffsets` after the
+/// decisions for the batch are acknowledged. Polls and `close` run on one private serial queue
+/// (a dedicated thread, not the cooperative pool), so `batches()` can be iterated from async code.
+/// Thread-safe; `close()` is called once, after iteration ended.
+public final class KafkaConsumer: Sendable {
+    public let configuration: KafkaConsumerConfiguration
+    private let client: RDKafkaClient
+    private let callbacks: ConsumerCallbacks
+    private let queue = DispatchQueue(label: "waqiti-kafka-consumer")
+    private let ranges = Mutex(RangeProgress())
+
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "waqiti.kafka.consumer")) throws(KafkaError) {
+        self.configuration = configuration
+        let callbacks = ConsumerCallbacks(logger: logger)
+        client = try RDKafkaClient(type: RD_KAFKA_CONSUMER, properties: configuration.properties(), callbacks: callbacks) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf) { client, code, partitions, opaque in
+                guard let client, let callbacks = ClientCallbacks.from(opaque) as? ConsumerCallbacks else { return }
+                callbacks.rebalance(client: client, code: code, partitions: partitions)
+            }
+            rd_kafka_conf_set_offset_commit_cb(conf) { _, code, _, opaque in
+                guard code != RD_KAFKA_RESP_ERR_NO_ERROR, code != RD_KAFKA_RESP_ERR__NO_OFFSET,
+                      let callbacks = ClientCallbacks.from(opaque) as? ConsumerCallbacks else { return }
+                callbacks.append(.commitFailed(KafkaErrorCode(code)))
+            }
+        }
+        self.callbacks = callbacks
+        // Route rebalances, errors and fetched messages through rd_kafka_consumer_poll.
+        rd_kafka_poll_set_consumer(client.handle)
+    }
+
+    deinit { closeNow() }
+
+    /// Joins the group and subscribes to `topics`; partitions arrive with `.assigned` events.
+    public func subscribe(topics: [String]) throws(KafkaError) {
+        try requireGroup(for: "subscribe")
+        try checkOpen()
+        let list = PartitionList(topics.map { KafkaTopicPartitionOffset(topic: $0, partition: RD_KAFKA_PARTITION_UA, offset: -1001) })
+        let code = rd_kafka_subscribe(client.handle, list.pointer)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .operationFailed(operation: "subscribe to \(topics)", code: KafkaErrorCode(code)) }
+    }
+
+    /// Reads exactly these partitions without joining a group. Bounded ranges end the
+    /// `batches()` sequence once read to their `end`.
+    public func assign(_ partitions: [KafkaPartitionRange]) throws(KafkaError) {
+        try checkOpen()
+        let list = PartitionList(partitions.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.start.rawValue) })
+        ranges.withLock { $0 = RangeProgress(partitions) }
+        let code = rd_kafka_assign(client.handle, list.pointer)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .operationFailed(operation: "assign", code: KafkaErrorCode(code)) }
+    }
+
+    /// Waits up to `timeout` for the first message, then takes what is already fetched, up to
+    /// `maxMessages`. Blocks the calling thread; from async code iterate `batches()` instead.
+    public func poll(maxMessages: Int = 500, timeout: Duration = .milliseconds(100)) throws(KafkaError) -> KafkaConsumerBatch {
+        try queue.sync { Result { () throws(KafkaError) in try pollNow(maxMessages: maxMessages, timeout: timeout) } }.get()
+    }
+
+    /// Non-empty batches, polled on the consumer's own thread. Ends when the task is cancelled,
+    /// the consumer is closed, or every bounded `assign` range has been read.
+    public func batches(maxMessages: Int = 500, pollTimeout: Duration = .milliseconds(100)) -> KafkaConsumerBatches {
+        KafkaConsumerBatches(consumer: self, maxMessages: maxMessages, pollTimeout: pollTimeout)
+    }
+
+    /// True once every range given to `assign` with an `end` has been read up to it.
+    public var isReplayComplete: Bool { ranges.withLock { $0.isComplete } }
+
+    /// Commits explicit offsets (each the next offset to read). `.sync` waits for the broker;
+    /// `.async` returns at once and reports failures as `.commitFailed` events.
+    /// Nothing to commit (`_NO_OFFSET`) counts as success.
+    public func commit(_ offsets: [KafkaTopicPartitionOffset], mode: KafkaCommitMode = .sync) throws(KafkaError) {
+        try requireGroup(for: "commit")
+        try checkOpen()
+        guard !offsets.isEmpty else { return }
+        let list = PartitionList(offsets)
+        let code = rd_kafka_commit(client.handle, list.pointer, mode == .async ? 1 : 0)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+            throw .operationFailed(operation: "commit of \(offsets)", code: KafkaErrorCode(code))
+        }
+        if mode == .sync, let failed = list.entries.first(where: { $0.error != nil && $0.error != .noOffset }) {
+            throw .operationFailed(operation: "commit of \(failed.offset)", code: failed.error!)
+        }
+    }
+
+    /// The group's committed offsets for `partitions`; partitions without one are absent.
+    public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        try requireGroup(for: "committed offsets")
+        try checkOpen()
+        let list = PartitionList(partitions.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: -1001) })
+        let code = rd_kafka_committed(client.handle, list.pointer, Int32(clamping: timeout.milliseconds))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw .operationFailed(operation: "read committed offsets", code: KafkaErrorCode(code)) }
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for entry in list.entries where entry.offset.offset >= 0 {
+            result[KafkaTopicPartition(topic: entry.offset.topic, partition: entry.offset.partition)] = entry.offset.offset
+        }
+        return result
+    }
+
+    /// The partition's low and high watermarks (first offset, and one past the last) from the
+    /// broker; `high - committed` is the group's lag. Tansu 0.6 answers the high watermark as one
+    /// past the *first* offset of the last record batch, so with Tansu it is exact only when the
+    /// last batch held one record.
+    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError) -> (low: Int64, high: Int64) {
+        try checkOpen()
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let code = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, Int32(clamping: timeout.milliseconds))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw .operationFailed(operation: "watermarks of \(topic)[\(partition)]", code: KafkaErrorCode(code))
+        }
+        return (low, high)
+    }
+
+    /// Leaves the group (revoking its partitions) and destroys the client. Commit first: nothing
+    /// is committed here.
+    public func close() {
+        queue.sync { closeNow() }
+    }
+
+    // MARK: - On the consumer queue
+
+    private func closeNow() {
+        guard !client.isDestroyed else { return }
+        _ = rd_kafka_consumer_close(client.handle)
+        client.destroy()
+    }
+
+    private func requireGroup(for operation: String) throws(KafkaError) {
+        guard configuration.groupID != nil else {
+            throw .invalidConfiguration(key: "group.id", reason: "\(operation) needs a consumer group; this consumer is assign-only (groupID nil)")
+        }
+    }
+
+    private func checkOpen() throws(KafkaError) {
+        if client.isDestroyed { throw .closed }
+    }
+
+    private func pollNow(maxMessages: Int, timeout: Duration) throws(KafkaError) -> KafkaConsumerBatch {
+        try checkOpen()
+        var batch = KafkaConsumerBatch()
+        var messageEvents: [KafkaConsumerEvent] = []
+        var wait = Int32(clamping: timeout.milliseconds)
+        var topicNames = TopicNameCache()
+        while batch.messages.count < maxMessages, let message = rd_kafka_consumer_poll(client.handle, wait) {
+            wait = 0
+            defer { rd_kafka_message_destroy(message) }
+            let record = message.pointee
+            let topic = topicNames.name(of: record.rkt)
+            let partition = KafkaTopicPartition(topic: topic, partition: record.partition)
+            switch record.err {
+            case RD_KAFKA_RESP_ERR_NO_ERROR:
+                if ranges.withLock({ $0.accept(partition, offset: record.offset) }) {
+                    batch.messages.append(Self.message(message, topic: topic))
+                }
+            case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+                ranges.withLock { $0.reachedEnd(partition, offset: record.offset) }
+                messageEvents.append(.partitionEOF(partition, offset: record.offset))
+            default:
+                let code = KafkaErrorCode(record.err)
+                if rd_kafka_fatal_error(client.handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    throw .operationFailed(operation: "consume (fatal)", code: code)
+                }
+                messageEvents.append(.error(code, detail: String(cString: rd_kafka_message_errstr(message))))
+            }
+        }
+        batch.events = callbacks.drainEvents() + messageEvents
+        return batch
+    }
+
+    /// Polls on the consumer queue without blocking the caller's thread; nil once closed or
+    /// once every bounded range is read.
+    func pollOffCooperativePool(maxMessages: Int, timeout: Duration) async throws(KafkaError) -> KafkaConsumerBatch? {
+        if client.isDestroyed || isReplayComplete { return nil }
+        let result: Result<KafkaConsumerBatch, KafkaError> = await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: Result { () throws(KafkaError) in try self.pollNow(maxMessages: maxMessages, timeout: timeout) })
+            }
+        }
+        return try result.get()
+    }
+
+    private static func message(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> KafkaConsumerMessage {
+        let record = pointer.pointee
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
+        return KafkaConsumerMessage(
+            topic: topic, partition: record.partition, offset: record.offset,
+            key: record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) },
+            value: record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) } ?? [],
+            headers: headers(of: pointer),
+            timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+    }
+
+    private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
+        var list: OpaquePointer?
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        var headers: [KafkaHeader] = []
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        var index = 0
+        while rd_kafka_header_get_all(list, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            headers.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+            index += 1
+        }
+        return headers
+    }
+}
+
+/// How `KafkaConsumer.commit` waits.
+public enum KafkaCommitMode: Sendable {
+    case sync, async
+}
+
+/// Consumer state for the rebalance and commit callbacks: events queued until the next poll.
+final class ConsumerCallbacks: ClientCallbacks, @unchecked Sendable {
+    private let events = Mutex<[KafkaConsumerEvent]>([])
+
+    func append(_ event: KafkaConsumerEvent) { events.withLock { $0.append(event) } }
+
+    func drainEvents() -> [KafkaConsumerEvent] {
+        events.withLock { events in
+            defer { events.removeAll() }
+            return events
+        }
+    }
+
+    /// Applies the assignment change (eager or cooperative protocol) and records it.
+    func rebalance(client: OpaquePointer, code: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        let changed = partitions.map { PartitionList.topicPartitions(of: $0) } ?? []
+        let cooperative = rd_kafka_rebalance_protocol(client).map { String(cString: $0) } == "COOPERATIVE"
+        switch code {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative { report(rd_kafka_incremental_assign(client, partitions)) } else { rd_kafka_assign(client, partitions) }
+            logger.info("partitions assigned", metadata: ["partitions": "\(changed)"])
+            append(.assigned(changed))
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            if cooperative { report(rd_kafka_incremental_unassign(client, partitions)) } else { rd_kafka_assign(client, nil) }
+            logger.info("partitions revoked", metadata: ["partitions": "\(changed)"])
+            append(.revoked(changed))
+        default:
+            rd_kafka_assign(client, nil)
+            append(.error(KafkaErrorCode(code), detail: "rebalance failed; all partitions unassigned"))
+        }
+    }
+
+    private func report(_ error: OpaquePointer?) {
+        guard let error else { return }
+        logger.error("incremental rebalance failed", metadata: ["reason": "\(String(cString: rd_kafka_error_string(error)))"])
+        rd_kafka_error_destroy(error)
+    }
+}
+
+/// Topic names by topic handle: consecutive messages mostly share a topic, so one String per
+/// batch rather than per message.
+private struct TopicNameCache {
+    private var handle: OpaquePointer?
+    private var cached = ""
+
+    mutating func name(of topic: OpaquePointer?) -> String {
+        guard let topic else { return "" }
+        if topic != handle {
+            handle = topic
+            cached = String(cString: rd_kafka_topic_name(topic))
+        }
+        return cached
+    }
+}
+
+/// Read progress of bounded `assign` ranges.
+struct RangeProgress {
+    private var ends: [KafkaTopicPartition: Int64] = [:]
+    private var unfinished: Set<KafkaTopicPartition> = []
+
+    init() {}
+
+    init(_ ranges: [KafkaPartitionRange]) {
+        for range in ranges {
+            guard let end = range.end else { continue }
+            let partition = KafkaTopicPartition(topic: range.topic, partition: range.partition)
+            ends[partition] = end
+            let emptyAtStart = switch range.start {
+            case .offset(let start): start >= end
+            case .beginning: end <= 0
+            case .end, .committed: false
+            }
+            if !emptyAtStart { unfinished.insert(partition) }
+        }
+    }
+
+    var isComplete: Bool { !ends.isEmpty && unfinished.isEmpty }
+
+    /// Whether a message at `offset` is inside its range; marks the range done at its last offset.
+    mutating func accept(_ partition: KafkaTopicPartition, offset: Int64) -> Bool {
+        guard let end = ends[partition] else { return true }
+        if offset + 1 >= end { unfinished.remove(partition) }
+        return offset < end
+    }
+
+    mutating func reachedEnd(_ partition: KafkaTopicPartition, offset: Int64) {
+        if let end = ends[partition], offset >= end { unfinished.remove(partition) }
+    }
+}

@@ -1,0 +1,74 @@
+import CRdKafka
+
+/// A librdkafka error code (`rd_kafka_resp_err_t`) with its name and description.
+public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    init(_ code: rd_kafka_resp_err_t) { rawValue = code.rawValue }
+
+    /// librdkafka's symbolic name, for example `_MSG_TIMED_OUT` or `UNKNOWN_TOPIC_OR_PART`.
+    public var name: String { String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: rawValue))) }
+
+    /// librdkafka's human description.
+    public var message: String { String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(rawValue: rawValue))) }
+
+    public var description: String { "\(name): \(message)" }
+
+    public static let noOffset = KafkaErrorCode(RD_KAFKA_RESP_ERR__NO_OFFSET)
+    public static let partitionEOF = KafkaErrorCode(RD_KAFKA_RESP_ERR__PARTITION_EOF)
+    public static let timedOut = KafkaErrorCode(RD_KAFKA_RESP_ERR__TIMED_OUT)
+    public static let messageTimedOut = KafkaErrorCode(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
+    public static let unknownTopicOrPartition = KafkaErrorCode(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+    public static let queueFull = KafkaErrorCode(RD_KAFKA_RESP_ERR__QUEUE_FULL)
+}
+
+/// One message of a batch that the broker did not acknowledge.
+public struct KafkaDeliveryFailure: Hashable, Sendable, CustomStringConvertible {
+    /// Position of the message in the batch given to `KafkaProducer.send(_:)`.
+    public let index: Int
+    public let topic: String
+    public let code: KafkaErrorCode
+
+    public init(index: Int, topic: String, code: KafkaErrorCode) {
+        self.index = index
+        self.topic = topic
+        self.code = code
+    }
+
+    public var description: String { "message \(index) to '\(topic)': \(code)" }
+}
+
+/// What went wrong in the Kafka wrappers: typed, with what, where and how to fix.
+public enum KafkaError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A configuration value was rejected before or by librdkafka; `key` is the librdkafka key.
+    case invalidConfiguration(key: String, reason: String)
+    /// `rd_kafka_new` failed.
+    case clientCreationFailed(reason: String)
+    /// A librdkafka call returned an error.
+    case operationFailed(operation: String, code: KafkaErrorCode)
+    /// Some messages of a batch were not acknowledged (after librdkafka's own retries).
+    case deliveryFailed(failures: [KafkaDeliveryFailure], batchSize: Int)
+    /// An operation did not finish in time.
+    case timeout(operation: String, after: Duration)
+    /// The client was closed before or during the call.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let key, let reason):
+            "invalid Kafka configuration '\(key)': \(reason)"
+        case .clientCreationFailed(let reason):
+            "cannot create the Kafka client: \(reason)"
+        case .operationFailed(let operation, let code):
+            "Kafka \(operation) failed: \(code)"
+        case .deliveryFailed(let failures, let batchSize):
+            "\(failures.count) of \(batchSize) messages were not acknowledged by the broker; first: \(failures.first.map(\.description) ?? "none")"
+        case .timeout(let operation, let after):
+            "Kafka \(operation) did not finish within \(after); is the broker at the bootstrap servers reachable?"
+        case .closed:
+            "the Kafka client is closed"
+        }
+    }
+}

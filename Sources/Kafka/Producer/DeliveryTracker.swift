@@ -1,0 +1,84 @@
+import Synchronization
+
+/// Matches librdkafka's delivery reports to the batches awaiting them. Each produced message
+/// carries `(batch id, index)` packed into its per-message opaque pointer; the delivery callback
+/// (on the polling thread) records the outcome, and the last report of a batch resumes its
+/// waiting task.
+final class DeliveryTracker: Sendable {
+    struct Outcome {
+        var partitions: [Int32]
+        var offsets: [Int64]
+        var failures: [(index: Int, code: KafkaErrorCode)] = []
+    }
+
+    private struct Pending {
+        var remaining: Int
+        var outcome: Outcome
+        var continuation: CheckedContinuation<Outcome, Never>?
+    }
+
+    private struct State {
+        var nextID: UInt32 = 1
+        var pending: [UInt32: Pending] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Registers a batch of `count` messages; returns its id.
+    func open(count: Int) -> UInt32 {
+        state.withLock { state in
+            let id = state.nextID
+            state.nextID = state.nextID == UInt32.max ? 1 : state.nextID + 1
+            state.pending[id] = Pending(
+                remaining: count,
+                outcome: Outcome(partitions: Array(repeating: -1, count: count), offsets: Array(repeating: -1, count: count)))
+            return id
+        }
+    }
+
+    static func opaque(batch: UInt32, index: Int) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: UInt(batch) << 32 | UInt(UInt32(index)))!
+    }
+
+    /// Called from the delivery-report callback, or for messages that never left (enqueue failed).
+    func record(opaque: UnsafeMutableRawPointer?, partition: Int32, offset: Int64, error: KafkaErrorCode?) {
+        let bits = UInt(bitPattern: opaque)
+        record(batch: UInt32(truncatingIfNeeded: bits >> 32), index: Int(UInt32(truncatingIfNeeded: bits)),
+               partition: partition, offset: offset, error: error)
+    }
+
+    func record(batch: UInt32, index: Int, partition: Int32, offset: Int64, error: KafkaErrorCode?) {
+        let finished: (CheckedContinuation<Outcome, Never>, Outcome)? = state.withLock { state in
+            guard var pending = state.pending[batch] else { return nil }
+            pending.outcome.partitions[index] = partition
+            pending.outcome.offsets[index] = offset
+            if let error { pending.outcome.failures.append((index, error)) }
+            pending.remaining -= 1
+            if pending.remaining == 0, let continuation = pending.continuation {
+                state.pending[batch] = nil
+                return (continuation, pending.outcome)
+            }
+            state.pending[batch] = pending
+            return nil
+        }
+        if let (continuation, outcome) = finished { continuation.resume(returning: outcome) }
+    }
+
+    /// Suspends until every message of the batch has a delivery report.
+    func wait(batch: UInt32) async -> Outcome {
+        await withCheckedContinuation { continuation in
+            let done: Outcome? = state.withLock { state in
+                // An unknown batch is a bug; answering beats suspending forever.
+                guard var pending = state.pending[batch] else { return Outcome(partitions: [], offsets: []) }
+                if pending.remaining == 0 {
+                    state.pending[batch] = nil
+                    return pending.outcome
+                }
+                pending.continuation = continuation
+                state.pending[batch] = pending
+                return nil
+            }
+            if let done { continuation.resume(returning: done) }
+        }
+    }
+}
