@@ -42,11 +42,15 @@ let package = Package(
         ]),
         // Logistic regression: model file, BLAS batch scoring, training, evaluation.
         .target(name: "Model", dependencies: ["FraudCore", "Features", "Rules", "BLAS"]),
+        // Self-contained HTML pages with inline SVG charts and tables (replay and training reports).
+        .target(name: "Reporting"),
+        // Backtesting: replay sources, decision summaries and metrics, rule/model diffs, HTML report.
+        .target(name: "Replay", dependencies: ["FraudCore", "Features", "Rules", "Model", "Reporting"]),
 
         .executableTarget(
             name: "waqiti",
             dependencies: [
-                "FraudCore", "Simulation", "Features", "Rules", "Model", "Kafka", "Redis", "BLAS",
+                "FraudCore", "Simulation", "Features", "Rules", "Model", "Kafka", "Redis", "BLAS", "Replay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -69,6 +73,7 @@ let package = Package(
         ]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "Simulation", "FraudCore"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS"]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: [

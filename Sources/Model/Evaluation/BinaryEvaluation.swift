@@ -33,6 +33,12 @@ public struct BinaryEvaluation: Sendable {
     /// Area under the ROC curve: P(score of a random fraud > score of a random legit), ties
     /// counting ½. NaN when either class is absent.
     public var aucROC: Double {
+        Self.aucROC(thresholds: thresholds, positives: positives, negatives: negatives)
+    }
+
+    /// AUC-ROC from cumulative counts at distinct thresholds, highest first (shared with
+    /// histogram-based evaluations such as the replay's, which never hold a score per event).
+    public static func aucROC(thresholds: [(score: Double, truePositives: Int, falsePositives: Int)], positives: Int, negatives: Int) -> Double {
         guard positives > 0, negatives > 0 else { return .nan }
         // Trapezoids between consecutive thresholds; a tie group's diagonal segment is the ½.
         var area = 0.0, previousTP = 0, previousFP = 0
@@ -47,6 +53,11 @@ public struct BinaryEvaluation: Sendable {
     /// Average precision, AP = Σₖ (Rₖ − Rₖ₋₁) · Pₖ over the distinct thresholds (scikit-learn's
     /// `average_precision_score`; no interpolation). NaN without a fraud label.
     public var averagePrecision: Double {
+        Self.averagePrecision(thresholds: thresholds, positives: positives)
+    }
+
+    /// Average precision from cumulative counts at distinct thresholds, highest first.
+    public static func averagePrecision(thresholds: [(score: Double, truePositives: Int, falsePositives: Int)], positives: Int) -> Double {
         guard positives > 0 else { return .nan }
         var ap = 0.0, previousRecall = 0.0
         for t in thresholds {

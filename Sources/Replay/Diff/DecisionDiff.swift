@@ -1,0 +1,71 @@
+import FraudCore
+
+/// What changed between a baseline and a candidate configuration (rule set and/or model) over
+/// the same events, decided in one pass.
+public struct DecisionDiff: Codable, Hashable, Sendable {
+    public var events: Int
+    /// Events whose outcome differs.
+    public var flipped: Int
+    /// Events whose risk points differ (outcome changed or not).
+    public var riskPointsChanged: Int
+    /// Events whose model score differs.
+    public var scoreChanged: Int
+    /// Outcome flips from→to with counts and the first few payment ids, most severe pair first.
+    public var flips: [Flip]
+    /// Per rule whose match differs between the two on some event, with the flips it took part in.
+    public var rules: [RuleChange]
+    /// Flips per fraud scenario, plus "legit" and "unlabeled" groups.
+    public var groups: [GroupFlips]
+
+    private enum CodingKeys: String, CodingKey {
+        case events, flipped, riskPointsChanged = "risk_points_changed", scoreChanged = "score_changed", flips, rules, groups
+    }
+}
+
+/// One from→to outcome change.
+public struct Flip: Codable, Hashable, Sendable {
+    public var from: Outcome
+    public var to: Outcome
+    public var count: Int
+    /// The first payment ids (input order) that flipped this way.
+    public var examples: [String]
+
+    public init(from: Outcome, to: Outcome, count: Int = 0, examples: [String] = []) {
+        self.from = from
+        self.to = to
+        self.count = count
+        self.examples = examples
+    }
+}
+
+/// How one rule's matches differ between baseline and candidate.
+public struct RuleChange: Codable, Hashable, Sendable {
+    public var rule: String
+    /// Events the rule matched only under the baseline (rule removed or made stricter).
+    public var onlyBaseline: Int
+    /// Events the rule matched only under the candidate (rule added or loosened).
+    public var onlyCandidate: Int
+    /// Flipped decisions where this rule's match differs, from→to.
+    public var flips: [Flip]
+
+    private enum CodingKeys: String, CodingKey {
+        case rule, onlyBaseline = "only_baseline", onlyCandidate = "only_candidate", flips
+    }
+}
+
+/// Flips within one group of events: a fraud scenario, or the legit or unlabeled events.
+public struct GroupFlips: Codable, Hashable, Sendable {
+    public var group: String
+    public var events: Int
+    public var flips: [Flip]
+    /// Events the candidate declines or reviews that the baseline approved.
+    public var newlyFlagged: Int
+    /// Events the baseline declined or reviewed that the candidate approves.
+    public var newlyApproved: Int
+
+    private enum CodingKeys: String, CodingKey {
+        case group, events, flips, newlyFlagged = "newly_flagged", newlyApproved = "newly_approved"
+    }
+}
+
+extension Outcome: Codable {}

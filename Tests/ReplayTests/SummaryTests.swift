@@ -1,0 +1,112 @@
+import FraudCore
+import Testing
+@testable import Replay
+
+@Suite("Replay summary")
+struct SummaryTests {
+    /// Six events over three minutes: two fraud scenarios, three legit, one unlabeled.
+    static func sample() -> ReplaySummaryBuilder {
+        var builder = ReplaySummaryBuilder(rules: [
+            RuleDescriptor(name: "card_velocity", action: .decline, shadow: false),
+            RuleDescriptor(name: "never_fires", action: .review, shadow: false),
+        ])
+        let pairs: [(PaymentEvent, Outcome, [String], [String])] = [
+            (Fixtures.event("p1", minute: 0, label: .fraud, scenario: "card_testing", amount: 500), .decline, ["card_velocity"], []),
+            (Fixtures.event("p2", minute: 0, label: .fraud, scenario: "card_testing", amount: 700), .approve, [], ["new_idea"]),
+            (Fixtures.event("p3", minute: 1, label: .fraud, scenario: "account_takeover", amount: 9_000, currency: Currency("EUR")!), .review, ["card_velocity"], []),
+            (Fixtures.event("p4", minute: 1, label: .legit, amount: 100), .decline, ["card_velocity"], ["new_idea"]),
+            (Fixtures.event("p5", minute: 2, label: .legit, amount: 100), .approve, [], []),
+            (Fixtures.event("p6", minute: 2, amount: 100), .approve, [], []),
+        ]
+        for (event, outcome, rules, shadow) in pairs {
+            builder.add(event, Fixtures.decision(event, outcome, rules: rules, shadow: shadow))
+        }
+        builder.addRejected(2)
+        return builder
+    }
+
+    @Test("counts, rule hits in file order then first-seen, amounts per currency, scenarios")
+    func exactSummary() {
+        let summary = Self.sample().summary()
+        #expect(summary.events == 6)
+        #expect(summary.rejected == 2)
+        #expect(summary.outcomes == OutcomeCounts(approve: 3, review: 1, decline: 2))
+        #expect(summary.firstEventTime == "2026-01-01T00:00:00.000Z")
+        #expect(summary.lastEventTime == "2026-01-01T00:02:00.000Z")
+        #expect(summary.rules == [
+            RuleHits(rule: "card_velocity", action: .decline, shadow: false, hits: 3, fraudHits: 2, legitHits: 1),
+            RuleHits(rule: "never_fires", action: .review, shadow: false, hits: 0, fraudHits: 0, legitHits: 0),
+            RuleHits(rule: "new_idea", action: .review, shadow: true, hits: 2, fraudHits: 1, legitHits: 1),
+        ])
+        #expect(summary.rules[0].precision == 2.0 / 3.0)
+        #expect(summary.rules[1].precision == nil)
+        let labels = try! #require(summary.labels)
+        #expect(labels.fraud == 3 && labels.legit == 2 && labels.unlabeled == 1)
+        #expect(labels.decline == FlagMetrics(truePositives: 1, falsePositives: 1, falseNegatives: 2, trueNegatives: 1))
+        #expect(labels.declineOrReview == FlagMetrics(truePositives: 2, falsePositives: 1, falseNegatives: 1, trueNegatives: 1))
+        #expect(labels.fraudAmounts == [
+            CurrencyAmounts(currency: "EUR", fraudMinor: 9_000, declinedMinor: 0, reviewedMinor: 9_000),
+            CurrencyAmounts(currency: "USD", fraudMinor: 1_200, declinedMinor: 500, reviewedMinor: 0),
+        ])
+        #expect(labels.scenarios == [
+            ScenarioRecall(scenario: "account_takeover", outcomes: OutcomeCounts(review: 1)),
+            ScenarioRecall(scenario: "card_testing", outcomes: OutcomeCounts(approve: 1, decline: 1)),
+        ])
+        #expect(labels.scenarios[1].recall == 0.5)
+        #expect(summary.model?.scoredEvents == 5)
+        #expect(summary.rulesVersions == ["rules-1"])
+        #expect(summary.timeline.map(\.outcomes) == [
+            OutcomeCounts(approve: 1, decline: 1), OutcomeCounts(review: 1, decline: 1), OutcomeCounts(approve: 2),
+        ])
+        #expect(summary.timeline.map(\.fraud) == [2, 1, 0])
+    }
+
+    @Test("no labels: no label section, no model section")
+    func unlabeled() {
+        var builder = ReplaySummaryBuilder()
+        let event = Fixtures.event("u1")
+        builder.add(event, Fixtures.decision(event, .approve, model: "none"))
+        let summary = builder.summary()
+        #expect(summary.labels == nil)
+        #expect(summary.model == nil)
+        #expect(summary.modelVersions == ["none"])
+    }
+
+    @Test("the JSON form decodes back to the same summary and is byte-stable")
+    func jsonRoundTrip() throws {
+        let summary = Self.sample().summary()
+        let bytes = try SummaryJSON.encode(summary)
+        #expect(try SummaryJSON.decode(ReplaySummary.self, from: bytes) == summary)
+        #expect(try SummaryJSON.encode(Self.sample().summary()) == bytes)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("\"decline_or_review\" : {"))
+        #expect(text.contains("\"caught_minor\" : 9000"))
+        #expect(text.contains("\"precision\" : null"))
+    }
+
+    @Test("timeline picks the smallest round bucket giving at most maxBuckets", arguments: [
+        (span: Int64(10), max: 120, size: 1, count: 11),
+        (span: Int64(600), max: 120, size: 15, count: 41),
+        (span: Int64(43_199), max: 120, size: 360, count: 120),
+        (span: Int64(43_199), max: 10, size: 10_080, count: 5),
+    ])
+    func timelineBuckets(span: Int64, max: Int, size: Int, count: Int) {
+        var timeline = DecisionTimeline()
+        timeline.add(time: Fixtures.start, outcome: .approve, isFraud: false)
+        timeline.add(time: Fixtures.start + .minutes(span), outcome: .decline, isFraud: true)
+        let buckets = timeline.buckets(maxBuckets: max)
+        #expect(buckets.count == count)
+        #expect(buckets.allSatisfy { $0.minutes == size })
+        #expect(buckets.reduce(0) { $0 + $1.outcomes.total } == 2)
+        #expect(buckets.last!.outcomes.decline == 1)
+    }
+
+    @Test("the terminal summary shows the metrics table and the rule table")
+    func text() {
+        let text = SummaryText.render(Self.sample().summary())
+        #expect(text.contains("decisions  approve 3 (50.00%)  review 1 (16.67%)  decline 2 (33.33%)\n"))
+        #expect(text.contains("  decline               0.5000  0.3333  0.4000              0.50000       1             1\n"))
+        #expect(text.contains("  card_testing          2         1         0         1   50.0%           50.0%\n"))
+        #expect(text.contains("  new_idea       review (shadow)     2      1      1     0.5000\n"))
+    }
+}
