@@ -67,5 +67,3 @@ public struct GroupFlips: Codable, Hashable, Sendable {
         case group, events, flips, newlyFlagged = "newly_flagged", newlyApproved = "newly_approved"
     }
 }
-
-extension Outcome: Codable {}
