@@ -36,6 +36,32 @@ public struct Flip: Codable, Hashable, Sendable {
         self.count = count
         self.examples = examples
     }
+
+    // Outcomes as their wire names; coded here so the FraudCore type needs no Codable conformance.
+    private enum CodingKeys: String, CodingKey { case from, to, count, examples }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func outcome(_ key: CodingKeys) throws -> Outcome {
+            let name = try container.decode(String.self, forKey: key)
+            guard let outcome = Outcome(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "'\(name)' is not approve, review or decline")
+            }
+            return outcome
+        }
+        from = try outcome(.from)
+        to = try outcome(.to)
+        count = try container.decode(Int.self, forKey: .count)
+        examples = try container.decode([String].self, forKey: .examples)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(from.rawValue, forKey: .from)
+        try container.encode(to.rawValue, forKey: .to)
+        try container.encode(count, forKey: .count)
+        try container.encode(examples, forKey: .examples)
+    }
 }
 
 /// How one rule's matches differ between baseline and candidate.
