@@ -7,5 +7,8 @@ typealias BenchSuite = @Sendable ([String]) async throws -> Void
 
 enum BenchSuites {
     /// One entry per suite file; keep alphabetical to keep merges trivial.
-    static let all: [String: BenchSuite] = [:]
+    static let all: [String: BenchSuite] = [
+        "decode": CodecBench.decode,
+        "simulate": CodecBench.simulate,
+    ]
 }

@@ -1,1 +1,0 @@
-// The Simulation module; see ARCHITECTURE.md for its boundary.

@@ -1,0 +1,200 @@
+import FraudCore
+import Simulation
+
+// Suites `decode` and `simulate`: the wire-format decoder and the traffic generator.
+//   swift run -c release waqiti-bench decode [--events N] [--runs R]
+//   swift run -c release waqiti-bench simulate [--events N] [--runs R]
+
+enum CodecBench {
+    static let decode: BenchSuite = { arguments in
+        let options = CodecBenchOptions(arguments, defaultEvents: 1_000_000)
+        let configuration = SimulationConfiguration(events: options.events, seed: 42, fraudRate: 0.01)
+        var file: [UInt8] = []
+        file.reserveCapacity(options.events * 400)
+        var lineEnds: [Int] = []
+        var delivery = try SimulatedDelivery(configuration)
+        while let event = delivery.next() {
+            EventEncoder().append(event, to: &file)
+            lineEnds.append(file.count)
+            file.append(UInt8(ascii: "\n"))
+        }
+        let path = "/tmp/waqiti-bench-decode-\(getpid()).jsonl"
+        let output = try FileOutput(path: path)
+        try output.write(file)
+        try output.close()
+        defer { unlink(path) }
+
+        let decoder = EventDecoder()
+        let inMemory = try measure(runs: options.runs) {
+            var amounts: Int64 = 0
+            try file.withUnsafeBufferPointer { buffer in
+                var start = 0
+                for end in lineEnds {
+                    amounts &+= try decoder.decode(UnsafeBufferPointer(rebasing: buffer[start..<end])).amount.minorUnits
+                    start = end + 1
+                }
+            }
+            return amounts
+        }
+        let fromFile = try measure(runs: options.runs) {
+            let reader = try JSONLinesReader(path: path)
+            var amounts: Int64 = 0
+            while let batch = try reader.nextBatch(maxLines: 4096, decoder: decoder) {
+                precondition(batch.errors.isEmpty, "simulated events must decode: \(batch.errors[0])")
+                for event in batch.events { amounts &+= event.amount.minorUnits }
+            }
+            return amounts
+        }
+        var events: [PaymentEvent] = []
+        try file.withUnsafeBufferPointer { buffer in
+            var start = 0
+            for end in lineEnds {
+                events.append(try decoder.decode(UnsafeBufferPointer(rebasing: buffer[start..<end])))
+                start = end + 1
+            }
+        }
+        let encode = try measure(runs: options.runs) {
+            var out: [UInt8] = []
+            out.reserveCapacity(file.count)
+            let encoder = EventEncoder()
+            for event in events {
+                encoder.append(event, to: &out)
+                out.append(UInt8(ascii: "\n"))
+            }
+            return Int64(out.count)
+        }
+        let megabytes = Double(file.count) / 1_000_000
+        let rows = [
+            row("decode, in memory (EventDecoder)", options.events, inMemory, megabytes),
+            row("decode, file (JSONLinesReader batches)", options.events, fromFile, megabytes),
+            row("encode, in memory (EventEncoder)", options.events, encode, megabytes),
+        ]
+        try report(suite: "decode", options: options, arguments: arguments, rows: rows,
+                   notes: "Input: \(options.events) simulated events (seed 42, fraud rate 0.01), \(format2(megabytes)) MB of JSON Lines, mean \(file.count / max(options.events, 1)) bytes per event. One core.")
+    }
+
+    static let simulate: BenchSuite = { arguments in
+        let options = CodecBenchOptions(arguments, defaultEvents: 1_000_000)
+        let configuration = SimulationConfiguration(events: options.events, seed: 1, fraudRate: 0.01)
+        var sizes = 0
+        let generate = try measure(runs: options.runs) {
+            var delivery = try SimulatedDelivery(configuration)
+            var count: Int64 = 0
+            while delivery.next() != nil { count += 1 }
+            return count
+        }
+        let generateAndEncode = try measure(runs: options.runs) {
+            var delivery = try SimulatedDelivery(configuration)
+            var out: [UInt8] = []
+            out.reserveCapacity(1 << 20)
+            let encoder = EventEncoder()
+            var total = 0
+            while let event = delivery.next() {
+                encoder.append(event, to: &out)
+                out.append(UInt8(ascii: "\n"))
+                if out.count > 1 << 20 { total += out.count; out.removeAll(keepingCapacity: true) }
+            }
+            sizes = total + out.count
+            return Int64(sizes)
+        }
+        // The contract of the generator at this size: fraud rate within ±0.2 pp and every scenario present.
+        var fraud = 0
+        var scenarios: Set<String> = []
+        for event in try SimulatedDelivery(configuration) where event.label == .fraud {
+            fraud += 1
+            scenarios.insert(event.metadata["scenario"] ?? "")
+        }
+        let rate = Double(fraud) / Double(max(options.events, 1))
+        let expected = Set(FraudScenario.allCases.map(\.rawValue))
+        let checks = "Fraud events: \(fraud) (rate \(format2(rate * 100))%, requested 1.00%, allowed ±0.20 pp: \(abs(rate - 0.01) <= 0.002 ? "ok" : "FAILED")); scenarios present: \(scenarios.sorted().joined(separator: ", ")) (\(scenarios == expected ? "all" : "MISSING SOME"))."
+        let megabytes = Double(sizes) / 1_000_000
+        let rows = [
+            row("generate (SimulatedDelivery)", options.events, generate, megabytes),
+            row("generate + encode JSON Lines", options.events, generateAndEncode, megabytes),
+        ]
+        try report(suite: "simulate", options: options, arguments: arguments, rows: rows, notes: checks)
+        guard abs(rate - 0.01) <= 0.002, scenarios == expected else {
+            print("simulate: generator contract violated: \(checks)")
+            exit(1)
+        }
+    }
+}
+
+struct CodecBenchOptions {
+    var events: Int
+    var runs: Int
+
+    init(_ arguments: [String], defaultEvents: Int) {
+        events = defaultEvents
+        runs = 5
+        var i = 0
+        while i + 1 < arguments.count {
+            switch arguments[i] {
+            case "--events": events = Int(arguments[i + 1]) ?? events
+            case "--runs": runs = max(1, Int(arguments[i + 1]) ?? runs)
+            default: break
+            }
+            i += 2
+        }
+    }
+}
+
+/// One warm-up run, then `runs` timed runs; returns the sorted durations in seconds. The closure
+/// returns a value derived from the work so the optimiser cannot drop it.
+private func measure(runs: Int, _ body: () throws -> Int64) rethrows -> [Double] {
+    var sink = try body()
+    let clock = ContinuousClock()
+    var seconds: [Double] = []
+    for _ in 0..<runs {
+        let start = clock.now
+        sink &+= try body()
+        let elapsed = clock.now - start
+        seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+    if sink == 42 { print("") }
+    return seconds.sorted()
+}
+
+private func row(_ name: String, _ events: Int, _ seconds: [Double], _ megabytes: Double) -> [String] {
+    let median = seconds[seconds.count / 2]
+    return [name, String(events), format2(median * 1000), format2(seconds.first! * 1000), format2(seconds.last! * 1000),
+            String(Int((Double(events) / median).rounded())), format2(megabytes / median)]
+}
+
+private func format2(_ value: Double) -> String {
+    let scaled = (value * 100).rounded() / 100
+    var text = String(scaled)
+    if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) == 2 { text += "0" }
+    return text
+}
+
+/// Prints the table and writes it with the machine, commit and command to bench/results/<suite>.md.
+private func report(suite: String, options: CodecBenchOptions, arguments: [String], rows: [[String]], notes: String) throws {
+    let header = ["measurement", "events", "median ms", "min ms", "max ms", "events/s (median)", "MB/s (median)"]
+    var table = "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
+    for row in rows { table += "| " + row.joined(separator: " | ") + " |\n" }
+    print(table)
+    print(notes)
+    let command = (["swift run -c release waqiti-bench", suite] + arguments).joined(separator: " ")
+    var text = "# Benchmark: \(suite)\n\n"
+    text += "- Command: `\(command)` (\(options.runs) timed runs after one warm-up; median, min, max)\n"
+    text += "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores (shared with other builds while measured)\n"
+    text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
+    text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n\n"
+    text += table + "\n" + notes + "\n"
+    let output = try FileOutput(path: "bench/results/\(suite).md")
+    try output.write(Array(text.utf8))
+    try output.close()
+}
+
+private func shell(_ command: String) -> String {
+    guard let pipe = popen(command, "r") else { return "?" }
+    var output = ""
+    var buffer = [CChar](repeating: 0, count: 512)
+    while fgets(&buffer, Int32(buffer.count), pipe) != nil {
+        output += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+    pclose(pipe)
+    while output.last == "\n" { output.removeLast() }
+    return output
+}
