@@ -45,7 +45,7 @@ let package = Package(
         // Self-contained HTML pages with inline SVG charts and tables (replay and training reports).
         .target(name: "Reporting"),
         // Backtesting: replay sources, decision summaries and metrics, rule/model diffs, HTML report.
-        .target(name: "Replay", dependencies: ["FraudCore", "Features", "Rules", "Model", "Reporting"]),
+        .target(name: "Replay", dependencies: ["FraudCore", "Features", "Rules", "Model", "Reporting", "Kafka"]),
 
         .executableTarget(
             name: "waqiti",
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS"]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Kafka", "Redis", "BLAS", "FraudCore", .product(name: "Logging", package: "swift-log"),
+            "Kafka", "Redis", "BLAS", "FraudCore", "Replay", .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )
