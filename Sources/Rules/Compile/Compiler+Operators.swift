@@ -184,7 +184,13 @@ extension Compiler {
             if left.type == .country, let bad = set.first(where: { !Compiler.isCountryCode($0) }) {
                 return error("\"\(bad)\" is not a country code; countries are two upper-case letters such as \"US\"", at: at)
             }
-            test = { frame in f(frame).map { Truth(set.contains($0)) } ?? .unknown }
+            if set.count <= 8 {
+                // Short lists (MCCs, types, countries) compare faster than they hash.
+                let values = Array(set)
+                test = { frame in f(frame).map { Truth(values.contains($0)) } ?? .unknown }
+            } else {
+                test = { frame in f(frame).map { Truth(set.contains($0)) } ?? .unknown }
+            }
         case (.int(let f), .ints(let set)):
             test = { frame in f(frame).map { Truth(set.contains($0)) } ?? .unknown }
         case (.int(let f), .decimals(let values)):

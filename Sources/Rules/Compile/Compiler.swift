@@ -137,14 +137,23 @@ struct Compiler {
         case .amountMinor:
             return Compiled(type: .int, code: .int { $0.event.amount.minorUnits })
         case .amountUSD:
-            let rates = self.rates
-            return Compiled(type: .decimal, code: .decimal { rates.usd($0.event.amount) })
+            return Compiled(type: .decimal, code: .decimal { $0.amountUSD })
         case .cardCountry:
             return Compiled(type: .country, code: .string { $0.event.cardCountry.nonEmpty })
         case .ipCountry:
             return Compiled(type: .country, code: .string { $0.event.ipCountry.nonEmpty })
-        default:
-            return Compiled(type: .string, code: .string { field.string(of: $0.event)?.nonEmpty })
+        case .accountID: return Compiled(type: .string, code: .string { $0.event.accountID.nonEmpty })
+        case .cardFingerprint: return Compiled(type: .string, code: .string { $0.event.cardFingerprint.nonEmpty })
+        case .deviceID: return Compiled(type: .string, code: .string { $0.event.deviceID.nonEmpty })
+        case .ip: return Compiled(type: .string, code: .string { $0.event.ip.nonEmpty })
+        case .merchantID: return Compiled(type: .string, code: .string { $0.event.merchantID.nonEmpty })
+        case .mcc: return Compiled(type: .string, code: .string { $0.event.mcc.nonEmpty })
+        case .metadata(let key): return Compiled(type: .string, code: .string { $0.event.metadata[key]?.nonEmpty })
+        case .paymentID: return Compiled(type: .string, code: .string { $0.event.paymentID.nonEmpty })
+        case .beneficiaryID: return Compiled(type: .string, code: .string { $0.event.beneficiaryID?.nonEmpty })
+        case .channel: return Compiled(type: .string, code: .string { $0.event.channel.rawValue })
+        case .type: return Compiled(type: .string, code: .string { $0.event.type.rawValue })
+        case .currency: return Compiled(type: .string, code: .string { $0.event.amount.currency.code })
         }
     }
 

@@ -16,6 +16,8 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
     public let features: [FeatureSpec]
     /// A row must have at least this many columns.
     public let requiredColumns: Int
+    /// The rates `amount_usd` and money comparisons use.
+    public let rates: ExchangeRates
     private let evaluator: NumericCode
 
     public var description: String { source }
@@ -41,6 +43,7 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
         let used = Set(compiled.reads.map(\.name))
         plan = compiler.plan
         self.source = text
+        self.rates = rates
         self.features = plan.features.filter { used.contains($0.canonicalName) }
         self.requiredColumns = Swift.max(plan.count, before)
         self.evaluator = NumericCode(run: numeric)
@@ -49,7 +52,7 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
     /// Evaluates on one event and its feature row.
     public func evaluate(event: PaymentEvent, features row: UnsafeBufferPointer<Double>) -> Double {
         precondition(row.count >= requiredColumns || features.isEmpty, "feature row has \(row.count) columns; the plan needs \(requiredColumns)")
-        let frame = Frame(event: event, row: row.baseAddress ?? Frame.emptyRow, lets: 0)
+        let frame = Frame(event: event, row: row.baseAddress ?? Frame.emptyRow, lets: 0, rates: rates)
         return evaluator.run(frame)
     }
 
@@ -66,10 +69,9 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
         out.reserveCapacity(events.count * expressions.count)
         guard !events.isEmpty else { return }
         features.withUnsafeBufferPointer { matrix in
-            let frame = Frame(event: events[0], row: matrix.baseAddress ?? Frame.emptyRow, lets: 0)
+            let frame = Frame(event: events[0], row: matrix.baseAddress ?? Frame.emptyRow, lets: 0, rates: expressions.first?.rates ?? .builtIn)
             for (index, event) in events.enumerated() {
-                frame.event = event
-                frame.row = (matrix.baseAddress ?? Frame.emptyRow) + index * featureCount
+                frame.load(event, row: (matrix.baseAddress ?? Frame.emptyRow) + index * featureCount, modelScore: .nan)
                 for expression in expressions { out.append(expression.evaluator.run(frame)) }
             }
         }

@@ -82,22 +82,73 @@ enum RuntimeValue: Sendable, Hashable {
 
 /// Everything a compiled expression reads for one event. One frame serves a whole batch: the
 /// evaluator points it at each event and feature row in turn, so evaluation allocates nothing.
+///
+/// State lives behind pointers the frame owns, so the closures read one field of the event (not a
+/// copy of the whole event) and pay no dynamic exclusivity checks on the hot path. A frame is
+/// used by one thread at a time.
 final class Frame {
-    var event: PaymentEvent
-    var row: UnsafePointer<Double>
-    var modelScore: Double = .nan
-    var riskPoints: Int64 = 0
-    /// Bumped per event; a `let` slot is valid when its stamp equals this.
-    var stamp: UInt64 = 1
-    var letStamps: [UInt64]
-    var letValues: [RuntimeValue]
-
-    init(event: PaymentEvent, row: UnsafePointer<Double>, lets: Int) {
-        self.event = event
-        self.row = row
-        self.letStamps = Array(repeating: 0, count: lets)
-        self.letValues = Array(repeating: .missing, count: lets)
+    private struct Scalars {
+        var row: UnsafePointer<Double>
+        var modelScore: Double
+        var riskPoints: Int64
+        var stamp: UInt64
+        var amountUSD: Double?
     }
+
+    private let eventSlot: UnsafeMutablePointer<PaymentEvent>
+    private let scalars: UnsafeMutablePointer<Scalars>
+    let rates: ExchangeRates
+    /// Per `let` slot: the stamp of the event its value belongs to, and the value.
+    let letStamps: UnsafeMutablePointer<UInt64>
+    let letValues: UnsafeMutablePointer<RuntimeValue>
+    private let letCount: Int
+
+    init(event: PaymentEvent, row: UnsafePointer<Double>, lets: Int, rates: ExchangeRates = .builtIn) {
+        eventSlot = .allocate(capacity: 1)
+        eventSlot.initialize(to: event)
+        scalars = .allocate(capacity: 1)
+        scalars.initialize(to: Scalars(row: row, modelScore: .nan, riskPoints: 0, stamp: 1, amountUSD: rates.usd(event.amount)))
+        self.rates = rates
+        letCount = lets
+        letStamps = .allocate(capacity: Swift.max(lets, 1))
+        letStamps.initialize(repeating: 0, count: Swift.max(lets, 1))
+        letValues = .allocate(capacity: Swift.max(lets, 1))
+        letValues.initialize(repeating: .missing, count: Swift.max(lets, 1))
+    }
+
+    deinit {
+        eventSlot.deinitialize(count: 1)
+        eventSlot.deallocate()
+        scalars.deinitialize(count: 1)
+        scalars.deallocate()
+        letStamps.deallocate()
+        letValues.deinitialize(count: Swift.max(letCount, 1))
+        letValues.deallocate()
+    }
+
+    /// Points the frame at the next event: new stamp (invalidating `let` slots), its row and score.
+    func load(_ event: PaymentEvent, row: UnsafePointer<Double>, modelScore: Double) {
+        eventSlot.pointee = event
+        scalars.pointee.row = row
+        scalars.pointee.modelScore = modelScore
+        scalars.pointee.riskPoints = 0
+        scalars.pointee.stamp &+= 1
+        scalars.pointee.amountUSD = rates.usd(event.amount)
+    }
+
+    var event: PaymentEvent { unsafeAddress { UnsafePointer(eventSlot) } }
+    var row: UnsafePointer<Double> { scalars.pointee.row }
+    var modelScore: Double {
+        get { scalars.pointee.modelScore }
+        set { scalars.pointee.modelScore = newValue }
+    }
+    var riskPoints: Int64 {
+        get { scalars.pointee.riskPoints }
+        set { scalars.pointee.riskPoints = newValue }
+    }
+    var stamp: UInt64 { scalars.pointee.stamp }
+    /// The event's amount in US dollars, converted once per event.
+    var amountUSD: Double? { scalars.pointee.amountUSD }
 
     nonisolated(unsafe) static let emptyRow: UnsafePointer<Double> = {
         let pointer = UnsafeMutablePointer<Double>.allocate(capacity: 1)

@@ -1,18 +1,32 @@
 import FraudCore
 
 /// A rule or threshold ready to run: its condition closure, what to report when it matches.
-struct CompiledRule: @unchecked Sendable {
+/// A class so the evaluation loop touches one reference per rule, not a copy of its fields.
+final class CompiledRule: @unchecked Sendable {
     /// Unique within the set; a threshold without a name is named after its condition.
-    var name: String
-    var action: RuleAction
-    var points: Int
-    var shadow: Bool
-    var isThreshold: Bool
-    var line: Int
+    let name: String
+    let action: RuleAction
+    let points: Int
+    let shadow: Bool
+    let isThreshold: Bool
+    let line: Int
     // Closures capture only immutable compile-time data; per-event state lives in the Frame.
-    var condition: (Frame) -> Truth
-    var reads: [Read]
-    var template: CompiledTemplate?
+    let condition: (Frame) -> Truth
+    let reads: [Read]
+    let template: CompiledTemplate?
+
+    init(name: String, action: RuleAction, points: Int, shadow: Bool, isThreshold: Bool, line: Int,
+         condition: @escaping (Frame) -> Truth, reads: [Read], template: CompiledTemplate?) {
+        self.name = name
+        self.action = action
+        self.points = points
+        self.shadow = shadow
+        self.isThreshold = isThreshold
+        self.line = line
+        self.condition = condition
+        self.reads = reads
+        self.template = template
+    }
 
     func reason(_ frame: Frame) -> RuleReason {
         RuleReason(

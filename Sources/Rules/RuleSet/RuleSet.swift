@@ -70,7 +70,7 @@ public struct RuleSet: Sendable {
     /// extends it); `modelScore` is the model's probability, NaN when there is no model.
     public func evaluate(event: PaymentEvent, features: UnsafeBufferPointer<Double>, modelScore: Double = .nan) -> RuleVerdict {
         precondition(features.count >= featurePlan.count, "feature row has \(features.count) columns; the rule set's plan has \(featurePlan.count)")
-        let frame = Frame(event: event, row: features.baseAddress ?? Frame.emptyRow, lets: letCount)
+        let frame = Frame(event: event, row: features.baseAddress ?? Frame.emptyRow, lets: letCount, rates: rates)
         frame.modelScore = modelScore
         return evaluate(frame)
     }
@@ -97,12 +97,10 @@ public struct RuleSet: Sendable {
         out.reserveCapacity(events.count)
         features.withUnsafeBufferPointer { matrix in
             let base = matrix.baseAddress ?? Frame.emptyRow
-            let frame = Frame(event: events[0], row: base, lets: letCount)
+            let frame = Frame(event: events[0], row: base, lets: letCount, rates: rates)
             for index in events.indices {
-                frame.event = events[index]
-                frame.row = featureCount == 0 ? Frame.emptyRow : base + index * featureCount
-                frame.modelScore = modelScores.isEmpty ? .nan : modelScores[index]
-                frame.stamp &+= 1
+                frame.load(events[index], row: featureCount == 0 ? Frame.emptyRow : base + index * featureCount,
+                           modelScore: modelScores.isEmpty ? .nan : modelScores[index])
                 out.append(evaluate(frame))
             }
         }

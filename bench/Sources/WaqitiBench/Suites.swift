@@ -10,5 +10,6 @@ enum BenchSuites {
     static let all: [String: BenchSuite] = [
         "decode": CodecBench.decode,
         "simulate": CodecBench.simulate,
+        "rules": RulesBench.suite,
     ]
 }
