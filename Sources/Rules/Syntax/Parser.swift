@@ -9,6 +9,8 @@ import FraudCore
 struct Parser {
     private var tokens: [Token]
     private var position = 0
+    /// Current recursion depth of the expression parser.
+    private var nesting = 0
     private var sink: DiagnosticSink
 
     static let declarationKeywords: Set<String> = ["version", "let", "list", "rule", "shadow", "threshold"]
@@ -83,6 +85,7 @@ struct Parser {
     private mutating func parseDeclarations() -> [Declaration] {
         var declarations: [Declaration] = []
         while current.kind != .endOfFile {
+            nesting = 0
             do {
                 declarations.append(try parseDeclaration())
             } catch {
@@ -239,11 +242,31 @@ struct Parser {
 
     // MARK: Expressions
 
+    /// Deeper expressions are refused: compiling and evaluating recurse once per level.
+    static let maxDepth = 100
+
+    /// Enters one level of recursion; the caller undoes it with `defer { nesting -= 1 }`.
+    private mutating func descend() throws {
+        nesting += 1
+        guard nesting <= Parser.maxDepth else {
+            throw fail("expression is nested more than \(Parser.maxDepth) levels deep; split it into lets or use a list")
+        }
+    }
+
+    private mutating func checked(_ node: Expression.Node) throws -> Expression.Node {
+        guard node.depth <= Parser.maxDepth else {
+            throw fail("expression is nested more than \(Parser.maxDepth) levels deep; split it into lets or use a list", at: node.location)
+        }
+        return node
+    }
+
     mutating func parseExpression() throws -> Expression.Node {
+        try descend()
+        defer { nesting -= 1 }
         var left = try parseAnd()
         while current.isKeyword("or") {
             let at = advance().location
-            left = Expression.Node(.binary(.or, left, try parseAnd()), at: at)
+            left = try checked(Expression.Node(.binary(.or, left, try parseAnd()), at: at))
         }
         return left
     }
@@ -252,7 +275,7 @@ struct Parser {
         var left = try parseNot()
         while current.isKeyword("and") {
             let at = advance().location
-            left = Expression.Node(.binary(.and, left, try parseNot()), at: at)
+            left = try checked(Expression.Node(.binary(.and, left, try parseNot()), at: at))
         }
         return left
     }
@@ -260,7 +283,9 @@ struct Parser {
     private mutating func parseNot() throws -> Expression.Node {
         if current.isKeyword("not") {
             let at = advance().location
-            return Expression.Node(.not(try parseNot()), at: at)
+            try descend()
+            defer { nesting -= 1 }
+            return try checked(Expression.Node(.not(try parseNot()), at: at))
         }
         return try parseComparison()
     }
@@ -291,7 +316,7 @@ struct Parser {
         if comparisonOperator() != nil {
             throw fail("comparisons do not chain; join them with 'and'", at: current.location)
         }
-        return Expression.Node(.binary(op, left, right), at: opAt)
+        return try checked(Expression.Node(.binary(op, left, right), at: opAt))
     }
 
     private mutating func parseAdditive() throws -> Expression.Node {
@@ -299,7 +324,7 @@ struct Parser {
         while current.isSymbol(.plus) || current.isSymbol(.minus) {
             let opToken = advance()
             let op: BinaryOperator = opToken.isSymbol(.plus) ? .add : .subtract
-            left = Expression.Node(.binary(op, left, try parseMultiplicative()), at: opToken.location)
+            left = try checked(Expression.Node(.binary(op, left, try parseMultiplicative()), at: opToken.location))
         }
         return left
     }
@@ -315,14 +340,16 @@ struct Parser {
             default: return left
             }
             let at = advance().location
-            left = Expression.Node(.binary(op, left, try parseUnary()), at: at)
+            left = try checked(Expression.Node(.binary(op, left, try parseUnary()), at: at))
         }
     }
 
     private mutating func parseUnary() throws -> Expression.Node {
         if current.isSymbol(.minus) {
             let at = advance().location
-            return Expression.Node(.negate(try parseUnary()), at: at)
+            try descend()
+            defer { nesting -= 1 }
+            return try checked(Expression.Node(.negate(try parseUnary()), at: at))
         }
         return try parsePrimary()
     }

@@ -23,10 +23,23 @@ indirect enum Expression: Sendable {
     struct Node: Sendable {
         var expression: Expression
         var location: SourceLocation
+        /// Height of the tree under this node; the parser caps it so compiling cannot exhaust the stack.
+        var depth: Int
 
         init(_ expression: Expression, at location: SourceLocation) {
             self.expression = expression
             self.location = location
+            self.depth = 1 + (expression.children.map(\.depth).max() ?? 0)
+        }
+    }
+
+    var children: [Node] {
+        switch self {
+        case .list(let nodes): nodes
+        case .call(_, let arguments, let filter): arguments + (filter.map { [$0] } ?? [])
+        case .not(let node), .negate(let node): [node]
+        case .binary(_, let l, let r): [l, r]
+        default: []
         }
     }
 }
