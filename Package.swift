@@ -32,7 +32,8 @@ let package = Package(
         // Deterministic traffic generator with labeled fraud scenarios.
         .target(name: "Simulation", dependencies: ["FraudCore"]),
         // Sliding-window velocity features: in-memory ring buffers and Redis behind one protocol.
-        .target(name: "Features", dependencies: ["FraudCore", "Redis"]),
+        // Optimized even in debug builds: the oracle property tests push 100k+ events through it.
+        .target(name: "Features", dependencies: ["FraudCore", "Redis"], swiftSettings: [.unsafeFlags(["-O"])]),
         // Rules DSL: lexer, parser, type checker, compiler to closures, hot reload.
         .target(name: "Rules", dependencies: [
             "FraudCore", "Features",
@@ -65,7 +66,7 @@ let package = Package(
 
         .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis"], swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "RulesTests", dependencies: [
             "Rules", "Features", "FraudCore",
             .product(name: "MetricsTestKit", package: "swift-metrics"),

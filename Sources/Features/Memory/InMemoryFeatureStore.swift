@@ -1,0 +1,196 @@
+import FraudCore
+import Synchronization
+
+/// The embedded feature store: exact sliding windows in ring buffers, in this process.
+///
+/// Keys are spread over `shardCount` shards by hash, each behind its own lock, so the pipeline's
+/// workers can call `process` concurrently. Within a batch every key's events are applied in batch
+/// order, so results do not depend on the shard count. Semantics: docs/features.md.
+public final class InMemoryFeatureStore: FeatureStore {
+    /// Tunables; the defaults suit one engine instance.
+    public struct Configuration: Sendable {
+        /// How far behind a key's newest event an event may be and still be added (default 5 min).
+        public var lateness: EventDuration
+        public var shardCount: Int
+        /// Key bound per shard; past it the stalest keys are dropped (counted in `Statistics`).
+        public var maxKeysPerShard: Int
+        public var rates: ExchangeRates
+
+        public init(
+            lateness: EventDuration = .minutes(5), shardCount: Int = 16, maxKeysPerShard: Int = 1 << 20,
+            rates: ExchangeRates = .builtIn
+        ) {
+            self.lateness = lateness
+            self.shardCount = max(1, shardCount)
+            self.maxKeysPerShard = max(1, maxKeysPerShard)
+            self.rates = rates
+        }
+    }
+
+    /// A snapshot for metrics and the memory benchmark.
+    public struct Statistics: Sendable, Equatable {
+        public var keys: Int
+        public var entries: Int
+        /// Heap bytes held by entry buffers (their capacity), excluding dictionary overhead.
+        public var entryBytes: Int
+        /// Keys dropped because a shard hit `maxKeysPerShard` (not exact; should stay 0).
+        public var capacityEvictions: Int
+    }
+
+    public let configuration: Configuration
+    private let shards: [ShardBox]
+    private let compiled = Mutex<CompiledPlan?>(nil)
+    private let newest = Mutex<Int64>(.min)
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        shards = (0..<configuration.shardCount).map { _ in ShardBox() }
+    }
+
+    public convenience init(lateness: EventDuration = .minutes(5), rates: ExchangeRates = .builtIn, shardCount: Int = 16) {
+        self.init(configuration: Configuration(lateness: lateness, shardCount: shardCount, rates: rates))
+    }
+
+    public func process(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) async throws -> BatchReport {
+        processSync(events, plan: plan, mode: mode, into: &out)
+    }
+
+    /// `process` without the suspension point, for callers that are not async (benchmarks, replay).
+    public func processSync(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) -> BatchReport {
+        let layout = compiledPlan(for: plan)
+        let width = plan.count
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: repeatElement(Double.nan, count: events.count * width))
+        guard !events.isEmpty, width > 0 else { return BatchReport() }
+
+        let facts = layout.facts(of: events, rates: configuration.rates)
+        // The store's newest time as seen by each event: the eviction rule reads it, and computing it
+        // up front keeps it the same whatever the shard count and the order shards are visited in.
+        let before = newest.withLock { $0 }
+        var newestAt = [Int64](repeating: before, count: events.count)
+        var running = before
+        for i in events.indices {
+            if mode == .update { running = max(running, facts.times[i]) }
+            newestAt[i] = running
+        }
+        if mode == .update { newest.withLock { $0 = max($0, running) } }
+
+        var flags = [UInt8](repeating: 0, count: events.count)
+        let groupCount = layout.groups.count
+        var opsByShard = [[Int32]](repeating: [], count: shards.count)
+        for i in events.indices {
+            for g in 0..<groupCount {
+                guard let key = facts.keys[i * groupCount + g] else {
+                    writeMissingKey(layout.groups[g], row: i * width, into: &out)
+                    continue
+                }
+                let shard = shards.count == 1 ? 0 : Int(StableHash.hash(key) % UInt64(shards.count))
+                opsByShard[shard].append(Int32(i * groupCount + g))
+            }
+        }
+        let maxKeys = configuration.maxKeysPerShard
+        out.withUnsafeMutableBufferPointer { buffer in
+            for (s, ops) in opsByShard.enumerated() where !ops.isEmpty {
+                shards[s].state.withLock { shard in
+                    if shard.tables.count != groupCount { shard = WindowShard(groupCount: groupCount) }
+                    if shard.insertsSinceSweep >= max(4096, shard.keyCount) {
+                        shard.sweep(storeNewest: before, plan: layout, maxKeys: maxKeys)
+                    }
+                    for op in ops {
+                        let i = Int(op) / groupCount, g = Int(op) % groupCount
+                        let outcome = apply(i, group: g, newestAt: newestAt[i], facts: facts, plan: layout, mode: mode, shard: &shard, out: buffer, row: i * width)
+                        switch outcome {
+                        case .inserted: shard.insertsSinceSweep += 1
+                        case .duplicate: flags[i] |= 1
+                        case .tooLate: flags[i] |= 2
+                        }
+                    }
+                }
+            }
+        }
+        var report = BatchReport()
+        for flag in flags {
+            if flag & 1 != 0 { report.duplicates += 1 }
+            if flag & 2 != 0 { report.tooLate += 1 }
+        }
+        return report
+    }
+
+    private func apply(
+        _ i: Int, group g: Int, newestAt: Int64, facts: BatchFacts, plan: CompiledPlan, mode: StoreMode,
+        shard: inout WindowShard, out: UnsafeMutableBufferPointer<Double>, row: Int
+    ) -> InsertOutcome {
+        let key = facts.keys[i * facts.groupCount + g]!
+        let layout = plan.groups[g]
+        var window = shard.tables[g][key]
+        if let w = window, w.newest < newestAt &- plan.evictAfter {
+            window = nil
+            if mode == .update { shard.tables[g][key] = nil }
+        }
+        let t = facts.times[i]
+        switch mode {
+        case .update:
+            let w: KeyWindow
+            if let window { w = window } else {
+                w = KeyWindow(layout: layout)
+                shard.tables[g][key] = w
+            }
+            let outcome = w.insert(i, facts: facts, layout: layout, lateness: plan.lateness, retention: plan.retention)
+            w.read(at: t, layout: layout, facts: facts, virtual: nil, into: out, row: row)
+            return outcome
+        case .readOnly:
+            let w = window ?? KeyWindow(layout: layout)
+            var outcome = InsertOutcome.inserted
+            if w.count > 0, t < w.newest - plan.lateness {
+                outcome = .tooLate
+            } else if w.isDuplicate(i, facts: facts) {
+                outcome = .duplicate
+            }
+            w.read(at: t, layout: layout, facts: facts, virtual: outcome == .inserted ? i : nil, into: out, row: row)
+            return outcome
+        }
+    }
+
+    /// An event without a value for the key adds nothing and reads as an empty window.
+    private func writeMissingKey(_ layout: GroupLayout, row: Int, into out: inout [Double]) {
+        for feature in layout.features {
+            switch feature.kind {
+            case .count, .sum, .distinct: out[row + feature.outColumn] = 0
+            case .avg, .min, .max, .secondsSinceFirst, .secondsSinceLast: out[row + feature.outColumn] = .nan
+            }
+        }
+    }
+
+    /// Compiles the plan once; a different plan starts every window afresh (windows store only the
+    /// columns their plan needs), so an engine should register all its features before the first batch.
+    private func compiledPlan(for plan: FeaturePlan) -> CompiledPlan {
+        compiled.withLock { current in
+            if let current, current.plan == plan { return current }
+            let fresh = CompiledPlan(plan: plan, lateness: configuration.lateness)
+            for shard in shards { shard.state.withLock { $0 = WindowShard(groupCount: fresh.groups.count) } }
+            current = fresh
+            return fresh
+        }
+    }
+
+    public func statistics() -> Statistics {
+        var stats = Statistics(keys: 0, entries: 0, entryBytes: 0, capacityEvictions: 0)
+        for shard in shards {
+            shard.state.withLock { state in
+                stats.capacityEvictions += state.capacityEvictions
+                for table in state.tables {
+                    stats.keys += table.count
+                    for window in table.values {
+                        stats.entries += window.count
+                        stats.entryBytes += window.entryBytes
+                    }
+                }
+            }
+        }
+        return stats
+    }
+}
+
+private final class ShardBox: Sendable {
+    let state = Mutex(WindowShard(groupCount: 0))
+}

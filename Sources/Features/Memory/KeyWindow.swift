@@ -1,0 +1,370 @@
+/// What happened when an event was offered to one key's window.
+enum InsertOutcome {
+    case inserted
+    /// Same payment id and event time as a stored entry: a redelivery, changes nothing.
+    case duplicate
+    /// Older than the key's newest event by more than the allowed lateness: read, not stored.
+    case tooLate
+}
+
+/// The event the read-only mode counts as if it were stored (dry runs see what an update would see).
+struct VirtualEntry {
+    var facts: Int
+}
+
+/// The stored events of one key value (one card, one account, …), oldest first.
+///
+/// One ring buffer of fixed-stride Int64 entries serves every feature of the key (layout in
+/// `GroupLayout`), sized to the data: it doubles when full and halves when a quarter full.
+/// Counts and sums come from prefix columns (running totals, wrapping arithmetic): any window
+/// `[lo, hi)` is two reads, also for a late event's window in the past. Min/max use monotonic
+/// deques and distinct a counted map for in-order reads, and fall back to a scan of the window for
+/// reads in the past. Entries are dropped as soon as no event that is not too late can read them.
+///
+/// `@unchecked Sendable`: a window is only ever touched under the lock of the shard that owns it.
+final class KeyWindow: @unchecked Sendable {
+    private var storage: [Int64]
+    private var strings: [String]
+    private var capacity: Int
+    private var head = 0
+    private(set) var count = 0
+    /// Absolute sequence number of logical entry 0; advances as entries expire.
+    private var firstSeq = 0
+    /// The newest event time stored: the key's watermark for lateness.
+    private(set) var newest: Int64 = .min
+    private var cursors: [Int]
+    private var deques: [MonotonicDeque]
+    private var distincts: [DistinctCounter]
+    private let stride: Int
+    private let stringsPerEntry: Int
+
+    static let minimumCapacity = 4
+
+    init(layout: GroupLayout) {
+        stride = layout.stride
+        stringsPerEntry = layout.stringSlots.count
+        capacity = KeyWindow.minimumCapacity
+        storage = Array(repeating: 0, count: capacity * stride + layout.prefixColumns.count)
+        strings = stringsPerEntry == 0 ? [] : Array(repeating: "", count: capacity * stringsPerEntry)
+        cursors = Array(repeating: 0, count: layout.windows.count)
+        deques = Array(repeating: MonotonicDeque(), count: layout.dequeIsMax.count)
+        distincts = Array(repeating: DistinctCounter(), count: layout.distinctCount)
+    }
+
+    /// Bytes this window holds on the heap for its entries (capacity, not count), for statistics.
+    var entryBytes: Int { storage.capacity * 8 + strings.capacity * 16 }
+
+    // MARK: Addressing
+
+    @inline(__always) private func offset(_ i: Int) -> Int { ((head &+ i) & (capacity &- 1)) &* stride }
+    @inline(__always) func time(_ i: Int) -> Int64 { storage[offset(i)] }
+    @inline(__always) private func stringIndex(_ i: Int, _ column: Int) -> Int {
+        ((head &+ i) & (capacity &- 1)) &* stringsPerEntry &+ column
+    }
+
+    /// The running total of a prefix column up to and including entry `i`; entry −1 is the base
+    /// (the total of everything that has expired), kept after the ring.
+    @inline(__always) private func prefix(_ column: Int, _ i: Int, _ layout: GroupLayout) -> Int64 {
+        if i < 0 { return storage[capacity * stride + column - (GroupLayout.maskOffset + layout.maskWords)] }
+        return storage[offset(i) + column]
+    }
+
+    @inline(__always) private func holds(_ condition: EntryCondition, _ i: Int) -> Bool {
+        if condition.isTrivial { return true }
+        let base = offset(i) + GroupLayout.maskOffset
+        return storage.withUnsafeBufferPointer { condition.holds(UnsafeBufferPointer(rebasing: $0[base...])) }
+    }
+
+    /// First entry with time > t.
+    func upperBound(_ t: Int64) -> Int {
+        if count == 0 || time(count - 1) <= t { return count }
+        var lo = 0, hi = count - 1
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if time(mid) > t { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
+    /// First entry with time ≥ t.
+    func lowerBound(_ t: Int64) -> Int {
+        if count == 0 || time(count - 1) < t { return count }
+        var lo = 0, hi = count - 1
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if time(mid) >= t { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
+    /// First entry with time > `after`, from the window's cursor: O(1) amortized while reads move
+    /// forward in time, a binary search for a read in the past (which leaves the cursor alone).
+    private func windowStart(slot: Int, after: Int64) -> Int {
+        var c = min(max(cursors[slot] - firstSeq, 0), count)
+        if c == count || time(c) > after {
+            if c == 0 || time(c - 1) <= after { return c }
+            return upperBound(after)
+        }
+        var steps = 0
+        while c < count, time(c) <= after {
+            c += 1
+            steps += 1
+            if steps == 16 {
+                c = upperBound(after)
+                break
+            }
+        }
+        cursors[slot] = firstSeq + c
+        return c
+    }
+
+    // MARK: Updates
+
+    /// Adds event `i` of the batch unless it is too late or a duplicate.
+    func insert(_ i: Int, facts: BatchFacts, layout: GroupLayout, lateness: Int64, retention: Int64) -> InsertOutcome {
+        let t = facts.times[i]
+        if count > 0, t < newest - lateness { return .tooLate }
+        if isDuplicate(i, facts: facts) { return .duplicate }
+        let p = upperBound(t)
+        if count == capacity { resize(to: capacity * 2, layout: layout) }
+        if p < count { shiftRight(from: p) }
+        count += 1
+        let base = offset(p)
+        storage[base + GroupLayout.timeOffset] = t
+        storage[base + GroupLayout.hashOffset] = Int64(bitPattern: facts.idHashes[i])
+        for w in 0..<layout.maskWords {
+            storage[base + GroupLayout.maskOffset + w] = Int64(bitPattern: facts.masks[i * facts.maskWords + w])
+        }
+        for (column, slot) in layout.valueColumns {
+            storage[base + column] = facts.numerics[i * facts.numericCount + slot]
+        }
+        for (local, slot) in layout.stringSlots.enumerated() {
+            strings[stringIndex(p, local)] = facts.strings[i * facts.stringCount + slot]
+        }
+        let appended = p == count - 1
+        facts.masks.withUnsafeBufferPointer { masks in
+            let mask = UnsafeBufferPointer(rebasing: masks[(i * facts.maskWords)...])
+            for (column, source) in layout.prefixColumns {
+                let contribution: Int64
+                switch source {
+                case .count(let condition): contribution = condition.holds(mask) ? 1 : 0
+                case .sum(let condition, let slot): contribution = condition.holds(mask) ? facts.numerics[i * facts.numericCount + slot] : 0
+                }
+                storage[base + column] = prefix(column, p - 1, layout) &+ contribution
+                if !appended, contribution != 0 {
+                    for k in (p + 1)..<count { storage[offset(k) + column] &+= contribution }
+                }
+            }
+        }
+        updateCaches(insertedAt: p, appended: appended, layout: layout)
+        if t > newest { newest = t }
+        expire(olderThanOrAt: newest - retention, layout: layout)
+        if capacity > KeyWindow.minimumCapacity, count * 4 <= capacity { resize(to: capacity / 2, layout: layout) }
+        return .inserted
+    }
+
+    /// Only an entry with the same time can be the original, so the check looks at equal-time
+    /// entries only (see docs/features.md for the 64-bit hash collision bound).
+    func isDuplicate(_ i: Int, facts: BatchFacts) -> Bool {
+        let t = facts.times[i]
+        let hash = Int64(bitPattern: facts.idHashes[i])
+        var j = upperBound(t) - 1
+        while j >= 0, time(j) == t {
+            if storage[offset(j) + GroupLayout.hashOffset] == hash { return true }
+            j -= 1
+        }
+        return false
+    }
+
+    private func shiftRight(from p: Int) {
+        var k = count
+        while k > p {
+            let to = offset(k), from = offset(k - 1)
+            for c in 0..<stride { storage[to + c] = storage[from + c] }
+            for s in 0..<stringsPerEntry { strings[stringIndex(k, s)] = strings[stringIndex(k - 1, s)] }
+            k -= 1
+        }
+    }
+
+    private func updateCaches(insertedAt p: Int, appended: Bool, layout: GroupLayout) {
+        let seq = firstSeq + p
+        for d in deques.indices where deques[d].valid {
+            guard appended else {
+                deques[d].valid = false
+                continue
+            }
+            let feature = layout.features[layout.dequeFeatures[d]]
+            guard holds(feature.condition, p) else { continue }
+            let column = feature.valueColumn!
+            let value = storage[offset(p) + column]
+            let isMax = layout.dequeIsMax[d]
+            while !deques[d].isEmpty {
+                let backValue = storage[offset(deques[d].back - firstSeq) + column]
+                if isMax ? backValue <= value : backValue >= value { deques[d].popBack() } else { break }
+            }
+            deques[d].items.append(seq)
+        }
+        for d in distincts.indices where distincts[d].valid {
+            if seq < distincts[d].lo {
+                distincts[d].lo += 1
+                continue
+            }
+            let feature = layout.features[layout.distinctFeatures[d]]
+            if holds(feature.condition, p) { distincts[d].add(strings[stringIndex(p, feature.stringColumn!)]) }
+        }
+    }
+
+    /// Drops entries with time ≤ `cutoff` from the front, keeping the prefix bases and caches exact.
+    private func expire(olderThanOrAt cutoff: Int64, layout: GroupLayout) {
+        while count > 0, time(0) <= cutoff {
+            let base = offset(0)
+            for (column, _) in layout.prefixColumns {
+                storage[capacity * stride + column - (GroupLayout.maskOffset + layout.maskWords)] = storage[base + column]
+            }
+            for d in deques.indices {
+                if !deques[d].isEmpty, deques[d].front == firstSeq { deques[d].popFront() }
+                if deques[d].lo == firstSeq { deques[d].lo += 1 }
+            }
+            for d in distincts.indices where distincts[d].valid && distincts[d].lo == firstSeq {
+                let feature = layout.features[layout.distinctFeatures[d]]
+                if holds(feature.condition, 0) { distincts[d].remove(strings[stringIndex(0, feature.stringColumn!)]) }
+                distincts[d].lo += 1
+            }
+            for s in 0..<stringsPerEntry { strings[stringIndex(0, s)] = "" }
+            head = (head + 1) & (capacity - 1)
+            count -= 1
+            firstSeq += 1
+        }
+    }
+
+    private func resize(to newCapacity: Int, layout: GroupLayout) {
+        let prefixCount = layout.prefixColumns.count
+        var newStorage = [Int64](repeating: 0, count: newCapacity * stride + prefixCount)
+        var newStrings = stringsPerEntry == 0 ? [] : [String](repeating: "", count: newCapacity * stringsPerEntry)
+        for i in 0..<count {
+            let from = offset(i)
+            for c in 0..<stride { newStorage[i * stride + c] = storage[from + c] }
+            for s in 0..<stringsPerEntry { newStrings[i * stringsPerEntry + s] = strings[stringIndex(i, s)] }
+        }
+        for k in 0..<prefixCount { newStorage[newCapacity * stride + k] = storage[capacity * stride + k] }
+        storage = newStorage
+        strings = newStrings
+        capacity = newCapacity
+        head = 0
+    }
+
+    // MARK: Reads
+
+    /// Writes every feature of the group for the event at time t into `out[row…]`.
+    /// `virtual`: the event itself, counted without being stored (read-only mode).
+    func read(
+        at t: Int64, layout: GroupLayout, facts: BatchFacts, virtual: Int?, into out: UnsafeMutableBufferPointer<Double>, row: Int
+    ) {
+        let hi = upperBound(t)
+        for feature in layout.features {
+            out[row + feature.outColumn] = value(of: feature, at: t, hi: hi, facts: facts, virtual: virtual, layout: layout)
+        }
+    }
+
+    private func virtualHolds(_ condition: EntryCondition, _ virtual: Int?, _ facts: BatchFacts) -> Bool {
+        guard let v = virtual else { return false }
+        return facts.masks.withUnsafeBufferPointer { condition.holds(UnsafeBufferPointer(rebasing: $0[(v * facts.maskWords)...])) }
+    }
+
+    private func value(of feature: CompiledFeature, at t: Int64, hi: Int, facts: BatchFacts, virtual: Int?, layout: GroupLayout) -> Double {
+        let lo = windowStart(slot: feature.cursorSlot, after: t - feature.windowMs)
+        let withVirtual = virtualHolds(feature.condition, virtual, facts)
+        switch feature.kind {
+        case .count, .sum, .avg:
+            var n = Int64(hi - lo)
+            if let column = feature.countColumn { n = prefix(column, hi - 1, layout) &- prefix(column, lo - 1, layout) }
+            if withVirtual { n += 1 }
+            if feature.kind == .count { return Double(n) }
+            var sum = prefix(feature.sumColumn!, hi - 1, layout) &- prefix(feature.sumColumn!, lo - 1, layout)
+            if withVirtual, let v = virtual { sum &+= virtualNumeric(feature, v, facts, layout) }
+            return feature.kind == .sum ? feature.scale.value(sum) : feature.scale.average(sum: sum, count: n)
+        case .min, .max:
+            var extreme = extremeValue(feature, lo: lo, hi: hi, layout: layout)
+            if withVirtual, let v = virtual {
+                let value = virtualNumeric(feature, v, facts, layout)
+                if let e = extreme { extreme = feature.kind == .max ? Swift.max(e, value) : Swift.min(e, value) } else { extreme = value }
+            }
+            return extreme.map(feature.scale.value) ?? .nan
+        case .distinct:
+            let extra = withVirtual ? facts.strings[virtual! * facts.stringCount + layout.stringSlots[feature.stringColumn!]] : nil
+            return Double(distinctCount(feature, lo: lo, hi: hi, plus: extra))
+        case .secondsSinceFirst:
+            var k = lo
+            while k < hi, !holds(feature.condition, k) { k += 1 }
+            if k < hi { return Double((t - time(k)) / 1000) }
+            return withVirtual ? 0 : .nan
+        case .secondsSinceLast:
+            var k = lowerBound(t) - 1
+            while k >= lo {
+                if holds(feature.condition, k) { return Double((t - time(k)) / 1000) }
+                k -= 1
+            }
+            return .nan
+        }
+    }
+
+    private func virtualNumeric(_ feature: CompiledFeature, _ v: Int, _ facts: BatchFacts, _ layout: GroupLayout) -> Int64 {
+        facts.numerics[v * facts.numericCount + feature.numericSlot!]
+    }
+
+    private func extremeValue(_ feature: CompiledFeature, lo: Int, hi: Int, layout: GroupLayout) -> Int64? {
+        let column = feature.valueColumn!
+        let isMax = feature.kind == .max
+        guard hi == count else { return scanExtreme(column: column, condition: feature.condition, isMax: isMax, lo: lo, hi: hi) }
+        let d = feature.auxSlot!
+        let loSeq = firstSeq + lo
+        if !deques[d].valid || loSeq < deques[d].lo {
+            deques[d].reset(lo: loSeq)
+            for k in lo..<hi where holds(feature.condition, k) {
+                let value = storage[offset(k) + column]
+                while !deques[d].isEmpty {
+                    let backValue = storage[offset(deques[d].back - firstSeq) + column]
+                    if isMax ? backValue <= value : backValue >= value { deques[d].popBack() } else { break }
+                }
+                deques[d].items.append(firstSeq + k)
+            }
+        }
+        while !deques[d].isEmpty, deques[d].front < loSeq { deques[d].popFront() }
+        deques[d].lo = Swift.max(deques[d].lo, loSeq)
+        if deques[d].isEmpty { return nil }
+        return storage[offset(deques[d].front - firstSeq) + column]
+    }
+
+    private func scanExtreme(column: Int, condition: EntryCondition, isMax: Bool, lo: Int, hi: Int) -> Int64? {
+        var extreme: Int64?
+        for k in lo..<hi where holds(condition, k) {
+            let value = storage[offset(k) + column]
+            if let e = extreme { extreme = isMax ? Swift.max(e, value) : Swift.min(e, value) } else { extreme = value }
+        }
+        return extreme
+    }
+
+    private func distinctCount(_ feature: CompiledFeature, lo: Int, hi: Int, plus extra: String?) -> Int {
+        let column = feature.stringColumn!
+        guard hi == count else {
+            var seen = Set<String>()
+            for k in lo..<hi where holds(feature.condition, k) { seen.insert(strings[stringIndex(k, column)]) }
+            if let extra { seen.insert(extra) }
+            return seen.count
+        }
+        let d = feature.auxSlot!
+        let loSeq = firstSeq + lo
+        if !distincts[d].valid || loSeq < distincts[d].lo {
+            distincts[d].reset(lo: loSeq)
+            for k in lo..<hi where holds(feature.condition, k) { distincts[d].add(strings[stringIndex(k, column)]) }
+        }
+        while distincts[d].lo < loSeq {
+            let k = distincts[d].lo - firstSeq
+            if holds(feature.condition, k) { distincts[d].remove(strings[stringIndex(k, column)]) }
+            distincts[d].lo += 1
+        }
+        var n = distincts[d].counts.count
+        if let extra, distincts[d].counts[extra] == nil { n += 1 }
+        return n
+    }
+}

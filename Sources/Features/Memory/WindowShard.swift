@@ -1,0 +1,40 @@
+/// One shard of the in-memory store: the key windows of the keys that hash to it, one table per
+/// key field of the plan. Always used under its shard's lock.
+struct WindowShard: Sendable {
+    var tables: [[String: KeyWindow]]
+    var insertsSinceSweep = 0
+    var capacityEvictions = 0
+
+    init(groupCount: Int) {
+        tables = Array(repeating: [:], count: groupCount)
+    }
+
+    var keyCount: Int { tables.reduce(0) { $0 + $1.count } }
+
+    /// Drops keys idle for longer than the plan's eviction horizon (`CompiledPlan.evictAfter`), then,
+    /// if the shard still holds more than `maxKeys`, the keys with the oldest newest events.
+    ///
+    /// `storeNewest` must be the store's newest time before the batch: a key dropped here would
+    /// have been treated as evicted by every event of the batch anyway, so sweeping changes no result.
+    mutating func sweep(storeNewest: Int64, plan: CompiledPlan, maxKeys: Int) {
+        insertsSinceSweep = 0
+        let cutoff = storeNewest &- plan.evictAfter
+        for g in tables.indices {
+            tables[g] = tables[g].filter { $0.value.newest >= cutoff }
+        }
+        var over = keyCount - maxKeys
+        guard over > 0 else { return }
+        // Capacity eviction is not exact: it changes what later events of those keys see. It only
+        // happens when the table bound is set below the live key count; it is counted and reported.
+        var candidates: [(newest: Int64, group: Int, key: String)] = []
+        for (g, table) in tables.enumerated() {
+            for (key, window) in table { candidates.append((window.newest, g, key)) }
+        }
+        candidates.sort { $0.newest < $1.newest }
+        for candidate in candidates where over > 0 {
+            tables[candidate.group][candidate.key] = nil
+            capacityEvictions += 1
+            over -= 1
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import FraudCore
+
+/// A stable 64-bit hash (FNV-1a with the MurmurHash3 finalizer).
+///
+/// Swift's `Hasher` is seeded per process, so it cannot name an event across restarts, shards or
+/// engine instances; this one can. It is not collision-resistant against an adversary, which is
+/// why it only ever hashes server-generated identifiers (payment ids), never customer input.
+enum StableHash {
+    static func hash(_ text: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h &*= 0xc4ce_b9fe_1a85_ec53
+        h ^= h >> 33
+        return h
+    }
+}
+
+/// How a numeric field's integer window value maps back to the number a feature reports.
+///
+/// Windows aggregate integers only, so sums are exact and independent of arrival order (a running
+/// Double sum would depend on it, and the in-memory and Redis stores would disagree in the last bit).
+/// `amount_minor` is aggregated as is; `amount_usd` as whole micro-dollars, rounded once per event.
+enum NumericScale: Sendable {
+    case minorUnits
+    case usdMicros
+
+    static let microsPerDollar: Double = 1_000_000
+
+    func value(_ integer: Int64) -> Double {
+        switch self {
+        case .minorUnits: Double(integer)
+        case .usdMicros: Double(integer) / NumericScale.microsPerDollar
+        }
+    }
+
+    /// avg = sum / n, computed the same way by every store so results agree to the last bit.
+    func average(sum: Int64, count: Int64) -> Double {
+        guard count > 0 else { return .nan }
+        switch self {
+        case .minorUnits: return Double(sum) / Double(count)
+        case .usdMicros: return Double(sum) / Double(count) / NumericScale.microsPerDollar
+        }
+    }
+}
+
+extension EventField {
+    /// The integer a window stores for a numeric field, or nil when the event has no value
+    /// (an `amount_usd` whose currency has no rate).
+    func windowInteger(of event: PaymentEvent, rates: ExchangeRates) -> Int64? {
+        switch self {
+        case .amountMinor: event.amount.minorUnits
+        case .amountUSD: rates.usd(event.amount).map { Int64(($0 * NumericScale.microsPerDollar).rounded()) }
+        default: nil
+        }
+    }
+
+    /// The string a window keys on, counts distinct or filters by; nil when the event has none
+    /// (no beneficiary, an absent metadata key, an `amount_usd` without a rate).
+    func windowString(of event: PaymentEvent, rates: ExchangeRates) -> String? {
+        if self == .amountUSD {
+            return windowInteger(of: event, rates: rates).map { NumericScale.usdMicros.value($0).description }
+        }
+        return string(of: event)
+    }
+
+    var numericScale: NumericScale { self == .amountUSD ? .usdMicros : .minorUnits }
+
+    /// Whether some events carry no value for the field.
+    var mayBeMissing: Bool {
+        switch self {
+        case .beneficiaryID, .amountUSD, .metadata: true
+        default: false
+        }
+    }
+}
+
+extension FeatureFilter {
+    /// All clauses hold. A clause on a field the event does not carry is false whatever its
+    /// operator (`!=` and `not in` included): a missing value never satisfies a comparison.
+    func matches(_ event: PaymentEvent, rates: ExchangeRates) -> Bool {
+        for clause in clauses {
+            guard let value = clause.field.windowString(of: event, rates: rates) else { return false }
+            let holds: Bool
+            switch clause.op {
+            case .equal: holds = clause.values.first == value
+            case .notEqual: holds = clause.values.first != value
+            case .isIn: holds = clause.values.contains(value)
+            case .notIn: holds = !clause.values.contains(value)
+            }
+            if !holds { return false }
+        }
+        return true
+    }
+}
