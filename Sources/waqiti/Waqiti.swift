@@ -12,6 +12,7 @@ struct Waqiti: AsyncParsableCommand {
 /// The CLI's subcommands, one file each under Sources/waqiti/Commands/.
 enum Subcommands {
     static let all: [any ParsableCommand.Type] = [
+        ReplayCommand.self,
         SimulateCommand.self,
     ]
 }

@@ -17,6 +17,14 @@ let nan = Double.nan
 
 let windowCases: [WindowCase] = [
     WindowCase(
+        name: "The worked example of docs/features.md",
+        features: ["count(card_fingerprint,10m)", "sum(amount_minor,card_fingerprint,10m)", "max(amount_minor,card_fingerprint,10m)", "seconds_since_last(card_fingerprint)"],
+        events: [payment("p1", at: 0, amount: 50), payment("p2", at: 100, amount: 40), payment("p3", at: 50, amount: 90), payment("p2", at: 100, amount: 40),
+                 payment("p4", at: 600, amount: 10), payment("p5", at: 290, amount: 5), payment("p6", at: 651, amount: 1)],
+        expected: [[1, 50, 50, nan], [2, 90, 50, 100], [2, 140, 90, 50], [3, 180, 90, 50], [3, 140, 90, 500], [3, 180, 90, 190], [3, 51, 40, 51]],
+        report: BatchReport(duplicates: 1, tooLate: 1)
+    ),
+    WindowCase(
         name: "t − W is excluded, t is included",
         features: ["count(card_fingerprint, 10m)", "sum(amount_minor, card_fingerprint, 10m)"],
         events: [payment("p1", at: 0, amount: 1), payment("p2", at: 599, amount: 10), payment("p3", at: 600, amount: 100), payment("p4", at: 1199, amount: 1000)],

@@ -40,7 +40,7 @@ public final class InMemoryFeatureStore: FeatureStore {
     public let configuration: Configuration
     private let shards: [ShardBox]
     private let compiled = Mutex<CompiledPlan?>(nil)
-    private let newest = Mutex<Int64>(.min)
+    private let clock = StoreClock()
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -64,32 +64,22 @@ public final class InMemoryFeatureStore: FeatureStore {
         guard !events.isEmpty, width > 0 else { return BatchReport() }
 
         let facts = layout.facts(of: events, rates: configuration.rates)
-        // The store's newest time as seen by each event: the eviction rule reads it, and computing it
-        // up front keeps it the same whatever the shard count and the order shards are visited in.
-        let before = newest.withLock { $0 }
-        var newestAt = [Int64](repeating: before, count: events.count)
-        var running = before
-        for i in events.indices {
-            if mode == .update { running = max(running, facts.times[i]) }
-            newestAt[i] = running
-        }
-        if mode == .update { newest.withLock { $0 = max($0, running) } }
-
+        let (before, newestAt) = clock.advance(over: facts.times, mode: mode)
         var flags = [UInt8](repeating: 0, count: events.count)
         let groupCount = layout.groups.count
         var opsByShard = [[Int32]](repeating: [], count: shards.count)
-        for i in events.indices {
-            for g in 0..<groupCount {
-                guard let key = facts.keys[i * groupCount + g] else {
-                    writeMissingKey(layout.groups[g], row: i * width, into: &out)
-                    continue
-                }
-                let shard = shards.count == 1 ? 0 : Int(StableHash.hash(key) % UInt64(shards.count))
-                opsByShard[shard].append(Int32(i * groupCount + g))
-            }
-        }
         let maxKeys = configuration.maxKeysPerShard
         out.withUnsafeMutableBufferPointer { buffer in
+            for i in events.indices {
+                for g in 0..<groupCount {
+                    guard let key = facts.keys[i * groupCount + g] else {
+                        layout.groups[g].writeMissingKey(row: i * width, into: buffer)
+                        continue
+                    }
+                    let shard = shards.count == 1 ? 0 : Int(StableHash.hash(key) % UInt64(shards.count))
+                    opsByShard[shard].append(Int32(i * groupCount + g))
+                }
+            }
             for (s, ops) in opsByShard.enumerated() where !ops.isEmpty {
                 shards[s].state.withLock { shard in
                     if shard.tables.count != groupCount { shard = WindowShard(groupCount: groupCount) }
@@ -148,16 +138,6 @@ public final class InMemoryFeatureStore: FeatureStore {
             }
             w.read(at: t, layout: layout, facts: facts, virtual: outcome == .inserted ? i : nil, into: out, row: row)
             return outcome
-        }
-    }
-
-    /// An event without a value for the key adds nothing and reads as an empty window.
-    private func writeMissingKey(_ layout: GroupLayout, row: Int, into out: inout [Double]) {
-        for feature in layout.features {
-            switch feature.kind {
-            case .count, .sum, .distinct: out[row + feature.outColumn] = 0
-            case .avg, .min, .max, .secondsSinceFirst, .secondsSinceLast: out[row + feature.outColumn] = .nan
-            }
         }
     }
 

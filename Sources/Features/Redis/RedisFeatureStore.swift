@@ -1,0 +1,217 @@
+import FraudCore
+import Redis
+import Synchronization
+
+/// Sliding windows in Redis, shared by every engine instance that points at it.
+///
+/// One round trip per batch: the batch's events are grouped by (key field, key value) and each
+/// group becomes one `EVALSHA` of `WindowScript` on that key's sorted set, all pipelined together.
+/// Each script call touches exactly one Redis key, and keys carry a hash tag
+/// (`waqiti:fw:{card_fingerprint:abc}:1f2e3d4c`), so every call is valid on Redis Cluster: a
+/// cluster-aware client splits the same pipeline per node without changing any result. (This build's
+/// wrapper talks to one node.)
+///
+/// Results equal `InMemoryFeatureStore`'s exactly (docs/features.md; the oracle tests check both).
+/// Every key has a TTL of the eviction horizon (longest window + 2 × lateness) in wall-clock time,
+/// refreshed on each insert, so Redis memory stays bounded even if no event ever comes back for a key.
+/// If Redis loses its data (restart without persistence, FLUSHALL), windows restart empty.
+public final class RedisFeatureStore: FeatureStore {
+    public let lateness: EventDuration
+    public let rates: ExchangeRates
+    /// Prepended to every key, before the hash tag.
+    public let keyPrefix: String
+    private let pool: RedisConnectionPool
+    private let clock = StoreClock()
+    private let compiled = Mutex<(plan: CompiledPlan, tags: [String])?>(nil)
+
+    public init(
+        configuration: RedisConfiguration, lateness: EventDuration = .minutes(5), rates: ExchangeRates = .builtIn,
+        keyPrefix: String = "waqiti:fw:"
+    ) {
+        self.lateness = lateness
+        self.rates = rates
+        self.keyPrefix = keyPrefix
+        pool = RedisConnectionPool(configuration: configuration)
+    }
+
+    public func process(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) async throws -> BatchReport {
+        try processSync(events, plan: plan, mode: mode, into: &out)
+    }
+
+    /// `process` without the suspension point (the call blocks on the network for one round trip).
+    public func processSync(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) throws(FeatureStoreError) -> BatchReport {
+        let (layout, tags) = compiledPlan(for: plan)
+        let width = plan.count
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: repeatElement(Double.nan, count: events.count * width))
+        guard !events.isEmpty, width > 0 else { return BatchReport() }
+        let facts = layout.facts(of: events, rates: rates)
+        let (_, newestAt) = clock.advance(over: facts.times, mode: mode)
+
+        // One call per (group, key value), with that key's events in batch order.
+        var calls: [(group: Int, events: [Int])] = []
+        var callIndex: [String: Int] = [:]
+        var keys: [String] = []
+        let groupCount = layout.groups.count
+        out.withUnsafeMutableBufferPointer { buffer in
+            for i in events.indices {
+                for g in 0..<groupCount {
+                    guard let value = facts.keys[i * groupCount + g] else {
+                        layout.groups[g].writeMissingKey(row: i * width, into: buffer)
+                        continue
+                    }
+                    let key = "\(keyPrefix){\(layout.groups[g].key.name):\(value)}:\(tags[g])"
+                    if let c = callIndex[key] {
+                        calls[c].events.append(i)
+                    } else {
+                        callIndex[key] = calls.count
+                        calls.append((g, [i]))
+                        keys.append(key)
+                    }
+                }
+            }
+        }
+        let commands = calls.indices.map { c in
+            command(key: keys[c], group: layout.groups[calls[c].group], events: calls[c].events, facts: facts, newestAt: newestAt, plan: layout, mode: mode, paymentIDs: events)
+        }
+        let replies: [RedisReply]
+        do {
+            replies = try pool.withConnection { connection throws(RedisError) in
+                try connection.pipeline(commands, loading: [WindowScript.script])
+            }
+        } catch {
+            if error.isUnavailable { throw .unavailable(error.description) }
+            throw .protocolViolation(error.description)
+        }
+        var flags = [UInt8](repeating: 0, count: events.count)
+        try out.withUnsafeMutableBufferPointer { buffer throws(FeatureStoreError) in
+            for (c, reply) in replies.enumerated() {
+                try decode(reply, group: layout.groups[calls[c].group], events: calls[c].events, facts: facts, width: width, flags: &flags, into: buffer)
+            }
+        }
+        var report = BatchReport()
+        for flag in flags {
+            if flag & 1 != 0 { report.duplicates += 1 }
+            if flag & 2 != 0 { report.tooLate += 1 }
+        }
+        return report
+    }
+
+    private func command(
+        key: String, group: GroupLayout, events: [Int], facts: BatchFacts, newestAt: [Int64], plan: CompiledPlan,
+        mode: StoreMode, paymentIDs: [PaymentEvent]
+    ) -> RedisCommand {
+        var arguments: [String] = [
+            String(plan.lateness), String(plan.retention), String(plan.evictAfter), String(plan.evictAfter),
+            mode == .readOnly ? "1" : "0", String(group.features.count),
+        ]
+        for feature in group.features {
+            arguments.append(String(WindowScript.code(feature.kind)))
+            arguments.append(String(feature.windowMs))
+        }
+        for i in events {
+            let paymentID = RedisFeatureStore.escape(paymentIDs[i].paymentID)
+            arguments.append(String(facts.times[i]))
+            arguments.append(String(newestAt[i]))
+            arguments.append(paymentID)
+            arguments.append(member(i, paymentID: paymentID, group: group, facts: facts))
+        }
+        return WindowScript.script.invocation(keys: [key], arguments: arguments)
+    }
+
+    /// `time␟payment_id␟token…`: what the event contributes to each feature of the key.
+    private func member(_ i: Int, paymentID: String, group: GroupLayout, facts: BatchFacts) -> String {
+        var text = String(facts.times[i])
+        text.append("\u{1F}")
+        text.append(paymentID)
+        facts.masks.withUnsafeBufferPointer { masks in
+            let mask = UnsafeBufferPointer(rebasing: masks[(i * facts.maskWords)...])
+            for feature in group.features {
+                text.append("\u{1F}")
+                guard feature.condition.holds(mask) else {
+                    text.append("-")
+                    continue
+                }
+                switch feature.kind {
+                case .count, .secondsSinceFirst, .secondsSinceLast:
+                    text.append("1")
+                case .sum, .avg, .min, .max:
+                    text.append(String(facts.numerics[i * facts.numericCount + feature.numericSlot!]))
+                case .distinct:
+                    text.append("=")
+                    text.append(RedisFeatureStore.escape(facts.strings[i * facts.stringCount + group.stringSlots[feature.stringColumn!]]))
+                }
+            }
+        }
+        return text
+    }
+
+    /// Maps the script's integers to feature values the same way `KeyWindow` computes them.
+    private func decode(
+        _ reply: RedisReply, group: GroupLayout, events: [Int], facts: BatchFacts, width: Int, flags: inout [UInt8],
+        into out: UnsafeMutableBufferPointer<Double>
+    ) throws(FeatureStoreError) {
+        if let message = reply.errorMessage {
+            if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") { throw .unavailable("Redis replied: \(message)") }
+            throw .protocolViolation("window script failed: \(message)")
+        }
+        guard let values = reply.array, values.count == events.count * (1 + 2 * group.features.count) else {
+            throw .protocolViolation("window script returned \(reply) for \(events.count) events")
+        }
+        var k = 0
+        func next() throws(FeatureStoreError) -> Int64 {
+            guard let v = values[k].integer else { throw .protocolViolation("window script returned a non-integer: \(values[k])") }
+            k += 1
+            return v
+        }
+        for i in events {
+            switch try next() {
+            case 1: flags[i] |= 1
+            case 2: flags[i] |= 2
+            default: break
+            }
+            for feature in group.features {
+                let a = try next(), b = try next()
+                let value: Double
+                switch feature.kind {
+                case .count, .distinct: value = Double(a)
+                case .sum: value = feature.scale.value(a)
+                case .avg: value = feature.scale.average(sum: a, count: b)
+                case .min, .max: value = b == 1 ? feature.scale.value(a) : .nan
+                case .secondsSinceFirst, .secondsSinceLast: value = b == 1 ? Double(a / 1000) : .nan
+                }
+                out[i * width + feature.outColumn] = value
+            }
+        }
+    }
+
+    /// Keeps the member separator (0x1F) out of text; injective, so distinct counts are unchanged.
+    static func escape(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x1F || $0 == UInt8(ascii: "%") }) else { return text }
+        var escaped: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"): escaped.append(contentsOf: "%25".utf8)
+            case 0x1F: escaped.append(contentsOf: "%1F".utf8)
+            default: escaped.append(byte)
+            }
+        }
+        return String(decoding: escaped, as: UTF8.self)
+    }
+
+    /// Key names end in a tag of the key's feature list and the store's horizons, so a changed plan
+    /// never reads members written for another layout (its windows start empty, as in memory).
+    private func compiledPlan(for plan: FeaturePlan) -> (CompiledPlan, [String]) {
+        compiled.withLock { current in
+            if let current, current.plan.plan == plan { return (current.plan, current.tags) }
+            let fresh = CompiledPlan(plan: plan, lateness: lateness)
+            let tags = fresh.groups.map { group in
+                let signature = group.features.map { plan.features[$0.outColumn].canonicalName }.joined(separator: "\n")
+                    + "\n\(fresh.lateness)/\(fresh.horizon)"
+                return String(StableHash.hash(signature) & 0xFFFF_FFFF, radix: 16)
+            }
+            current = (fresh, tags)
+            return (fresh, tags)
+        }
+    }
+}
