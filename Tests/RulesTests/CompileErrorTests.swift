@@ -43,6 +43,8 @@ struct CompileErrorTests {
         Case(rules: "rule a: decline if count(card_fingerprint, 1h, where amount_usd > 5) > 1", errors: ["test.rules:1:65: a 'where' filter compares event fields with strings, joined by 'and' (e.g. where channel == \"ecom\" and type != \"refund\")"]),
         Case(rules: "rule a: review if true because \"{cuont}\"", errors: ["test.rules:1:34: unknown field 'cuont'; did you mean 'count'?"]),
         Case(rules: "", errors: ["test.rules:1:1: the file declares no rules"]),
+        Case(rules: "rule a: review if type == \"trasfer\"", errors: ["test.rules:1:24: 'trasfer' is not a type; did you mean 'transfer'?; type is one of payment, refund, transfer, withdrawal, topup"]),
+        Case(rules: "rule a: review if channel not in [\"web\"]", errors: ["test.rules:1:27: 'web' is not a channel; channel is one of ecom, pos, p2p, wallet"]),
         Case(rules: "rule a: review if \"unterminated", errors: ["test.rules:1:19: the condition of rule 'a' must be a bool, found string", "test.rules:1:19: unterminated string; close it with '\"' on the same line"]),
         Case(rules: "rule a review if true", errors: ["test.rules:1:8: expected ':' after the rule name, found 'review'"]),
         Case(rules: "rule and: review if true", errors: ["test.rules:1:6: 'and' is a reserved word and cannot be a rule name"]),

@@ -23,6 +23,8 @@ struct Compiled: Sendable {
     /// Set when the node does not depend on the event (it has been folded to this value).
     var constant: RuntimeValue?
     var reads: [Read]
+    /// Set when the node is a bare event field, so comparisons can specialise (enum fields compare as enums).
+    var field: EventField?
 
     init(type: ValueType, code: Code, constant: RuntimeValue? = nil, reads: [Read] = []) {
         self.type = type

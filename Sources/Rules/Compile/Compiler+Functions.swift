@@ -248,12 +248,9 @@ extension Compiler {
             sink.error(usage, at: rhs.location)
             return false
         }
-        if field == .channel || field == .type {
-            let allowed = field == .channel ? Channel.allCases.map(\.rawValue) : PaymentType.allCases.map(\.rawValue)
-            if let bad = values.first(where: { !allowed.contains($0) }) {
-                sink.error("'\(bad)' is not a \(field.name)\(Suggestion.hint(for: bad, in: allowed)); \(field.name) is one of \(allowed.joined(separator: ", "))", at: rhs.location)
-                return false
-            }
+        if let problem = Compiler.unknownEnumValue(field, values) {
+            sink.error(problem, at: rhs.location)
+            return false
         }
         clauses.append(FeatureFilter.Clause(field: field, op: filterOp, values: values))
         return true

@@ -93,6 +93,7 @@ extension Compiler {
                 return error("strings compare only with ==, !=, in, not in, like and matches", at: at)
             }
             if !checkCountryLiteral(left, right, at: at) { return nil }
+            if let enumTest = enumComparison(left, right, negated: op == .notEqual, at: at) { return enumTest.map(done) ?? nil }
             guard case .string(let l)? = left.code, case .string(let r)? = right.code else { break }
             return done(Compiler.compare(op, l, r, constant: right.constant.flatMap { if case .string(let v) = $0 { v } else { nil } }))
         case (.money, let other) where other.isNumber, (let other, .money) where other.isNumber:
@@ -179,6 +180,10 @@ extension Compiler {
         }
         let reads = left.reads
         let test: (Frame) -> Truth
+        if case .strings(let set) = list, let enumTest = enumMembership(left, set, at: at) {
+            guard let enumTest else { return nil }
+            return Compiled(type: .bool, code: .bool(negated ? { enumTest($0).negated } : enumTest), reads: reads)
+        }
         switch (left.code!, list) {
         case (.string(let f), .strings(let set)):
             if left.type == .country, let bad = set.first(where: { !Compiler.isCountryCode($0) }) {
@@ -207,6 +212,47 @@ extension Compiler {
         }
         if negated { return Compiled(type: .bool, code: .bool { test($0).negated }, reads: reads) }
         return Compiled(type: .bool, code: .bool(test), reads: reads)
+    }
+
+    // MARK: Enum fields
+
+    /// `type == "transfer"`, `channel != "pos"`: checked against the enum's cases at load and
+    /// compared as enums at run time. nil when not applicable; .some(nil) after reporting an error.
+    private mutating func enumComparison(_ left: Compiled, _ right: Compiled, negated: Bool, at: SourceLocation) -> ((Frame) -> Truth)?? {
+        guard let field = left.field, field == .type || field == .channel, case .string(let text)? = right.constant else { return nil }
+        guard let matches = enumMatcher(field, [text], at: at) else { return .some(nil) }
+        return .some(negated ? { Truth(!matches($0)) } : { Truth(matches($0)) })
+    }
+
+    private mutating func enumMembership(_ left: Compiled, _ values: Set<String>, at: SourceLocation) -> ((Frame) -> Truth)?? {
+        guard let field = left.field, field == .type || field == .channel else { return nil }
+        guard let matches = enumMatcher(field, values.sorted(), at: at) else { return .some(nil) }
+        return .some { Truth(matches($0)) }
+    }
+
+    private mutating func enumMatcher(_ field: EventField, _ values: [String], at: SourceLocation) -> ((Frame) -> Bool)? {
+        if let problem = Compiler.unknownEnumValue(field, values) {
+            sink.error(problem, at: at)
+            return nil
+        }
+        if field == .type {
+            let types = values.compactMap(PaymentType.init(rawValue:))
+            return { types.contains($0.event.type) }
+        }
+        let channels = values.compactMap(Channel.init(rawValue:))
+        return { channels.contains($0.event.channel) }
+    }
+
+    /// The error for a `type`/`channel` value that is not one of the enum's cases, if any.
+    static func unknownEnumValue(_ field: EventField, _ values: [String]) -> String? {
+        let allowed: [String]
+        switch field {
+        case .type: allowed = PaymentType.allCases.map(\.rawValue)
+        case .channel: allowed = Channel.allCases.map(\.rawValue)
+        default: return nil
+        }
+        guard let bad = values.first(where: { !allowed.contains($0) }) else { return nil }
+        return "'\(bad)' is not a \(field.name)\(Suggestion.hint(for: bad, in: allowed)); \(field.name) is one of \(allowed.joined(separator: ", "))"
     }
 
     // MARK: like / matches

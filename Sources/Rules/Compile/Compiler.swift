@@ -128,8 +128,10 @@ struct Compiler {
             if Compiler.functionNames.contains(name) { return error("'\(name)' is a function; call it as \(name)(…)", at: at) }
             return error("unknown field '\(name)'\(Suggestion.hint(for: name, in: knownNames))", at: at)
         }
-        let compiled = fieldValue(field)
-        return Compiled(type: compiled.type, code: compiled.code!, reads: [Read(name: name, code: compiled.code!)])
+        var compiled = fieldValue(field)
+        compiled.reads = [Read(name: name, code: compiled.code!)]
+        compiled.field = field
+        return compiled
     }
 
     func fieldValue(_ field: EventField) -> Compiled {
