@@ -13,6 +13,7 @@ struct Waqiti: AsyncParsableCommand {
 enum Subcommands {
     static let all: [any ParsableCommand.Type] = [
         ReplayCommand.self,
+        RulesCommand.self,
         SimulateCommand.self,
     ]
 }

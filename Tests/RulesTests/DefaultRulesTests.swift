@@ -29,7 +29,7 @@ struct DefaultRulesTests {
     func scenarioCasesPass(_ path: String) async throws {
         let file = try RuleTestFile(path: path, text: String(contentsOfFile: path, encoding: .utf8))
         let ruleSet = try RuleSetLoader(rulesPath: Self.rulesPath).load()
-        let runner = RuleTestRunner(ruleSet: ruleSet) { OracleFeatureStore(rates: $0) }
+        let runner = RuleTestRunner(ruleSet: ruleSet) { InMemoryFeatureStore(rates: $0) }
         for testCase in file.cases {
             let result = try await runner.run(testCase)
             #expect(result.differences.isEmpty, "\(testCase.name): \(result.differences) — read: \(RuleTestRunner.explain(result.verdict))")
