@@ -22,6 +22,7 @@ public struct TrafficSimulator: Sequence, IteratorProtocol {
     private var plan: [Episode]
     private var planIndex = 0
     private var pending = EventHeap()
+    private var scratch: [PaymentEvent] = []
     private var sequence: UInt64 = 0
 
     /// A fraud episode to start at `start` with exactly `size` fraud events.
@@ -82,10 +83,16 @@ public struct TrafficSimulator: Sequence, IteratorProtocol {
             }
             if legitimateRemaining > 0 {
                 let account = population.activity.draw(&clock)
-                let events = legitimate.act(account, at: legitimateTime, &population, &factory, maxEvents: legitimateRemaining)
-                legitimateRemaining -= events.count
-                schedule(events)
+                scratch.removeAll(keepingCapacity: true)
+                legitimate.act(account, at: legitimateTime, &population, &factory, maxEvents: legitimateRemaining, into: &scratch)
+                legitimateRemaining -= scratch.count
                 nextLegitimateTime += clock.exponential() / (eventsPerMillisecond * Diurnal.multiplier(at: legitimateTime))
+                // The common case, one event and nothing pending at or before it, skips the heap.
+                if scratch.count == 1, legitimateTime < pending.minimum?.key ?? Int64.max {
+                    sequence += 1
+                    return scratch[0]
+                }
+                schedule(scratch)
                 continue
             }
             if planIndex < plan.count {
