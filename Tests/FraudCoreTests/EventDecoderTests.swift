@@ -184,6 +184,19 @@ struct EventDecoderTests {
         return event
     }
 
+    @Test("Every channel, type and label value decodes")
+    func everyEnumValue() throws {
+        for channel in Channel.allCases {
+            #expect(try EventDecoder().decode(Self.base.replacing("channel", with: "\"\(channel.rawValue)\"").text).channel == channel)
+        }
+        for type in PaymentType.allCases {
+            #expect(try EventDecoder().decode(Self.base.replacing("type", with: "\"\(type.rawValue)\"").text).type == type)
+        }
+        for label in Label.allCases {
+            #expect(try EventDecoder().decode(Self.base.adding("label", "\"\(label.rawValue)\"").text).label == label)
+        }
+    }
+
     @Test("Fields may come in any order")
     func anyOrder() throws {
         var json = Self.base

@@ -125,8 +125,10 @@ struct EventDraft {
 
     /// The finished event, or the first missing required field in canonical order.
     func build() throws(WireError) -> PaymentEvent {
-        for field in EventWireField.allCases where field.isRequired && seen & field.bit == 0 {
-            throw WireError(.missingField, field: field.nameString, "required but missing (every event carries it; see docs/formats.md)")
+        if seen & EventDraft.requiredBits != EventDraft.requiredBits {
+            for field in EventWireField.allCases where field.isRequired && seen & field.bit == 0 {
+                throw WireError(.missingField, field: field.nameString, "required but missing (every event carries it; see docs/formats.md)")
+            }
         }
         return PaymentEvent(
             paymentID: paymentID!, occurredAt: occurredAt!, accountID: accountID, cardFingerprint: cardFingerprint,
@@ -165,8 +167,8 @@ struct EventDraft {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private func choice<T: RawRepresentable & CaseIterable>(_ field: EventWireField, _ bytes: UnsafeBufferPointer<UInt8>) throws(WireError) -> T where T.RawValue == String {
-        for candidate in T.allCases where candidate.rawValue.utf8.elementsEqual(bytes) { return candidate }
+    private func choice<T: WireEnum>(_ field: EventWireField, _ bytes: UnsafeBufferPointer<UInt8>) throws(WireError) -> T {
+        for (name, candidate) in T.wireNames where bytesEqual(name, bytes) { return candidate }
         let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
         throw WireError(.invalidValue, field: field.nameString, "unknown value \(quotedPreview(bytes)) (expected one of: \(allowed))")
     }
@@ -180,6 +182,8 @@ struct EventDraft {
         }
         throw WireError(.invalidTime, field: "occurred_at", "invalid time \(quotedPreview(bytes)) \(EventDraft.timeHint)")
     }
+
+    static let requiredBits = EventWireField.allCases.filter(\.isRequired).reduce(UInt32(0)) { $0 | $1.bit }
 
     static let timeHint = "(expected RFC 3339 with a zone, such as \"2026-11-29T08:15:30.123Z\", or epoch milliseconds as an integer)"
 
@@ -248,4 +252,23 @@ struct EventDraft {
         }
         return negative ? -value : value
     }
+}
+
+/// An enum of the wire format whose values are matched as bytes, without building a String.
+protocol WireEnum: RawRepresentable, CaseIterable where RawValue == String {
+    static var wireNames: [(StaticString, Self)] { get }
+}
+
+extension Channel: WireEnum {
+    static let wireNames: [(StaticString, Channel)] = [("ecom", .ecom), ("pos", .pos), ("p2p", .p2p), ("wallet", .wallet)]
+}
+
+extension PaymentType: WireEnum {
+    static let wireNames: [(StaticString, PaymentType)] = [
+        ("payment", .payment), ("refund", .refund), ("transfer", .transfer), ("withdrawal", .withdrawal), ("topup", .topup),
+    ]
+}
+
+extension Label: WireEnum {
+    static let wireNames: [(StaticString, Label)] = [("fraud", .fraud), ("legit", .legit)]
 }

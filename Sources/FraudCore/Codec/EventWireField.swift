@@ -56,20 +56,20 @@ enum EventWireField: Int, CaseIterable {
         case 16: candidates = (.cardFingerprint, nil, nil)
         default: return nil
         }
-        if candidates.0.matches(key) { self = candidates.0; return }
-        if let c = candidates.1, c.matches(key) { self = c; return }
-        if let c = candidates.2, c.matches(key) { self = c; return }
+        if bytesEqual(candidates.0.name, key) { self = candidates.0; return }
+        if let c = candidates.1, bytesEqual(c.name, key) { self = c; return }
+        if let c = candidates.2, bytesEqual(c.name, key) { self = c; return }
         return nil
     }
+}
 
-    @inline(__always)
-    private func matches(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
-        let name = self.name
-        guard name.utf8CodeUnitCount == key.count else { return false }
-        let p = name.utf8Start
-        for i in 0..<key.count where p[i] != key[i] { return false }
-        return true
-    }
+/// Whether `bytes` spell `name` exactly: key and enum matching without building a String.
+@inline(__always)
+func bytesEqual(_ name: StaticString, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard name.utf8CodeUnitCount == bytes.count else { return false }
+    let p = name.utf8Start
+    for i in 0..<bytes.count where p[i] != bytes[i] { return false }
+    return true
 }
 
 /// Limits that keep one hostile or broken event from costing unbounded memory or time.
