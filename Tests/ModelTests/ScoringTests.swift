@@ -51,6 +51,25 @@ import Testing
         #expect(scorer.topContributions(raw: [6, 9, 0], row: 0, count: 1).map(\.feature) == ["count(card_fingerprint,1h)"])
     }
 
+    /// Nine features: two four-wide SIMD chunks and a scalar tail, with missing and clipped
+    /// values in every lane position; checked against the double-precision definition.
+    @Test func vectorizedStandardizationMatchesTheDefinition() {
+        var random = TestRandom(seed: 17)
+        let features = (0..<9).map { j in
+            ModelFeature(expression: "f\(j)", weight: Double(j) / 4 - 1, mean: Double(j) / 10, std: 0.5 + Double(j) / 8, clipLower: -1.5, clipUpper: 1.5)
+        }
+        let model = LogisticModel(name: "nine", features: features, bias: -0.25, training: Fixtures.model.training, evaluation: Fixtures.model.evaluation)
+        let rows = 37
+        var raw = random.doubles(rows * 9).map { $0 * 3 }
+        for i in stride(from: 0, to: raw.count, by: 7) { raw[i] = .nan }
+        let scorer = BatchScorer(model: model)
+        scorer.score(raw: raw, rows: rows)
+        for row in 0..<rows {
+            let logit = -0.25 + scorer.contributions(raw: raw, row: row).reduce(0, +)
+            #expect(abs(scorer.scores[row] - Logistic.sigmoid(logit)) < 1e-6, "row \(row)")
+        }
+    }
+
     @Test func sigmoidStaysFiniteAtExtremes() {
         #expect(Logistic.sigmoid(800) == 1)
         #expect(Logistic.sigmoid(-800) == 0)

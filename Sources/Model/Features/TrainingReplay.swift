@@ -6,7 +6,8 @@ import FraudCore
 /// event: the training matrix.
 ///
 /// Unlabeled events still go through the store (they are part of the traffic every window
-/// sees) but yield no training row.
+/// sees) but yield no training row. A redelivered event (a payment_id seen before) yields no
+/// second row, as the engine makes no second decision for it.
 public final class TrainingReplay {
     public let extractor: ModelFeatureExtractor
     public let plan: FeaturePlan
@@ -15,6 +16,7 @@ public final class TrainingReplay {
     public private(set) var unlabeled = 0
     public private(set) var duplicates = 0
     public private(set) var tooLate = 0
+    private var seen = Set<String>()
     private var features: [Double] = []
     private var raw: [Double] = []
 
@@ -36,7 +38,7 @@ public final class TrainingReplay {
         tooLate += report.tooLate
         extractor.extract(events: events, features: features, featureCount: plan.count, into: &raw)
         let p = matrix.columns
-        for (index, event) in events.enumerated() {
+        for (index, event) in events.enumerated() where seen.insert(event.paymentID).inserted {
             guard let label = event.label else {
                 unlabeled += 1
                 continue

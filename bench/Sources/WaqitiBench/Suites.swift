@@ -9,7 +9,8 @@ enum BenchSuites {
     /// One entry per suite file; keep alphabetical to keep merges trivial.
     static let all: [String: BenchSuite] = [
         "decode": CodecBench.decode,
-        "simulate": CodecBench.simulate,
+        "model": ModelBench.run,
         "rules": RulesBench.suite,
+        "simulate": CodecBench.simulate,
     ]
 }
