@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "Features", "Simulation", "FraudCore"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation"]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: [
             "Kafka", "Redis", "BLAS", "FraudCore", "Replay", .product(name: "Logging", package: "swift-log"),

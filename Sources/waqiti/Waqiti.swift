@@ -12,8 +12,10 @@ struct Waqiti: AsyncParsableCommand {
 /// The CLI's subcommands, one file each under Sources/waqiti/Commands/.
 enum Subcommands {
     static let all: [any ParsableCommand.Type] = [
+        EvaluateCommand.self,
         ReplayCommand.self,
         RulesCommand.self,
         SimulateCommand.self,
+        TrainCommand.self,
     ]
 }
