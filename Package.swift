@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
     ],
     targets: [
         // System libraries: nothing but the headers and the link line.
@@ -48,10 +51,35 @@ let package = Package(
         // Backtesting: replay sources, decision summaries and metrics, rule/model diffs, HTML report.
         .target(name: "Replay", dependencies: ["FraudCore", "Features", "Rules", "Model", "Reporting", "Kafka"]),
 
+        // decode ▶ features ▶ rules + model ▶ decision, batch-oriented; plus the Kafka pipeline services.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "FraudCore", "Features", "Rules", "Model", "Kafka", "Redis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // HTTP on 8083: scoring, rules, health, Prometheus metrics, API-key/JWT authentication.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Engine", "FraudCore", "Features",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         .executableTarget(
             name: "waqiti",
             dependencies: [
                 "FraudCore", "Simulation", "Features", "Rules", "Model", "Kafka", "Redis", "BLAS", "Replay",
+                "Engine", "Server",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,6 +104,20 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "Features", "Simulation", "FraudCore"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: [
+                "Engine", "Features", "Rules", "Model", "FraudCore", "Kafka", "Redis",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Engine", "Features", "FraudCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: [
             "Kafka", "Redis", "BLAS", "FraudCore", "Replay", .product(name: "Logging", package: "swift-log"),

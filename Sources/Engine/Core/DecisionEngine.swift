@@ -1,0 +1,153 @@
+import Features
+import FraudCore
+import Logging
+import Model
+import Rules
+import Synchronization
+
+/// decode ▶ features ▶ model ▶ rules ▶ decision, one batch at a time, knowing nothing of Kafka or
+/// HTTP: `waqiti serve`'s consumer, `POST /v1/score` and `waqiti replay` all call `decide`.
+///
+/// Per batch: the current rule set and model are read once (a reload swaps them for the next
+/// batch; a batch in flight finishes on the ones it started with), remembered decisions are
+/// returned as they were (a redelivered payment gets the identical decision and changes no
+/// window), every other event's features come from one store call, the model scores the batch in
+/// one call, and the rules decide each event.
+public final class DecisionEngine: Sendable {
+    public let metrics: EngineMetrics
+    public let featureRouter: FeatureRouter
+    private let rules: @Sendable () -> RuleSet
+    private let model: @Sendable () -> CompiledModel?
+    private let cache: any DecisionCache
+    private let degradedPolicy: DegradedPolicy
+    private let wallClock: @Sendable () -> EventTime
+    private let binder = PlanBinder()
+
+    public init(
+        rules: @escaping @Sendable () -> RuleSet,
+        model: @escaping @Sendable () -> CompiledModel?,
+        features: FeatureRouter,
+        cache: any DecisionCache,
+        degradedPolicy: DegradedPolicy,
+        metrics: EngineMetrics = EngineMetrics(),
+        wallClock: @escaping @Sendable () -> EventTime = WallClock.now
+    ) {
+        self.rules = rules
+        self.model = model
+        self.featureRouter = features
+        self.cache = cache
+        self.degradedPolicy = degradedPolicy
+        self.metrics = metrics
+        self.wallClock = wallClock
+    }
+
+    /// The rule set new batches are decided with.
+    public var currentRules: RuleSet { rules() }
+    public var currentModel: CompiledModel? { model() }
+
+    /// The features computed per event, in column order: every feature the rule sets and models
+    /// seen so far read.
+    public var currentPlan: FeaturePlan { binder.binding(rules: rules(), model: model()).plan }
+
+    /// Decides every event of the batch; the result has one decision per event, in order.
+    ///
+    /// - Parameters:
+    ///   - mode: `.readOnly` scores without touching any window or remembering the decision
+    ///     (`POST /v1/score?dry_run=true`).
+    ///   - receivedAt: when the transport received the batch; `latency_us` counts from there.
+    /// - Throws: only what the local feature store throws (a bug); Redis failures degrade instead.
+    public func decide(_ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now) async throws -> [Decision] {
+        guard !events.isEmpty else { return [] }
+        let rules = rules()
+        let model = model()
+        let binding = binder.binding(rules: rules, model: model)
+        let plan = binding.plan
+
+        var decisions = await cache.decisions(for: events.map(\.paymentID))
+        // Only the first occurrence of each unremembered payment is scored; later copies in the
+        // same batch get the same decision.
+        var firstIndex: [String: Int] = [:]
+        var fresh: [Int] = []
+        for (index, event) in events.enumerated() where decisions[index] == nil {
+            if firstIndex[event.paymentID] == nil {
+                firstIndex[event.paymentID] = index
+                fresh.append(index)
+            }
+        }
+        metrics.recordDuplicates(events.count - fresh.count)
+        guard !fresh.isEmpty else { return decisions.map { $0! } }
+
+        let batch = fresh.count == events.count ? events : fresh.map { events[$0] }
+        let featuresStart = ContinuousClock.now
+        let features = try await featureRouter.features(for: batch, plan: plan, mode: mode)
+        let width = plan.count
+        let modelStart = ContinuousClock.now
+        metrics.record(.features, modelStart - featuresStart)
+
+        var scores: [Double] = []
+        var contributions: [[ModelContribution]] = []
+        if let model {
+            let input = PlanBinding.matrix(features.values, rows: batch.count, width: width, columns: binding.modelColumns)
+            var raw: [Double] = []
+            model.extractor.extract(events: batch, features: input.values, featureCount: input.width, into: &raw)
+            let scorer = BatchScorer(model: model.model)
+            scorer.score(raw: raw, rows: batch.count)
+            scores = Array(scorer.scores.prefix(batch.count))
+            contributions = (0..<batch.count).map { scorer.topContributions(raw: raw, row: $0, count: 3) }
+        }
+        let rulesStart = ContinuousClock.now
+        metrics.record(.model, rulesStart - modelStart)
+
+        let rulesInput = PlanBinding.matrix(features.values, rows: batch.count, width: width, columns: binding.rulesColumns)
+        let verdicts = rules.evaluate(events: batch, features: rulesInput.values, featureCount: rulesInput.width, modelScores: scores)
+        let decidedAt = wallClock()
+        var made: [Decision] = []
+        made.reserveCapacity(batch.count)
+        for (row, event) in batch.enumerated() {
+            let verdict = verdicts[row]
+            var outcome = verdict.outcome
+            if features.degraded { outcome = degradedPolicy.adjust(outcome, amount: event.amount, rates: rules.rates) }
+            var reasons = verdict.reasons.map(Reason.rule)
+            if model != nil { reasons += contributions[row].map(Reason.model) }
+            made.append(Decision(
+                paymentID: event.paymentID, outcome: outcome, modelScore: model == nil ? 0 : scores[row],
+                riskPoints: verdict.riskPoints, reasons: reasons, rulesVersion: rules.version,
+                modelVersion: model?.model.version ?? "none", featuresDegraded: features.degraded,
+                eventTime: event.occurredAt, decidedAt: decidedAt, latencyMicros: 0
+            ))
+        }
+        let done = ContinuousClock.now
+        metrics.record(.rules, done - rulesStart)
+        metrics.record(.decide, done - receivedAt)
+        let latency = Self.microseconds(done - receivedAt)
+        for index in made.indices { made[index].latencyMicros = latency }
+
+        if mode == .update { await cache.remember(made) }
+        metrics.recordDecisions(made)
+        for (row, index) in fresh.enumerated() { decisions[index] = made[row] }
+        for (index, event) in events.enumerated() where decisions[index] == nil {
+            decisions[index] = decisions[firstIndex[event.paymentID]!]
+        }
+        return decisions.map { $0! }
+    }
+
+    static func microseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
+}
+
+extension DegradedPolicy {
+    /// The outcome of a decision whose features were degraded.
+    public func adjust(_ outcome: Outcome, amount: Money, rates: ExchangeRates) -> Outcome {
+        guard outcome == .approve else { return outcome }
+        switch self {
+        case .decide: return .approve
+        case .reviewAll: return .review
+        case .reviewAbove(let limit):
+            // An amount that cannot be converted is treated as large: unknown risk is not low risk.
+            guard let usd = rates.usd(amount) else { return .review }
+            return usd > limit ? .review : .approve
+        }
+    }
+}

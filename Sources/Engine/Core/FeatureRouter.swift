@@ -1,0 +1,150 @@
+import Features
+import FraudCore
+import Logging
+import Synchronization
+
+/// Whether the shared (Redis) feature store is being used, as health and metrics report it.
+public enum SharedStoreState: Sendable, Equatable {
+    /// No feature is configured to live in Redis.
+    case notConfigured
+    case healthy
+    /// Redis failed; features come from local windows until a probe succeeds.
+    case degraded(reason: String)
+}
+
+/// Computes a batch's features from the configured stores and falls back to local windows when
+/// the shared store is unreachable.
+///
+/// The local in-memory store keeps every feature of the plan, including the ones configured for
+/// Redis: a Redis outage then degrades to this instance's own recent history rather than to empty
+/// windows. Features configured for Redis take Redis's values whenever Redis answers.
+public final class FeatureRouter: Sendable {
+    /// What one batch's features came to.
+    public struct Result: Sendable {
+        public var values: [Double]
+        /// True when some Redis-configured feature was read from local windows.
+        public var degraded: Bool
+        public var report: BatchReport
+    }
+
+    private struct Routing: Sendable {
+        let plan: FeaturePlan
+        /// The Redis-configured features, in their own plan; `sharedColumns[i]` is the column of
+        /// the shared plan's i-th feature in the full plan.
+        let sharedPlan: FeaturePlan
+        let sharedColumns: [Int]
+    }
+
+    private struct Health {
+        var state: SharedStoreState
+        var lastAttempt: ContinuousClock.Instant?
+    }
+
+    private let local: any FeatureStore
+    private let shared: (any FeatureStore)?
+    private let storeOf: @Sendable (FeatureSpec) -> FeatureStoreKind
+    private let probeInterval: Duration
+    private let logger: Logger
+    private let routing = Mutex<Routing?>(nil)
+    private let health: Mutex<Health>
+    private let onStateChange: @Sendable (SharedStoreState) -> Void
+
+    /// - Parameters:
+    ///   - local: the in-memory store; always updated with every feature.
+    ///   - shared: the Redis store, or nil when no feature lives in Redis.
+    ///   - storeOf: which store a feature is configured for.
+    ///   - probeInterval: while degraded, how often a batch tries Redis again.
+    ///   - onStateChange: called once per change of the shared store's state (metrics, health).
+    public init(
+        local: any FeatureStore, shared: (any FeatureStore)?, storeOf: @escaping @Sendable (FeatureSpec) -> FeatureStoreKind,
+        probeInterval: Duration, logger: Logger, onStateChange: @escaping @Sendable (SharedStoreState) -> Void = { _ in }
+    ) {
+        self.local = local
+        self.shared = shared
+        self.storeOf = storeOf
+        self.probeInterval = probeInterval
+        self.logger = logger
+        self.onStateChange = onStateChange
+        self.health = Mutex(Health(state: shared == nil ? .notConfigured : .healthy, lastAttempt: nil))
+    }
+
+    public var sharedState: SharedStoreState { health.withLock { $0.state } }
+
+    public func features(for events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode) async throws -> Result {
+        let routing = routing(for: plan)
+        var values: [Double] = []
+        var report = try await local.process(events, plan: plan, mode: mode, into: &values)
+        guard let shared, routing.sharedPlan.count > 0 else {
+            return Result(values: values, degraded: false, report: report)
+        }
+        guard shouldTryShared() else {
+            return Result(values: values, degraded: true, report: report)
+        }
+        var sharedValues: [Double] = []
+        do {
+            // Redis decides what is a duplicate across instances; its report wins when it answers.
+            report = try await shared.process(events, plan: routing.sharedPlan, mode: mode, into: &sharedValues)
+        } catch {
+            // Unavailable or answering nonsense: either way the shared windows cannot be trusted
+            // for this batch, and deciding on local windows beats not deciding.
+            transition(to: .degraded(reason: "\(error)"))
+            return Result(values: values, degraded: true, report: report)
+        }
+        transition(to: .healthy)
+        let width = plan.count, sharedWidth = routing.sharedPlan.count
+        for row in 0..<events.count {
+            for (sharedColumn, column) in routing.sharedColumns.enumerated() {
+                values[row * width + column] = sharedValues[row * sharedWidth + sharedColumn]
+            }
+        }
+        return Result(values: values, degraded: false, report: report)
+    }
+
+    /// While degraded, only one batch per probe interval pays for a Redis attempt.
+    private func shouldTryShared() -> Bool {
+        let now = ContinuousClock.now
+        return health.withLock { health in
+            guard case .degraded = health.state else { return true }
+            if let last = health.lastAttempt, now - last < probeInterval { return false }
+            health.lastAttempt = now
+            return true
+        }
+    }
+
+    private func transition(to newState: SharedStoreState) {
+        let changed = health.withLock { health -> Bool in
+            if newState != .healthy { health.lastAttempt = ContinuousClock.now }
+            switch (health.state, newState) {
+            case (.healthy, .healthy), (.degraded, .degraded): return false
+            default:
+                health.state = newState
+                return true
+            }
+        }
+        guard changed else { return }
+        switch newState {
+        case .degraded(let reason):
+            logger.warning("feature store degraded: Redis unavailable, deciding on local windows", metadata: ["reason": "\(reason)"])
+        case .healthy:
+            logger.notice("feature store recovered: Redis answers again")
+        case .notConfigured:
+            break
+        }
+        onStateChange(newState)
+    }
+
+    private func routing(for plan: FeaturePlan) -> Routing {
+        routing.withLock { cached in
+            if let cached, cached.plan == plan { return cached }
+            var sharedPlan = FeaturePlan()
+            var columns: [Int] = []
+            for (column, feature) in plan.features.enumerated() where storeOf(feature) == .redis {
+                sharedPlan.register(feature)
+                columns.append(column)
+            }
+            let fresh = Routing(plan: plan, sharedPlan: sharedPlan, sharedColumns: columns)
+            cached = fresh
+            return fresh
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// A FIFO between two pipeline stages that suspends the producer while `capacity` items wait:
+/// backpressure instead of unbounded memory when a later stage is slow.
+actor BoundedQueue<Element: Sendable> {
+    private var items: [Element] = []
+    private var head = 0
+    private let capacity: Int
+    private var finished = false
+    private var waitingConsumer: CheckedContinuation<Element?, Never>?
+    private var waitingProducers: [CheckedContinuation<Void, Never>] = []
+
+    init(capacity: Int) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+    }
+
+    /// Waits while the queue is full; the item is dropped if the queue was finished.
+    func send(_ item: Element) async {
+        while items.count - head >= capacity, !finished {
+            await withCheckedContinuation { waitingProducers.append($0) }
+        }
+        guard !finished else { return }
+        if let consumer = waitingConsumer {
+            waitingConsumer = nil
+            consumer.resume(returning: item)
+        } else {
+            items.append(item)
+        }
+    }
+
+    /// The next item, or nil once the queue is finished and drained.
+    func next() async -> Element? {
+        if head < items.count {
+            let item = items[head]
+            head += 1
+            if head > 64, head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            if !waitingProducers.isEmpty { waitingProducers.removeFirst().resume() }
+            return item
+        }
+        if finished { return nil }
+        return await withCheckedContinuation { waitingConsumer = $0 }
+    }
+
+    /// No more items will be sent; the consumer drains what is queued, then gets nil.
+    func finish() {
+        finished = true
+        waitingConsumer?.resume(returning: nil)
+        waitingConsumer = nil
+        for producer in waitingProducers { producer.resume() }
+        waitingProducers.removeAll()
+    }
+}

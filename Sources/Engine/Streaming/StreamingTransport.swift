@@ -1,0 +1,64 @@
+/// One message read from the payments topic.
+public struct ConsumedMessage: Sendable, Equatable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+    }
+}
+
+/// One message to publish: a decision or a dead letter.
+public struct OutgoingMessage: Sendable, Equatable {
+    public var topic: String
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var headers: [(String, [UInt8])]
+
+    public init(topic: String, key: [UInt8]?, value: [UInt8], headers: [(String, [UInt8])] = []) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
+    public static func == (lhs: OutgoingMessage, rhs: OutgoingMessage) -> Bool {
+        lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value
+            && lhs.headers.map(\.0) == rhs.headers.map(\.0) && lhs.headers.map(\.1) == rhs.headers.map(\.1)
+    }
+}
+
+/// The next offset to read of one partition, as committed to the consumer group.
+public struct PartitionOffset: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var nextOffset: Int64
+
+    public init(topic: String, partition: Int32, nextOffset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.nextOffset = nextOffset
+    }
+}
+
+/// The consuming half of the transport (Kafka in production).
+public protocol MessageSource: Sendable {
+    /// Up to `maxMessages` messages, waiting at most `linger` for more once one has arrived;
+    /// an empty array when nothing arrived within `linger`.
+    func poll(maxMessages: Int, linger: Duration) async throws -> [ConsumedMessage]
+    /// Commits the group's position; called only after every output of those messages was acknowledged.
+    func commit(_ offsets: [PartitionOffset]) async throws
+}
+
+/// The producing half of the transport.
+public protocol MessageSink: Sendable {
+    /// Returns once the broker acknowledged every message; throws if any was not delivered.
+    func send(_ messages: [OutgoingMessage]) async throws
+}

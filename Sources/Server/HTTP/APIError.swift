@@ -1,0 +1,47 @@
+import Foundation
+import Hummingbird
+
+/// An error answered as `{"error": {"status": 400, "code": "…", "message": "…", "field": "…"}}`,
+/// so every client gets a machine-readable code and a sentence a person can act on.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    /// The request field at fault, when there is one.
+    public var field: String?
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+    }
+
+    private struct Body: Encodable {
+        struct Detail: Encodable {
+            var status: Int
+            var code: String
+            var message: String
+            var field: String?
+        }
+        var error: Detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = Body(error: .init(status: status.code, code: code, message: message, field: field))
+        let data = try JSONEncoder().encode(body)
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func unauthorized(_ message: String) -> APIError {
+        APIError(.unauthorized, code: "unauthorized", message: message, headers: [.wwwAuthenticate: "Bearer"])
+    }
+
+    static func tooLarge(limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "request_too_large", message: "request body exceeds the limit of \(limit) bytes; send fewer events per request")
+    }
+}

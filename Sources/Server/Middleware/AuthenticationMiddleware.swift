@@ -1,0 +1,60 @@
+import FraudCore
+import Hummingbird
+import Logging
+import Engine
+
+/// Lets a request through only with a valid `X-API-Key` or HS256 `Authorization: Bearer` token,
+/// then rate-limits it per credential. Health endpoints stay open for load balancers and
+/// orchestrators.
+public struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// SHA-256 digests of the configured keys: compared in constant time, and a key never needs to
+    /// be held or logged in clear after start.
+    private let keyDigests: [[UInt8]]
+    private let verifier: HS256Verifier?
+    private let limiter: RateLimiter
+    private let now: @Sendable () -> Double
+
+    public init(apiKeys: [String], jwtSecret: String?, limiter: RateLimiter, now: @escaping @Sendable () -> Double = { Double(WallClockSeconds.now()) }) {
+        self.keyDigests = apiKeys.map { HMACSHA256.digest($0.utf8) }
+        self.verifier = jwtSecret.map { HS256Verifier(secret: $0) }
+        self.limiter = limiter
+        self.now = now
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path.hasPrefix("/actuator/health") { return try await next(request, context) }
+        let client = try authenticate(request)
+        guard limiter.allow(client) else {
+            throw APIError(.tooManyRequests, code: "rate_limited", message: "more than \(Int(limiter.ratePerSecond)) requests per second for this credential; retry after a second", headers: [.retryAfter: "1"])
+        }
+        return try await next(request, context)
+    }
+
+    /// The client identity used for rate limiting: a digest prefix of the key, or the token's subject.
+    private func authenticate(_ request: Request) throws -> String {
+        if let key = request.headers.first(where: { $0.name.canonicalName == "x-api-key" })?.value {
+            let digest = HMACSHA256.digest(key.utf8)
+            // Check every configured key so timing does not tell which one was close.
+            var matched = false
+            for candidate in keyDigests where constantTimeEquals(candidate, digest) { matched = true }
+            guard matched else { throw APIError.unauthorized("unknown API key") }
+            return "key:" + digest.prefix(8).map { String($0, radix: 16) }.joined()
+        }
+        if let authorization = request.headers[.authorization] {
+            guard authorization.hasPrefix("Bearer ") else { throw APIError.unauthorized("Authorization must be 'Bearer <token>'") }
+            guard let verifier else { throw APIError.unauthorized("bearer tokens are not enabled on this engine (no WAQITI_JWT_SECRET)") }
+            do {
+                let claims = try verifier.verify(authorization.dropFirst("Bearer ".count), now: now())
+                return "sub:" + (claims.subject ?? "anonymous")
+            } catch {
+                throw APIError.unauthorized("invalid bearer token: \(error)")
+            }
+        }
+        throw APIError.unauthorized("missing credentials: send X-API-Key or Authorization: Bearer <HS256 JWT>")
+    }
+}
+
+/// Seconds since the epoch, for JWT `exp`/`nbf`.
+public enum WallClockSeconds {
+    @Sendable public static func now() -> Int64 { WallClock.now().millisecondsSinceEpoch / 1000 }
+}

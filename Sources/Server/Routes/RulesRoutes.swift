@@ -1,0 +1,38 @@
+import Engine
+import Hummingbird
+
+/// `GET /v1/rules`: the live rule set's version, its rules and thresholds in file order, and
+/// each one's matches since start.
+struct RulesRoutes<Context: RequestContext>: Sendable {
+    let engine: DecisionEngine
+
+    struct Listing: Encodable {
+        struct Rule: Encodable {
+            var name: String
+            var hits: Int
+        }
+        var version: String
+        var modelVersion: String
+        var features: [String]
+        var rules: [Rule]
+
+        enum CodingKeys: String, CodingKey {
+            case version, rules, features
+            case modelVersion = "model_version"
+        }
+    }
+
+    func register(on router: Router<Context>) {
+        router.get("/v1/rules") { _, _ in
+            let rules = engine.currentRules
+            let hits = engine.metrics.ruleHitCounts
+            let listing = Listing(
+                version: rules.version,
+                modelVersion: engine.currentModel?.model.version ?? "none",
+                features: engine.currentPlan.features.map(\.canonicalName),
+                rules: rules.ruleNames.map { .init(name: $0, hits: hits[$0] ?? 0) }
+            )
+            return try Response.json(listing)
+        }
+    }
+}

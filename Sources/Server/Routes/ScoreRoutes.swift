@@ -1,0 +1,106 @@
+import Engine
+import Features
+import FraudCore
+import Hummingbird
+
+/// `POST /v1/score` and `POST /v1/score/batch`: the HTTP face of the same `DecisionEngine` the
+/// Kafka pipeline uses. A scored event updates the windows like a streamed one unless
+/// `?dry_run=true`.
+struct ScoreRoutes<Context: RequestContext>: Sendable {
+    let engine: DecisionEngine
+    let decoder: EventDecoder
+    let encoder: DecisionEncoder
+    let maxRequestBytes: Int
+    let maxBatchEvents: Int
+
+    func register(on router: Router<Context>) {
+        router.post("/v1/score") { request, context in try await score(request, context: context) }
+        router.post("/v1/score/batch") { request, context in try await scoreBatch(request, context: context) }
+    }
+
+    private func score(_ request: Request, context: Context) async throws -> Response {
+        let receivedAt = ContinuousClock.now
+        let body = try await collectBody(request)
+        let event: PaymentEvent
+        do {
+            event = try body.withUnsafeReadableBytes { try decoder.decode(UnsafeBufferPointer(start: $0.baseAddress?.assumingMemoryBound(to: UInt8.self), count: $0.count)) }
+        } catch let error as EventDecodingError {
+            throw Self.invalidEvent(error, line: nil)
+        }
+        let decisions = try await engine.decide([event], mode: try mode(of: request), receivedAt: receivedAt)
+        return .json(bytes: encoder.encode(decisions[0]))
+    }
+
+    /// The body is a JSON array of events (answered with an array of decisions) or JSON Lines
+    /// (answered with JSON Lines), decisions in request order. One bad event rejects the batch,
+    /// naming its position, so nothing is half-applied.
+    private func scoreBatch(_ request: Request, context: Context) async throws -> Response {
+        let receivedAt = ContinuousClock.now
+        let body = try await collectBody(request)
+        let bytes = body.readableBytesView
+        let framing = BatchFraming.detect(bytes)
+        let items: [Range<Int>]
+        switch framing.split(Array(bytes)) {
+        case .success(let ranges): items = ranges
+        case .failure(let message): throw APIError(.badRequest, code: "invalid_batch", message: message)
+        }
+        guard items.count <= maxBatchEvents else {
+            throw APIError(.contentTooLarge, code: "batch_too_large", message: "\(items.count) events in one batch; the limit is \(maxBatchEvents)")
+        }
+        guard !items.isEmpty else { throw APIError(.badRequest, code: "invalid_batch", message: "the batch has no events") }
+        let all = Array(bytes)
+        var events: [PaymentEvent] = []
+        events.reserveCapacity(items.count)
+        for (position, range) in items.enumerated() {
+            do {
+                events.append(try all[range].withUnsafeBufferPointer { try decoder.decode($0) })
+            } catch let error as EventDecodingError {
+                throw Self.invalidEvent(error, line: position + 1)
+            }
+        }
+        let decisions = try await engine.decide(events, mode: try mode(of: request), receivedAt: receivedAt)
+        var out: [UInt8] = []
+        out.reserveCapacity(decisions.count * 512)
+        switch framing {
+        case .array:
+            out.append(UInt8(ascii: "["))
+            for (index, decision) in decisions.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                out += encoder.encode(decision)
+            }
+            out.append(UInt8(ascii: "]"))
+            return .json(bytes: out)
+        case .lines:
+            for decision in decisions {
+                out += encoder.encode(decision)
+                out.append(UInt8(ascii: "\n"))
+            }
+            return .json(bytes: out, contentType: "application/x-ndjson")
+        }
+    }
+
+    private func collectBody(_ request: Request) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxRequestBytes {
+            throw APIError.tooLarge(limit: maxRequestBytes)
+        }
+        var request = request
+        do {
+            return try await request.collectBody(upTo: maxRequestBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.tooLarge(limit: maxRequestBytes)
+        }
+    }
+
+    private func mode(of request: Request) throws -> StoreMode {
+        switch request.uri.queryParameters.get("dry_run") {
+        case nil, "false": return .update
+        case "true": return .readOnly
+        case let other?: throw APIError(.badRequest, code: "invalid_parameter", message: "dry_run must be true or false, got \"\(other)\"", field: "dry_run")
+        }
+    }
+
+    static func invalidEvent(_ error: EventDecodingError, line: Int?) -> APIError {
+        let prefix = line.map { "event \($0): " } ?? ""
+        return APIError(.badRequest, code: "invalid_event", message: prefix + error.description, field: error.field)
+    }
+}

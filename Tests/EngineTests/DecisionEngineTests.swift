@@ -1,0 +1,239 @@
+import Engine
+import Model
+import Rules
+import Features
+import FraudCore
+import Logging
+import Synchronization
+import Testing
+
+private let decidedAt = EventTime(millisecondsSinceEpoch: 1_764_403_260_000)
+
+/// The rule set and model of a test engine, swappable to simulate a hot reload.
+struct Components: Sendable {
+    var rules: RuleSet
+    var model: CompiledModel?
+
+    static func standard(withModel: Bool = true) throws -> Components {
+        var plan = FeaturePlan()
+        let model = withModel ? try compileTestModel(plan: &plan) : nil
+        return Components(rules: try compileTestRules(basePlan: plan), model: model)
+    }
+}
+
+private func makeEngine(
+    components: Swappable<Components>,
+    local: CountingStore = CountingStore(), shared: CountingStore? = nil,
+    policy: DegradedPolicy = .reviewAbove(usd: 1000), probeInterval: Duration = .zero,
+    stateChanges: Swappable<[SharedStoreState]> = Swappable([])
+) -> DecisionEngine {
+    let router = FeatureRouter(
+        local: local, shared: shared, storeOf: { _ in .redis }, probeInterval: probeInterval,
+        logger: Logger(label: "test"), onStateChange: { state in stateChanges.value.append(state) }
+    )
+    return DecisionEngine(
+        rules: { components.value.rules }, model: { components.value.model }, features: router,
+        cache: InMemoryDecisionCache(capacity: 100), degradedPolicy: policy, wallClock: { decidedAt }
+    )
+}
+
+private func makeEngine(
+    local: CountingStore = CountingStore(), shared: CountingStore? = nil, withModel: Bool = true,
+    policy: DegradedPolicy = .reviewAbove(usd: 1000), probeInterval: Duration = .zero,
+    stateChanges: Swappable<[SharedStoreState]> = Swappable([])
+) throws -> DecisionEngine {
+    makeEngine(
+        components: Swappable(try .standard(withModel: withModel)), local: local, shared: shared,
+        policy: policy, probeInterval: probeInterval, stateChanges: stateChanges
+    )
+}
+
+private func velocityReason(_ count: Int64) -> Reason {
+    .rule(RuleReason(rule: "card_velocity", action: .decline, points: 50, shadow: false, values: [NamedValue(name: "count(card_fingerprint,10m)", value: .int(count))]))
+}
+private let shadowReason = Reason.rule(RuleReason(rule: "watch_everything", action: .review, points: 0, shadow: true, values: []))
+
+@Suite("DecisionEngine")
+struct DecisionEngineTests {
+    @Test("combines rules verdicts and model contributions into the decision")
+    func combinesRulesAndModel() async throws {
+        let engine = try makeEngine()
+        let events = [payment("p1"), payment("p2"), payment("p3", minor: 250_000)]
+        let decisions = try await engine.decide(events)
+        #expect(decisions.map(\.outcome) == [.approve, .approve, .decline])
+        #expect(decisions.map(\.riskPoints) == [0, 0, 70])
+        for (decision, count) in zip(decisions, [1.0, 2, 3]) {
+            #expect(abs(decision.modelScore - sigmoid(count - 2)) < 1e-9)
+        }
+        let third = decisions[2]
+        #expect(third.paymentID == "p3")
+        #expect(third.reasons.count == 4)
+        #expect(Array(third.reasons.prefix(3)) == [
+            velocityReason(3),
+            .rule(RuleReason(rule: "large_amount", action: .review, points: 20, shadow: false, values: [NamedValue(name: "amount", value: .money(Money(minorUnits: 250_000, currency: .usd)))])),
+            shadowReason,
+        ])
+        #expect(third.reasons.last == .model(ModelContribution(feature: "count(card_fingerprint,10m)", value: 3, contribution: 3)))
+        #expect(third.rulesVersion.hasPrefix("test-1+"))
+        #expect(third.modelVersion.hasPrefix("velocity@"))
+        #expect(third.featuresDegraded == false)
+        #expect(third.eventTime == EventTime(millisecondsSinceEpoch: 1_764_403_200_000))
+        #expect(third.decidedAt == decidedAt)
+        #expect(third.latencyMicros >= 0)
+    }
+
+    @Test("one feature-store call per batch over the union of rule and model features")
+    func oneStoreCallPerBatch() async throws {
+        let local = CountingStore()
+        var plan = FeaturePlan()
+        let model = try compileTestModel(plan: &plan)
+        let rules = try compileTestRules("rule spend: review if sum(amount_usd, account_id, 24h) > 500", basePlan: plan)
+        let engine = makeEngine(components: Swappable(Components(rules: rules, model: model)), local: local)
+        _ = try await engine.decide([payment("p1"), payment("p2", card: "card-2")])
+        #expect(local.calls == [CountingStore.Call(paymentIDs: ["p1", "p2"], features: ["count(card_fingerprint,10m)", "sum(amount_usd,account_id,1d)"], mode: .update)])
+    }
+
+    @Test("without a model the score is 0, model_version none, and no contributions")
+    func noModel() async throws {
+        let engine = try makeEngine(withModel: false)
+        let decision = try #require(try await engine.decide([payment("p1")]).first)
+        #expect(decision.modelScore == 0)
+        #expect(decision.modelVersion == "none")
+        #expect(decision.reasons == [shadowReason])
+    }
+
+    @Test("a redelivered payment gets the identical decision and changes no window")
+    func redeliveryIsIdempotent() async throws {
+        let local = CountingStore()
+        let engine = try makeEngine(local: local)
+        let first = try await engine.decide([payment("p1"), payment("p2")])
+        let again = try await engine.decide([payment("p2"), payment("p3")])
+        #expect(again[0] == first[1])
+        #expect(again[1].outcome == .decline, "p3 is the third distinct payment of the card")
+        #expect(local.calls.map(\.paymentIDs) == [["p1", "p2"], ["p3"]])
+    }
+
+    @Test("copies of one payment inside a batch are scored once and share the decision")
+    func duplicatesWithinBatch() async throws {
+        let local = CountingStore()
+        let engine = try makeEngine(local: local)
+        let decisions = try await engine.decide([payment("p1"), payment("p1"), payment("p2"), payment("p1")])
+        #expect(decisions[0] == decisions[1])
+        #expect(decisions[0] == decisions[3])
+        #expect(abs(decisions[2].modelScore - sigmoid(0)) < 1e-9, "p2 is the second distinct payment of the card")
+        #expect(local.calls.map(\.paymentIDs) == [["p1", "p2"]])
+    }
+
+    @Test("dry runs read windows but neither update them nor remember the decision")
+    func dryRun() async throws {
+        let local = CountingStore()
+        let engine = try makeEngine(local: local)
+        _ = try await engine.decide([payment("p1")], mode: .readOnly)
+        let real = try await engine.decide([payment("p1")])
+        #expect(local.calls.map(\.mode) == [.readOnly, .update])
+        #expect(abs((real.first?.modelScore ?? 0) - sigmoid(-1)) < 1e-9)
+    }
+
+    @Test("a reload takes effect on the next batch; the plan keeps old columns and adds new ones")
+    func reloadSwapsRules() async throws {
+        let components = Swappable(try Components.standard(withModel: false))
+        let local = CountingStore()
+        let engine = makeEngine(components: components, local: local)
+        _ = try await engine.decide([payment("p1")])
+        // The new file reads a device window the old one did not, and its own card threshold.
+        components.value.rules = try compileTestRules("""
+        version "test-2"
+        rule card_velocity: decline +50 if count(card_fingerprint, 10m) >= 2
+        rule device: review if count(device_id, 1h) > 5
+        """)
+        let decisions = try await engine.decide([payment("p2")])
+        #expect(decisions.first?.rulesVersion.hasPrefix("test-2+") == true)
+        #expect(decisions.first?.outcome == .decline)
+        #expect(engine.currentPlan.features.map(\.canonicalName) == ["count(card_fingerprint,10m)", "count(device_id,1h)"])
+        #expect(local.calls.map(\.features) == [["count(card_fingerprint,10m)"], ["count(card_fingerprint,10m)", "count(device_id,1h)"]])
+    }
+
+    @Test("a model whose columns diverged from the engine's plan reads gathered columns")
+    func divergedColumnsAreGathered() async throws {
+        // Rules compiled alone put the device window in column 0; the model (compiled alone)
+        // expects the card window there. The engine's plan is [device, card].
+        var modelPlan = FeaturePlan()
+        let model = try compileTestModel(plan: &modelPlan)
+        let rules = try compileTestRules("rule device: review if count(device_id, 1h) > 5")
+        let engine = makeEngine(components: Swappable(Components(rules: rules, model: model)))
+        let decisions = try await engine.decide([payment("p1"), payment("p2", card: "card-2"), payment("p3")])
+        #expect(engine.currentPlan.features.map(\.canonicalName) == ["count(device_id,1h)", "count(card_fingerprint,10m)"])
+        let expected = [1.0, 1, 2].map { sigmoid($0 - 2) }
+        for (decision, score) in zip(decisions, expected) { #expect(abs(decision.modelScore - score) < 1e-9) }
+    }
+}
+
+@Suite("Degraded mode")
+struct DegradedModeTests {
+    @Test("Redis down: local windows, features_degraded, policy applied; Redis back: recovered")
+    func degradesAndRecovers() async throws {
+        let shared = CountingStore()
+        let changes = Swappable<[SharedStoreState]>([])
+        let engine = try makeEngine(shared: shared, policy: .reviewAbove(usd: 500), stateChanges: changes)
+        _ = try await engine.decide([payment("p1")])
+        shared.setUnavailable(true)
+        let down = try await engine.decide([payment("p2", minor: 49_999), payment("p3", card: "card-9", minor: 50_000, currency: Currency("EUR")!)])
+        #expect(down.map(\.featuresDegraded) == [true, true])
+        // 499.99 USD stays approved; 500.00 EUR = 540.00 USD is held for review (no rule matched it).
+        #expect(down.map(\.outcome) == [.approve, .review])
+        #expect(abs(down[0].modelScore - sigmoid(0)) < 1e-9, "local windows still count p1 and p2")
+        _ = try await engine.decide([payment("p4")])
+        #expect(engine.featureRouter.sharedState == .degraded(reason: "feature store unavailable: connection refused"))
+        shared.setUnavailable(false)
+        let up = try await engine.decide([payment("p5")])
+        #expect(up.first?.featuresDegraded == false)
+        #expect(engine.featureRouter.sharedState == .healthy)
+        #expect(changes.value == [.degraded(reason: "feature store unavailable: connection refused"), .healthy])
+    }
+
+    @Test("while degraded, Redis is tried at most once per probe interval")
+    func probesAtInterval() async throws {
+        let shared = CountingStore()
+        let engine = try makeEngine(shared: shared, probeInterval: .seconds(3600))
+        shared.setUnavailable(true)
+        _ = try await engine.decide([payment("p1")])
+        shared.setUnavailable(false)
+        let still = try await engine.decide([payment("p2")])
+        #expect(still.first?.featuresDegraded == true)
+        #expect(shared.calls.isEmpty)
+    }
+
+    @Test("degraded policy", arguments: [
+        (DegradedPolicy.decide, Outcome.approve, Int64(500_000), Outcome.approve),
+        (.reviewAll, .approve, 100, .review),
+        (.reviewAbove(usd: 1000), .approve, 100_000, .approve),
+        (.reviewAbove(usd: 1000), .approve, 100_001, .review),
+        (.reviewAbove(usd: 1000), .decline, 100_001, .decline),
+        (.reviewAll, .decline, 100, .decline),
+    ])
+    func policy(policy: DegradedPolicy, outcome: Outcome, minor: Int64, expected: Outcome) {
+        #expect(policy.adjust(outcome, amount: Money(minorUnits: minor, currency: .usd), rates: .builtIn) == expected)
+    }
+
+    @Test("an amount in a currency without a rate counts as large")
+    func unknownRateReviews() {
+        let amount = Money(minorUnits: 1, currency: Currency("ZAR")!)
+        #expect(DegradedPolicy.reviewAbove(usd: 1000).adjust(.approve, amount: amount, rates: .builtIn) == .review)
+    }
+}
+
+@Suite("InMemoryDecisionCache")
+struct DecisionCacheTests {
+    @Test("forgets the oldest decision once full")
+    func evictsOldest() async {
+        let cache = InMemoryDecisionCache(capacity: 2)
+        let decisions = ["a", "b", "c"].map {
+            Decision(paymentID: $0, outcome: .approve, modelScore: 0, riskPoints: 0, reasons: [], rulesVersion: "r", modelVersion: "m",
+                     featuresDegraded: false, eventTime: decidedAt, decidedAt: decidedAt, latencyMicros: 1)
+        }
+        await cache.remember(decisions)
+        let found = await cache.decisions(for: ["a", "b", "c"])
+        #expect(found.map { $0?.paymentID } == [nil, "b", "c"])
+        #expect(cache.count == 2)
+    }
+}
