@@ -15,6 +15,7 @@ enum Subcommands {
         EvaluateCommand.self,
         ReplayCommand.self,
         RulesCommand.self,
+        ServeCommand.self,
         SimulateCommand.self,
         TrainCommand.self,
     ]

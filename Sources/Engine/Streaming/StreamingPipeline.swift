@@ -88,14 +88,20 @@ public final class StreamingPipeline: Service, Sendable {
 
     // MARK: Stages
 
+    /// Graceful shutdown cancels only this stage: polling stops, the later stages drain.
     private func pollStage(into queue: BoundedQueue<DecodedBatch>) async throws {
+        try await cancelWhenGracefulShutdown { try await self.pollLoop(into: queue) }
+    }
+
+    private func pollLoop(into queue: BoundedQueue<DecodedBatch>) async throws {
         var backoff = Backoff()
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+        while !Task.isCancelled {
             let messages: [ConsumedMessage]
             do {
                 messages = try await source.poll(maxMessages: settings.maxBatchEvents, linger: settings.linger)
                 backoff.reset()
             } catch {
+                if Task.isCancelled { break }
                 logger.error("polling payments failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff.next())
                 continue

@@ -1,0 +1,179 @@
+import Features
+import Foundation
+import FraudCore
+import Kafka
+import Logging
+import Model
+import Redis
+import Rules
+import ServiceLifecycle
+
+/// Everything `waqiti serve` runs, built from one configuration: the rules and model watchers,
+/// the feature stores, the engine, and (unless HTTP-only) the Kafka pipeline. The HTTP server
+/// is added by the caller, which owns the transport.
+public final class EngineRuntime: Sendable {
+    public let configuration: EngineConfiguration
+    public let engine: DecisionEngine
+    public let rules: RuleSetWatcher
+    public let model: ModelWatcher?
+    /// Start-up advice to print (partition-aware warnings, a missing default model).
+    public let warnings: [String]
+    public let services: [any Service]
+    public let health: [HealthIndicator]
+    private let consumer: KafkaConsumer?
+    private let producer: KafkaProducer?
+
+    public enum StartError: Error, CustomStringConvertible {
+        case rules(String)
+        case model(String)
+        case configuration(ConfigurationError)
+        case kafka(String)
+
+        public var description: String {
+            switch self {
+            case .rules(let why): "rules: \(why)"
+            case .model(let why): "model: \(why)"
+            case .configuration(let error): error.description
+            case .kafka(let why): "kafka: \(why)"
+            }
+        }
+    }
+
+    /// - Parameter withKafka: false serves HTTP only (no consumer, producer or pipeline).
+    public init(configuration: EngineConfiguration, withKafka: Bool, logger: Logger) throws {
+        self.configuration = configuration
+        var warnings: [String] = []
+        let rules: RuleSetWatcher
+        do {
+            rules = try RuleSetWatcher(loader: RuleSetLoader(rulesPath: configuration.rulesFile), logger: logger)
+        } catch {
+            throw StartError.rules(error.lines.joined(separator: "\n"))
+        }
+        var loadedModel: ModelWatcher?
+        if let path = configuration.modelFile {
+            if path == EngineConfiguration().modelFile, !FileManager.default.fileExists(atPath: path) {
+                warnings.append("no model at \(path) (the default): scoring with rules only; train one with `waqiti train` or set model.file")
+            } else {
+                do {
+                    loadedModel = try ModelWatcher(path: path, basePlan: rules.current.featurePlan, rates: rules.current.rates) { event in
+                        switch event {
+                        case .reloaded(let version): logger.notice("model reloaded", metadata: ["model_version": "\(version)"])
+                        case .rejected(let error): logger.error("model file rejected; the last good model stays live", metadata: ["error": "\(error)"])
+                        }
+                    }
+                } catch {
+                    throw StartError.model("\(error)")
+                }
+            }
+        }
+        let model = loadedModel
+        self.rules = rules
+        self.model = model
+
+        let features = configuration.features
+        let local = InMemoryFeatureStore(configuration: .init(lateness: features.allowedLateness, rates: rules.current.rates))
+        let usesRedis = features.store == .redis || features.storeOverrides.values.contains(.redis)
+        var shared: RedisFeatureStore?
+        var redisConfiguration: RedisConfiguration?
+        if usesRedis {
+            do {
+                redisConfiguration = try RedisConfiguration(url: features.redisURL)
+            } catch {
+                throw StartError.configuration(ConfigurationError(key: "redis.url", source: "configuration", problem: "\(error)", fix: "write redis://host:port, e.g. redis://127.0.0.1:6379"))
+            }
+            shared = RedisFeatureStore(configuration: redisConfiguration!, lateness: features.allowedLateness, rates: rules.current.rates)
+        }
+        let metrics = EngineMetrics()
+        let router = FeatureRouter(
+            local: local, shared: shared, storeOf: { features.store(for: $0) },
+            probeInterval: .milliseconds(features.redisProbeInterval.milliseconds), logger: logger,
+            onStateChange: { metrics.recordSharedStore($0) }
+        )
+        engine = DecisionEngine(
+            rules: { rules.current }, model: { model?.current }, features: router,
+            cache: InMemoryDecisionCache(capacity: configuration.idempotency.capacity),
+            degradedPolicy: configuration.degradedPolicy, metrics: metrics
+        )
+        let plan = engine.currentPlan
+        warnings += PartitionAdvice.warnings(plan: plan, features: features)
+        for name in PartitionAdvice.unknownOverrides(plan: plan, features: features) {
+            warnings.append("features.store_overrides names \(name), which no rule or model feature uses; check its spelling against GET /v1/rules")
+        }
+
+        var services: [any Service] = [LoopService(name: "rules-watcher") { try await rules.run() }]
+        if let model { services.append(LoopService(name: "model-watcher") { await model.run() }) }
+        var health = [
+            HealthIndicator(name: "rules") {
+                ComponentHealth(name: "rules", status: .up, detail: "version \(rules.current.version), \(rules.current.ruleNames.count) rules and thresholds")
+            },
+            HealthIndicator(name: "model") {
+                guard let model else { return ComponentHealth(name: "model", status: .up, detail: "no model configured: rules only") }
+                return ComponentHealth(name: "model", status: .up, detail: "version \(model.current.model.version), \(model.reloadFailures) rejected reloads")
+            },
+            EngineRuntime.redisHealth(configuration: redisConfiguration, router: router),
+        ]
+        if withKafka {
+            let client = KafkaClientConfiguration(brokers: configuration.kafka.brokers, clientID: "waqiti-engine")
+            var consumerConfiguration = KafkaConsumerConfiguration(client: client, groupID: configuration.kafka.groupID)
+            consumerConfiguration.fetchWaitMax = .milliseconds(max(1, configuration.batching.linger.milliseconds))
+            do {
+                let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+                try consumer.subscribe(topics: [configuration.kafka.paymentsTopic])
+                let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
+                self.consumer = consumer
+                self.producer = producer
+                services.append(StreamingPipeline(
+                    source: KafkaMessageSource(consumer: consumer, logger: logger), sink: KafkaMessageSink(producer: producer),
+                    engine: engine, settings: .init(configuration: configuration), logger: logger
+                ))
+                let topic = configuration.kafka.paymentsTopic
+                health.append(HealthIndicator(name: "kafka") {
+                    do {
+                        let marks = try consumer.watermarks(topic: topic, partition: 0, timeout: .seconds(1))
+                        return ComponentHealth(name: "kafka", status: .up, detail: "\(configuration.kafka.brokers): \(topic)[0] high watermark \(marks.high)")
+                    } catch {
+                        return ComponentHealth(name: "kafka", status: .down, detail: "\(configuration.kafka.brokers): \(error)")
+                    }
+                })
+            } catch {
+                throw StartError.kafka("\(error)")
+            }
+        } else {
+            consumer = nil
+            producer = nil
+        }
+        self.services = services
+        self.health = health
+        self.warnings = warnings
+    }
+
+    /// After the service group returned: flushes what the producer holds and leaves the group.
+    public func close() {
+        try? producer?.close(timeout: .seconds(10))
+        consumer?.close()
+    }
+
+    private static func redisHealth(configuration: RedisConfiguration?, router: FeatureRouter) -> HealthIndicator {
+        HealthIndicator(name: "redis") {
+            guard let configuration else { return ComponentHealth(name: "redis", status: .up, detail: "not used: every feature is in memory") }
+            // Ask Redis now rather than report the last batch: with no traffic the state could be stale.
+            let reachable: String?
+            do {
+                let connection = try RedisConnection(configuration: configuration)
+                _ = try connection.send(RedisCommand("PING"))
+                connection.disconnect()
+                reachable = nil
+            } catch {
+                reachable = "\(error)"
+            }
+            switch (reachable, router.sharedState) {
+            case (let error?, _):
+                return ComponentHealth(name: "redis", status: .degraded, detail: "\(configuration.host):\(configuration.port) unreachable (\(error)); deciding on local windows", requiredForReadiness: false)
+            case (nil, .degraded(let reason)):
+                return ComponentHealth(name: "redis", status: .degraded, detail: "reachable again; the next probe ends degraded mode (last failure: \(reason))", requiredForReadiness: false)
+            default:
+                return ComponentHealth(name: "redis", status: .up, detail: "\(configuration.host):\(configuration.port)", requiredForReadiness: false)
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Kafka
+import Logging
+import Server
+import ServiceLifecycle
+
+/// `waqiti serve`: the streaming engine: Kafka in, decisions out, HTTP on 8083.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the fraud engine: consume payments from Kafka, publish decisions, serve HTTP.",
+        discussion: """
+        Configuration: embedded defaults, then --config FILE (JSON), then WAQITI_* environment variables;
+        secrets (WAQITI_API_KEYS, WAQITI_JWT_SECRET) only from the environment. docs/operations.md lists
+        every key. SIGTERM or Ctrl-C drains in-flight batches, commits their offsets and exits 0.
+        """
+    )
+
+    @Option(name: .long, help: "JSON configuration file (optional).")
+    var config: String?
+
+    @Flag(name: .customLong("http-only"), help: "Serve HTTP scoring without the Kafka consumer and producer.")
+    var httpOnly = false
+
+    func run() async throws {
+        let configuration: EngineConfiguration
+        do {
+            configuration = try EngineConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("waqiti serve: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let registry = PrometheusExport.registry
+        let logger = Logger(label: "waqiti.serve")
+
+        print("waqiti serve: configuration\n\(configuration.redactedDescription.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n"))")
+        if !httpOnly { print("waqiti serve: librdkafka \(KafkaLibrary.version)") }
+        if configuration.http.apiKeys.isEmpty, configuration.http.jwtSecret == nil {
+            print("waqiti serve: warning: neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
+        }
+
+        let runtime: EngineRuntime
+        do {
+            runtime = try EngineRuntime(configuration: configuration, withKafka: !httpOnly, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("waqiti serve: cannot start: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        for warning in runtime.warnings { print("waqiti serve: warning: \(warning)") }
+        print("waqiti serve: rules \(runtime.rules.current.version), model \(runtime.model?.current.model.version ?? "none"), features \(runtime.engine.currentPlan.count)")
+
+        let http = FraudHTTPServer.makeApplication(
+            engine: runtime.engine, configuration: configuration, health: runtime.health, registry: registry, logger: logger,
+            onServerRunning: { port in print("waqiti serve: HTTP on \(configuration.http.host):\(port)") }
+        )
+        let group = ServiceGroup(configuration: .init(
+            services: runtime.services.map { .init(service: $0) } + [.init(service: http)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+        runtime.close()
+        print("waqiti serve: stopped cleanly")
+    }
+}
