@@ -23,7 +23,7 @@ struct LetCachingTests {
         #expect(condition(frame) == .yes)
         #expect(condition(frame) == .yes)
         #expect(calls.count == 1)
-        frame.load(sampleEvent { $0.paymentID = "p2" }, row: Frame.emptyRow, modelScore: .nan)
+        frame.load(copying: sampleEvent { $0.paymentID = "p2" }, row: Frame.emptyRow, modelScore: .nan)
         #expect(condition(frame) == .yes)
         #expect(calls.count == 2)
     }

@@ -69,10 +69,12 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
         out.reserveCapacity(events.count * expressions.count)
         guard !events.isEmpty else { return }
         features.withUnsafeBufferPointer { matrix in
-            let frame = Frame(event: events[0], row: matrix.baseAddress ?? Frame.emptyRow, lets: 0, rates: expressions.first?.rates ?? .builtIn)
-            for (index, event) in events.enumerated() {
-                frame.load(event, row: (matrix.baseAddress ?? Frame.emptyRow) + index * featureCount, modelScore: .nan)
-                for expression in expressions { out.append(expression.evaluator.run(frame)) }
+            events.withUnsafeBufferPointer { batch in
+                let frame = Frame(event: .placeholder, row: matrix.baseAddress ?? Frame.emptyRow, lets: 0, rates: expressions.first?.rates ?? .builtIn)
+                for index in batch.indices {
+                    frame.load(batch.baseAddress! + index, row: (matrix.baseAddress ?? Frame.emptyRow) + index * featureCount, modelScore: .nan)
+                    for expression in expressions { out.append(expression.evaluator.run(frame)) }
+                }
             }
         }
     }

@@ -88,6 +88,8 @@ enum RuntimeValue: Sendable, Hashable {
 /// used by one thread at a time.
 final class Frame {
     private struct Scalars {
+        /// The event being evaluated: the caller's (a batch array's element) or `owned`.
+        var event: UnsafePointer<PaymentEvent>
         var row: UnsafePointer<Double>
         var modelScore: Double
         var riskPoints: Int64
@@ -95,7 +97,7 @@ final class Frame {
         var amountUSD: Double?
     }
 
-    private let eventSlot: UnsafeMutablePointer<PaymentEvent>
+    private let owned: UnsafeMutablePointer<PaymentEvent>
     private let scalars: UnsafeMutablePointer<Scalars>
     let rates: ExchangeRates
     /// Per `let` slot: the stamp of the event its value belongs to, and the value.
@@ -103,40 +105,48 @@ final class Frame {
     let letValues: UnsafeMutablePointer<RuntimeValue>
     private let letCount: Int
 
+    /// A frame on a copy of `event`.
     init(event: PaymentEvent, row: UnsafePointer<Double>, lets: Int, rates: ExchangeRates = .builtIn) {
-        eventSlot = .allocate(capacity: 1)
-        eventSlot.initialize(to: event)
+        owned = .allocate(capacity: 1)
+        owned.initialize(to: event)
         scalars = .allocate(capacity: 1)
-        scalars.initialize(to: Scalars(row: row, modelScore: .nan, riskPoints: 0, stamp: 1, amountUSD: rates.usd(event.amount)))
+        scalars.initialize(to: Scalars(event: UnsafePointer(owned), row: row, modelScore: .nan, riskPoints: 0, stamp: 1, amountUSD: rates.usd(event.amount)))
         self.rates = rates
-        letCount = lets
-        letStamps = .allocate(capacity: Swift.max(lets, 1))
-        letStamps.initialize(repeating: 0, count: Swift.max(lets, 1))
-        letValues = .allocate(capacity: Swift.max(lets, 1))
-        letValues.initialize(repeating: .missing, count: Swift.max(lets, 1))
+        letCount = Swift.max(lets, 1)
+        letStamps = .allocate(capacity: letCount)
+        letStamps.initialize(repeating: 0, count: letCount)
+        letValues = .allocate(capacity: letCount)
+        letValues.initialize(repeating: .missing, count: letCount)
     }
 
     deinit {
-        eventSlot.deinitialize(count: 1)
-        eventSlot.deallocate()
+        owned.deinitialize(count: 1)
+        owned.deallocate()
         scalars.deinitialize(count: 1)
         scalars.deallocate()
         letStamps.deallocate()
-        letValues.deinitialize(count: Swift.max(letCount, 1))
+        letValues.deinitialize(count: letCount)
         letValues.deallocate()
     }
 
-    /// Points the frame at the next event: new stamp (invalidating `let` slots), its row and score.
-    func load(_ event: PaymentEvent, row: UnsafePointer<Double>, modelScore: Double) {
-        eventSlot.pointee = event
+    /// Points the frame at the next event without copying it (`event` must stay valid while the
+    /// frame is evaluated): a new stamp invalidates the `let` slots.
+    func load(_ event: UnsafePointer<PaymentEvent>, row: UnsafePointer<Double>, modelScore: Double) {
+        scalars.pointee.event = event
         scalars.pointee.row = row
         scalars.pointee.modelScore = modelScore
         scalars.pointee.riskPoints = 0
         scalars.pointee.stamp &+= 1
-        scalars.pointee.amountUSD = rates.usd(event.amount)
+        scalars.pointee.amountUSD = rates.usd(event.pointee.amount)
     }
 
-    var event: PaymentEvent { unsafeAddress { UnsafePointer(eventSlot) } }
+    /// Copies `event` into the frame and points at it.
+    func load(copying event: PaymentEvent, row: UnsafePointer<Double>, modelScore: Double) {
+        owned.pointee = event
+        load(UnsafePointer(owned), row: row, modelScore: modelScore)
+    }
+
+    var event: PaymentEvent { unsafeAddress { scalars.pointee.event } }
     var row: UnsafePointer<Double> { scalars.pointee.row }
     var modelScore: Double {
         get { scalars.pointee.modelScore }

@@ -96,12 +96,14 @@ public struct RuleSet: Sendable {
         guard !events.isEmpty else { return }
         out.reserveCapacity(events.count)
         features.withUnsafeBufferPointer { matrix in
-            let base = matrix.baseAddress ?? Frame.emptyRow
-            let frame = Frame(event: events[0], row: base, lets: letCount, rates: rates)
-            for index in events.indices {
-                frame.load(events[index], row: featureCount == 0 ? Frame.emptyRow : base + index * featureCount,
-                           modelScore: modelScores.isEmpty ? .nan : modelScores[index])
-                out.append(evaluate(frame))
+            events.withUnsafeBufferPointer { batch in
+                let base = matrix.baseAddress ?? Frame.emptyRow
+                let frame = Frame(event: .placeholder, row: base, lets: letCount, rates: rates)
+                for index in batch.indices {
+                    frame.load(batch.baseAddress! + index, row: featureCount == 0 ? Frame.emptyRow : base + index * featureCount,
+                               modelScore: modelScores.isEmpty ? .nan : modelScores[index])
+                    out.append(evaluate(frame))
+                }
             }
         }
     }
