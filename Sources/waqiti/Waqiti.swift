@@ -12,8 +12,10 @@ struct Waqiti: AsyncParsableCommand {
 /// The CLI's subcommands, one file each under Sources/waqiti/Commands/.
 enum Subcommands {
     static let all: [any ParsableCommand.Type] = [
+        DecisionsCommand.self,
         EvaluateCommand.self,
         ReplayCommand.self,
+        ProduceCommand.self,
         RulesCommand.self,
         ServeCommand.self,
         SimulateCommand.self,
