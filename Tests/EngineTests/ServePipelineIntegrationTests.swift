@@ -47,8 +47,9 @@ struct ServePipelineIntegrationTests {
             #expect(try admin.createTopic(topic, partitions: topic == configuration.kafka.paymentsTopic ? 3 : 1))
         }
 
-        // 2,000 payments from 40 accounts, then the first 200 again (redeliveries), then 3 bad messages.
-        let count = 2000
+        // 2,000 payments (WAQITI_IT_EVENTS to change it, e.g. 100000) from 40 accounts, then the
+        // first 200 again (redeliveries), then 3 bad messages.
+        let count = max(200, Int(ProcessInfo.processInfo.environment["WAQITI_IT_EVENTS"] ?? "") ?? 2000)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
         func event(_ i: Int) -> String {
             let ms = 1_795_948_200_000 + Int64(i) * 1000
@@ -61,7 +62,9 @@ struct ServePipelineIntegrationTests {
         messages += ["{\"payment_id\": 7}", "not json at all", String(repeating: "x", count: 70_000)].map {
             KafkaProducerMessage(topic: configuration.kafka.paymentsTopic, key: "acct-bad", value: $0)
         }
-        _ = try await producer.send(messages)
+        for chunk in stride(from: 0, to: messages.count, by: 10_000) {
+            _ = try await producer.send(Array(messages[chunk..<min(chunk + 10_000, messages.count)]))
+        }
 
         let logger = Logger(label: "serve-it")
         let runtime = try EngineRuntime(configuration: configuration, withKafka: true, logger: logger)
@@ -79,7 +82,7 @@ struct ServePipelineIntegrationTests {
         var letters: [KafkaConsumerMessage] = []
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            let deadline = ContinuousClock.now + .seconds(120)
+            let deadline = ContinuousClock.now + .seconds(120 + count / 500)
             while (received < count + 200 || letters.count < 3), ContinuousClock.now < deadline {
                 for message in try decisionsReader.poll(maxMessages: 1000, timeout: .milliseconds(200)).messages {
                     decisions[String(decoding: message.key ?? [], as: UTF8.self), default: []].append(message.value)
