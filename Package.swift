@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
     ],
     targets: [
         // System libraries: nothing but the headers and the link line.
@@ -74,11 +75,26 @@ let package = Package(
             ]
         ),
 
+        // The thin platform services on PostgreSQL: payment (8081), wallet (8082), reconciliation (8084).
+        .target(
+            name: "Services",
+            dependencies: [
+                "FraudCore", "Kafka",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Migrations/SQL")]
+        ),
+
         .executableTarget(
             name: "waqiti",
             dependencies: [
                 "FraudCore", "Simulation", "Features", "Rules", "Model", "Kafka", "Redis", "BLAS", "Replay",
-                "Engine", "Server",
+                "Engine", "Server", "Services",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,6 +134,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "ServicesTests",
+            dependencies: [
+                "Services", "FraudCore", "Kafka",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.

@@ -20,5 +20,9 @@ enum Subcommands {
         ServeCommand.self,
         SimulateCommand.self,
         TrainCommand.self,
+        PaymentCommand.self,
+        WalletCommand.self,
+        ReconcileCommand.self,
+        TrafficCommand.self,
     ]
 }

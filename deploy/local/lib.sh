@@ -22,7 +22,7 @@ WAQITI_PG_DB="waqiti"
 WAQITI_PG_ROLE="waqiti"
 
 # Kafka topics created at start: name and partition count.
-WAQITI_KAFKA_TOPICS=("payments:6" "fraud-decisions:6" "payments-dlq:1")
+WAQITI_KAFKA_TOPICS=("payments:6" "fraud-decisions:6" "payments-dlq:1" "payment-reviews:6")
 
 log() { printf '[deploy/local] %s\n' "$*" >&2; }
 die() { printf '[deploy/local] error: %s\n' "$*" >&2; exit 1; }

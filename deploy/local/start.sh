@@ -126,7 +126,8 @@ DO \$\$ BEGIN
     CREATE ROLE $WAQITI_PG_ROLE LOGIN;
   END IF;
 END \$\$;
-ALTER ROLE $WAQITI_PG_ROLE WITH LOGIN PASSWORD '$password';
+-- CREATEDB: the services' integration tests each migrate a database of their own and drop it.
+ALTER ROLE $WAQITI_PG_ROLE WITH LOGIN CREATEDB PASSWORD '$password';
 SQL
     if [[ -z $("${psql[@]}" -d postgres <<<"SELECT 1 FROM pg_database WHERE datname = '$WAQITI_PG_DB'") ]]; then
         "${psql[@]}" -d postgres <<<"CREATE DATABASE $WAQITI_PG_DB OWNER $WAQITI_PG_ROLE" ||

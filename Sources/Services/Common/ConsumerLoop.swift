@@ -1,0 +1,60 @@
+import Logging
+import ServiceLifecycle
+
+/// Polls a topic, hands each batch to `handle`, and commits the batch's offsets only after
+/// `handle` returned, i.e. after its database transaction committed. A crash in between redelivers
+/// the batch; handlers are idempotent by payment id, so the redelivery has no further effect.
+///
+/// A failing batch is retried (with backoff) rather than skipped: skipping would commit past
+/// money that was never moved.
+public struct ConsumerLoop: Service {
+    let name: String
+    let source: any RecordSource
+    let maxRecords: Int
+    let handle: @Sendable ([ConsumedRecord]) async throws -> Void
+    let logger: Logger
+
+    public init(name: String, source: any RecordSource, maxRecords: Int = 500, logger: Logger,
+                handle: @escaping @Sendable ([ConsumedRecord]) async throws -> Void) {
+        self.name = name
+        self.source = source
+        self.maxRecords = maxRecords
+        self.handle = handle
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        defer { logger.info("consumer stopped", metadata: ["consumer": "\(name)"]) }
+        var backoff = Duration.milliseconds(100)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let batch: [ConsumedRecord]
+            do {
+                batch = try await source.poll(maxRecords: maxRecords)
+            } catch {
+                logger.error("poll failed; retrying", metadata: ["consumer": "\(name)", "error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+                continue
+            }
+            guard !batch.isEmpty else { continue }
+            while true {
+                do {
+                    try await handle(batch)
+                    try await source.commit(batch)
+                    backoff = .milliseconds(100)
+                    break
+                } catch {
+                    logger.error("batch failed; retrying the same batch", metadata: [
+                        "consumer": "\(name)", "records": "\(batch.count)",
+                        "first_offset": "\(batch[0].offset)", "error": "\(error)",
+                    ])
+                    // Shutting down mid-retry leaves the offsets uncommitted: the next start redelivers.
+                    if Task.isShuttingDownGracefully || Task.isCancelled { return }
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                }
+            }
+        }
+        await source.close()
+    }
+}

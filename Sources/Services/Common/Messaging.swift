@@ -1,0 +1,38 @@
+/// One record read from a topic, with where it came from so its offset can be committed.
+public struct ConsumedRecord: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+    }
+}
+
+/// Publishes records and returns only once the broker acknowledged them, so that a caller who
+/// marks something "published" after `publish` returns is never wrong.
+public protocol RecordPublisher: Sendable {
+    func publish(topic: String, key: String, value: [UInt8]) async throws
+}
+
+/// A consumer-group member with explicit commits: `poll` hands out records, `commit` stores the
+/// offsets after the last record of a batch once its effects are durable elsewhere.
+public protocol RecordSource: Sendable {
+    /// Up to `maxRecords` records; an empty array when nothing arrived within the poll timeout.
+    func poll(maxRecords: Int) async throws -> [ConsumedRecord]
+    func commit(_ records: [ConsumedRecord]) async throws
+    func close() async
+}
+
+/// Makes the broker clients a service needs; the Kafka implementation lives in KafkaMessaging.
+public protocol Messaging: Sendable {
+    func publisher() throws -> any RecordPublisher
+    /// A consumer-group member subscribed to `topics`, committing explicitly.
+    func source(groupID: String, topics: [String]) throws -> any RecordSource
+}

@@ -1,0 +1,53 @@
+import Hummingbird
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// Runs one of the platform services: the PostgreSQL pool, the migrations, then the HTTP server
+/// and the service's background loops in one `ServiceGroup` that shuts down gracefully on
+/// SIGTERM/SIGINT (HTTP stops accepting, consumers finish their batch, the pool drains last).
+public enum ServiceHost {
+    /// What a service adds to the shared host: its routes and its long-running loops.
+    public struct Parts {
+        public var services: [any Service]
+        public var healthChecks: [String: @Sendable () async -> Bool]
+
+        public init(services: [any Service] = [], healthChecks: [String: @Sendable () async -> Bool] = [:]) {
+            self.services = services
+            self.healthChecks = healthChecks
+        }
+    }
+
+    public static func run(
+        name: String, defaultPort: Int, configuration: ServicesConfiguration, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        build: @escaping (Database, PrometheusCollectorRegistry, Router<BasicRequestContext>) async throws -> Parts
+    ) async throws {
+        let database = Database(url: configuration.postgresURL, maximumConnections: configuration.postgresMaxConnections, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            let applied = try await Migrator(database: database, migrations: try Migration.bundled()).migrate()
+            logger.info("schema ready", metadata: ["applied_migrations": "\(applied)"])
+
+            let registry = PrometheusCollectorRegistry()
+            let router = Router(context: BasicRequestContext.self)
+            router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys, openPaths: ["/actuator/health", "/metrics"]))
+            let parts = try await build(database, registry, router)
+            var checks = parts.healthChecks
+            checks["db"] = { await database.isReachable() }
+            OperationalRoutes.add(to: router, service: name, registry: registry, checks: checks)
+
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort ?? defaultPort), serverName: "waqiti-\(name)"),
+                onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+                logger: logger)
+            let serviceGroup = ServiceGroup(configuration: .init(
+                services: parts.services.map { .init(service: $0) } + [.init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+            try await serviceGroup.run()
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import FraudCore
+import Foundation
+
+/// The configuration shared by the payment, wallet and reconciliation services: one typed struct,
+/// read from a JSON file (nested objects become dotted keys: `{"postgres": {"url": …}}` is
+/// `postgres.url`) and then `WAQITI_*` environment variables (`postgres.url` is
+/// `WAQITI_POSTGRES_URL`), validated at start-up with an error naming the key.
+public struct ServicesConfiguration: Sendable, Equatable {
+    public var postgresURL = PostgresURL(host: "127.0.0.1", port: 5432, username: "postgres", database: "waqiti")
+    public var postgresMaxConnections = 20
+    public var kafkaBrokers = "127.0.0.1:9092"
+    public var paymentsTopic = "payments"
+    public var decisionsTopic = "fraud-decisions"
+    /// Resolved reviews, published by the payment service and consumed by the wallet.
+    public var reviewsTopic = "payment-reviews"
+    public var httpHost = "127.0.0.1"
+    /// nil: the service's own default (8081 payment, 8082 wallet, 8084 reconciliation).
+    public var httpPort: Int?
+    /// API keys accepted in `X-API-Key` or `Authorization: Bearer`; secret, environment only.
+    public var apiKeys: [String] = []
+    /// HS256 secret for JWT bearer tokens; secret, environment only.
+    public var jwtSecret: String?
+    /// Where the payment service reaches the wallet to hold funds.
+    public var walletURL = "http://127.0.0.1:8082"
+    /// The engine's HTTP API, for the payment service's optional synchronous scoring.
+    public var engineURL = "http://127.0.0.1:8083"
+    /// Score synchronously through `POST /v1/score` before falling back to Kafka.
+    public var synchronousScoring = false
+    public var synchronousScoringTimeout = EventDuration(milliseconds: 250)
+    /// A payment with no decision this long after it was published is a reconciliation break.
+    public var decisionDeadline = EventDuration.seconds(60)
+    /// How often the reconciliation report is written.
+    public var reportInterval = EventDuration.seconds(30)
+
+    public init() {}
+
+    /// Every key, with its environment variable and whether it is secret (docs/services.md lists the same).
+    static let keys: [(key: String, secret: Bool)] = [
+        ("postgres.url", false), ("postgres.max_connections", false), ("kafka.brokers", false),
+        ("kafka.payments_topic", false), ("kafka.decisions_topic", false), ("kafka.reviews_topic", false),
+        ("http.host", false), ("http.port", false), ("http.api_keys", true), ("http.jwt_secret", true),
+        ("payment.wallet_url", false), ("payment.engine_url", false), ("payment.synchronous_scoring", false),
+        ("payment.synchronous_scoring_timeout", false), ("reconcile.decision_deadline", false),
+        ("reconcile.report_interval", false),
+    ]
+
+    static func environmentName(_ key: String) -> String {
+        switch key {
+        case "http.api_keys": "WAQITI_API_KEYS"
+        case "http.jwt_secret": "WAQITI_JWT_SECRET"
+        default: "WAQITI_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+        }
+    }
+
+    /// Reads `file` (if any), overlays the environment, and validates every value.
+    public static func load(file: String?, environment: [String: String]) throws -> ServicesConfiguration {
+        var values: [String: (text: String, source: String)] = [:]
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConfigurationError(key: "(file)", message: "cannot read '\(file)'; check the path given to --config")
+            }
+            let object: [String: FlatJSON]
+            do { object = try JSONDecoder().decode([String: FlatJSON].self, from: data) } catch {
+                throw ConfigurationError(key: "(file)", message: "'\(file)' is not a JSON object of settings: \(error)")
+            }
+            for (key, value) in flatten(object, prefix: "") {
+                guard let known = keys.first(where: { $0.key == key }) else {
+                    throw ConfigurationError(key: key, message: "unknown setting in '\(file)'; docs/services.md lists every key")
+                }
+                guard !known.secret else {
+                    throw ConfigurationError(key: key, message: "secrets are not read from files; set \(environmentName(key)) instead")
+                }
+                values[key] = (value, file)
+            }
+        }
+        for (key, _) in keys {
+            if let text = environment[environmentName(key)] { values[key] = (text, environmentName(key)) }
+        }
+        var configuration = ServicesConfiguration()
+        for (key, value) in values { try configuration.set(key, value.text, source: value.source) }
+        return configuration
+    }
+
+    private static func flatten(_ object: [String: FlatJSON], prefix: String) -> [(String, String)] {
+        object.flatMap { name, value -> [(String, String)] in
+            let key = prefix.isEmpty ? name : "\(prefix).\(name)"
+            switch value {
+            case .object(let nested): return flatten(nested, prefix: key)
+            case .scalar(let text): return [(key, text)]
+            }
+        }
+    }
+
+    mutating func set(_ key: String, _ text: String, source: String) throws {
+        func fail(_ message: String) -> ConfigurationError {
+            ConfigurationError(key: key, message: "\(message) (from \(source))")
+        }
+        func integer(_ range: ClosedRange<Int>) throws -> Int {
+            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw fail("'\(text)' is not an integer in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        func duration() throws -> EventDuration {
+            guard let value = EventDuration(parsing: text), value.milliseconds > 0 else {
+                throw fail("'\(text)' is not a duration; write e.g. 250ms, 30s, 5m")
+            }
+            return value
+        }
+        func url() throws -> String {
+            guard text.hasPrefix("http://"), text.count > 7 else { throw fail("'\(text)' is not an http:// URL") }
+            return text.hasSuffix("/") ? String(text.dropLast()) : text
+        }
+        switch key {
+        case "postgres.url":
+            do { postgresURL = try PostgresURL(parsing: text) } catch { throw fail(error.message) }
+        case "postgres.max_connections": postgresMaxConnections = try integer(1...1000)
+        case "kafka.brokers":
+            guard !text.isEmpty else { throw fail("give host:port pairs separated by commas") }
+            kafkaBrokers = text
+        case "kafka.payments_topic": paymentsTopic = text
+        case "kafka.decisions_topic": decisionsTopic = text
+        case "kafka.reviews_topic": reviewsTopic = text
+        case "http.host": httpHost = text
+        case "http.port": httpPort = try integer(0...65535)
+        case "http.api_keys":
+            apiKeys = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if apiKeys.contains(where: { $0.utf8.count < 16 }) { throw fail("every API key must be at least 16 characters") }
+        case "http.jwt_secret":
+            guard text.utf8.count >= 32 else { throw fail("an HS256 secret needs at least 32 bytes; e.g. `openssl rand -hex 32`") }
+            jwtSecret = text
+        case "payment.wallet_url": walletURL = try url()
+        case "payment.engine_url": engineURL = try url()
+        case "payment.synchronous_scoring":
+            guard let value = Bool(text) else { throw fail("'\(text)' is not true or false") }
+            synchronousScoring = value
+        case "payment.synchronous_scoring_timeout": synchronousScoringTimeout = try duration()
+        case "reconcile.decision_deadline": decisionDeadline = try duration()
+        case "reconcile.report_interval": reportInterval = try duration()
+        default: throw fail("unknown setting")
+        }
+    }
+
+    /// `key = value` lines for the start-up log, secrets shown only as set or not.
+    public var redactedDescription: String {
+        [
+            "postgres.url = \(postgresURL)", "postgres.max_connections = \(postgresMaxConnections)",
+            "kafka.brokers = \(kafkaBrokers)", "kafka.payments_topic = \(paymentsTopic)",
+            "kafka.decisions_topic = \(decisionsTopic)", "kafka.reviews_topic = \(reviewsTopic)",
+            "http.host = \(httpHost)", "http.port = \(httpPort.map(String.init) ?? "(service default)")",
+            "http.api_keys = \(apiKeys.isEmpty ? "(none)" : "(\(apiKeys.count) set, redacted)")",
+            "http.jwt_secret = \(jwtSecret == nil ? "(none)" : "(set, redacted)")",
+            "payment.wallet_url = \(walletURL)", "payment.engine_url = \(engineURL)",
+            "payment.synchronous_scoring = \(synchronousScoring)",
+            "payment.synchronous_scoring_timeout = \(synchronousScoringTimeout.milliseconds)ms",
+            "reconcile.decision_deadline = \(decisionDeadline.milliseconds)ms",
+            "reconcile.report_interval = \(reportInterval.milliseconds)ms",
+        ].joined(separator: "\n")
+    }
+}
+
+/// A configuration file's JSON: nested objects, and scalars kept as the text an environment
+/// variable would carry (arrays joined with commas), so both go through the same parsers.
+enum FlatJSON: Decodable {
+    case object([String: FlatJSON])
+    case scalar(String)
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let bool = try? container.decode(Bool.self) {
+            self = .scalar(bool ? "true" : "false")
+        } else if let integer = try? container.decode(Int64.self) {
+            self = .scalar(String(integer))
+        } else if let text = try? container.decode(String.self) {
+            self = .scalar(text)
+        } else if let list = try? container.decode([String].self) {
+            self = .scalar(list.joined(separator: ","))
+        } else {
+            self = .object(try container.decode([String: FlatJSON].self))
+        }
+    }
+}

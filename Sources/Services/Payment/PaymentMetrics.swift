@@ -1,0 +1,26 @@
+import Prometheus
+
+/// What the payment service exports on /metrics.
+public struct PaymentMetrics: Sendable {
+    let statusCounters: [PaymentStatus: Counter]
+    let decisionCounters: [PaymentStatus: Counter]
+    let duplicates: Counter
+    let decisionLatency: DurationHistogram
+
+    public init(registry: PrometheusCollectorRegistry) {
+        statusCounters = Dictionary(uniqueKeysWithValues: PaymentStatus.allCases.map {
+            ($0, registry.makeCounter(descriptor: .init(metricName: "waqiti_payments_submitted_total", unitName: "", helpText: "New payments by the status their submission returned."), labels: [("status", $0.rawValue)]))
+        })
+        decisionCounters = Dictionary(uniqueKeysWithValues: PaymentStatus.allCases.map {
+            ($0, registry.makeCounter(descriptor: .init(metricName: "waqiti_payment_decisions_consumed_total", unitName: "", helpText: "Decisions consumed by the payment service, by the status they map to."), labels: [("status", $0.rawValue)]))
+        })
+        duplicates = registry.makeCounter(descriptor: .init(metricName: "waqiti_payments_duplicate_requests_total", unitName: "", helpText: "Requests answered from the idempotency store."))
+        decisionLatency = registry.makeDurationHistogram(descriptor: .init(metricName: "waqiti_payment_decision_latency_seconds", unitName: "", helpText: "From publishing a payment to applying its decision."),
+            buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)])
+    }
+
+    /// The status a new payment had when its submission returned.
+    func submitted(_ status: PaymentStatus) -> Counter { statusCounters[status]! }
+    func decided(_ status: PaymentStatus) -> Counter { decisionCounters[status]! }
+}

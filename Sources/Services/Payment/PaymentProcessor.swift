@@ -1,0 +1,108 @@
+import FraudCore
+import Foundation
+import Logging
+
+/// What `submit` tells the HTTP layer: the payment, and whether this request created it.
+public struct SubmitResult: Sendable {
+    public var record: PaymentRecord
+    /// False when the Idempotency-Key was seen before and the stored payment is returned.
+    public var created: Bool
+}
+
+/// Why a submission was refused before a payment existed, or could not finish.
+public enum SubmitError: Error, Equatable, CustomStringConvertible {
+    case invalid(PaymentValidationError)
+    case idempotencyKeyReused(key: String, paymentID: String)
+    /// The wallet or the broker did not answer; the payment stays `received` and a retry with
+    /// the same Idempotency-Key resumes it where it stopped.
+    case unavailable(paymentID: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let error): error.description
+        case .idempotencyKeyReused(let key, let payment):
+            "Idempotency-Key '\(key)' was already used for payment \(payment) with a different body; use a new key for a new payment"
+        case .unavailable(let payment, let reason):
+            "payment \(payment) is stored but not yet submitted (\(reason)); retry with the same Idempotency-Key"
+        }
+    }
+}
+
+/// The payment service's use case: store ▶ hold funds ▶ publish to the engine, each step
+/// idempotent so that a retried request resumes rather than duplicates.
+public struct PaymentProcessor: Sendable {
+    let store: PaymentStore
+    let wallet: any WalletClient
+    let publisher: any RecordPublisher
+    let paymentsTopic: String
+    let metrics: PaymentMetrics
+    let logger: Logger
+    let clock: @Sendable () -> EventTime
+
+    public init(store: PaymentStore, wallet: any WalletClient, publisher: any RecordPublisher, paymentsTopic: String,
+                metrics: PaymentMetrics, logger: Logger, clock: @escaping @Sendable () -> EventTime = WallClock.now) {
+        self.store = store
+        self.wallet = wallet
+        self.publisher = publisher
+        self.paymentsTopic = paymentsTopic
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func submit(_ request: PaymentRequest, idempotencyKey: String) async throws -> SubmitResult {
+        let event: PaymentEvent
+        do { event = try request.validated(paymentID: "pay_" + UUID().uuidString.lowercased(), now: clock()) } catch {
+            throw SubmitError.invalid(error)
+        }
+        let fingerprint = request.fingerprint
+        let (stored, inserted) = try await store.insertOrFetch(event, idempotencyKey: idempotencyKey, fingerprint: fingerprint)
+        guard stored.requestFingerprint == fingerprint else {
+            throw SubmitError.idempotencyKeyReused(key: idempotencyKey, paymentID: stored.paymentID)
+        }
+        if !inserted { metrics.duplicates.increment() }
+        // A payment stuck in `received` (wallet or broker was down) resumes on the retry.
+        guard stored.status == .received else { return SubmitResult(record: stored, created: inserted) }
+        let record = try await advance(stored)
+        if inserted { metrics.submitted(record.status).increment() }
+        return SubmitResult(record: record, created: inserted)
+    }
+
+    private func advance(_ record: PaymentRecord) async throws -> PaymentRecord {
+        var record = record
+        let event = record.event
+        let answer: HoldAnswer
+        do {
+            answer = try await wallet.hold(HoldRequest(paymentID: event.paymentID, walletID: event.accountID,
+                                                       merchantID: event.merchantID, amount: event.amount))
+        } catch {
+            logger.warning("hold failed; payment stays received", metadata: ["payment_id": "\(event.paymentID)", "error": "\(error)"])
+            throw SubmitError.unavailable(paymentID: event.paymentID, reason: "\(error)")
+        }
+        switch answer {
+        case .insufficientFunds, .unknownWallet:
+            let reason: DeclineReason = answer == .insufficientFunds ? .insufficientFunds : .unknownWallet
+            try await store.declineBeforeScoring(event.paymentID, reason: reason)
+            record.status = .declined
+            record.declineReason = reason
+            return record
+        case .held:
+            break
+        }
+        do {
+            try await publisher.publish(topic: paymentsTopic, key: event.accountID, value: EventEncoder().encode(event))
+        } catch {
+            logger.warning("publish failed; payment stays received", metadata: ["payment_id": "\(event.paymentID)", "error": "\(error)"])
+            throw SubmitError.unavailable(paymentID: event.paymentID, reason: "the broker did not acknowledge: \(error)")
+        }
+        try await store.markPublished(event.paymentID)
+        return try await store.fetch(paymentID: event.paymentID) ?? record
+    }
+}
+
+/// The process's wall clock as event time: when a payment request carries no `occurred_at`.
+public enum WallClock {
+    @Sendable public static func now() -> EventTime {
+        EventTime(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+}

@@ -1,0 +1,82 @@
+import FraudCore
+import HTTPTypes
+import Hummingbird
+
+/// The payment service's HTTP API (port 8081).
+public struct PaymentRoutes: Sendable {
+    let processor: PaymentProcessor
+    let store: PaymentStore
+    let publisher: any RecordPublisher
+    let reviewsTopic: String
+    let clock: @Sendable () -> EventTime
+
+    public init(processor: PaymentProcessor, store: PaymentStore, publisher: any RecordPublisher, reviewsTopic: String,
+                clock: @escaping @Sendable () -> EventTime = WallClock.now) {
+        self.processor = processor
+        self.store = store
+        self.publisher = publisher
+        self.reviewsTopic = reviewsTopic
+        self.clock = clock
+    }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/api/v1/payments") { request, _ -> Response in
+            guard let key = request.headers[HTTPField.Name("Idempotency-Key")!], !key.isEmpty, key.utf8.count <= 255 else {
+                throw ServiceHTTPError(.badRequest, code: "idempotency_key_required",
+                                       message: "send an Idempotency-Key header (1 to 255 characters, e.g. a UUID) so a retried request is not charged twice")
+            }
+            let body = try await JSONBody.decode(PaymentRequest.self, from: request)
+            do {
+                let result = try await processor.submit(body, idempotencyKey: key)
+                var response = try JSONBody.response(result.record, status: result.created ? .created : .ok)
+                if !result.created { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+                return response
+            } catch let error as SubmitError {
+                switch error {
+                case .invalid(let invalid): throw ServiceHTTPError.badRequest(invalid.description)
+                case .idempotencyKeyReused: throw ServiceHTTPError(.unprocessableContent, code: "idempotency_key_reused", message: error.description)
+                case .unavailable: throw ServiceHTTPError(.serviceUnavailable, code: "retry_later", message: error.description)
+                }
+            }
+        }
+        router.get("/api/v1/payments/:id") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let record = try await store.fetch(paymentID: id) else {
+                throw ServiceHTTPError.notFound("no payment '\(id)'")
+            }
+            return try JSONBody.response(record)
+        }
+        router.get("/api/v1/reviews") { request, _ -> Response in
+            let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
+            guard (1...1000).contains(limit) else { throw ServiceHTTPError.badRequest("limit must be 1 to 1000") }
+            return try JSONBody.response(["reviews": try await store.reviewQueue(limit: limit)])
+        }
+        router.post("/api/v1/payments/:id/review") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            let body = try await JSONBody.decode(ReviewBody.self, from: request)
+            guard !body.reviewer.isEmpty, body.reviewer.utf8.count <= 128 else {
+                throw ServiceHTTPError.badRequest("field 'reviewer' must be 1 to 128 characters")
+            }
+            guard let resolution = ReviewOutcome.Resolution(rawValue: body.decision) else {
+                throw ServiceHTTPError.badRequest("field 'decision' must be approve or decline, got '\(body.decision)'")
+            }
+            let outcome = ReviewOutcome(paymentID: id, resolution: resolution, reviewer: body.reviewer, note: body.note, resolvedAt: clock())
+            let publisher = self.publisher
+            let topic = reviewsTopic
+            guard let record = try await store.resolveReview(id, resolution: resolution, reviewer: body.reviewer, note: body.note, publish: {
+                try await publisher.publish(topic: topic, key: id, value: outcome.encoded())
+            }) else {
+                guard let existing = try await store.fetch(paymentID: id) else { throw ServiceHTTPError.notFound("no payment '\(id)'") }
+                throw ServiceHTTPError(.conflict, code: "not_in_review",
+                                       message: "payment '\(id)' is \(existing.status.rawValue), not in_review; only payments in the review queue can be resolved")
+            }
+            return try JSONBody.response(record)
+        }
+    }
+
+    struct ReviewBody: Decodable {
+        var decision: String
+        var reviewer: String
+        var note: String?
+    }
+}

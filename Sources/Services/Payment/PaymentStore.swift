@@ -1,0 +1,193 @@
+import FraudCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A payment as stored, and as `GET /api/v1/payments/{id}` returns it.
+public struct PaymentRecord: Sendable, Equatable, Encodable {
+    public var paymentID: String
+    public var idempotencyKey: String
+    public var requestFingerprint: String
+    public var event: PaymentEvent
+    public var status: PaymentStatus
+    public var declineReason: DeclineReason?
+    /// The engine's decision message verbatim (reasons, scores, versions), once decided.
+    public var decisionJSON: String?
+    public var reviewer: String?
+    public var reviewNote: String?
+
+    enum CodingKeys: String, CodingKey {
+        case paymentID = "payment_id", status, declineReason = "decline_reason", decision, review
+        case accountID = "account_id", merchantID = "merchant_id", amountMinor = "amount_minor", currency
+        case occurredAt = "occurred_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(paymentID, forKey: .paymentID)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(declineReason, forKey: .declineReason)
+        try container.encode(event.accountID, forKey: .accountID)
+        try container.encode(event.merchantID, forKey: .merchantID)
+        try container.encode(event.amount.minorUnits, forKey: .amountMinor)
+        try container.encode(event.amount.currency.code, forKey: .currency)
+        try container.encode(RFC3339.format(event.occurredAt), forKey: .occurredAt)
+        if let decisionJSON, let object = try? JSONDecoder().decode(JSONValue.self, from: Data(decisionJSON.utf8)) {
+            try container.encode(object, forKey: .decision)
+        }
+        if let reviewer {
+            try container.encode(["reviewer": reviewer, "note": reviewNote ?? ""], forKey: .review)
+        }
+    }
+}
+
+/// The payment service's table (schema `payments`, 0002_payments.sql).
+public struct PaymentStore: Sendable {
+    let database: Database
+    var logger: Logger { database.logger }
+
+    public init(database: Database) { self.database = database }
+
+    /// Inserts a new payment under its idempotency key, or returns the payment already stored
+    /// under that key (`inserted == false`).
+    public func insertOrFetch(_ event: PaymentEvent, idempotencyKey: String, fingerprint: String) async throws -> (record: PaymentRecord, inserted: Bool) {
+        let metadata = String(decoding: try JSONBody.encoder.encode(event.metadata), as: UTF8.self)
+        let occurred = Date(timeIntervalSince1970: Double(event.occurredAt.millisecondsSinceEpoch) / 1000)
+        let inserted = try await database.client.query("""
+            INSERT INTO payments.payments (
+                payment_id, idempotency_key, request_hash, account_id, card_fingerprint, device_id, ip,
+                merchant_id, mcc, amount_minor, currency, card_country, ip_country, channel, type,
+                beneficiary_id, metadata, occurred_at, status)
+            VALUES (\(event.paymentID), \(idempotencyKey), \(fingerprint), \(event.accountID), \(event.cardFingerprint),
+                \(event.deviceID), \(event.ip), \(event.merchantID), \(event.mcc), \(event.amount.minorUnits),
+                \(event.amount.currency.code), \(event.cardCountry), \(event.ipCountry), \(event.channel.rawValue),
+                \(event.type.rawValue), \(event.beneficiaryID), \(metadata)::jsonb, \(occurred), 'received')
+            ON CONFLICT ON CONSTRAINT payments_one_per_idempotency_key DO NOTHING
+            RETURNING payment_id
+            """, logger: logger).collect()
+        if !inserted.isEmpty {
+            return (PaymentRecord(paymentID: event.paymentID, idempotencyKey: idempotencyKey, requestFingerprint: fingerprint,
+                                  event: event, status: .received), true)
+        }
+        guard let existing = try await fetch(idempotencyKey: idempotencyKey) else {
+            preconditionFailure("idempotency key \(idempotencyKey) conflicted but no row holds it")
+        }
+        return (existing, false)
+    }
+
+    public func fetch(paymentID: String) async throws -> PaymentRecord? {
+        try await fetch(where: "payment_id = \(paymentID)")
+    }
+
+    public func fetch(idempotencyKey: String) async throws -> PaymentRecord? {
+        try await fetch(where: "idempotency_key = \(idempotencyKey)")
+    }
+
+    /// Payments waiting for an analyst, oldest first.
+    public func reviewQueue(limit: Int) async throws -> [PaymentRecord] {
+        try await select(where: "status = 'in_review' ORDER BY created_at, payment_id LIMIT \(limit)")
+    }
+
+    /// Funds held and the event acknowledged by the broker. A decision that arrived in between
+    /// has already moved the payment on, which this leaves alone.
+    public func markPublished(_ paymentID: String) async throws {
+        try await database.client.query("""
+            UPDATE payments.payments
+            SET published_at = coalesce(published_at, now()),
+                status = CASE WHEN status = 'received' THEN 'pending' ELSE status END, updated_at = now()
+            WHERE payment_id = \(paymentID)
+            """, logger: logger)
+    }
+
+    /// Declines a payment the wallet could not fund; only one still `received` is changed.
+    public func declineBeforeScoring(_ paymentID: String, reason: DeclineReason) async throws {
+        try await database.client.query("""
+            UPDATE payments.payments SET status = 'declined', decline_reason = \(reason.rawValue), updated_at = now()
+            WHERE payment_id = \(paymentID) AND status = 'received'
+            """, logger: logger)
+    }
+
+    /// Applies engine decisions in one transaction. Only undecided payments move, so a redelivered
+    /// decision, or a second one with another outcome, changes nothing. Returns, for each payment
+    /// that moved, the seconds from its publication to now (the payment→decision latency).
+    @discardableResult
+    public func applyDecisions(_ decisions: [DecisionEnvelope]) async throws -> [Double] {
+        guard !decisions.isEmpty else { return [] }
+        return try await database.transaction { connection in
+            var latencies: [Double] = []
+            for decision in decisions {
+                let status = PaymentStatus.after(decision.outcome)
+                let reason: String? = decision.outcome == .decline ? DeclineReason.fraud.rawValue : nil
+                let decidedAt = Date(timeIntervalSince1970: Double(decision.decidedAt.millisecondsSinceEpoch) / 1000)
+                let rows = try await connection.query("""
+                    UPDATE payments.payments
+                    SET status = \(status.rawValue), decline_reason = \(reason), decision = \(String(decoding: decision.raw, as: UTF8.self))::jsonb,
+                        decided_at = \(decidedAt), updated_at = now()
+                    WHERE payment_id = \(decision.paymentID) AND status IN ('received', 'pending')
+                    RETURNING extract(epoch FROM now() - coalesce(published_at, created_at))::float8
+                    """, logger: logger)
+                for try await seconds in rows.decode(Double.self) { latencies.append(seconds) }
+            }
+            return latencies
+        }
+    }
+
+    /// Locks an in-review payment, runs `publish` (the wallet's instruction), then records the
+    /// analyst's resolution, all under the row lock so two analysts cannot resolve it two ways.
+    /// Returns nil when the payment is not (or no longer) in review.
+    public func resolveReview(_ paymentID: String, resolution: ReviewOutcome.Resolution, reviewer: String, note: String?,
+                              publish: @Sendable () async throws -> Void) async throws -> PaymentRecord? {
+        let resolved = try await database.transaction { connection -> Bool in
+            let locked = try await connection.query("""
+                SELECT 1 FROM payments.payments WHERE payment_id = \(paymentID) AND status = 'in_review' FOR UPDATE
+                """, logger: logger).collect()
+            guard !locked.isEmpty else { return false }
+            try await publish()
+            let status: PaymentStatus = resolution == .approve ? .approved : .declined
+            let reason: String? = resolution == .decline ? DeclineReason.review.rawValue : nil
+            try await connection.query("""
+                UPDATE payments.payments
+                SET status = \(status.rawValue), decline_reason = \(reason), reviewer = \(reviewer), review_note = \(note),
+                    reviewed_at = now(), updated_at = now()
+                WHERE payment_id = \(paymentID)
+                """, logger: logger)
+            return true
+        }
+        return resolved ? try await fetch(paymentID: paymentID) : nil
+    }
+
+    private func fetch(where condition: PostgresQuery) async throws -> PaymentRecord? {
+        try await select(where: condition).first
+    }
+
+    private func select(where condition: PostgresQuery) async throws -> [PaymentRecord] {
+        var query: PostgresQuery = """
+            SELECT payment_id, idempotency_key, request_hash, account_id, card_fingerprint, device_id, ip, merchant_id, mcc,
+                   amount_minor, currency, card_country, ip_country, channel, type, beneficiary_id, metadata::text,
+                   (extract(epoch FROM occurred_at) * 1000)::BIGINT, status, decline_reason, decision::text, reviewer, review_note
+            FROM payments.payments WHERE
+            """
+        query.sql += " " + condition.sql
+        query.binds = condition.binds
+        var records: [PaymentRecord] = []
+        for try await row in try await database.client.query(query, logger: logger) {
+            let cells = row.makeRandomAccess()
+            func text(_ i: Int) throws -> String { try cells[i].decode(String.self) }
+            func optional(_ i: Int) throws -> String? { try cells[i].decode(String?.self) }
+            let metadata = (try? JSONDecoder().decode([String: String].self, from: Data(try text(16).utf8))) ?? [:]
+            let event = PaymentEvent(
+                paymentID: try text(0), occurredAt: EventTime(millisecondsSinceEpoch: try cells[17].decode(Int64.self)),
+                accountID: try text(3), cardFingerprint: try text(4), deviceID: try text(5), ip: try text(6),
+                merchantID: try text(7), mcc: try text(8),
+                amount: Money(minorUnits: try cells[9].decode(Int64.self), currency: Currency(try text(10)) ?? .usd),
+                cardCountry: try text(11), ipCountry: try text(12), channel: Channel(rawValue: try text(13)) ?? .ecom,
+                type: PaymentType(rawValue: try text(14)) ?? .payment, beneficiaryID: try optional(15), metadata: metadata)
+            records.append(PaymentRecord(
+                paymentID: event.paymentID, idempotencyKey: try text(1), requestFingerprint: try text(2), event: event,
+                status: PaymentStatus(rawValue: try text(18)) ?? .received,
+                declineReason: try optional(19).flatMap(DeclineReason.init(rawValue:)), decisionJSON: try optional(20),
+                reviewer: try optional(21), reviewNote: try optional(22)))
+        }
+        return records
+    }
+}

@@ -1,0 +1,78 @@
+import FraudCore
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// What the wallet said about a hold the payment service asked for.
+public enum HoldAnswer: Sendable, Equatable {
+    case held
+    case insufficientFunds
+    case unknownWallet
+}
+
+/// The payment service's view of the wallet: place a hold, idempotently by payment id.
+public protocol WalletClient: Sendable {
+    func hold(_ request: HoldRequest) async throws -> HoldAnswer
+}
+
+/// The wallet could not be reached or answered something unexpected; the payment stays
+/// `received` and the client's retry with the same Idempotency-Key resumes it.
+public struct WalletUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "wallet unavailable: \(reason)" }
+}
+
+/// `POST /api/v1/holds` on the wallet service over HTTP.
+public struct HTTPWalletClient: WalletClient {
+    let endpoint: URL
+    let session: URLSession
+    let apiKey: String?
+
+    public init(baseURL: String, apiKey: String?, timeout: Duration = .seconds(5)) {
+        self.endpoint = URL(string: baseURL + "/api/v1/holds")!
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        configuration.httpMaximumConnectionsPerHost = 64
+        self.session = URLSession(configuration: configuration)
+        self.apiKey = apiKey
+    }
+
+    public func hold(_ request: HoldRequest) async throws -> HoldAnswer {
+        var http = URLRequest(url: endpoint)
+        http.httpMethod = "POST"
+        http.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let apiKey { http.setValue(apiKey, forHTTPHeaderField: "X-API-Key") }
+        http.httpBody = try JSONBody.encoder.encode(HoldBody(request))
+        let (data, response): (Data, URLResponse)
+        do { (data, response) = try await session.data(for: http) } catch {
+            throw WalletUnavailable(reason: "\(endpoint): \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        switch status {
+        case 200, 201: return .held
+        case 402: return .insufficientFunds
+        case 404: return .unknownWallet
+        default:
+            throw WalletUnavailable(reason: "\(endpoint) answered \(status): \(String(decoding: data.prefix(512), as: UTF8.self))")
+        }
+    }
+}
+
+/// The wallet ledger in the same process and database (tests, and single-binary deployments).
+public struct LocalWalletClient: WalletClient {
+    let ledger: WalletLedger
+
+    public init(ledger: WalletLedger) { self.ledger = ledger }
+
+    public func hold(_ request: HoldRequest) async throws -> HoldAnswer {
+        do {
+            _ = try await ledger.hold(request)
+            return .held
+        } catch WalletError.insufficientFunds {
+            return .insufficientFunds
+        } catch WalletError.unknownWallet {
+            return .unknownWallet
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import PostgresNIO
+@testable import Services
+
+/// Integration tests run only under scripts/test (WAQITI_INTEGRATION=1), which starts PostgreSQL;
+/// there a service that is down is a failure, not a skip.
+enum Integration {
+    static let enabled = ProcessInfo.processInfo.environment["WAQITI_INTEGRATION"] == "1"
+
+    static var postgresURL: PostgresURL {
+        get throws {
+            try PostgresURL(parsing: ProcessInfo.processInfo.environment["WAQITI_POSTGRES_URL"]
+                ?? "postgres://postgres@127.0.0.1:5432/postgres")
+        }
+    }
+}
+
+/// A database of its own for one test, migrated, and dropped afterwards, so tests can run in
+/// parallel and assert exact totals.
+enum TestDatabase {
+    static let logger = Logger(label: "services-tests")
+
+    static func with<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
+        let server = try Integration.postgresURL
+        let name = "waqiti_test_\(UInt64.random(in: 0...UInt64.max))"
+        try await withAdmin(server) { try await $0.query("CREATE DATABASE \(unescaped: name)", logger: logger) }
+        var url = server
+        url.database = name
+        let database = Database(url: url, maximumConnections: 60, logger: logger)
+        let result: Result<T, any Error>
+        do {
+            result = try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await database.client.run() }
+                defer { group.cancelAll() }
+                do {
+                    try await Migrator(database: database, migrations: try Migration.bundled()).migrate()
+                    return .success(try await body(database))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        }
+        try await withAdmin(server) { try await $0.query("DROP DATABASE \(unescaped: name) WITH (FORCE)", logger: logger) }
+        return try result.get()
+    }
+
+    private static func withAdmin(_ url: PostgresURL, _ body: @Sendable (PostgresClient) async throws -> Void) async throws {
+        let admin = Database(url: url, maximumConnections: 1, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await admin.client.run() }
+            defer { group.cancelAll() }
+            try await body(admin.client)
+        }
+    }
+
+    /// Runs one scalar query, for assertions.
+    static func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type, in database: Database) async throws -> T? {
+        for try await value in try await database.client.query(query, logger: logger).decode(T.self) { return value }
+        return nil
+    }
+}
