@@ -148,33 +148,27 @@ extension Compiler {
         return x < y ? -1 : x == y ? 0 : 1
     }
 
-    /// A comparison closure, specialised per operator and for a constant right operand (the
-    /// common `x > 5` shape), so each comparison is one closure call.
-    @inline(__always)
+    /// A comparison closure, specialised for a constant right operand (the common `x > 5` shape).
     static func compare<T: Comparable>(_ op: BinaryOperator, _ l: @escaping (Frame) -> T?, _ r: @escaping (Frame) -> T?, constant: T?) -> (Frame) -> Truth {
-        if let c = constant {
-            switch op {
-            case .equal: return { frame in l(frame).map { Truth($0 == c) } ?? .unknown }
-            case .notEqual: return { frame in l(frame).map { Truth($0 != c) } ?? .unknown }
-            case .less: return { frame in l(frame).map { Truth($0 < c) } ?? .unknown }
-            case .lessEqual: return { frame in l(frame).map { Truth($0 <= c) } ?? .unknown }
-            case .greater: return { frame in l(frame).map { Truth($0 > c) } ?? .unknown }
-            default: return { frame in l(frame).map { Truth($0 >= c) } ?? .unknown }
+        func make(_ test: @escaping (T, T) -> Bool) -> (Frame) -> Truth {
+            if let c = constant {
+                return { frame in
+                    guard let a = l(frame) else { return .unknown }
+                    return test(a, c) ? .yes : .no
+                }
             }
-        }
-        func both(_ test: @escaping (T, T) -> Bool) -> (Frame) -> Truth {
-            { frame in
+            return { frame in
                 guard let a = l(frame), let b = r(frame) else { return .unknown }
-                return Truth(test(a, b))
+                return test(a, b) ? .yes : .no
             }
         }
         switch op {
-        case .equal: return both(==)
-        case .notEqual: return both(!=)
-        case .less: return both(<)
-        case .lessEqual: return both(<=)
-        case .greater: return both(>)
-        default: return both(>=)
+        case .equal: return make(==)
+        case .notEqual: return make(!=)
+        case .less: return make(<)
+        case .lessEqual: return make(<=)
+        case .greater: return make(>)
+        default: return make(>=)
         }
     }
 

@@ -28,27 +28,6 @@ public struct RuleSet: Sendable {
     let rules: [CompiledRule]
     let thresholds: [CompiledRule]
     let letCount: Int
-    // Immutable closures over immutable compile-time data (see CompiledRule).
-    nonisolated(unsafe) private let ruleConditions: ContiguousArray<Condition>
-    nonisolated(unsafe) private let thresholdConditions: ContiguousArray<Condition>
-
-    typealias Condition = (Frame) -> Truth
-
-    init(version: String, label: String?, contentHash: String, featurePlan: FeaturePlan, rates: ExchangeRates,
-         ruleNames: [String], sourceFilesStorage: [String], rules: [CompiledRule], thresholds: [CompiledRule], letCount: Int) {
-        self.version = version
-        self.label = label
-        self.contentHash = contentHash
-        self.featurePlan = featurePlan
-        self.rates = rates
-        self.ruleNames = ruleNames
-        self.sourceFilesStorage = sourceFilesStorage
-        self.rules = rules
-        self.thresholds = thresholds
-        self.letCount = letCount
-        self.ruleConditions = ContiguousArray(rules.map(\.condition))
-        self.thresholdConditions = ContiguousArray(thresholds.map(\.condition))
-    }
 
     /// Parses, checks and compiles a rules file.
     /// - Throws: `RulesCompileError` listing every problem in the file as `path:line:col: message`.
@@ -133,22 +112,16 @@ public struct RuleSet: Sendable {
         var reasons: [RuleReason] = []
         var points = 0
         var decline: String?, allow: String?, review: String?
-        // Conditions are read in place from a buffer: no retain/release of a rule or closure per test.
-        ruleConditions.withUnsafeBufferPointer { conditions in
-            for index in conditions.indices where conditions[index](frame) == .yes {
-                let rule = rules[index]
-                reasons.append(rule.reason(frame))
-                guard !rule.shadow else { continue }
-                points &+= rule.points
-                RuleSet.note(rule, &decline, &allow, &review)
-            }
+        for rule in rules where rule.condition(frame) == .yes {
+            reasons.append(rule.reason(frame))
+            guard !rule.shadow else { continue }
+            points &+= rule.points
+            RuleSet.note(rule, &decline, &allow, &review)
         }
         frame.riskPoints = Int64(points)
-        thresholdConditions.withUnsafeBufferPointer { conditions in
-            for index in conditions.indices where conditions[index](frame) == .yes {
-                reasons.append(thresholds[index].reason(frame))
-                RuleSet.note(thresholds[index], &decline, &allow, &review)
-            }
+        for threshold in thresholds where threshold.condition(frame) == .yes {
+            reasons.append(threshold.reason(frame))
+            RuleSet.note(threshold, &decline, &allow, &review)
         }
         if let decline { return RuleVerdict(outcome: .decline, riskPoints: points, reasons: reasons, decidedBy: decline) }
         if let allow { return RuleVerdict(outcome: .approve, riskPoints: points, reasons: reasons, decidedBy: allow) }
