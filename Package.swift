@@ -50,7 +50,7 @@ let package = Package(
         // Self-contained HTML pages with inline SVG charts and tables (replay and training reports).
         .target(name: "Reporting"),
         // Backtesting: replay sources, decision summaries and metrics, rule/model diffs, HTML report.
-        .target(name: "Replay", dependencies: ["FraudCore", "Features", "Rules", "Model", "Reporting", "Kafka"]),
+        .target(name: "Replay", dependencies: ["FraudCore", "Features", "Rules", "Model", "Reporting", "Kafka", "Engine", .product(name: "Logging", package: "swift-log")]),
 
         // decode ▶ features ▶ rules + model ▶ decision, batch-oriented; plus the Kafka pipeline services.
         .target(
@@ -104,7 +104,7 @@ let package = Package(
         // Release-mode benchmarks: `swift run -c release waqiti-bench <suite>`; results in bench/results/.
         .executableTarget(
             name: "waqiti-bench",
-            dependencies: ["FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS"],
+            dependencies: ["Replay", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS"],
             path: "bench/Sources/WaqitiBench"
         ),
 
@@ -118,7 +118,7 @@ let package = Package(
         ]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "Features", "Simulation", "FraudCore"]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "Features", "Simulation", "FraudCore", "Rules"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation"]),
         .testTarget(
             name: "EngineTests",

@@ -123,34 +123,54 @@ struct ReplayLoopTests {
     }
 }
 
-/// Counts the calls that reach the real store behind the shared adapter.
+/// Counts the calls that reach the real store behind the shared adapter; feature k of event e is
+/// amount(e) × 10 + k, plus 1,000 × the call number, so tests see which call computed a value.
 private final class CountingStore: FeatureStore, @unchecked Sendable {
     var calls = 0
+    var plans: [Int] = []
     func process(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) async throws -> BatchReport {
         calls += 1
-        out = events.map { Double($0.amount.minorUnits) + Double(calls) }
+        plans.append(plan.count)
+        out = events.flatMap { event in (0..<plan.count).map { Double(event.amount.minorUnits * 10 + Int64($0) + 1_000 * Int64(calls)) } }
         return BatchReport(duplicates: calls)
     }
 }
 
 @Suite("Shared feature store")
 struct SharedFeatureStoreTests {
-    @Test("the second identical call gets the first call's matrix; a different batch computes afresh")
-    func reuse() async throws {
+    let card = FeatureSpec(kind: .count, key: .cardFingerprint, window: .hours(1))
+    let account = FeatureSpec(kind: .count, key: .accountID, window: .hours(24))
+    let sum = FeatureSpec(kind: .sum, field: .amountMinor, key: .cardFingerprint, window: .hours(1))
+
+    @Test("two consumers: the first computes the union once, the second gets its own columns of it")
+    func reuseAcrossPlans() async throws {
         let inner = CountingStore()
-        let shared = SharedFeatureStore(inner)
-        let plan = FeaturePlan([FeatureSpec(kind: .count, key: .cardFingerprint, window: .hours(1))])
-        let batch = [Fixtures.event("a", amount: 10), Fixtures.event("b", amount: 20)]
-        var first: [Double] = [], second: [Double] = [], third: [Double] = []
-        let r1 = try await shared.process(batch, plan: plan, mode: .update, into: &first)
-        let r2 = try await shared.process(batch, plan: plan, mode: .update, into: &second)
-        #expect(first == [11, 21] && second == [11, 21])
-        #expect(r1 == r2 && inner.calls == 1 && shared.reusedBatches == 1)
-        _ = try await shared.process([Fixtures.event("c", amount: 5)], plan: plan, mode: .update, into: &third)
-        #expect(third == [7] && inner.calls == 2)
-        // Reuse is one-shot: a third identical call would update the windows again.
-        _ = try await shared.process([Fixtures.event("c", amount: 5)], plan: plan, mode: .update, into: &third)
-        _ = try await shared.process([Fixtures.event("c", amount: 5)], plan: plan, mode: .update, into: &third)
-        #expect(inner.calls == 3)
+        let union = FeaturePlan([card, account, sum])
+        let shared = SharedFeatureStore(inner, union: union, consumers: 2)
+        let batch = [Fixtures.event("a", amount: 1), Fixtures.event("b", amount: 2)]
+        var baseline: [Double] = [], candidate: [Double] = []
+        let r1 = try await shared.process(batch, plan: FeaturePlan([card, account]), mode: .update, into: &baseline)
+        let r2 = try await shared.process(batch, plan: FeaturePlan([sum, card]), mode: .update, into: &candidate)
+        #expect(inner.calls == 1 && inner.plans == [3])
+        #expect(baseline == [1010, 1011, 1020, 1021])
+        #expect(candidate == [1012, 1010, 1022, 1020])
+        #expect(r1 == r2 && shared.reusedBatches == 1)
+        // The kept batch serves exactly consumers − 1 further calls: a third call computes again.
+        var third: [Double] = []
+        _ = try await shared.process(batch, plan: union, mode: .update, into: &third)
+        #expect(inner.calls == 2 && third == [2010, 2011, 2012, 2020, 2021, 2022])
+    }
+
+    @Test("one consumer keeps nothing; a plan outside the union goes straight to the store")
+    func singleConsumer() async throws {
+        let inner = CountingStore()
+        let shared = SharedFeatureStore(inner, union: FeaturePlan([card]), consumers: 1)
+        let batch = [Fixtures.event("a", amount: 1)]
+        var out: [Double] = []
+        _ = try await shared.process(batch, plan: FeaturePlan([card]), mode: .update, into: &out)
+        _ = try await shared.process(batch, plan: FeaturePlan([card]), mode: .update, into: &out)
+        #expect(inner.calls == 2 && shared.reusedBatches == 0)
+        _ = try await shared.process(batch, plan: FeaturePlan([account]), mode: .update, into: &out)
+        #expect(inner.plans == [1, 1, 1] && out == [3010])
     }
 }

@@ -75,7 +75,7 @@ public struct FeatureReplay: Sendable {
     }
 
     /// `{"file":"events.jsonl","line":12,"error":"…","raw":"…"}`: enough to fix and resubmit the line.
-    static func appendDeadLetter(_ error: EventLineError, to out: inout [UInt8]) {
+    public static func appendDeadLetter(_ error: EventLineError, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"file":"#.utf8)
         FeatureRowEncoder.appendString(error.file, to: &out)
         out.append(contentsOf: #","line":"#.utf8)

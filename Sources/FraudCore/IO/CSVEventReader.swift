@@ -16,6 +16,8 @@ public struct CSVHeaderError: Error, Hashable, Sendable, CustomStringConvertible
 /// digits are accepted and padded. Values are validated exactly as in JSON (docs/formats.md).
 public final class CSVEventReader {
     public let fileName: String
+    /// Bytes read from the input so far (progress and ETA of long replays).
+    public private(set) var bytesRead = 0
     private let input: FileInput
     private let chunk: UnsafeMutableBufferPointer<UInt8>
     private var chunkEnd = 0
@@ -180,6 +182,7 @@ public final class CSVEventReader {
             let n = try input.read(into: chunk.baseAddress!, count: chunk.count)
             chunkPosition = 0
             chunkEnd = n
+            bytesRead += n
             if n == 0 {
                 reachedEOF = true
                 // finish() ends the last record once; later calls find nothing left.

@@ -49,6 +49,8 @@ public final class JSONLinesReader {
     private var scanFrom = 0
     private var reachedEOF = false
     private var lineNumber = 0
+    /// Bytes read from the input so far (progress and ETA of long replays).
+    public private(set) var bytesRead = 0
 
     public init(path: String, chunkBytes: Int = 1 << 20, maxLineBytes: Int = 1 << 20) throws(FileIOError) {
         input = try FileInput(path: path)
@@ -203,6 +205,6 @@ public final class JSONLinesReader {
             capacity = grown
         }
         let n = try input.read(into: storage + end, count: capacity - end)
-        if n == 0 { reachedEOF = true } else { end += n }
+        if n == 0 { reachedEOF = true } else { end += n; bytesRead += n }
     }
 }

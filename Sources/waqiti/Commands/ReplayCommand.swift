@@ -25,13 +25,13 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     @Option(name: .long, help: "Events to replay: JSON Lines, or CSV when the name ends in .csv; '-' for stdin (JSON Lines).")
-    var input: String
+    var input: String?
 
     @Option(name: .long, help: "Comma-separated feature expressions, e.g. 'count(card_fingerprint,10m),sum(amount_usd,account_id,24h)'.")
-    var features: String
+    var features: String?
 
     @Option(name: .customLong("features-out"), help: "Where to write one JSON line of feature values per event.")
-    var featuresOut: String
+    var featuresOut: String?
 
     @Option(name: .long, help: "Feature store: memory (default) or redis.")
     var store: StoreKind = .memory
@@ -48,7 +48,15 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .customLong("dead-letters"), help: "Write malformed lines here (JSON Lines with file, line, error, raw) instead of failing.")
     var deadLetters: String?
 
+    /// Decisions, summary, report and rule/model comparison (`--rules`; docs/replay.md).
+    @OptionGroup(title: "Backtesting (decisions through the engine)")
+    var backtest: BacktestOptions
+
     func validate() throws {
+        if !backtest.isEnabled {
+            guard input != nil else { throw ValidationError("give --input FILE (or - for stdin)") }
+            guard features != nil, featuresOut != nil else { throw ValidationError("give --features and --features-out, or --rules FILE to backtest decisions") }
+        }
         guard EventDuration(parsing: lateness) != nil else {
             throw ValidationError("--lateness '\(lateness)' is not a duration such as 30s, 5m or 1h")
         }
@@ -58,16 +66,21 @@ struct ReplayCommand: AsyncParsableCommand {
     func run() async throws {
         let specs: [FeatureSpec]
         do {
-            specs = try FeatureSpec.parseList(features)
+            specs = try features.map { try FeatureSpec.parseList($0) } ?? []
         } catch {
             throw ValidationError("--features: \(error)")
+        }
+        if backtest.isEnabled {
+            guard store == .memory else { throw ValidationError("--rules replays on the in-memory windows; drop --store redis") }
+            let shared = ReplayBacktest.Shared(input: input, features: specs, featuresOut: featuresOut, batchSize: batchSize, lateness: EventDuration(parsing: lateness)!, deadLetters: deadLetters)
+            return try await ReplayBacktest.run(backtest, shared)
         }
         let plan = FeaturePlan(specs)
         let featureStore = try makeStore(lateness: EventDuration(parsing: lateness)!)
         let replay = FeatureReplay(plan: plan, store: featureStore, batchSize: batchSize)
-        let output = try FileOutput(path: featuresOut)
+        let output = try FileOutput(path: featuresOut!)
         let deadLetterOutput = try deadLetters.map { path throws(FileIOError) in try FileOutput(path: path) }
-        let summary = try await replay.run(from: FeatureReplay.reader(for: input), to: output, deadLetters: deadLetterOutput) { error in
+        let summary = try await replay.run(from: FeatureReplay.reader(for: input!), to: output, deadLetters: deadLetterOutput) { error in
             if deadLetterOutput == nil { printError(error.description) }
         }
         try output.close()

@@ -141,7 +141,7 @@ struct CodecBenchOptions {
 
 /// One warm-up run, then `runs` timed runs; returns the sorted durations in seconds. The closure
 /// returns a value derived from the work so the optimiser cannot drop it.
-private func measure(runs: Int, _ body: () throws -> Int64) rethrows -> [Double] {
+func measure(runs: Int, _ body: () throws -> Int64) rethrows -> [Double] {
     var sink = try body()
     let clock = ContinuousClock()
     var seconds: [Double] = []
@@ -161,7 +161,7 @@ private func row(_ name: String, _ events: Int, _ seconds: [Double], _ megabytes
             String(Int((Double(events) / median).rounded())), format2(megabytes / median)]
 }
 
-private func format2(_ value: Double) -> String {
+func format2(_ value: Double) -> String {
     let scaled = (value * 100).rounded() / 100
     var text = String(scaled)
     if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) == 2 { text += "0" }
@@ -187,7 +187,7 @@ private func report(suite: String, options: CodecBenchOptions, arguments: [Strin
     try output.close()
 }
 
-private func shell(_ command: String) -> String {
+func shell(_ command: String) -> String {
     guard let pipe = popen(command, "r") else { return "?" }
     var output = ""
     var buffer = [CChar](repeating: 0, count: 512)

@@ -10,6 +10,7 @@ enum BenchSuites {
     static let all: [String: BenchSuite] = [
         "decode": CodecBench.decode,
         "model": ModelBench.run,
+        "replay": ReplayBench.suite,
         "rules": RulesBench.suite,
         "simulate": CodecBench.simulate,
     ]

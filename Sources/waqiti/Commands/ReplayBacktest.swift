@@ -1,0 +1,272 @@
+import ArgumentParser
+import Features
+import FraudCore
+import Glibc
+import Kafka
+import Replay
+import Reporting
+
+/// The decision side of `waqiti replay` (backtesting): used when `--rules` is given.
+struct BacktestOptions: ParsableArguments {
+    @Option(name: .long, help: "Rules file to decide with (as `waqiti serve` loads it); turns on decisions, summary and report.")
+    var rules: String?
+
+    @Option(name: .long, help: "Model file scored alongside the rules.")
+    var model: String?
+
+    @Option(name: .long, help: "Candidate rules file: every event is decided under both in one pass and the changes reported.")
+    var compare: String?
+
+    @Option(name: .customLong("compare-model"), help: "Candidate model file (default: the baseline's --model, if any).")
+    var compareModel: String?
+
+    @Option(name: .customLong("decisions-out"), help: "Baseline decisions, one JSON line per event in input order (decided_at = event time, latency_us = 0).")
+    var decisionsOut: String?
+
+    @Option(name: .customLong("compare-decisions-out"), help: "Candidate decisions, with --compare or --compare-model.")
+    var compareDecisionsOut: String?
+
+    @Option(name: .customLong("summary-json"), help: "Write the summary (and the comparison) as JSON here.")
+    var summaryJSON: String?
+
+    @Option(name: .long, help: "Write a self-contained HTML report here (charts, tables, the diff when comparing).")
+    var report: String?
+
+    @Option(name: .long, help: "Example payment ids kept per flip in the diff.")
+    var examples: Int = 5
+
+    @Option(name: .customLong("dedup-capacity"), help: "Payment ids the engine remembers to answer redelivered events with their first decision.")
+    var dedupCapacity: Int = 1 << 18
+
+    @Flag(name: .long, help: "No progress bar even on a terminal.")
+    var quiet = false
+
+    @Option(name: .customLong("kafka-topic"), help: "Replay this Kafka topic instead of --input (assign mode: no consumer group is joined).")
+    var kafkaTopic: String?
+
+    @Option(name: .customLong("kafka-brokers"), help: "Brokers, host:port[,host:port] (default: $WAQITI_KAFKA_BROKERS).")
+    var kafkaBrokers: String?
+
+    @Option(name: .customLong("kafka-partitions"), help: "Comma-separated partitions (default: all).")
+    var kafkaPartitions: String?
+
+    @Option(name: .customLong("kafka-from"), help: "Start: an offset (every partition) or an RFC 3339 broker time (default: the first retained record).")
+    var kafkaFrom: String?
+
+    @Option(name: .customLong("kafka-to"), help: "End, exclusive: an offset or an RFC 3339 broker time (default: the end when the replay starts).")
+    var kafkaTo: String?
+
+    var isEnabled: Bool { rules != nil }
+    var isComparing: Bool { compare != nil || compareModel != nil }
+
+    func validate() throws {
+        if !isEnabled {
+            let decisionOnly: [(String, Bool)] = [
+                ("--model", model != nil), ("--compare", compare != nil), ("--compare-model", compareModel != nil),
+                ("--decisions-out", decisionsOut != nil), ("--summary-json", summaryJSON != nil), ("--report", report != nil),
+                ("--kafka-topic", kafkaTopic != nil),
+            ]
+            if let used = decisionOnly.first(where: \.1) { throw ValidationError("\(used.0) needs --rules FILE (the rules to decide with)") }
+            return
+        }
+        if compareDecisionsOut != nil, !isComparing { throw ValidationError("--compare-decisions-out needs --compare or --compare-model") }
+        guard examples >= 0 else { throw ValidationError("--examples must be 0 or more") }
+        guard dedupCapacity > 0 else { throw ValidationError("--dedup-capacity must be at least 1") }
+        for (name, value) in [("--kafka-from", kafkaFrom), ("--kafka-to", kafkaTo)] {
+            if let value, Self.bound(value) == nil { throw ValidationError("\(name) '\(value)' is neither an offset nor an RFC 3339 time such as 2026-11-01T00:00:00Z") }
+        }
+    }
+
+    static func bound(_ text: String?) -> KafkaReplayBound? {
+        guard let text else { return .edge }
+        if let offset = Int64(text), offset >= 0 { return .offset(offset) }
+        return RFC3339.parse(text).map(KafkaReplayBound.time)
+    }
+}
+
+/// Runs a backtest: the replay loop over the engine, then the outputs.
+enum ReplayBacktest {
+    struct Shared {
+        var input: String?
+        var features: [FeatureSpec]
+        var featuresOut: String?
+        var batchSize: Int
+        var lateness: EventDuration
+        var deadLetters: String?
+    }
+
+    static func run(_ options: BacktestOptions, _ shared: Shared) async throws {
+        let baseline = try load(rules: options.rules!, model: options.model)
+        let candidate = options.isComparing ? try load(rules: options.compare ?? options.rules!, model: options.compareModel ?? options.model) : nil
+        let setup = EngineReplaySetup(baseline: baseline, candidate: candidate, extraFeatures: shared.features, lateness: shared.lateness, dedupCapacity: options.dedupCapacity)
+        let featureWriter = try shared.featuresOut.map { try FeatureRowWriter(path: $0, plan: shared.features.isEmpty ? setup.unionPlan : FeaturePlan(shared.features)) }
+        var (replay, _) = setup.make(onFeatures: { events, plan, values in try featureWriter?.write(events, values, width: plan.count) })
+        replay.batchSize = shared.batchSize
+        replay.maxExamples = options.examples
+
+        let source = try InputSource(options: options, input: shared.input)
+        let decisionsOut = try options.decisionsOut.map { try FileOutput(path: $0) }
+        let candidateOut = try options.compareDecisionsOut.map { try FileOutput(path: $0) }
+        let deadLetters = try shared.deadLetters.map { try FileOutput(path: $0) }
+        let bar = ProgressBar(enabled: !options.quiet && isatty(2) != 0)
+        let result = try await replay.run(
+            from: source.next, decisionsOut: decisionsOut, candidateDecisionsOut: candidateOut, inputBytes: source.bytes,
+            onBadLine: { error in
+                if let deadLetters {
+                    try deadLetters.append { FeatureReplay.appendDeadLetter(error, to: &$0) }
+                } else {
+                    bar.clear()
+                    printError(error.description)
+                }
+            },
+            progress: bar.show
+        )
+        bar.finish()
+        try decisionsOut?.close()
+        try candidateOut?.close()
+        try deadLetters?.close()
+        try featureWriter?.close()
+
+        if let comparison = result.comparison {
+            print(SummaryText.render(comparison), terminator: "")
+        } else {
+            print(SummaryText.render(result.baseline.summary), terminator: "")
+        }
+        if let path = options.summaryJSON {
+            let bytes = try result.comparison.map { try SummaryJSON.encode($0) } ?? SummaryJSON.encode(result.baseline.summary)
+            let output = try FileOutput(path: path)
+            try output.write(bytes)
+            try output.close()
+        }
+        if let path = options.report {
+            let html = ReplayReport(run: result.baseline, candidate: result.candidate, diff: result.diff, source: source.description).html()
+            let output = try FileOutput(path: path)
+            try output.write(Array(html.utf8))
+            try output.close()
+        }
+        if result.baseline.summary.rejected > 0, deadLetters == nil { throw ExitCode(1) }
+    }
+
+    private static func load(rules: String, model: String?) throws -> ReplayScoring {
+        do {
+            return try ReplayScoring.load(rulesPath: rules, modelPath: model)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+/// Events from a file, stdin or a Kafka range, with progress in bytes when known.
+private final class InputSource: CustomStringConvertible {
+    let next: DecisionReplay.NextBatch
+    let bytes: () -> (read: Int, total: Int)?
+    let description: String
+
+    init(options: BacktestOptions, input: String?) throws {
+        if let topic = options.kafkaTopic {
+            guard let brokers = options.kafkaBrokers ?? getenv("WAQITI_KAFKA_BROKERS").map({ String(cString: $0) }) else {
+                throw ValidationError("--kafka-topic needs --kafka-brokers or WAQITI_KAFKA_BROKERS")
+            }
+            let partitions = try options.kafkaPartitions.map { list in
+                try list.split(separator: ",").map { text -> Int32 in
+                    guard let partition = Int32(text.filter { $0 != " " }), partition >= 0 else { throw ValidationError("--kafka-partitions: '\(text)' is not a partition number") }
+                    return partition
+                }
+            }
+            let source = try KafkaReplaySource(options: .init(
+                client: KafkaClientConfiguration(brokers: brokers, clientID: "waqiti-replay"), topic: topic, partitions: partitions,
+                from: BacktestOptions.bound(options.kafkaFrom)!, to: BacktestOptions.bound(options.kafkaTo)!))
+            next = { max in try source.nextBatch(maxEvents: max) }
+            bytes = { nil }
+            description = "Kafka \(topic) from \(options.kafkaFrom ?? "the first record") to \(options.kafkaTo ?? "the end")"
+            return
+        }
+        guard let input else { throw ValidationError("give --input FILE (or - for stdin) or --kafka-topic") }
+        let total = Self.size(of: input)
+        if input.lowercased().hasSuffix(".csv") {
+            let reader = try CSVEventReader(path: input)
+            next = { max in try reader.nextBatch(maxRecords: max) }
+            bytes = { total.map { (reader.bytesRead, $0) } }
+        } else {
+            let reader = try JSONLinesReader(path: input)
+            next = { max in try reader.nextBatch(maxLines: max) }
+            bytes = { total.map { (reader.bytesRead, $0) } }
+        }
+        description = input == "-" ? "standard input" : input
+    }
+
+    private static func size(of path: String) -> Int? {
+        guard path != "-" else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+}
+
+/// `--features-out` in decision mode: the replay's union plan starts with the `--features`
+/// columns, so each computed row's first `plan.count` values are the requested features.
+/// Redelivered payments are answered from the engine's decision cache and get no row.
+private final class FeatureRowWriter: @unchecked Sendable {
+    private let output: FileOutput
+    private let encoder: FeatureRowEncoder
+    private let width: Int
+
+    init(path: String, plan: FeaturePlan) throws {
+        output = try FileOutput(path: path)
+        encoder = FeatureRowEncoder(plan: plan)
+        width = plan.count
+    }
+
+    func write(_ events: [PaymentEvent], _ values: [Double], width rowWidth: Int) throws {
+        try output.append { buffer in
+            for (row, event) in events.enumerated() {
+                encoder.append(paymentID: event.paymentID, values: values[(row * rowWidth)..<(row * rowWidth + width)], to: &buffer)
+            }
+        }
+    }
+
+    func close() throws { try output.close() }
+}
+
+/// A one-line progress bar on stderr (events, events/s, ETA), redrawn at most 10 times a second.
+private final class ProgressBar: @unchecked Sendable {
+    private let enabled: Bool
+    private var lastDraw: ContinuousClock.Instant?
+    private var drawn = false
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ progress: ReplayProgress) {
+        guard enabled else { return }
+        let now = ContinuousClock.now
+        if let lastDraw, now - lastDraw < .milliseconds(100) { return }
+        lastDraw = now
+        var line = "\r\u{1B}[2K"
+        if let fraction = progress.fraction {
+            let width = 30, filled = Int(fraction * Double(width))
+            line += "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " + Markup.percent(fraction, 0) + " "
+        }
+        line += "\(Markup.grouped(progress.events)) events  \(Markup.grouped(Int(progress.eventsPerSecond))) events/s"
+        if let eta = progress.etaSeconds { line += "  ETA \(Int(eta.rounded()))s" }
+        if progress.rejected > 0 { line += "  \(Markup.grouped(progress.rejected)) rejected" }
+        writeError(line)
+        drawn = true
+    }
+
+    func clear() {
+        guard drawn else { return }
+        writeError("\r\u{1B}[2K")
+    }
+
+    func finish() {
+        guard drawn else { return }
+        writeError("\n")
+    }
+}
+
+private func writeError(_ text: String) {
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+private func printError(_ line: String) { writeError(line + "\n") }

@@ -1,0 +1,144 @@
+import Foundation
+import FraudCore
+import Replay
+import Simulation
+import Reporting
+import Testing
+
+/// Replays through the real `DecisionEngine` with rules/default.rules (tests run from the package root).
+@Suite("Replay through the engine", .serialized)
+struct EngineReplayTests {
+    static let expectedSummaryPath = "Tests/ReplayTests/Expected/default-rules-20k-seed7.summary.json"
+
+    /// 20,000 simulated events (seed 7, 1% fraud) as JSON Lines.
+    static func simulatedInput() throws -> String {
+        let path = ReplayLoopTests.temporaryPath("sim-20k-seed7.jsonl")
+        if FileManager.default.fileExists(atPath: path) { return path }
+        var delivery = try SimulatedDelivery(SimulationConfiguration(events: 20_000, seed: 7, fraudRate: 0.01))
+        let output = try FileOutput(path: path + ".partial")
+        let encoder = EventEncoder()
+        while let event = delivery.next() {
+            try output.append { buffer in
+                encoder.append(event, to: &buffer)
+                buffer.append(0x0A)
+            }
+        }
+        try output.close()
+        try FileManager.default.moveItem(atPath: path + ".partial", toPath: path)
+        return path
+    }
+
+    static func replay(_ setup: EngineReplaySetup, input: String, decisionsOut: String? = nil, candidateOut: String? = nil) async throws -> ReplayResult {
+        var (replay, _) = setup.make()
+        replay.batchSize = 500
+        let output = try decisionsOut.map { try FileOutput(path: $0) }
+        let candidate = try candidateOut.map { try FileOutput(path: $0) }
+        let result = try await replay.run(from: ReplayLoopTests.reader(input), decisionsOut: output, candidateDecisionsOut: candidate)
+        try output?.close()
+        try candidate?.close()
+        return result
+    }
+
+    /// A copy of rules/ in a temporary folder with `edit` applied to default.rules.
+    static func candidateRules(_ name: String, _ edit: (String) -> String) throws -> String {
+        let folder = ReplayLoopTests.temporaryPath("rules-\(name)")
+        try? FileManager.default.removeItem(atPath: folder)
+        try FileManager.default.copyItem(atPath: "rules", toPath: folder)
+        let path = folder + "/default.rules"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = edit(text)
+        precondition(edited != text, "the edit changed nothing")
+        try edited.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("a fixed simulated file replays to the committed summary (regenerate with WAQITI_REGENERATE_EXPECTED=1 when the rules change)")
+    func committedSummary() async throws {
+        let input = try Self.simulatedInput()
+        let result = try await Self.replay(EngineReplaySetup(baseline: try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil)), input: input)
+        let bytes = try SummaryJSON.encode(result.baseline.summary)
+        if ProcessInfo.processInfo.environment["WAQITI_REGENERATE_EXPECTED"] == "1" {
+            try FileManager.default.createDirectory(atPath: "Tests/ReplayTests/Expected", withIntermediateDirectories: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: Self.expectedSummaryPath))
+            Issue.record("regenerated \(Self.expectedSummaryPath): review the change and commit it")
+            return
+        }
+        let expected = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.expectedSummaryPath)))
+        #expect(String(decoding: bytes, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
+        #expect(result.baseline.summary.events == 20_000)
+    }
+
+    @Test("the same input and rules give byte-identical decision files")
+    func deterministic() async throws {
+        let input = try Self.simulatedInput()
+        let scoring = try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil)
+        let first = ReplayLoopTests.temporaryPath("engine-a.decisions.jsonl"), second = ReplayLoopTests.temporaryPath("engine-b.decisions.jsonl")
+        _ = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: first)
+        _ = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: second)
+        let a = try Data(contentsOf: URL(fileURLWithPath: first)), b = try Data(contentsOf: URL(fileURLWithPath: second))
+        #expect(a.count > 1_000_000)
+        #expect(a == b)
+        let decisions = try ReplayLoopTests.decisions(at: first)
+        #expect(decisions.count == 20_000)
+        #expect(decisions.allSatisfy { $0.decidedAt == $0.eventTime && $0.latencyMicros == 0 })
+    }
+
+    @Test("comparing two rule files in one pass reports exactly the flips of their separate runs")
+    func compareRuleFiles() async throws {
+        let input = try Self.simulatedInput()
+        let candidatePath = try Self.candidateRules("stricter-decline") {
+            $0.replacingOccurrences(of: "threshold points_decline: decline if risk_points >= 80", with: "threshold points_decline: decline if risk_points >= 40")
+        }
+        let baseline = try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil)
+        let candidate = try ReplayScoring.load(rulesPath: candidatePath, modelPath: nil)
+        let aPath = ReplayLoopTests.temporaryPath("alone-default.jsonl"), bPath = ReplayLoopTests.temporaryPath("alone-candidate.jsonl")
+        _ = try await Self.replay(EngineReplaySetup(baseline: baseline), input: input, decisionsOut: aPath)
+        _ = try await Self.replay(EngineReplaySetup(baseline: candidate), input: input, decisionsOut: bPath)
+        let pairedA = ReplayLoopTests.temporaryPath("paired-a.jsonl"), pairedB = ReplayLoopTests.temporaryPath("paired-b.jsonl")
+        var setup = EngineReplaySetup(baseline: baseline, candidate: candidate)
+        setup.dedupCapacity = 1 << 16
+        let (replay, store) = setup.make()
+        let outA = try FileOutput(path: pairedA), outB = try FileOutput(path: pairedB)
+        let result = try await replay.run(from: ReplayLoopTests.reader(input), decisionsOut: outA, candidateDecisionsOut: outB)
+        try outA.close()
+        try outB.close()
+
+        // One pass: the candidate's features came from the baseline's store call for every batch.
+        #expect(store.reusedBatches == 20)
+        // Each side's decisions equal its run alone, byte for byte.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: pairedA)) == Data(contentsOf: URL(fileURLWithPath: aPath)))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: pairedB)) == Data(contentsOf: URL(fileURLWithPath: bPath)))
+        let alone = try zip(ReplayLoopTests.decisions(at: aPath), ReplayLoopTests.decisions(at: bPath))
+        var expected: [String: Int] = [:]
+        for (a, b) in alone where a.outcome != b.outcome { expected["\(a.outcome)→\(b.outcome)", default: 0] += 1 }
+        let diff = try #require(result.diff)
+        #expect(!expected.isEmpty)
+        #expect(Dictionary(uniqueKeysWithValues: diff.flips.map { ("\($0.from)→\($0.to)", $0.count) }) == expected)
+        #expect(diff.flipped == expected.values.reduce(0, +))
+        // Only the decline threshold changed: every flip is review → decline, and the threshold
+        // (reported as a reason) is the one rule whose matches differ, in every flip.
+        #expect(diff.flips.map { "\($0.from)→\($0.to)" } == ["review→decline"])
+        #expect(diff.rules.map(\.rule) == ["points_decline"])
+        #expect(diff.rules.first?.onlyBaseline == 0)
+        #expect((diff.rules.first?.onlyCandidate ?? 0) >= diff.flipped)
+        #expect(diff.rules.first?.flips.map(\.count) == [diff.flipped])
+    }
+
+    @Test("the report of a real replay carries its summary's numbers")
+    func reportOfRealReplay() async throws {
+        let input = try Self.simulatedInput()
+        let result = try await Self.replay(EngineReplaySetup(baseline: try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil)), input: input)
+        let summary = result.baseline.summary
+        let html = ReplayReport(run: result.baseline, source: input).html()
+        let outcomes = try ReportTests.cells(of: "outcomes", in: html)
+        #expect(outcomes.map { $0[1] } == [summary.outcomes.approve, summary.outcomes.review, summary.outcomes.decline].map(Markup.grouped))
+        let labels = try #require(summary.labels)
+        let confusion = try ReportTests.cells(of: "confusion", in: html)
+        let fraud = labels.confusion.fraud
+        #expect(confusion[0] == ["fraud"] + [fraud.approve, fraud.review, fraud.decline, labels.fraud].map(Markup.grouped))
+        let rules = try ReportTests.cells(of: "rules", in: html)
+        #expect(rules.map { $0[0] } == summary.rules.map(\.rule))
+        #expect(rules.map { $0[2] } == summary.rules.map { Markup.grouped($0.hits) })
+        #expect(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\""))
+    }
+}

@@ -1,0 +1,176 @@
+import Features
+import FraudCore
+import Replay
+import Simulation
+
+// Suite `replay`: backtesting end to end against its parts and a Python peer, in one run.
+//   swift run -c release waqiti-bench replay [--events N] [--runs R] [--rules FILE] [--model FILE]
+// Measures, on one core, from a JSON Lines file written by the simulator:
+//   - decode only (JSONLinesReader): the input ceiling;
+//   - the in-memory feature store alone, the three bench features, pre-decoded events: its ceiling;
+//   - the same store over the replay's whole plan (the bench features plus every rule feature);
+//   - the replay end to end (decode ▶ features ▶ rules + model ▶ decision ▶ summary, decisions
+//     encoded to a file), through the same DecisionEngine as serve;
+//   - bench/reference/replay.py over the same file (same three features, three rules).
+
+enum ReplayBench {
+    static let features = "count(card_fingerprint,1h),sum(amount_minor,card_fingerprint,1h),count(account_id,24h)"
+
+    static let suite: BenchSuite = { arguments in
+        var events = 1_000_000, runs = 3, rulesPath = "rules/default.rules", modelPath: String?
+        var i = 0
+        while i + 1 < arguments.count {
+            switch arguments[i] {
+            case "--events": events = Int(arguments[i + 1]) ?? events
+            case "--runs": runs = max(1, Int(arguments[i + 1]) ?? runs)
+            case "--rules": rulesPath = arguments[i + 1]
+            case "--model": modelPath = arguments[i + 1]
+            default: break
+            }
+            i += 2
+        }
+        let path = "/tmp/waqiti-bench-replay-\(getpid()).jsonl"
+        let decisionsPath = "/tmp/waqiti-bench-replay-\(getpid()).decisions.jsonl"
+        defer { unlink(path); unlink(decisionsPath) }
+        let bytes = try writeSimulation(events: events, to: path)
+        var rows: [[String]] = []
+
+        let decode = try measure(runs: runs) {
+            let reader = try JSONLinesReader(path: path)
+            var count: Int64 = 0
+            while let batch = try reader.nextBatch(maxLines: 1024) { count += Int64(batch.events.count) }
+            return count
+        }
+        rows.append(row("decode only (JSONLinesReader)", events, decode, peakRSS()))
+
+        let decoded = try JSONLinesReader.readAll(path: path).events
+        let benchPlan = FeaturePlan(try FeatureSpec.parseList(features))
+        let storeOnly = try measure(runs: runs) { storeCeiling(decoded, plan: benchPlan) }
+        rows.append(row("feature store alone, 3 bench features (pre-decoded)", events, storeOnly, peakRSS()))
+
+        let scoring = try ReplayScoring.load(rulesPath: rulesPath, modelPath: modelPath)
+        let setup = EngineReplaySetup(baseline: scoring, extraFeatures: benchPlan.features)
+        let union = setup.unionPlan
+        let storeUnion = try measure(runs: runs) { storeCeiling(decoded, plan: union) }
+        rows.append(row("feature store alone, all \(union.count) replay features (pre-decoded)", events, storeUnion, peakRSS()))
+
+        var decided = OutcomeCounts()
+        let replay = try await measureAsync(runs: runs) {
+            var (replay, _) = setup.make()
+            replay.batchSize = 1024
+            let reader = try JSONLinesReader(path: path)
+            let output = try FileOutput(path: decisionsPath)
+            let result = try await replay.run(from: { try reader.nextBatch(maxLines: $0) }, decisionsOut: output)
+            try output.close()
+            decided = result.baseline.summary.outcomes
+            return Int64(result.baseline.summary.events)
+        }
+        rows.append(row("replay end to end (decode, engine, summary, decisions file)", events, replay, peakRSS()))
+
+        let python = runPython(input: path)
+        rows.append(python.map { ["Python reference (bench/reference/replay.py, 1 run)", String(events), format2($0.seconds * 1000), format2($0.seconds * 1000), format2($0.seconds * 1000), String(Int(Double(events) / $0.seconds)), "\($0.peakKiB / 1024)"] }
+                    ?? ["Python reference: not run (python3 failed)", String(events), "–", "–", "–", "–", "–"])
+
+        let endToEnd = Double(events) / replay[replay.count / 2]
+        var notes = "Input: \(events) events from the simulator (seed 42, fraud rate 0.01), \(format2(Double(bytes) / 1e6)) MB of JSON Lines. "
+        notes += "Rules: \(rulesPath) (\(scoring.rules.version)); model: \(modelPath ?? "none"); replay plan: \(union.count) features (\(union.features.map(\.canonicalName).joined(separator: ", "))). "
+        notes += "Decisions: approve \(decided.approve), review \(decided.review), decline \(decided.decline). "
+        notes += "Peak RSS is the process high-water mark after each measurement (cumulative, in measurement order); the Python row is its own process. "
+        if let python { notes += "End to end vs Python: \(format2(endToEnd / (Double(events) / python.seconds)))x. " }
+        notes += "End to end vs the store's own ceiling over the same plan: \(format2(endToEnd / (Double(events) / storeUnion[storeUnion.count / 2]) * 100))% of it."
+        try writeReport(runs: runs, arguments: arguments, rows: rows, notes: notes)
+    }
+
+    private static func writeSimulation(events: Int, to path: String) throws -> Int {
+        var delivery = try SimulatedDelivery(SimulationConfiguration(events: events, seed: 42, fraudRate: 0.01))
+        let output = try FileOutput(path: path)
+        let encoder = EventEncoder()
+        var bytes = 0
+        while let event = delivery.next() {
+            try output.append { buffer in
+                let before = buffer.count
+                encoder.append(event, to: &buffer)
+                buffer.append(0x0A)
+                bytes += buffer.count - before
+            }
+        }
+        try output.close()
+        return bytes
+    }
+
+    /// A fresh store over pre-decoded events in batches of 1,024: what the windows cost alone.
+    private static func storeCeiling(_ events: [PaymentEvent], plan: FeaturePlan) -> Int64 {
+        let store = InMemoryFeatureStore(lateness: .minutes(5))
+        var out: [Double] = []
+        var sink: Int64 = 0
+        var start = 0
+        while start < events.count {
+            let end = min(start + 1024, events.count)
+            _ = store.processSync(Array(events[start..<end]), plan: plan, mode: .update, into: &out)
+            sink &+= Int64(out.count)
+            start = end
+        }
+        return sink
+    }
+
+    private static func runPython(input: String) -> (seconds: Double, peakKiB: Int)? {
+        guard let pipe = popen("python3 bench/reference/replay.py --input \(input) 2>/dev/null", "r") else { return nil }
+        var output = ""
+        var buffer = [CChar](repeating: 0, count: 4096)
+        while fgets(&buffer, Int32(buffer.count), pipe) != nil {
+            output += String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        guard pclose(pipe) == 0 else { return nil }
+        func number(_ key: String) -> Double? {
+            guard let range = output.range(of: "\"\(key)\": ") else { return nil }
+            return Double(output[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
+        guard let seconds = number("seconds"), let peak = number("peak_rss_kib") else { return nil }
+        return (seconds, Int(peak))
+    }
+
+    private static func peakRSS() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss / 1024
+    }
+
+    private static func measureAsync(runs: Int, _ body: () async throws -> Int64) async rethrows -> [Double] {
+        var sink = try await body()
+        let clock = ContinuousClock()
+        var seconds: [Double] = []
+        for _ in 0..<runs {
+            let start = clock.now
+            sink &+= try await body()
+            seconds.append(toSeconds(clock.now - start))
+        }
+        if sink == 42 { print("") }
+        return seconds.sorted()
+    }
+
+    private static func toSeconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+    private static func row(_ name: String, _ events: Int, _ seconds: [Double], _ peakMiB: Int) -> [String] {
+        let median = seconds[seconds.count / 2]
+        return [name, String(events), format2(median * 1000), format2(seconds.first! * 1000), format2(seconds.last! * 1000),
+                String(Int((Double(events) / median).rounded())), String(peakMiB)]
+    }
+
+    private static func writeReport(runs: Int, arguments: [String], rows: [[String]], notes: String) throws {
+        let header = ["measurement", "events", "median ms", "min ms", "max ms", "events/s (median)", "peak RSS MiB"]
+        var table = "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
+        for row in rows { table += "| " + row.joined(separator: " | ") + " |\n" }
+        print(table)
+        print(notes)
+        let command = (["swift run -c release waqiti-bench replay"] + arguments).joined(separator: " ")
+        var text = "# Benchmark: replay\n\n"
+        text += "- Command: `\(command)` (\(runs) timed runs after one warm-up; median, min, max)\n"
+        text += "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores (shared with other builds while measured; load average \(shell("cut -d' ' -f1 /proc/loadavg")))\n"
+        text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
+        text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n\n"
+        text += table + "\n" + notes + "\n"
+        let output = try FileOutput(path: "bench/results/replay.md")
+        try output.write(Array(text.utf8))
+        try output.close()
+    }
+}
