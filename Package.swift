@@ -104,7 +104,7 @@ let package = Package(
         // Release-mode benchmarks: `swift run -c release waqiti-bench <suite>`; results in bench/results/.
         .executableTarget(
             name: "waqiti-bench",
-            dependencies: ["Replay", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS"],
+            dependencies: ["Replay", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS", "Redis"],
             path: "bench/Sources/WaqitiBench"
         ),
 

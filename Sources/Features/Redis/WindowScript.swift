@@ -14,7 +14,9 @@ import Redis
 /// Reply: per event, its status (0 stored, 1 duplicate, 2 too late) then two integers per feature
 /// (see `RedisFeatureStore.decode`). The rules are the ones of docs/features.md, step for step the
 /// same as `KeyWindow`: evict when idle, lateness against the watermark (the highest score),
-/// duplicates among equal-time entries, eager expiry, read over (t − W, t].
+/// duplicates among equal-time entries, expiry (entries at or before watermark − retention are
+/// never read; they are trimmed once per call), read over (t − W, t]. One range read per event,
+/// and each member is parsed once per call.
 enum WindowScript {
     static let script = RedisScript(#"""
     local key = KEYS[1]
@@ -44,10 +46,21 @@ enum WindowScript {
         start = i + 1
       end
     end
+    local cache = {}
+    local function parse(member)
+      local parts = cache[member]
+      if not parts then
+        parts = split(member)
+        parts[1] = tonumber(parts[1])
+        cache[member] = parts
+      end
+      return parts
+    end
     local newest = nil
     local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
     if #top == 2 then newest = tonumber(top[2]) end
     local evicted = false
+    local inserted = false
     local out = {}
     local i = 7 + 2 * nf
     while i <= #ARGV do
@@ -60,37 +73,42 @@ enum WindowScript {
         if readOnly then evicted = true else redis.call('DEL', key) end
         newest = nil
       end
+      -- Everything this event can read, also what the duplicate check needs (equal times).
+      -- Entries at or before newest - retention count as expired even before the trim at the end.
+      local entries = {}
+      if not evicted and newest ~= nil then
+        local floor = t - horizon
+        if newest - retention > floor then floor = newest - retention end
+        for k, m in ipairs(redis.call('ZRANGEBYSCORE', key, '(' .. floor, t)) do entries[k] = parse(m) end
+      end
       local status = 0
       if newest ~= nil then
         if t < newest - lateness then
           status = 2
         else
-          for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, t, t)) do
-            if split(m)[2] == pid then
+          for _, e in ipairs(entries) do
+            if e[1] == t and e[2] == pid then
               status = 1
               break
             end
           end
         end
       end
-      local entries = {}
-      if status == 0 and not readOnly then
-        redis.call('ZADD', key, t, member)
-        if newest == nil or t > newest then newest = t end
-        redis.call('ZREMRANGEBYSCORE', key, '-inf', newest - retention)
-        redis.call('PEXPIRE', key, ttl)
+      if status == 0 then
+        entries[#entries + 1] = parse(member)
+        if not readOnly then
+          redis.call('ZADD', key, t, member)
+          inserted = true
+          if newest == nil or t > newest then newest = t end
+        end
       end
-      if not evicted then
-        for k, m in ipairs(redis.call('ZRANGEBYSCORE', key, '(' .. (t - horizon), t)) do entries[k] = split(m) end
-      end
-      if status == 0 and readOnly then entries[#entries + 1] = split(member) end
       out[#out + 1] = status
       for f = 1, nf do
         local kind, lo = kinds[f], t - windows[f]
         local n, sum, ext, first, last = 0, 0, nil, nil, nil
         local seen = {}
         for _, e in ipairs(entries) do
-          local et = tonumber(e[1])
+          local et = e[1]
           local tok = e[2 + f]
           if et > lo and et <= t and tok ~= '-' then
             if kind == 1 then
@@ -133,6 +151,10 @@ enum WindowScript {
           out[#out + 1] = last and 1 or 0
         end
       end
+    end
+    if inserted then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', newest - retention)
+      redis.call('PEXPIRE', key, ttl)
     end
     return out
     """#)

@@ -1,0 +1,156 @@
+import Foundation
+import FraudCore
+import Redis
+import Testing
+@testable import Features
+
+/// Integration tests against a real redis-server. They run only when WAQITI_INTEGRATION=1 (set by
+/// scripts/test, which also starts Redis and exports WAQITI_REDIS_URL) and then fail if Redis is
+/// down; otherwise they are skipped with the message below.
+enum RedisTestEnvironment {
+    static let isEnabled = ProcessInfo.processInfo.environment["WAQITI_INTEGRATION"] == "1"
+    static let skipMessage: Comment = "SKIPPED: Redis feature-store tests need WAQITI_INTEGRATION=1 and WAQITI_REDIS_URL (run scripts/test)"
+
+    static func configuration() throws -> RedisConfiguration {
+        guard let url = ProcessInfo.processInfo.environment["WAQITI_REDIS_URL"], !url.isEmpty else {
+            Issue.record("WAQITI_REDIS_URL is not set: source deploy/local/env.sh after deploy/local/start.sh")
+            throw RedisError.invalidURL("WAQITI_REDIS_URL is not set")
+        }
+        return try RedisConfiguration(url: url)
+    }
+
+    /// A key prefix no other test or run shares.
+    static func uniquePrefix(_ stem: String) -> String {
+        "waqiti-test:\(stem):\(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF):"
+    }
+}
+
+@Suite("Redis store against the oracle", .enabled(if: RedisTestEnvironment.isEnabled, RedisTestEnvironment.skipMessage))
+struct RedisStoreTests {
+    @Test("100,000 events with disorder, 1% redeliveries and read-only batches: every aggregate matches the oracle")
+    func hundredThousand() async throws {
+        let store = RedisFeatureStore(configuration: try RedisTestEnvironment.configuration(), keyPrefix: RedisTestEnvironment.uniquePrefix("oracle"))
+        let events = StreamGenerator(eventCount: 100_000, seed: 42).events()
+        var out: [Double] = []
+        let (mismatches, report) = try await compareWithOracle(events, plan: everyAggregatePlan, seed: 7, readOnlyRate: 0.05) { batch, mode in
+            let report = try store.processSync(batch, plan: everyAggregatePlan, mode: mode, into: &out)
+            return (out, report)
+        }
+        #expect(mismatches == 0)
+        #expect(report.duplicates > 500)
+        #expect(report.tooLate > 500)
+    }
+
+    @Test("Every window-semantics case gives the exact table values", arguments: windowCases)
+    func semantics(_ c: WindowCase) async throws {
+        let plan = FeaturePlan(try c.features.map { try FeatureSpec(parsing: $0) })
+        let store = RedisFeatureStore(configuration: try RedisTestEnvironment.configuration(), keyPrefix: RedisTestEnvironment.uniquePrefix("case"))
+        var out: [Double] = []
+        var report = BatchReport()
+        var rows: [Double] = []
+        for event in c.events {
+            let r = try store.processSync([event], plan: plan, mode: .update, into: &out)
+            report.duplicates += r.duplicates
+            report.tooLate += r.tooLate
+            rows += out
+        }
+        #expect(report == c.report)
+        #expect(zip(rows, c.expected.flatMap { $0 }).allSatisfy(sameFeature), "got \(rows)")
+    }
+
+    @Test("Every key has a TTL of longest window + 2 × lateness and lives in its entity's hash slot")
+    func ttlAndHashTags() async throws {
+        let configuration = try RedisTestEnvironment.configuration()
+        let prefix = RedisTestEnvironment.uniquePrefix("ttl")
+        let store = RedisFeatureStore(configuration: configuration, keyPrefix: prefix)
+        let plan = FeaturePlan([try FeatureSpec(parsing: "count(card_fingerprint, 10m)"), try FeatureSpec(parsing: "sum(amount_minor, card_fingerprint, 1h)")])
+        var out: [Double] = []
+        _ = try store.processSync([payment("p1", at: 0, card: "abc")], plan: plan, mode: .update, into: &out)
+        let connection = try RedisConnection(configuration: configuration)
+        let keys = try connection.send(RedisCommand("KEYS", "\(prefix)*")).array?.compactMap(\.string) ?? []
+        #expect(keys.count == 1)
+        let key = try #require(keys.first)
+        #expect(key.hasPrefix("\(prefix){card_fingerprint:abc}:"))
+        let ttl = try connection.send(RedisCommand("PTTL", key)).integer ?? -1
+        #expect(ttl > 4_100_000 && ttl <= 4_200_000)  // 1h + 2 × 5m = 4,200,000 ms
+        #expect(try connection.send(RedisCommand("ZCARD", key)).integer == 1)
+    }
+}
+
+/// A redis-server of the test's own, on a spare port, so the test can kill and restart it.
+///
+/// Spawned with posix_spawn and an empty signal mask (the test runner's threads block signals, and
+/// a child inherits that), stopped with SIGKILL like a crash, and reaped with waitpid.
+final class DisposableRedis {
+    let port: Int
+    private var pid: pid_t = 0
+
+    init() { port = Int.random(in: 20_000...29_999) }
+
+    func start() throws {
+        let arguments = ["/usr/bin/redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t(), all = sigset_t()
+        sigemptyset(&empty)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        let status = posix_spawn(&pid, arguments[0], nil, &attributes, &argv, environ)
+        guard status == 0 else { throw RedisError.connectionFailed(endpoint: "127.0.0.1:\(port)", reason: "posix_spawn redis-server: \(status)") }
+        for _ in 0..<100 {
+            if let c = try? RedisConnection(configuration: configuration), (try? c.send(RedisCommand("PING")))?.string == "PONG" { return }
+            usleep(50_000)
+        }
+        throw RedisError.connectionFailed(endpoint: "127.0.0.1:\(port)", reason: "test redis-server did not start")
+    }
+
+    func stop() {
+        guard pid > 0 else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
+    var configuration: RedisConfiguration {
+        RedisConfiguration(host: "127.0.0.1", port: port, connectTimeout: .milliseconds(300), commandTimeout: .milliseconds(500))
+    }
+
+    deinit { stop() }
+}
+
+@Suite("Redis store outage", .enabled(if: RedisTestEnvironment.isEnabled, RedisTestEnvironment.skipMessage))
+struct RedisOutageTests {
+    @Test("A restart mid-stream: unavailable while down, then windows start empty once Redis is back")
+    func restart() async throws {
+        let redis = DisposableRedis()
+        try redis.start()
+        defer { redis.stop() }
+        let store = RedisFeatureStore(configuration: redis.configuration)
+        let plan = FeaturePlan([try FeatureSpec(parsing: "count(card_fingerprint, 1h)")])
+        var out: [Double] = []
+        _ = try store.processSync([payment("p1", at: 0), payment("p2", at: 10)], plan: plan, mode: .update, into: &out)
+        #expect(out == [1, 2])
+
+        redis.stop()
+        #expect {
+            _ = try store.processSync([payment("p3", at: 20)], plan: plan, mode: .update, into: &out)
+        } throws: { error in
+            guard case .unavailable(let why) = error as? FeatureStoreError else { return false }
+            return why.contains("127.0.0.1:\(redis.port)")
+        }
+
+        // No persistence: the restarted server has no windows and no script; the store reloads the
+        // script (NOSCRIPT) and counts from scratch.
+        try redis.start()
+        _ = try store.processSync([payment("p3", at: 20)], plan: plan, mode: .update, into: &out)
+        #expect(out == [1])
+        _ = try store.processSync([payment("p4", at: 30)], plan: plan, mode: .update, into: &out)
+        #expect(out == [2])
+    }
+}
