@@ -148,6 +148,7 @@ let package = Package(
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: [
             "Kafka", "Redis", "BLAS", "FraudCore", "Replay", .product(name: "Logging", package: "swift-log"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
     ]
 )

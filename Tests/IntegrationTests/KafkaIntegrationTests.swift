@@ -87,6 +87,77 @@ struct KafkaIntegrationTests {
         second.close()
     }
 
+    @Test("A second member joining splits the partitions: each side sees its assignment as events, disjoint and complete")
+    func rebalance() throws {
+        let topic = try freshTopic("rebalance", partitions: 6)
+        let group = IntegrationEnvironment.uniqueName("rebalance-group")
+        let first = try consumer(group: group)
+        let second = try consumer(group: group)
+        defer {
+            first.close()
+            second.close()
+        }
+        try first.subscribe(topics: [topic])
+        var firstOwns: Set<KafkaTopicPartition> = []
+        var secondOwns: Set<KafkaTopicPartition> = []
+        var firstRevocations = 0
+        func apply(_ events: [KafkaConsumerEvent], to owned: inout Set<KafkaTopicPartition>, revocations: inout Int) {
+            for event in events {
+                switch event {
+                case .assigned(let partitions): owned.formUnion(partitions)
+                case .revoked(let partitions):
+                    owned.subtract(partitions)
+                    revocations += 1
+                default: break
+                }
+            }
+        }
+        let all = Set((0..<Int32(6)).map { KafkaTopicPartition(topic: topic, partition: $0) })
+        let deadline = ContinuousClock.now + .seconds(60)
+        while firstOwns != all, ContinuousClock.now < deadline {
+            apply(try first.poll(timeout: .milliseconds(100)).events, to: &firstOwns, revocations: &firstRevocations)
+        }
+        #expect(firstOwns == all)
+
+        try second.subscribe(topics: [topic])
+        var unused = 0
+        while !(firstOwns.count == 3 && secondOwns.count == 3), ContinuousClock.now < deadline {
+            apply(try first.poll(timeout: .milliseconds(50)).events, to: &firstOwns, revocations: &firstRevocations)
+            apply(try second.poll(timeout: .milliseconds(50)).events, to: &secondOwns, revocations: &unused)
+        }
+        #expect(firstRevocations >= 1)
+        #expect(firstOwns.count == 3)
+        #expect(secondOwns.count == 3)
+        #expect(firstOwns.isDisjoint(with: secondOwns))
+        #expect(firstOwns.union(secondOwns) == all)
+    }
+
+    @Test("An asynchronous commit lands without blocking; the group reads it back")
+    func asyncCommit() async throws {
+        let topic = try freshTopic("async-commit", partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
+        _ = try await producer.send((0..<5).map { KafkaProducerMessage(topic: topic, key: "k\($0)", value: "v") })
+        try producer.close()
+        let member = try consumer(group: IntegrationEnvironment.uniqueName("async-group"))
+        try member.subscribe(topics: [topic])
+        var read = 0
+        for try await batch in member.batches() {
+            read += batch.messages.count
+            try member.commit(batch.nextOffsets, mode: .async)
+            if read == 5 { break }
+        }
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        let deadline = ContinuousClock.now + .seconds(10)
+        var committed: [KafkaTopicPartition: Int64] = [:]
+        while committed[partition] != 5, ContinuousClock.now < deadline {
+            let batch = try member.poll(timeout: .milliseconds(100))  // serves the commit callback
+            #expect(!batch.events.contains { if case .commitFailed = $0 { true } else { false } })
+            committed = try member.committed([partition])
+        }
+        #expect(committed == [partition: 5])
+        member.close()
+    }
+
     @Test("Assign mode reads exactly a partition's offset range without joining a group, then ends")
     func replayRange() async throws {
         let topic = try freshTopic("replay", partitions: 1)
