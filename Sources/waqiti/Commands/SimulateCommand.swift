@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FraudCore
 import Simulation
 
@@ -75,29 +76,9 @@ struct SimulateCommand: ParsableCommand {
         try writer.close()
         let seconds = (clock.now - began) / .seconds(1)
         let fraudPercent = events == 0 ? 0 : Double(delivery.fraudEvents) / Double(events) * 100
-        var summary = "wrote \(written) events (\(events) distinct, \(delivery.fraudEvents) fraud = "
-        summary += String(fraudPercent.rounded(toPlaces: 2)) + "%) to \(output.displayName) in "
-        summary += String(seconds.rounded(toPlaces: 2)) + " s\n"
-        FileHandleOutput.standardError(summary)
+        // Standard output may be the data itself, so the summary goes to standard error.
+        let summary = "wrote \(written) events (\(events) distinct, \(delivery.fraudEvents) fraud = "
+            + String(format: "%.2f%%", fraudPercent) + ") to \(output.displayName) in " + String(format: "%.2f s\n", seconds)
+        FileHandle.standardError.write(Data(summary.utf8))
     }
 }
-
-extension Double {
-    fileprivate func rounded(toPlaces places: Int) -> Double {
-        var scale = 1.0
-        for _ in 0..<places { scale *= 10 }
-        return (self * scale).rounded() / scale
-    }
-}
-
-/// Human output that must not mix with data written to standard output.
-enum FileHandleOutput {
-    static func standardError(_ text: String) {
-        var text = text
-        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -1,4 +1,5 @@
 import FraudCore
+import Foundation
 import Simulation
 
 // Suites `decode` and `simulate`: the wire-format decoder and the traffic generator.
@@ -25,7 +26,7 @@ enum CodecBench {
         defer { unlink(path) }
 
         let decoder = EventDecoder()
-        let inMemory = try measure(runs: options.runs) {
+        let inMemory = try measureTimings(runs: options.runs) {
             var amounts: Int64 = 0
             try file.withUnsafeBufferPointer { buffer in
                 var start = 0
@@ -36,7 +37,7 @@ enum CodecBench {
             }
             return amounts
         }
-        let fromFile = try measure(runs: options.runs) {
+        let fromFile = try measureTimings(runs: options.runs) {
             let reader = try JSONLinesReader(path: path)
             var amounts: Int64 = 0
             while let batch = try reader.nextBatch(maxLines: 4096, decoder: decoder) {
@@ -53,7 +54,7 @@ enum CodecBench {
                 start = end + 1
             }
         }
-        let encode = try measure(runs: options.runs) {
+        let encode = try measureTimings(runs: options.runs) {
             var out: [UInt8] = []
             out.reserveCapacity(file.count)
             let encoder = EventEncoder()
@@ -63,27 +64,45 @@ enum CodecBench {
             }
             return Int64(out.count)
         }
+        // Peer in the same run: Foundation's JSONSerialization on the first lines (untyped
+        // dictionaries, no validation of the schema; it needs a Data copy of each line).
+        let peerLines = min(lineEnds.count, 100_000)
+        var peerBytes = 0
+        let peer = try measureTimings(runs: options.runs) {
+            var count: Int64 = 0
+            var start = 0
+            peerBytes = 0
+            for end in lineEnds.prefix(peerLines) {
+                let data = Data(file[start..<end])
+                peerBytes += data.count + 1
+                if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], object["amount_minor"] != nil { count += 1 }
+                start = end + 1
+            }
+            return count
+        }
         let megabytes = Double(file.count) / 1_000_000
         let rows = [
             row("decode, in memory (EventDecoder)", options.events, inMemory, megabytes),
             row("decode, file (JSONLinesReader batches)", options.events, fromFile, megabytes),
             row("encode, in memory (EventEncoder)", options.events, encode, megabytes),
+            row("peer: Foundation JSONSerialization, in memory", peerLines, peer, Double(peerBytes) / 1_000_000),
         ]
+        let ratio = (Double(options.events) / inMemory.cpu[inMemory.cpu.count / 2]) / (Double(peerLines) / peer.cpu[peer.cpu.count / 2])
         try report(suite: "decode", options: options, arguments: arguments, rows: rows,
-                   notes: "Input: \(options.events) simulated events (seed 42, fraud rate 0.01), \(format2(megabytes)) MB of JSON Lines, mean \(file.count / max(options.events, 1)) bytes per event. One core.")
+                   notes: "Input: \(options.events) simulated events (seed 42, fraud rate 0.01), \(format2(megabytes)) MB of JSON Lines, mean \(file.count / max(options.events, 1)) bytes per event. One core. EventDecoder (typed, fully validated) vs JSONSerialization (untyped, unvalidated) in this run, by CPU time: \(format2(ratio))×.")
     }
 
     static let simulate: BenchSuite = { arguments in
         let options = CodecBenchOptions(arguments, defaultEvents: 1_000_000)
         let configuration = SimulationConfiguration(events: options.events, seed: 1, fraudRate: 0.01)
         var sizes = 0
-        let generate = try measure(runs: options.runs) {
+        let generate = try measureTimings(runs: options.runs) {
             var delivery = try SimulatedDelivery(configuration)
             var count: Int64 = 0
             while delivery.next() != nil { count += 1 }
             return count
         }
-        let generateAndEncode = try measure(runs: options.runs) {
+        let generateAndEncode = try measureTimings(runs: options.runs) {
             var delivery = try SimulatedDelivery(configuration)
             var out: [UInt8] = []
             out.reserveCapacity(1 << 20)
@@ -139,26 +158,51 @@ struct CodecBenchOptions {
     }
 }
 
-/// One warm-up run, then `runs` timed runs; returns the sorted durations in seconds. The closure
-/// returns a value derived from the work so the optimiser cannot drop it.
+/// One warm-up run, then `runs` timed runs; returns the sorted wall-clock durations in seconds
+/// (shared with other suites). The closure returns a value derived from the work so the optimiser
+/// cannot drop it.
 func measure(runs: Int, _ body: () throws -> Int64) rethrows -> [Double] {
+    try measureTimings(runs: runs, body).wall
+}
+
+/// Wall-clock and on-CPU seconds of each timed run, sorted. On a shared machine the CPU time of
+/// the measuring thread is the steadier number; both are reported.
+struct Timings {
+    var wall: [Double] = []
+    var cpu: [Double] = []
+}
+
+/// One warm-up run, then `runs` timed runs, as wall-clock and thread CPU time.
+private func measureTimings(runs: Int, _ body: () throws -> Int64) rethrows -> Timings {
     var sink = try body()
     let clock = ContinuousClock()
-    var seconds: [Double] = []
+    var timings = Timings()
     for _ in 0..<runs {
+        let cpuStart = threadCPUSeconds()
         let start = clock.now
         sink &+= try body()
         let elapsed = clock.now - start
-        seconds.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        timings.cpu.append(threadCPUSeconds() - cpuStart)
+        timings.wall.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
     if sink == 42 { print("") }
-    return seconds.sorted()
+    timings.wall.sort()
+    timings.cpu.sort()
+    return timings
 }
 
-private func row(_ name: String, _ events: Int, _ seconds: [Double], _ megabytes: Double) -> [String] {
-    let median = seconds[seconds.count / 2]
-    return [name, String(events), format2(median * 1000), format2(seconds.first! * 1000), format2(seconds.last! * 1000),
-            String(Int((Double(events) / median).rounded())), format2(megabytes / median)]
+private func threadCPUSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+private func row(_ name: String, _ events: Int, _ timings: Timings, _ megabytes: Double) -> [String] {
+    let wall = timings.wall[timings.wall.count / 2]
+    let cpu = timings.cpu[timings.cpu.count / 2]
+    return [name, String(events), format2(wall * 1000), format2(cpu * 1000),
+            String(Int((Double(events) / wall).rounded())), String(Int((Double(events) / cpu).rounded())),
+            format2(megabytes / cpu)]
 }
 
 func format2(_ value: Double) -> String {
@@ -170,15 +214,16 @@ func format2(_ value: Double) -> String {
 
 /// Prints the table and writes it with the machine, commit and command to bench/results/<suite>.md.
 private func report(suite: String, options: CodecBenchOptions, arguments: [String], rows: [[String]], notes: String) throws {
-    let header = ["measurement", "events", "median ms", "min ms", "max ms", "events/s (median)", "MB/s (median)"]
+    let header = ["measurement", "events", "wall ms (median)", "CPU ms (median)", "events/s (wall)", "events/s (CPU)", "MB/s (CPU)"]
     var table = "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
     for row in rows { table += "| " + row.joined(separator: " | ") + " |\n" }
     print(table)
     print(notes)
     let command = (["swift run -c release waqiti-bench", suite] + arguments).joined(separator: " ")
     var text = "# Benchmark: \(suite)\n\n"
-    text += "- Command: `\(command)` (\(options.runs) timed runs after one warm-up; median, min, max)\n"
+    text += "- Command: `\(command)` (\(options.runs) timed runs after one warm-up; medians of wall-clock time and of the thread's CPU time)\n"
     text += "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores (shared with other builds while measured)\n"
+    text += "- Load average while measured: \(shell("cut -d' ' -f1-3 /proc/loadavg")) (other engineers' builds on the same cores: wall-clock numbers are pessimistic, CPU time is the fairer figure)\n"
     text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
     text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n\n"
     text += table + "\n" + notes + "\n"
