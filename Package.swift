@@ -145,6 +145,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Launches the real `waqiti` binary (built by scripts/test) against the local stack.
+        .testTarget(name: "ProcessTests", dependencies: [
+            "FraudCore", "Simulation", "Kafka", "Redis", "Features",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: [
             "Kafka", "Redis", "BLAS", "FraudCore", "Replay", .product(name: "Logging", package: "swift-log"),
