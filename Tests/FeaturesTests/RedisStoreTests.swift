@@ -67,13 +67,18 @@ struct RedisStoreTests {
         var out: [Double] = []
         _ = try store.processSync([payment("p1", at: 0, card: "abc")], plan: plan, mode: .update, into: &out)
         let connection = try RedisConnection(configuration: configuration)
-        let keys = try connection.send(RedisCommand("KEYS", "\(prefix)*")).array?.compactMap(\.string) ?? []
-        #expect(keys.count == 1)
-        let key = try #require(keys.first)
-        #expect(key.hasPrefix("\(prefix){card_fingerprint:abc}:"))
-        let ttl = try connection.send(RedisCommand("PTTL", key)).integer ?? -1
-        #expect(ttl > 4_100_000 && ttl <= 4_200_000)  // 1h + 2 × 5m = 4,200,000 ms
-        #expect(try connection.send(RedisCommand("ZCARD", key)).integer == 1)
+        let keys = (try connection.send(RedisCommand("KEYS", "\(prefix)*")).array?.compactMap(\.string) ?? []).sorted()
+        // The entries (a sorted set) and the running state (a string), under one hash tag.
+        #expect(keys.count == 2)
+        let entries = try #require(keys.first)
+        #expect(entries.hasPrefix("\(prefix){card_fingerprint:abc}:"))
+        #expect(keys.last == entries + ":s")
+        for key in keys {
+            let ttl = try connection.send(RedisCommand("PTTL", key)).integer ?? -1
+            #expect(ttl > 4_100_000 && ttl <= 4_200_000, "\(key)")  // 1h + 2 × 5m = 4,200,000 ms
+        }
+        #expect(try connection.send(RedisCommand("ZCARD", entries)).integer == 1)
+        #expect(try connection.send(RedisCommand("TYPE", entries + ":s")).string == "string")
     }
 }
 

@@ -141,13 +141,28 @@ public final class InMemoryFeatureStore: FeatureStore {
         }
     }
 
-    /// Compiles the plan once; a different plan starts every window afresh (windows store only the
-    /// columns their plan needs), so an engine should register all its features before the first batch.
+    /// Compiles the plan once. A different plan (a rules reload) keeps the windows of every key
+    /// field whose features did not change (same `GroupLayout.storageSignature`) and starts the
+    /// others afresh: windows store only the columns their plan needs.
     private func compiledPlan(for plan: FeaturePlan) -> CompiledPlan {
         compiled.withLock { current in
             if let current, current.plan == plan { return current }
             let fresh = CompiledPlan(plan: plan, lateness: configuration.lateness)
-            for shard in shards { shard.state.withLock { $0 = WindowShard(groupCount: fresh.groups.count) } }
+            let previous = current?.groups ?? []
+            for shard in shards {
+                shard.state.withLock { state in
+                    var next = WindowShard(groupCount: fresh.groups.count)
+                    for (g, group) in fresh.groups.enumerated() {
+                        guard let old = previous.firstIndex(where: { $0.storageSignature == group.storageSignature }),
+                              old < state.tables.count else { continue }
+                        next.tables[g] = state.tables[old]
+                        // A shorter horizon expires sooner: drop what the new plan would never have kept.
+                        for window in next.tables[g].values { window.expire(retention: fresh.retention, layout: group) }
+                    }
+                    next.capacityEvictions = state.capacityEvictions
+                    state = next
+                }
+            }
             current = fresh
             return fresh
         }

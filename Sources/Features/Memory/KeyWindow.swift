@@ -163,6 +163,12 @@ final class KeyWindow: @unchecked Sendable {
         return .inserted
     }
 
+    /// Drops the entries a plan with this retention would no longer keep (after a plan change).
+    func expire(retention: Int64, layout: GroupLayout) {
+        guard count > 0 else { return }
+        expire(olderThanOrAt: newest - retention, layout: layout)
+    }
+
     /// Only an entry with the same time can be the original, so the check looks at equal-time
     /// entries only (see docs/features.md for the 64-bit hash collision bound).
     func isDuplicate(_ i: Int, facts: BatchFacts) -> Bool {

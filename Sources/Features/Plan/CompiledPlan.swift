@@ -69,6 +69,10 @@ struct GroupLayout: Sendable {
     /// Index in `features` of the feature owning each deque / each counted map.
     var dequeFeatures: [Int]
     var distinctFeatures: [Int]
+    /// Everything the stored entries and caches of a key window depend on (features in order, their
+    /// windows, mask bits and columns). Two plans whose groups for one key field have the same
+    /// signature can share that key's windows: a rules reload keeps the state of unchanged keys.
+    var storageSignature: String
 }
 
 /// A `FeaturePlan` compiled for the window stores: mask bits, groups by key field, horizons.
@@ -188,12 +192,17 @@ struct CompiledPlan: Sendable {
                 if let c = compiled[i].sumColumn { compiled[i].sumColumn = prefixBase + c }
                 if let c = compiled[i].valueColumn { compiled[i].valueColumn = valueBase + c }
             }
+            let signature = compiled.map { f in
+                "\(plan.features[f.outColumn].canonicalName)|\(f.windowMs)|\(f.condition.filterBit ?? -1)|\(f.condition.presenceBit ?? -1)|"
+                    + "\(f.countColumn ?? -1)|\(f.sumColumn ?? -1)|\(f.valueColumn ?? -1)|\(f.stringColumn ?? -1)|\(f.cursorSlot)|\(f.auxSlot ?? -1)"
+            }.joined(separator: "\n") + "\n\(key.name)|\(nextOffset)|\(groupMaskWords)|\(windows)|\(stringSlots.count)"
             return GroupLayout(
                 key: key, stride: nextOffset, maskWords: groupMaskWords, prefixColumns: prefix, valueColumns: values,
                 stringSlots: stringSlots, windows: windows, features: compiled,
                 dequeIsMax: dequeIsMax, distinctCount: distinctCount,
                 dequeFeatures: compiled.indices.filter { compiled[$0].kind == .min || compiled[$0].kind == .max },
-                distinctFeatures: compiled.indices.filter { compiled[$0].kind == .distinct }
+                distinctFeatures: compiled.indices.filter { compiled[$0].kind == .distinct },
+                storageSignature: signature
             )
         }
     }

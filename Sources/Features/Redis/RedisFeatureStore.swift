@@ -4,11 +4,12 @@ import Synchronization
 
 /// Sliding windows in Redis, shared by every engine instance that points at it.
 ///
-/// One round trip per batch: the batch's events are grouped by (key field, key value) and each
-/// group becomes one `EVALSHA` of `WindowScript` on that key's sorted set, all pipelined together.
-/// Each script call touches exactly one Redis key, and keys carry a hash tag
-/// (`waqiti:fw:{card_fingerprint:abc}:1f2e3d4c`), so every call is valid on Redis Cluster: a
-/// cluster-aware client splits the same pipeline per node without changing any result. (This build's
+/// One round trip per batch: the whole batch is one `EVALSHA` of `WindowScript`, which groups the
+/// events by (key field, key value) and keeps, per key value, the entries in a sorted set and the
+/// running aggregates beside them, so an in-order event costs O(1) amortized work on the server.
+/// Both keys of one entity carry the same hash tag (`waqiti:fw:{card_fingerprint:abc}:1f2e3d4c`,
+/// `…:s`), so each entity lives in one Redis Cluster slot; the script declares
+/// `allow-cross-slot-keys`, so a cluster-aware client sends one call per node. (This build's
 /// wrapper talks to one node.)
 ///
 /// Results equal `InMemoryFeatureStore`'s exactly (docs/features.md; the oracle tests check both).
@@ -71,13 +72,11 @@ public final class RedisFeatureStore: FeatureStore {
                 }
             }
         }
-        let commands = calls.indices.map { c in
-            command(key: keys[c], group: layout.groups[calls[c].group], events: calls[c].events, facts: facts, newestAt: newestAt, plan: layout, mode: mode, paymentIDs: events)
-        }
-        let replies: [RedisReply]
+        let command = command(calls: calls, keys: keys, facts: facts, newestAt: newestAt, plan: layout, mode: mode, paymentIDs: events)
+        let reply: RedisReply
         do {
-            replies = try pool.withConnection { connection throws(RedisError) in
-                try connection.pipeline(commands, loading: [WindowScript.script])
+            reply = try pool.withConnection { connection throws(RedisError) in
+                try connection.pipeline([command], loading: [WindowScript.script])[0]
             }
         } catch {
             if error.isUnavailable { throw .unavailable(error.description) }
@@ -85,9 +84,7 @@ public final class RedisFeatureStore: FeatureStore {
         }
         var flags = [UInt8](repeating: 0, count: events.count)
         try out.withUnsafeMutableBufferPointer { buffer throws(FeatureStoreError) in
-            for (c, reply) in replies.enumerated() {
-                try decode(reply, group: layout.groups[calls[c].group], events: calls[c].events, facts: facts, width: width, flags: &flags, into: buffer)
-            }
+            try decode(reply, plan: layout, calls: calls, width: width, flags: &flags, into: buffer)
         }
         var report = BatchReport()
         for flag in flags {
@@ -97,26 +94,38 @@ public final class RedisFeatureStore: FeatureStore {
         return report
     }
 
+    /// The whole batch as one `EVALSHA`: per call group its two keys (entries, state) and its events.
     private func command(
-        key: String, group: GroupLayout, events: [Int], facts: BatchFacts, newestAt: [Int64], plan: CompiledPlan,
+        calls: [(group: Int, events: [Int])], keys: [String], facts: BatchFacts, newestAt: [Int64], plan: CompiledPlan,
         mode: StoreMode, paymentIDs: [PaymentEvent]
     ) -> RedisCommand {
         var arguments: [String] = [
             String(plan.lateness), String(plan.retention), String(plan.evictAfter), String(plan.evictAfter),
-            mode == .readOnly ? "1" : "0", String(group.features.count),
+            mode == .readOnly ? "1" : "0", String(plan.groups.count),
         ]
-        for feature in group.features {
-            arguments.append(String(WindowScript.code(feature.kind)))
-            arguments.append(String(feature.windowMs))
+        for group in plan.groups {
+            arguments.append(String(group.features.count))
+            for feature in group.features {
+                arguments.append(String(WindowScript.code(feature.kind)))
+                arguments.append(String(feature.windowMs))
+            }
         }
-        for i in events {
-            let paymentID = RedisFeatureStore.escape(paymentIDs[i].paymentID)
-            arguments.append(String(facts.times[i]))
-            arguments.append(String(newestAt[i]))
-            arguments.append(paymentID)
-            arguments.append(member(i, paymentID: paymentID, group: group, facts: facts))
+        var redisKeys: [String] = []
+        redisKeys.reserveCapacity(keys.count * 2)
+        for (c, call) in calls.enumerated() {
+            redisKeys.append(keys[c])
+            redisKeys.append(keys[c] + ":s")
+            arguments.append(String(call.group + 1))
+            arguments.append(String(call.events.count))
+            for i in call.events {
+                let paymentID = RedisFeatureStore.escape(paymentIDs[i].paymentID)
+                arguments.append(String(facts.times[i]))
+                arguments.append(String(newestAt[i]))
+                arguments.append(paymentID)
+                arguments.append(member(i, paymentID: paymentID, group: plan.groups[call.group], facts: facts))
+            }
         }
-        return WindowScript.script.invocation(keys: [key], arguments: arguments)
+        return WindowScript.script.invocation(keys: redisKeys, arguments: arguments)
     }
 
     /// `time␟payment_id␟token…`: what the event contributes to each feature of the key.
@@ -148,15 +157,16 @@ public final class RedisFeatureStore: FeatureStore {
 
     /// Maps the script's integers to feature values the same way `KeyWindow` computes them.
     private func decode(
-        _ reply: RedisReply, group: GroupLayout, events: [Int], facts: BatchFacts, width: Int, flags: inout [UInt8],
+        _ reply: RedisReply, plan: CompiledPlan, calls: [(group: Int, events: [Int])], width: Int, flags: inout [UInt8],
         into out: UnsafeMutableBufferPointer<Double>
     ) throws(FeatureStoreError) {
         if let message = reply.errorMessage {
             if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") { throw .unavailable("Redis replied: \(message)") }
             throw .protocolViolation("window script failed: \(message)")
         }
-        guard let values = reply.array, values.count == events.count * (1 + 2 * group.features.count) else {
-            throw .protocolViolation("window script returned \(reply) for \(events.count) events")
+        let expected = calls.reduce(0) { $0 + $1.events.count * (1 + 2 * plan.groups[$1.group].features.count) }
+        guard let values = reply.array, values.count == expected else {
+            throw .protocolViolation("window script returned \(reply.array.map { "\($0.count) values" } ?? "\(reply)") for \(expected) expected")
         }
         var k = 0
         func next() throws(FeatureStoreError) -> Int64 {
@@ -164,23 +174,26 @@ public final class RedisFeatureStore: FeatureStore {
             k += 1
             return v
         }
-        for i in events {
-            switch try next() {
-            case 1: flags[i] |= 1
-            case 2: flags[i] |= 2
-            default: break
-            }
-            for feature in group.features {
-                let a = try next(), b = try next()
-                let value: Double
-                switch feature.kind {
-                case .count, .distinct: value = Double(a)
-                case .sum: value = feature.scale.value(a)
-                case .avg: value = feature.scale.average(sum: a, count: b)
-                case .min, .max: value = b == 1 ? feature.scale.value(a) : .nan
-                case .secondsSinceFirst, .secondsSinceLast: value = b == 1 ? Double(a / 1000) : .nan
+        for call in calls {
+            let group = plan.groups[call.group]
+            for i in call.events {
+                switch try next() {
+                case 1: flags[i] |= 1
+                case 2: flags[i] |= 2
+                default: break
                 }
-                out[i * width + feature.outColumn] = value
+                for feature in group.features {
+                    let a = try next(), b = try next()
+                    let value: Double
+                    switch feature.kind {
+                    case .count, .distinct: value = Double(a)
+                    case .sum: value = feature.scale.value(a)
+                    case .avg: value = feature.scale.average(sum: a, count: b)
+                    case .min, .max: value = b == 1 ? feature.scale.value(a) : .nan
+                    case .secondsSinceFirst, .secondsSinceLast: value = b == 1 ? Double(a / 1000) : .nan
+                    }
+                    out[i * width + feature.outColumn] = value
+                }
             }
         }
     }
@@ -199,15 +212,18 @@ public final class RedisFeatureStore: FeatureStore {
         return String(decoding: escaped, as: UTF8.self)
     }
 
-    /// Key names end in a tag of the key's feature list and the store's horizons, so a changed plan
-    /// never reads members written for another layout (its windows start empty, as in memory).
+    /// Key names end in a tag of the key's feature list, so a changed plan never reads members written
+    /// for another layout: a key field whose features changed starts empty, the others keep their
+    /// windows (as in memory).
     private func compiledPlan(for plan: FeaturePlan) -> (CompiledPlan, [String]) {
         compiled.withLock { current in
             if let current, current.plan.plan == plan { return (current.plan, current.tags) }
             let fresh = CompiledPlan(plan: plan, lateness: lateness)
             let tags = fresh.groups.map { group in
-                let signature = group.features.map { plan.features[$0.outColumn].canonicalName }.joined(separator: "\n")
-                    + "\n\(fresh.lateness)/\(fresh.horizon)"
+                // The members and state of a key depend only on its features (and the look-back of
+                // seconds_since_*): a reload that leaves a key field's features alone keeps its windows.
+                let signature = group.features.map { "\(plan.features[$0.outColumn].canonicalName)/\($0.windowMs)" }.joined(separator: "\n")
+                    + "\nv\(WindowScript.layoutVersion)"
                 return String(StableHash.hash(signature) & 0xFFFF_FFFF, radix: 16)
             }
             current = (fresh, tags)

@@ -173,7 +173,7 @@ struct Timings {
 }
 
 /// One warm-up run, then `runs` timed runs, as wall-clock and thread CPU time.
-private func measureTimings(runs: Int, _ body: () throws -> Int64) rethrows -> Timings {
+func measureTimings(runs: Int, _ body: () throws -> Int64) rethrows -> Timings {
     var sink = try body()
     let clock = ContinuousClock()
     var timings = Timings()
