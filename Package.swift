@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "FraudCore", "Kafka",
+                "FraudCore", "Kafka", "Server",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "Services", "FraudCore", "Kafka",
+                "Services", "FraudCore", "Kafka", "Server", "Engine", "Features", "Rules",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -4,44 +4,57 @@ import Logging
 /// call these, and so can a test or a single-binary deployment.
 public enum PlatformServices {
     /// Wallet (8082): HTTP ledger API, and the settlement consumer of decisions and review outcomes.
-    public static func runWallet(configuration: ServicesConfiguration, messaging: any Messaging, logger: Logger) async throws {
-        try await ServiceHost.run(name: "wallet", defaultPort: 8082, configuration: configuration, logger: logger) { database, registry, router in
+    public static func runWallet(configuration: ServicesConfiguration, messaging: any Messaging, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await ServiceHost.run(name: "wallet", defaultPort: 8082, configuration: configuration, logger: logger,
+                                  onServerRunning: onServerRunning) { database, registry, router in
             let ledger = WalletLedger(database: database)
             let metrics = WalletMetrics(registry: registry)
             WalletRoutes(ledger: ledger, metrics: metrics).add(to: router)
             let consumer = SettlementConsumer(ledger: ledger, metrics: metrics, decisionsTopic: configuration.decisionsTopic,
                                               reviewsTopic: configuration.reviewsTopic, logger: logger)
-            let source = try messaging.source(groupID: "waqiti-wallet", topics: [configuration.decisionsTopic, configuration.reviewsTopic])
-            return .init(services: [ConsumerLoop(name: "wallet-settlement", source: source, logger: logger, handle: consumer.handle)])
+            let source = try messaging.source(groupID: configuration.groupIDPrefix + "-wallet", topics: [configuration.decisionsTopic, configuration.reviewsTopic])
+            return .init(services: [ConsumerLoop(name: "wallet-settlement", source: source,
+                                                  crashBeforeCommitAfterBatches: configuration.crashBeforeCommitAfterBatches, logger: logger, handle: consumer.handle)])
         }
     }
 
     /// Payment (8081): the payment API, publishing to `payments`, and the decision consumer.
-    public static func runPayment(configuration: ServicesConfiguration, messaging: any Messaging, logger: Logger) async throws {
-        try await ServiceHost.run(name: "payment", defaultPort: 8081, configuration: configuration, logger: logger) { database, registry, router in
+    public static func runPayment(configuration: ServicesConfiguration, messaging: any Messaging, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await ServiceHost.run(name: "payment", defaultPort: 8081, configuration: configuration, logger: logger,
+                                  onServerRunning: onServerRunning) { database, registry, router in
             let store = PaymentStore(database: database)
             let metrics = PaymentMetrics(registry: registry)
             let publisher = try messaging.publisher()
+            let credential = ServiceCredential(configuration: configuration, subject: "waqiti-payment")
+            let scorer: (any EngineScorer)? = configuration.synchronousScoring
+                ? HTTPEngineScorer(baseURL: configuration.engineURL, timeout: .milliseconds(configuration.synchronousScoringTimeout.milliseconds), credential: credential)
+                : nil
             let processor = PaymentProcessor(
-                store: store, wallet: HTTPWalletClient(baseURL: configuration.walletURL, apiKey: configuration.apiKeys.first),
+                store: store, wallet: HTTPWalletClient(baseURL: configuration.walletURL, credential: credential), scorer: scorer,
                 publisher: publisher, paymentsTopic: configuration.paymentsTopic, metrics: metrics, logger: logger)
             PaymentRoutes(processor: processor, store: store, publisher: publisher, reviewsTopic: configuration.reviewsTopic).add(to: router)
             let applier = DecisionApplier(store: store, metrics: metrics, logger: logger)
-            let source = try messaging.source(groupID: "waqiti-payment", topics: [configuration.decisionsTopic])
-            return .init(services: [ConsumerLoop(name: "payment-decisions", source: source, logger: logger, handle: applier.handle)])
+            let source = try messaging.source(groupID: configuration.groupIDPrefix + "-payment", topics: [configuration.decisionsTopic])
+            return .init(services: [ConsumerLoop(name: "payment-decisions", source: source,
+                                                  crashBeforeCommitAfterBatches: configuration.crashBeforeCommitAfterBatches, logger: logger, handle: applier.handle)])
         }
     }
 
     /// Reconciliation (8084): records both topics, reports on demand and every `report_interval`.
-    public static func runReconciliation(configuration: ServicesConfiguration, messaging: any Messaging, logger: Logger) async throws {
-        try await ServiceHost.run(name: "reconciliation", defaultPort: 8084, configuration: configuration, logger: logger) { database, registry, router in
+    public static func runReconciliation(configuration: ServicesConfiguration, messaging: any Messaging, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await ServiceHost.run(name: "reconciliation", defaultPort: 8084, configuration: configuration, logger: logger,
+                                  onServerRunning: onServerRunning) { database, registry, router in
             let reconciler = Reconciler(database: database, deadline: configuration.decisionDeadline,
                                         metrics: ReconciliationMetrics(registry: registry))
             ReconciliationRoutes(reconciler: reconciler).add(to: router)
             let recorder = TopicRecorder(reconciler: reconciler, paymentsTopic: configuration.paymentsTopic, logger: logger)
-            let source = try messaging.source(groupID: "waqiti-reconciliation", topics: [configuration.paymentsTopic, configuration.decisionsTopic])
+            let source = try messaging.source(groupID: configuration.groupIDPrefix + "-reconciliation", topics: [configuration.paymentsTopic, configuration.decisionsTopic])
             return .init(services: [
-                ConsumerLoop(name: "reconciliation-topics", source: source, logger: logger, handle: recorder.handle),
+                ConsumerLoop(name: "reconciliation-topics", source: source,
+                             crashBeforeCommitAfterBatches: configuration.crashBeforeCommitAfterBatches, logger: logger, handle: recorder.handle),
                 ReportScheduler(reconciler: reconciler, interval: configuration.reportInterval, logger: logger),
             ])
         }

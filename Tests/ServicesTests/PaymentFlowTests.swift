@@ -38,7 +38,8 @@ struct Platform: Sendable {
     let recorder: TopicRecorder
     let reconciler: Reconciler
 
-    static func with(_ body: @Sendable (Platform) async throws -> Void) async throws {
+    /// - Parameter scorer: set for the payment service's synchronous mode.
+    static func with(scorer: (any EngineScorer)? = nil, _ body: @Sendable (Platform) async throws -> Void) async throws {
         try await TestDatabase.with { database in
             let logger = TestDatabase.logger
             let registry = PrometheusCollectorRegistry()
@@ -51,8 +52,8 @@ struct Platform: Sendable {
                 let store = PaymentStore(database: database)
                 let metrics = PaymentMetrics(registry: registry)
                 let processor = PaymentProcessor(
-                    store: store, wallet: HTTPWalletClient(baseURL: "http://127.0.0.1:\(walletPort)", apiKey: nil, timeout: .seconds(60)),
-                    publisher: published, paymentsTopic: "payments", metrics: metrics, logger: logger)
+                    store: store, wallet: HTTPWalletClient(baseURL: "http://127.0.0.1:\(walletPort)", credential: .anonymous, timeout: .seconds(60)),
+                    scorer: scorer, publisher: published, paymentsTopic: "payments", metrics: metrics, logger: logger)
                 let paymentRouter = Router(context: BasicRequestContext.self)
                 PaymentRoutes(processor: processor, store: store, publisher: published, reviewsTopic: "payment-reviews").add(to: paymentRouter)
                 try await LiveServer.with(paymentRouter) { paymentPort in

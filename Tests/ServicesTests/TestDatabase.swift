@@ -22,6 +22,11 @@ enum TestDatabase {
     static let logger = Logger(label: "services-tests")
 
     static func with<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
+        try await withURL { database, _ in try await body(database) }
+    }
+
+    /// `with`, also giving the database's URL, for a service under test that opens its own pool.
+    static func withURL<T: Sendable>(_ body: @Sendable (Database, PostgresURL) async throws -> T) async throws -> T {
         let server = try Integration.postgresURL
         let name = "waqiti_test_\(UInt64.random(in: 0...UInt64.max))"
         try await withAdmin(server) { try await $0.query("CREATE DATABASE \(unescaped: name)", logger: logger) }
@@ -35,7 +40,7 @@ enum TestDatabase {
                 defer { group.cancelAll() }
                 do {
                     try await Migrator(database: database, migrations: try Migration.bundled()).migrate()
-                    return .success(try await body(database))
+                    return .success(try await body(database, url))
                 } catch {
                     return .failure(error)
                 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 
@@ -13,12 +16,16 @@ public struct ConsumerLoop: Service {
     let maxRecords: Int
     let handle: @Sendable ([ConsumedRecord]) async throws -> Void
     let logger: Logger
+    /// Fault injection for acceptance tests: after this many handled batches the process dies
+    /// between the database commit and the offset commit, the window redelivery must survive.
+    let crashBeforeCommitAfterBatches: Int?
 
-    public init(name: String, source: any RecordSource, maxRecords: Int = 500, logger: Logger,
-                handle: @escaping @Sendable ([ConsumedRecord]) async throws -> Void) {
+    public init(name: String, source: any RecordSource, maxRecords: Int = 500, crashBeforeCommitAfterBatches: Int? = nil,
+                logger: Logger, handle: @escaping @Sendable ([ConsumedRecord]) async throws -> Void) {
         self.name = name
         self.source = source
         self.maxRecords = maxRecords
+        self.crashBeforeCommitAfterBatches = crashBeforeCommitAfterBatches
         self.handle = handle
         self.logger = logger
     }
@@ -26,6 +33,7 @@ public struct ConsumerLoop: Service {
     public func run() async throws {
         defer { logger.info("consumer stopped", metadata: ["consumer": "\(name)"]) }
         var backoff = Duration.milliseconds(100)
+        var handled = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let batch: [ConsumedRecord]
             do {
@@ -40,6 +48,13 @@ public struct ConsumerLoop: Service {
             while true {
                 do {
                     try await handle(batch)
+                    handled += 1
+                    if let crashAfter = crashBeforeCommitAfterBatches, handled >= crashAfter {
+                        logger.critical("fault injection: exiting before committing the batch's offsets", metadata: [
+                            "consumer": "\(name)", "records": "\(batch.count)", "batches": "\(handled)",
+                        ])
+                        _exit(75)
+                    }
                     try await source.commit(batch)
                     backoff = .milliseconds(100)
                     break

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import Prometheus
+import Server
 import ServiceLifecycle
 
 /// Runs one of the platform services: the PostgreSQL pool, the migrations, then the HTTP server
@@ -32,7 +33,13 @@ public enum ServiceHost {
 
             let registry = PrometheusCollectorRegistry()
             let router = Router(context: BasicRequestContext.self)
-            router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys, openPaths: ["/actuator/health", "/metrics"]))
+            // The engine's scheme: an API key or an HS256 JWT on everything but health, rate-limited per credential.
+            if configuration.apiKeys.isEmpty, configuration.jwtSecret == nil {
+                logger.warning("neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
+            }
+            router.add(middleware: AuthenticationMiddleware(
+                apiKeys: configuration.apiKeys, jwtSecret: configuration.jwtSecret,
+                limiter: RateLimiter(ratePerSecond: configuration.rateLimitPerSecond)))
             let parts = try await build(database, registry, router)
             var checks = parts.healthChecks
             checks["db"] = { await database.isReachable() }

@@ -13,10 +13,14 @@ public struct ServicesConfiguration: Sendable, Equatable {
     public var decisionsTopic = "fraud-decisions"
     /// Resolved reviews, published by the payment service and consumed by the wallet.
     public var reviewsTopic = "payment-reviews"
+    /// Consumer groups are `<prefix>-payment`, `<prefix>-wallet`, `<prefix>-reconciliation`.
+    public var groupIDPrefix = "waqiti"
     public var httpHost = "127.0.0.1"
     /// nil: the service's own default (8081 payment, 8082 wallet, 8084 reconciliation).
     public var httpPort: Int?
-    /// API keys accepted in `X-API-Key` or `Authorization: Bearer`; secret, environment only.
+    /// Requests a second per credential before 429, as on the engine.
+    public var rateLimitPerSecond = 2000
+    /// API keys accepted in `X-API-Key`; secret, environment only.
     public var apiKeys: [String] = []
     /// HS256 secret for JWT bearer tokens; secret, environment only.
     public var jwtSecret: String?
@@ -31,17 +35,20 @@ public struct ServicesConfiguration: Sendable, Equatable {
     public var decisionDeadline = EventDuration.seconds(60)
     /// How often the reconciliation report is written.
     public var reportInterval = EventDuration.seconds(30)
+    /// Fault injection (acceptance tests only): the service's consumer exits after this many
+    /// batches, each applied to the database but not committed to Kafka. nil in production.
+    public var crashBeforeCommitAfterBatches: Int?
 
     public init() {}
 
     /// Every key, with its environment variable and whether it is secret (docs/services.md lists the same).
     static let keys: [(key: String, secret: Bool)] = [
         ("postgres.url", false), ("postgres.max_connections", false), ("kafka.brokers", false),
-        ("kafka.payments_topic", false), ("kafka.decisions_topic", false), ("kafka.reviews_topic", false),
-        ("http.host", false), ("http.port", false), ("http.api_keys", true), ("http.jwt_secret", true),
+        ("kafka.payments_topic", false), ("kafka.decisions_topic", false), ("kafka.reviews_topic", false), ("kafka.group_id_prefix", false),
+        ("http.host", false), ("http.port", false), ("http.rate_limit_per_second", false), ("http.api_keys", true), ("http.jwt_secret", true),
         ("payment.wallet_url", false), ("payment.engine_url", false), ("payment.synchronous_scoring", false),
         ("payment.synchronous_scoring_timeout", false), ("reconcile.decision_deadline", false),
-        ("reconcile.report_interval", false),
+        ("reconcile.report_interval", false), ("faults.crash_before_commit_after_batches", false),
     ]
 
     static func environmentName(_ key: String) -> String {
@@ -121,8 +128,12 @@ public struct ServicesConfiguration: Sendable, Equatable {
         case "kafka.payments_topic": paymentsTopic = text
         case "kafka.decisions_topic": decisionsTopic = text
         case "kafka.reviews_topic": reviewsTopic = text
+        case "kafka.group_id_prefix":
+            guard !text.isEmpty else { throw fail("give a consumer group prefix such as waqiti") }
+            groupIDPrefix = text
         case "http.host": httpHost = text
         case "http.port": httpPort = try integer(0...65535)
+        case "http.rate_limit_per_second": rateLimitPerSecond = try integer(1...10_000_000)
         case "http.api_keys":
             apiKeys = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if apiKeys.contains(where: { $0.utf8.count < 16 }) { throw fail("every API key must be at least 16 characters") }
@@ -137,6 +148,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
         case "payment.synchronous_scoring_timeout": synchronousScoringTimeout = try duration()
         case "reconcile.decision_deadline": decisionDeadline = try duration()
         case "reconcile.report_interval": reportInterval = try duration()
+        case "faults.crash_before_commit_after_batches": crashBeforeCommitAfterBatches = try integer(1...1_000_000)
         default: throw fail("unknown setting")
         }
     }
@@ -147,7 +159,9 @@ public struct ServicesConfiguration: Sendable, Equatable {
             "postgres.url = \(postgresURL)", "postgres.max_connections = \(postgresMaxConnections)",
             "kafka.brokers = \(kafkaBrokers)", "kafka.payments_topic = \(paymentsTopic)",
             "kafka.decisions_topic = \(decisionsTopic)", "kafka.reviews_topic = \(reviewsTopic)",
+            "kafka.group_id_prefix = \(groupIDPrefix)",
             "http.host = \(httpHost)", "http.port = \(httpPort.map(String.init) ?? "(service default)")",
+            "http.rate_limit_per_second = \(rateLimitPerSecond)",
             "http.api_keys = \(apiKeys.isEmpty ? "(none)" : "(\(apiKeys.count) set, redacted)")",
             "http.jwt_secret = \(jwtSecret == nil ? "(none)" : "(set, redacted)")",
             "payment.wallet_url = \(walletURL)", "payment.engine_url = \(engineURL)",
@@ -155,6 +169,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
             "payment.synchronous_scoring_timeout = \(synchronousScoringTimeout.milliseconds)ms",
             "reconcile.decision_deadline = \(decisionDeadline.milliseconds)ms",
             "reconcile.report_interval = \(reportInterval.milliseconds)ms",
+            "faults.crash_before_commit_after_batches = \(crashBeforeCommitAfterBatches.map(String.init) ?? "(off)")",
         ].joined(separator: "\n")
     }
 }

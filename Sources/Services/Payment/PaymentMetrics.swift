@@ -6,6 +6,15 @@ public struct PaymentMetrics: Sendable {
     let decisionCounters: [PaymentStatus: Counter]
     let duplicates: Counter
     let decisionLatency: DurationHistogram
+    let synchronousCounters: [SynchronousScoringResult: Counter]
+
+    /// How a synchronous scoring attempt ended.
+    enum SynchronousScoringResult: String, CaseIterable {
+        /// The engine answered in time; the client got the final status.
+        case decided
+        /// Timeout or error; the payment continued on the Kafka path.
+        case fellBack = "fell_back"
+    }
 
     public init(registry: PrometheusCollectorRegistry) {
         statusCounters = Dictionary(uniqueKeysWithValues: PaymentStatus.allCases.map {
@@ -18,9 +27,13 @@ public struct PaymentMetrics: Sendable {
         decisionLatency = registry.makeDurationHistogram(descriptor: .init(metricName: "waqiti_payment_decision_latency_seconds", unitName: "", helpText: "From publishing a payment to applying its decision."),
             buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)])
+        synchronousCounters = Dictionary(uniqueKeysWithValues: SynchronousScoringResult.allCases.map {
+            ($0, registry.makeCounter(descriptor: .init(metricName: "waqiti_payment_synchronous_scoring_total", unitName: "", helpText: "Synchronous POST /v1/score attempts, by result."), labels: [("result", $0.rawValue)]))
+        })
     }
 
     /// The status a new payment had when its submission returned.
     func submitted(_ status: PaymentStatus) -> Counter { statusCounters[status]! }
     func decided(_ status: PaymentStatus) -> Counter { decisionCounters[status]! }
+    func synchronousScoring(_ result: SynchronousScoringResult) -> Counter { synchronousCounters[result]! }
 }

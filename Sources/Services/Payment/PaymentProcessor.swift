@@ -28,21 +28,26 @@ public enum SubmitError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The payment service's use case: store ▶ hold funds ▶ publish to the engine, each step
-/// idempotent so that a retried request resumes rather than duplicates.
+/// The payment service's use case: store ▶ hold funds ▶ (optionally score synchronously) ▶
+/// publish to the engine, each step idempotent so that a retried request resumes rather than
+/// duplicates.
 public struct PaymentProcessor: Sendable {
     let store: PaymentStore
     let wallet: any WalletClient
+    /// Set in synchronous mode: the decision is asked for over HTTP before publishing, and the
+    /// answer returned to the client; on any failure the payment goes on asynchronously.
+    let scorer: (any EngineScorer)?
     let publisher: any RecordPublisher
     let paymentsTopic: String
     let metrics: PaymentMetrics
     let logger: Logger
     let clock: @Sendable () -> EventTime
 
-    public init(store: PaymentStore, wallet: any WalletClient, publisher: any RecordPublisher, paymentsTopic: String,
-                metrics: PaymentMetrics, logger: Logger, clock: @escaping @Sendable () -> EventTime = WallClock.now) {
+    public init(store: PaymentStore, wallet: any WalletClient, scorer: (any EngineScorer)? = nil, publisher: any RecordPublisher,
+                paymentsTopic: String, metrics: PaymentMetrics, logger: Logger, clock: @escaping @Sendable () -> EventTime = WallClock.now) {
         self.store = store
         self.wallet = wallet
+        self.scorer = scorer
         self.publisher = publisher
         self.paymentsTopic = paymentsTopic
         self.metrics = metrics
@@ -89,6 +94,9 @@ public struct PaymentProcessor: Sendable {
         case .held:
             break
         }
+        // Scored before publishing: the engine remembers the decision, so the copy it then reads
+        // from `payments` gets the same decision and counts in no window twice.
+        let synchronous = await scoreSynchronously(event)
         do {
             try await publisher.publish(topic: paymentsTopic, key: event.accountID, value: EventEncoder().encode(event))
         } catch {
@@ -96,7 +104,30 @@ public struct PaymentProcessor: Sendable {
             throw SubmitError.unavailable(paymentID: event.paymentID, reason: "the broker did not acknowledge: \(error)")
         }
         try await store.markPublished(event.paymentID)
+        if let synchronous {
+            for seconds in try await store.applyDecisions([synchronous]) {
+                metrics.decisionLatency.recordNanoseconds(Int64(seconds * 1e9))
+            }
+        }
         return try await store.fetch(paymentID: event.paymentID) ?? record
+    }
+
+    /// The engine's decision, or nil (logged and counted) to continue on the asynchronous path.
+    private func scoreSynchronously(_ event: PaymentEvent) async -> DecisionEnvelope? {
+        guard let scorer else { return nil }
+        do {
+            let decision = try await scorer.score(event)
+            guard decision.paymentID == event.paymentID else {
+                throw EngineScoringFailure(reason: "the engine answered for payment \(decision.paymentID)")
+            }
+            metrics.synchronousScoring(.decided).increment()
+            return decision
+        } catch {
+            metrics.synchronousScoring(.fellBack).increment()
+            logger.warning("synchronous scoring failed; the decision will come from fraud-decisions",
+                           metadata: ["payment_id": "\(event.paymentID)", "error": "\(error)"])
+            return nil
+        }
     }
 }
 

@@ -27,22 +27,22 @@ public struct WalletUnavailable: Error, CustomStringConvertible {
 public struct HTTPWalletClient: WalletClient {
     let endpoint: URL
     let session: URLSession
-    let apiKey: String?
+    let credential: ServiceCredential
 
-    public init(baseURL: String, apiKey: String?, timeout: Duration = .seconds(5)) {
+    public init(baseURL: String, credential: ServiceCredential, timeout: Duration = .seconds(5)) {
         self.endpoint = URL(string: baseURL + "/api/v1/holds")!
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         configuration.httpMaximumConnectionsPerHost = 64
         self.session = URLSession(configuration: configuration)
-        self.apiKey = apiKey
+        self.credential = credential
     }
 
     public func hold(_ request: HoldRequest) async throws -> HoldAnswer {
         var http = URLRequest(url: endpoint)
         http.httpMethod = "POST"
         http.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let apiKey { http.setValue(apiKey, forHTTPHeaderField: "X-API-Key") }
+        credential.authorize(&http)
         http.httpBody = try JSONBody.encoder.encode(HoldBody(request))
         let (data, response): (Data, URLResponse)
         do { (data, response) = try await session.data(for: http) } catch {

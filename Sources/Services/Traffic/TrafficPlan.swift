@@ -10,17 +10,16 @@ public struct TrafficPlan: Sendable {
         public var isDuplicate: Bool
     }
 
-    public var accounts: [String]
     public var submissions: [Submission]
-    /// What each account must be funded with so that every payment in the plan can be held.
-    public var fundingPerAccount: Int64
+    /// What each wallet must be topped up with, per currency, so that every payment can be held.
+    public var funding: [(walletID: String, amount: Money)]
 
     /// - Parameters:
     ///   - payments: distinct payments (duplicates come on top).
     ///   - duplicateRate: share of payments submitted a second time with the same key (0.01 = 1%).
     public init(payments: Int, accounts accountCount: Int, duplicateRate: Double, seed: UInt64, startTime: EventTime) {
         var random = SplitMix64(seed: seed)
-        accounts = (0..<accountCount).map { "acc-\($0)" }
+        let accounts = (0..<accountCount).map { "acc-\($0)" }
         let merchants = (0..<50).map { "m-\($0)" }
         let mccs = ["5411", "5812", "5999", "4829", "7995", "5732"]
         let countries = ["US", "GB", "DE", "FR", "NG", "BR"]
@@ -48,7 +47,24 @@ public struct TrafficPlan: Sendable {
             }
         }
         self.submissions = submissions
-        fundingPerAccount = (spent.max() ?? 0) + 1_000
+        let perAccount = (spent.max() ?? 0) + 1_000
+        funding = accounts.map { (walletID: $0, amount: Money(minorUnits: perAccount, currency: .usd)) }
+    }
+
+    /// Recorded or simulated events (`waqiti simulate`) as payment requests: each event's
+    /// `payment_id` becomes its Idempotency-Key, so a redelivered copy in the file is a duplicate
+    /// submission; each wallet is funded with what its payments need in each currency.
+    public init(events: [PaymentEvent]) {
+        var seen: Set<String> = []
+        var needed: [String: [Currency: Int64]] = [:]
+        submissions = events.map { event in
+            let isDuplicate = !seen.insert(event.paymentID).inserted
+            if !isDuplicate { needed[event.accountID, default: [:]][event.amount.currency, default: 0] += event.amount.minorUnits }
+            return Submission(idempotencyKey: event.paymentID, request: PaymentRequest(event), isDuplicate: isDuplicate)
+        }
+        funding = needed.sorted { $0.key < $1.key }.flatMap { wallet, currencies in
+            currencies.sorted { $0.key.code < $1.key.code }.map { (walletID: wallet, amount: Money(minorUnits: $0.value + 1_000, currency: $0.key)) }
+        }
     }
 }
 

@@ -1,11 +1,13 @@
 import FraudCore
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
 /// Drives a `TrafficPlan` through the payment API (funding the wallets first), waits for the
-/// decisions, and summarizes: payments/s, outcomes, duplicates answered, payment→decision p99.
+/// decisions, and summarizes: payments/s, outcomes, duplicates answered, payment→decision p99,
+/// and the reconciliation report.
 public struct TrafficRunner: Sendable {
     public struct Endpoints: Sendable {
         public var payment: String
@@ -23,8 +25,13 @@ public struct TrafficRunner: Sendable {
 
     public struct Summary: Sendable, Codable {
         public var submitted = 0
+        /// Payments the plan holds, and how many of its requests repeat an earlier key.
+        public var distinctPayments = 0
+        public var duplicatesSent = 0
         public var duplicatesReplayed = 0
         public var rejected = 0
+        /// Requests sent again under the same Idempotency-Key after a 503 or a dropped connection.
+        public var retried = 0
         public var seconds = 0.0
         public var paymentsPerSecond = 0.0
         /// Final status → count, over distinct payments.
@@ -33,52 +40,64 @@ public struct TrafficRunner: Sendable {
         /// Upper bound of the histogram bucket holding the 99th percentile, in seconds.
         public var decisionLatencyP99Seconds: Double?
         public var reconciliationBreaks: Int?
+        /// The reconciliation service's report as it answered, when it was reachable.
+        public var reconciliation: ReconciliationReport?
+    }
+
+    /// What the live line shows, read from the payment service's /metrics.
+    public struct LiveStatus: Sendable {
+        public var sent: Int
+        public var seconds: Double
+        /// Decisions applied by the payment service, by the status they moved payments to.
+        public var decided: [String: Int]
+        public var decisionLatencyP99Seconds: Double?
     }
 
     let endpoints: Endpoints
     let concurrency: Int
     let session: URLSession
+    private let progress = SubmissionProgress()
 
     public init(endpoints: Endpoints, concurrency: Int) {
         self.endpoints = endpoints
         self.concurrency = concurrency
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = concurrency
+        configuration.httpMaximumConnectionsPerHost = concurrency + 2
         configuration.timeoutIntervalForRequest = 30
         self.session = URLSession(configuration: configuration)
     }
 
-    /// Funds every account of the plan (idempotent by a reference derived from the account).
+    /// Tops up every wallet of the plan (idempotent by a reference derived from wallet and currency).
     public func fund(_ plan: TrafficPlan, runID: String) async throws {
-        for account in plan.accounts {
-            let body = #"{"amount_minor":\#(plan.fundingPerAccount),"currency":"USD","reference":"traffic-\#(runID)-\#(account)"}"#
-            let (status, data) = try await send("POST", endpoints.wallet + "/api/v1/wallets/\(account)/topups", body: Data(body.utf8))
-            guard status == 201 else { throw TrafficError(message: "top-up of \(account) answered \(status): \(String(decoding: data, as: UTF8.self))") }
+        for (wallet, amount) in plan.funding {
+            let body = #"{"amount_minor":\#(amount.minorUnits),"currency":"\#(amount.currency.code)","reference":"traffic-\#(runID)-\#(wallet)-\#(amount.currency.code)"}"#
+            let (status, data) = try await send("POST", endpoints.wallet + "/api/v1/wallets/\(wallet)/topups", body: Data(body.utf8))
+            guard status == 201 else { throw TrafficError(message: "top-up of \(wallet) answered \(status): \(String(decoding: data, as: UTF8.self))") }
         }
     }
 
-    /// Sends every submission with `concurrency` in flight; `progress` is called about once a second.
-    public func submit(_ plan: TrafficPlan, progress: @Sendable (Int, Double) -> Void) async throws -> (summary: Summary, paymentIDs: [String]) {
+    /// Sends every submission with `concurrency` requests in flight.
+    public func submit(_ plan: TrafficPlan) async throws -> (summary: Summary, paymentIDs: [String]) {
         var summary = Summary()
         var paymentIDs: Set<String> = []
-        let start = ContinuousClock.now
-        var lastReport = start
-        try await withThrowingTaskGroup(of: (Int, Bool, String?).self) { group in
+        let started = progress.start()
+        try await withThrowingTaskGroup(of: (Int, Int, String?).self) { group in
             var next = 0
             func launch() {
                 let submission = plan.submissions[next]
                 next += 1
                 group.addTask {
                     let body = try JSONEncoder().encode(submission.request)
-                    let (status, data) = try await send("POST", endpoints.payment + "/api/v1/payments", body: body,
-                                                        headers: ["Idempotency-Key": submission.idempotencyKey])
+                    let (status, data, retries) = try await sendRetrying(body, idempotencyKey: submission.idempotencyKey)
                     let id = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["payment_id"] as? String
-                    return (status, submission.isDuplicate, id)
+                    return (status, retries, id)
                 }
             }
             while next < min(concurrency, plan.submissions.count) { launch() }
-            while let (status, _, id) = try await group.next() {
+            while let (status, retries, id) = try await group.next() {
                 summary.submitted += 1
+                progress.answered()
+                summary.retried += retries
                 switch status {
                 case 201: break
                 case 200: summary.duplicatesReplayed += 1
@@ -86,42 +105,103 @@ public struct TrafficRunner: Sendable {
                 }
                 if let id { paymentIDs.insert(id) }
                 if next < plan.submissions.count { launch() }
-                let now = ContinuousClock.now
-                if now - lastReport >= .seconds(1) {
-                    lastReport = now
-                    progress(summary.submitted, Self.seconds(now - start))
-                }
             }
         }
-        summary.seconds = Self.seconds(ContinuousClock.now - start)
+        summary.distinctPayments = paymentIDs.count
+        summary.duplicatesSent = plan.submissions.count { $0.isDuplicate }
+        summary.seconds = Self.seconds(ContinuousClock.now - started)
         summary.paymentsPerSecond = Double(summary.submitted) / max(summary.seconds, 0.001)
         return (summary, paymentIDs.sorted())
     }
 
-    /// Polls the payments until none is `received`/`pending` or `timeout` passes; fills the
-    /// outcome counts, the latency p99 and the reconciliation breaks.
+    /// Requests sent so far, decisions by outcome and the latency p99, for the live line.
+    public func liveStatus() async -> LiveStatus {
+        let (sent, started) = progress.snapshot()
+        var status = LiveStatus(sent: sent, seconds: started.map { Self.seconds(ContinuousClock.now - $0) } ?? 0, decided: [:])
+        if let (code, data) = try? await send("GET", endpoints.payment + "/metrics"), code == 200 {
+            let text = String(decoding: data, as: UTF8.self)
+            status.decided = Self.labelledCounter(prometheus: text, name: "waqiti_payment_decisions_consumed_total", label: "status")
+            status.decisionLatencyP99Seconds = Self.p99(prometheus: text, histogram: "waqiti_payment_decision_latency_seconds")
+        }
+        return status
+    }
+
+    /// Polls the payments (`concurrency` at a time) until none is `received`/`pending` or
+    /// `timeout` passes; fills the outcome counts, the latency p99 and the reconciliation report.
     public func awaitDecisions(_ ids: [String], into summary: inout Summary, timeout: Duration) async throws {
         var open = ids
         var statuses: [String: Int] = [:]
         let deadline = ContinuousClock.now + timeout
         while !open.isEmpty && ContinuousClock.now < deadline {
-            var stillOpen: [String] = []
-            for id in open {
-                let (status, data) = try await send("GET", endpoints.payment + "/api/v1/payments/\(id)")
-                let state = status == 200 ? ((try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["status"] as? String ?? "?") : "missing"
-                if state == "received" || state == "pending" { stillOpen.append(id) } else { statuses[state, default: 0] += 1 }
+            let states = try await self.states(of: open)
+            open = []
+            for (id, state) in states {
+                if state == "received" || state == "pending" { open.append(id) } else { statuses[state, default: 0] += 1 }
             }
-            open = stillOpen
             if !open.isEmpty { try await Task.sleep(for: .milliseconds(500)) }
         }
         summary.statuses = statuses
         summary.undecided = open.count
-        let (_, metrics) = try await send("GET", endpoints.payment + "/metrics")
-        summary.decisionLatencyP99Seconds = Self.p99(prometheus: String(decoding: metrics, as: UTF8.self),
-                                                     histogram: "waqiti_payment_decision_latency_seconds")
-        if let (status, data) = try? await send("GET", endpoints.reconciliation + "/api/v1/reconciliation/report"), status == 200 {
-            summary.reconciliationBreaks = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["total_breaks"] as? Int
+        summary.decisionLatencyP99Seconds = await liveStatus().decisionLatencyP99Seconds
+        if let (status, data) = try? await send("GET", endpoints.reconciliation + "/api/v1/reconciliation/report"), status == 200,
+           let report = try? JSONDecoder().decode(ReconciliationReport.self, from: data) {
+            summary.reconciliation = report
+            summary.reconciliationBreaks = report.totalBreaks
         }
+    }
+
+    private func states(of ids: [String]) async throws -> [(String, String)] {
+        try await withThrowingTaskGroup(of: (String, String).self) { group in
+            var next = 0
+            func launch() {
+                let id = ids[next]
+                next += 1
+                group.addTask {
+                    let (status, data) = try await send("GET", endpoints.payment + "/api/v1/payments/\(id)")
+                    let state = status == 200 ? ((try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["status"] as? String ?? "?") : "missing"
+                    return (id, state)
+                }
+            }
+            while next < min(concurrency, ids.count) { launch() }
+            var states: [(String, String)] = []
+            states.reserveCapacity(ids.count)
+            while let result = try await group.next() {
+                states.append(result)
+                if next < ids.count { launch() }
+            }
+            return states
+        }
+    }
+
+    /// Submits a payment as a careful client does: a 503 (`retry_later`) or a dropped connection
+    /// is retried under the same Idempotency-Key, which resumes the payment instead of paying twice.
+    private func sendRetrying(_ body: Data, idempotencyKey: String) async throws -> (status: Int, data: Data, retries: Int) {
+        var retries = 0
+        var delay = Duration.milliseconds(100)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while true {
+            do {
+                let (status, data) = try await send("POST", endpoints.payment + "/api/v1/payments", body: body,
+                                                    headers: ["Idempotency-Key": idempotencyKey])
+                if status != 503 || ContinuousClock.now >= deadline { return (status, data, retries) }
+            } catch where ContinuousClock.now < deadline {
+                // The payment service itself is unreachable: the same key is safe to send again.
+            }
+            retries += 1
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(2))
+        }
+    }
+
+    /// `name{label="value"} count` lines of one counter, as value → count.
+    static func labelledCounter(prometheus text: String, name: String, label: String) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") {
+            guard let start = line.range(of: label + "=\""), let close = line[start.upperBound...].firstIndex(of: "\""),
+                  let count = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            counts[String(line[start.upperBound..<close]), default: 0] += Int(count)
+        }
+        return counts
     }
 
     /// The smallest bucket bound whose cumulative count reaches 99% of the histogram's count.
@@ -151,6 +231,23 @@ public struct TrafficRunner: Sendable {
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
+}
+
+/// Requests answered so far and when sending started, shared with the live line.
+final class SubmissionProgress: Sendable {
+    private let state = Mutex<(sent: Int, started: ContinuousClock.Instant?)>((0, nil))
+
+    func start() -> ContinuousClock.Instant {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            state = (0, now)
+            return now
+        }
+    }
+
+    func answered() { state.withLock { $0.sent += 1 } }
+
+    func snapshot() -> (sent: Int, started: ContinuousClock.Instant?) { state.withLock { $0 } }
 }
 
 public struct TrafficError: Error, CustomStringConvertible {

@@ -28,6 +28,12 @@ public enum SettlementEffect: String, Sendable, Hashable, CaseIterable {
     case alreadyFinal = "already_final"
 }
 
+/// What one instruction did, and whether it had already been applied (a redelivered record).
+public struct AppliedSettlement: Sendable, Hashable {
+    public var effect: SettlementEffect
+    public var redelivered: Bool
+}
+
 /// An instruction to settle one payment's hold, from a decision or a resolved review.
 public struct SettlementInstruction: Sendable, Hashable {
     public var paymentID: String

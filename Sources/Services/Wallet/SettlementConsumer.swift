@@ -24,7 +24,10 @@ public struct SettlementConsumer: Sendable {
         for record in batch {
             if let instruction = instruction(from: record) { instructions.append(instruction) }
         }
-        for effect in try await ledger.apply(instructions) { metrics.settlements(effect).increment() }
+        for applied in try await ledger.settle(instructions) {
+            metrics.settlements(applied.effect).increment()
+            if applied.redelivered { metrics.redelivered.increment() }
+        }
     }
 
     func instruction(from record: ConsumedRecord) -> SettlementInstruction? {

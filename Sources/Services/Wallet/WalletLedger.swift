@@ -108,25 +108,35 @@ public struct WalletLedger: Sendable {
     /// redelivered batch a no-op. Returns one effect per instruction, in order; a redelivered
     /// instruction reports the effect it had the first time.
     public func apply(_ instructions: [SettlementInstruction]) async throws -> [SettlementEffect] {
+        try await settle(instructions).map(\.effect)
+    }
+
+    /// `apply`, also telling which instructions had been applied before (redeliveries), for the
+    /// consumer's metrics.
+    public func settle(_ instructions: [SettlementInstruction]) async throws -> [AppliedSettlement] {
         guard !instructions.isEmpty else { return [] }
         return try await database.transaction { connection in
-            var effects: [SettlementEffect] = []
-            effects.reserveCapacity(instructions.count)
+            var applied: [AppliedSettlement] = []
+            applied.reserveCapacity(instructions.count)
             for instruction in instructions {
-                effects.append(try await apply(instruction, on: connection))
+                applied.append(try await apply(instruction, on: connection))
             }
-            return effects
+            return applied
         }
     }
 
-    private func apply(_ instruction: SettlementInstruction, on connection: PostgresConnection) async throws -> SettlementEffect {
+    private func apply(_ instruction: SettlementInstruction, on connection: PostgresConnection) async throws -> AppliedSettlement {
         let previous = try await connection.query("""
             SELECT effect FROM wallet.applied_instructions
             WHERE payment_id = \(instruction.paymentID) AND source = \(instruction.source.rawValue)
             """, logger: logger)
         for try await effect in previous.decode(String.self) {
-            return SettlementEffect(rawValue: effect) ?? .alreadyFinal
+            return AppliedSettlement(effect: SettlementEffect(rawValue: effect) ?? .alreadyFinal, redelivered: true)
         }
+        return AppliedSettlement(effect: try await applyFirstTime(instruction, on: connection), redelivered: false)
+    }
+
+    private func applyFirstTime(_ instruction: SettlementInstruction, on connection: PostgresConnection) async throws -> SettlementEffect {
         let hold = try await existingHold(instruction.paymentID, forUpdate: true, on: connection)
         let effect = SettlementPolicy.effect(of: instruction.outcome, on: hold?.status)
         // Inserted before the money moves and without ON CONFLICT: if another consumer raced us

@@ -58,6 +58,8 @@ public struct WalletMetrics: Sendable {
 
     let holdCounters: [HoldOutcome: Counter]
     let effectCounters: [SettlementEffect: Counter]
+    /// Instructions found already applied: the consumer was restarted before committing them.
+    let redelivered: Counter
 
     public init(registry: PrometheusCollectorRegistry) {
         holdCounters = Dictionary(uniqueKeysWithValues: HoldOutcome.allCases.map {
@@ -66,6 +68,7 @@ public struct WalletMetrics: Sendable {
         effectCounters = Dictionary(uniqueKeysWithValues: SettlementEffect.allCases.map {
             ($0, registry.makeCounter(descriptor: .init(metricName: "waqiti_wallet_settlements_total", unitName: "", helpText: "Decisions and review outcomes applied to holds, by effect."), labels: [("effect", $0.rawValue)]))
         })
+        redelivered = registry.makeCounter(descriptor: .init(metricName: "waqiti_wallet_redelivered_instructions_total", unitName: "", helpText: "Instructions redelivered after they were applied; they moved no money again."))
     }
 
     func holds(_ outcome: HoldOutcome) -> Counter { holdCounters[outcome]! }

@@ -1,0 +1,48 @@
+import Foundation
+import Server
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// How one service authenticates to another (payment → wallet, payment → engine) under the
+/// platform's scheme: the first configured API key, or else a short-lived HS256 token signed with
+/// the shared secret, so a deployment that only uses JWTs needs no extra key.
+public struct ServiceCredential: Sendable {
+    enum Kind: Sendable {
+        case apiKey(String)
+        case token(HS256Verifier, subject: String)
+        case none
+    }
+
+    let kind: Kind
+    /// Lifetime of a minted token; a fresh one is signed for every request, so it stays short.
+    static let tokenLifetimeSeconds: Int64 = 300
+
+    public init(configuration: ServicesConfiguration, subject: String) {
+        if let key = configuration.apiKeys.first {
+            kind = .apiKey(key)
+        } else if let secret = configuration.jwtSecret {
+            kind = .token(HS256Verifier(secret: secret), subject: subject)
+        } else {
+            kind = .none
+        }
+    }
+
+    public static let anonymous = ServiceCredential(kind: .none)
+
+    init(kind: Kind) { self.kind = kind }
+
+    /// Adds the credential's header to an outgoing request.
+    public func authorize(_ request: inout URLRequest) {
+        switch kind {
+        case .apiKey(let key):
+            request.setValue(key, forHTTPHeaderField: "X-API-Key")
+        case .token(let signer, let subject):
+            let expires = WallClockSeconds.now() + Self.tokenLifetimeSeconds
+            let subjectJSON = String(decoding: try! JSONEncoder().encode(subject), as: UTF8.self)
+            request.setValue("Bearer " + signer.sign(payloadJSON: #"{"sub":\#(subjectJSON),"exp":\#(expires)}"#), forHTTPHeaderField: "Authorization")
+        case .none:
+            break
+        }
+    }
+}

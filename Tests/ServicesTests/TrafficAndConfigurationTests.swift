@@ -1,0 +1,81 @@
+import FraudCore
+import Testing
+@testable import Services
+
+@Suite("Traffic plans from recorded events")
+struct TrafficPlanTests {
+    static func event(_ id: String, account: String, minor: Int64, currency: Currency) -> PaymentEvent {
+        PaymentEvent(
+            paymentID: id, occurredAt: EventTime(millisecondsSinceEpoch: 1_795_000_000_000), accountID: account,
+            cardFingerprint: "card", deviceID: "dev", ip: "203.0.113.7", merchantID: "m", mcc: "5411",
+            amount: Money(minorUnits: minor, currency: currency), cardCountry: "US", ipCountry: "US", channel: .ecom, type: .payment)
+    }
+
+    @Test func aRedeliveredEventIsADuplicateSubmissionUnderItsPaymentID() {
+        let plan = TrafficPlan(events: [
+            Self.event("e1", account: "b", minor: 500, currency: .usd),
+            Self.event("e2", account: "a", minor: 700, currency: .eur),
+            Self.event("e1", account: "b", minor: 500, currency: .usd),
+            Self.event("e3", account: "b", minor: 250, currency: .usd),
+        ])
+        #expect(plan.submissions.map(\.idempotencyKey) == ["e1", "e2", "e1", "e3"])
+        #expect(plan.submissions.map(\.isDuplicate) == [false, false, true, false])
+        // Duplicates hold nothing, so they need no funds: 500 + 250 (+ 1,000 margin) for b.
+        #expect(plan.funding.map { "\($0.walletID) \($0.amount.minorUnits) \($0.amount.currency.code)" } == ["a 1700 EUR", "b 1750 USD"])
+    }
+
+    @Test func theGeneratedPlanRepeatsOnePaymentInAHundred() {
+        let plan = TrafficPlan(payments: 1_000, accounts: 10, duplicateRate: 0.01, seed: 1, startTime: EventTime(millisecondsSinceEpoch: 0))
+        #expect(plan.submissions.count == 1_010)
+        #expect(plan.submissions.count { $0.isDuplicate } == 10)
+        #expect(Set(plan.submissions.map(\.idempotencyKey)).count == 1_000)
+        #expect(plan.funding.count == 10)
+    }
+}
+
+@Suite("Prometheus text read by the live line")
+struct PrometheusTextTests {
+    static let text = """
+        waqiti_payment_decisions_consumed_total{status="approved"} 90
+        waqiti_payment_decisions_consumed_total{status="declined"} 7
+        waqiti_payment_decisions_consumed_total{status="in_review"} 3
+        waqiti_payment_decision_latency_seconds_bucket{le="0.05"} 50
+        waqiti_payment_decision_latency_seconds_bucket{le="0.1"} 98
+        waqiti_payment_decision_latency_seconds_bucket{le="0.25"} 100
+        waqiti_payment_decision_latency_seconds_bucket{le="+Inf"} 100
+        """
+
+    @Test func readsCountsByLabelAndTheP99Bucket() {
+        #expect(TrafficRunner.labelledCounter(prometheus: Self.text, name: "waqiti_payment_decisions_consumed_total", label: "status")
+                == ["approved": 90, "declined": 7, "in_review": 3])
+        #expect(TrafficRunner.p99(prometheus: Self.text, histogram: "waqiti_payment_decision_latency_seconds") == 0.25)
+        #expect(TrafficRunner.p99(prometheus: "", histogram: "waqiti_payment_decision_latency_seconds") == nil)
+    }
+}
+
+@Suite("Services configuration")
+struct ServicesConfigurationTests {
+    @Test func readsTheAuthenticationSynchronousAndFaultSettings() throws {
+        let configuration = try ServicesConfiguration.load(file: nil, environment: [
+            "WAQITI_HTTP_RATE_LIMIT_PER_SECOND": "50", "WAQITI_KAFKA_GROUP_ID_PREFIX": "demo-7",
+            "WAQITI_PAYMENT_SYNCHRONOUS_SCORING": "true", "WAQITI_PAYMENT_SYNCHRONOUS_SCORING_TIMEOUT": "80ms",
+            "WAQITI_FAULTS_CRASH_BEFORE_COMMIT_AFTER_BATCHES": "2",
+        ])
+        #expect(configuration.rateLimitPerSecond == 50)
+        #expect(configuration.groupIDPrefix == "demo-7")
+        #expect(configuration.synchronousScoring)
+        #expect(configuration.synchronousScoringTimeout == EventDuration(milliseconds: 80))
+        #expect(configuration.crashBeforeCommitAfterBatches == 2)
+        #expect(try ServicesConfiguration.load(file: nil, environment: [:]).crashBeforeCommitAfterBatches == nil)
+    }
+
+    @Test("refuses bad values with the key named", arguments: [
+        ("WAQITI_HTTP_RATE_LIMIT_PER_SECOND", "0", "configuration 'http.rate_limit_per_second': '0' is not an integer in 1...10000000 (from WAQITI_HTTP_RATE_LIMIT_PER_SECOND)"),
+        ("WAQITI_JWT_SECRET", "short", "configuration 'http.jwt_secret': an HS256 secret needs at least 32 bytes; e.g. `openssl rand -hex 32` (from WAQITI_JWT_SECRET)"),
+        ("WAQITI_PAYMENT_SYNCHRONOUS_SCORING", "yes", "configuration 'payment.synchronous_scoring': 'yes' is not true or false (from WAQITI_PAYMENT_SYNCHRONOUS_SCORING)"),
+    ])
+    func refuses(variable: String, value: String, message: String) {
+        let error = #expect(throws: ConfigurationError.self) { try ServicesConfiguration.load(file: nil, environment: [variable: value]) }
+        #expect(error?.description == message)
+    }
+}
