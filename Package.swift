@@ -149,6 +149,7 @@ let package = Package(
         .testTarget(name: "ProcessTests", dependencies: [
             "FraudCore", "Simulation", "Kafka", "Redis", "Features",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: [

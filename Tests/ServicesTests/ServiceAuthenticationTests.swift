@@ -32,11 +32,14 @@ struct ServiceAuthenticationTests {
     /// point) on a fresh database and a free port.
     static func withService(_ name: String, _ body: @Sendable (JSONClient) async throws -> Void) async throws {
         try await TestDatabase.withURL { _, url in
-            var configuration = ServicesConfiguration()
-            configuration.postgresURL = url
-            configuration.httpPort = 0
-            configuration.apiKeys = [apiKey]
-            configuration.jwtSecret = jwtSecret
+            let configuration = {
+                var configuration = ServicesConfiguration()
+                configuration.postgresURL = url
+                configuration.httpPort = 0
+                configuration.apiKeys = [apiKey]
+                configuration.jwtSecret = jwtSecret
+                return configuration
+            }()
             let logger = TestDatabase.logger
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let running: @Sendable (Int) async -> Void = { continuation.yield($0) }

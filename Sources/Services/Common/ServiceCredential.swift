@@ -46,3 +46,14 @@ public struct ServiceCredential: Sendable {
         }
     }
 }
+
+extension URLSession {
+    /// A session for calls between services: no cookies or cache, `timeout` between bytes, and
+    /// enough connections for the payment service's concurrent requests.
+    static func serviceToService(timeout: Duration) -> URLSession {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = max(0.001, Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        configuration.httpMaximumConnectionsPerHost = 64
+        return URLSession(configuration: configuration)
+    }
+}

@@ -1,5 +1,6 @@
 import FraudCore
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -32,10 +33,7 @@ public struct HTTPEngineScorer: EngineScorer {
         self.endpoint = URL(string: baseURL + "/v1/score")!
         self.timeout = timeout
         self.credential = credential
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = max(0.001, Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
-        configuration.httpMaximumConnectionsPerHost = 64
-        self.session = URLSession(configuration: configuration)
+        self.session = .serviceToService(timeout: timeout)
     }
 
     public func score(_ event: PaymentEvent) async throws -> DecisionEnvelope {
@@ -44,7 +42,7 @@ public struct HTTPEngineScorer: EngineScorer {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         credential.authorize(&request)
         request.httpBody = Data(EventEncoder().encode(event))
-        let (data, response) = try await withDeadline(timeout) { [session] in
+        let (data, response) = try await withDeadline(timeout) { [session, request] in
             do { return try await session.data(for: request) } catch {
                 throw EngineScoringFailure(reason: "\(self.endpoint): \(error.localizedDescription)")
             }
@@ -59,16 +57,35 @@ public struct HTTPEngineScorer: EngineScorer {
     }
 
     /// Runs `operation`, throwing once `limit` has passed: URLSession's own timeout is between
-    /// bytes, not for the whole exchange.
+    /// bytes, not for the whole exchange, and on Linux a cancelled request still runs to its end,
+    /// so the caller is answered by whichever finishes first and the request is left to finish.
     private func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw EngineScoringFailure(reason: "\(endpoint) did not answer within \(limit)")
+        let once = FirstAnswer()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
+                if once.claim() { continuation.resume(with: result) }
             }
-            defer { group.cancelAll() }
-            return try await group.next()!
+            let request = Task {
+                do { finish(.success(try await operation())) } catch { finish(.failure(error)) }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                finish(.failure(EngineScoringFailure(reason: "\(endpoint) did not answer within \(limit)")))
+                request.cancel()
+            }
+        }
+    }
+}
+
+/// True for the first caller only: the continuation is resumed by whichever of the request and
+/// the deadline finishes first.
+private final class FirstAnswer: Sendable {
+    private let answered = Mutex(false)
+
+    func claim() -> Bool {
+        answered.withLock { answered in
+            defer { answered = true }
+            return !answered
         }
     }
 }

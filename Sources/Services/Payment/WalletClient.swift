@@ -31,10 +31,7 @@ public struct HTTPWalletClient: WalletClient {
 
     public init(baseURL: String, credential: ServiceCredential, timeout: Duration = .seconds(5)) {
         self.endpoint = URL(string: baseURL + "/api/v1/holds")!
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        configuration.httpMaximumConnectionsPerHost = 64
-        self.session = URLSession(configuration: configuration)
+        self.session = .serviceToService(timeout: timeout)
         self.credential = credential
     }
 

@@ -69,11 +69,12 @@ public struct TrafficRunner: Sendable {
 
     /// Tops up every wallet of the plan (idempotent by a reference derived from wallet and currency).
     public func fund(_ plan: TrafficPlan, runID: String) async throws {
-        for (wallet, amount) in plan.funding {
-            let body = #"{"amount_minor":\#(amount.minorUnits),"currency":"\#(amount.currency.code)","reference":"traffic-\#(runID)-\#(wallet)-\#(amount.currency.code)"}"#
-            let (status, data) = try await send("POST", endpoints.wallet + "/api/v1/wallets/\(wallet)/topups", body: Data(body.utf8))
-            guard status == 201 else { throw TrafficError(message: "top-up of \(wallet) answered \(status): \(String(decoding: data, as: UTF8.self))") }
-        }
+        try await concurrently(plan.funding) { funding in
+            let code = funding.amount.currency.code
+            let body = #"{"amount_minor":\#(funding.amount.minorUnits),"currency":"\#(code)","reference":"traffic-\#(runID)-\#(funding.walletID)-\#(code)"}"#
+            let (status, data) = try await send("POST", endpoints.wallet + "/api/v1/wallets/\(funding.walletID)/topups", body: Data(body.utf8))
+            guard status == 201 else { throw TrafficError(message: "top-up of \(funding.walletID) answered \(status): \(String(decoding: data, as: UTF8.self))") }
+        } collect: { _ in }
     }
 
     /// Sends every submission with `concurrency` requests in flight.
@@ -81,31 +82,22 @@ public struct TrafficRunner: Sendable {
         var summary = Summary()
         var paymentIDs: Set<String> = []
         let started = progress.start()
-        try await withThrowingTaskGroup(of: (Int, Int, String?).self) { group in
-            var next = 0
-            func launch() {
-                let submission = plan.submissions[next]
-                next += 1
-                group.addTask {
-                    let body = try JSONEncoder().encode(submission.request)
-                    let (status, data, retries) = try await sendRetrying(body, idempotencyKey: submission.idempotencyKey)
-                    let id = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["payment_id"] as? String
-                    return (status, retries, id)
-                }
+        try await concurrently(plan.submissions) { submission in
+            let body = try JSONEncoder().encode(submission.request)
+            let (status, data, retries) = try await sendRetrying(body, idempotencyKey: submission.idempotencyKey)
+            let id = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["payment_id"] as? String
+            return (status, retries, id)
+        } collect: { result in
+            let (status, retries, id) = result
+            summary.submitted += 1
+            progress.answered()
+            summary.retried += retries
+            switch status {
+            case 201: break
+            case 200: summary.duplicatesReplayed += 1
+            default: summary.rejected += 1
             }
-            while next < min(concurrency, plan.submissions.count) { launch() }
-            while let (status, retries, id) = try await group.next() {
-                summary.submitted += 1
-                progress.answered()
-                summary.retried += retries
-                switch status {
-                case 201: break
-                case 200: summary.duplicatesReplayed += 1
-                default: summary.rejected += 1
-                }
-                if let id { paymentIDs.insert(id) }
-                if next < plan.submissions.count { launch() }
-            }
+            if let id { paymentIDs.insert(id) }
         }
         summary.distinctPayments = paymentIDs.count
         summary.duplicatesSent = plan.submissions.count { $0.isDuplicate }
@@ -151,25 +143,33 @@ public struct TrafficRunner: Sendable {
     }
 
     private func states(of ids: [String]) async throws -> [(String, String)] {
-        try await withThrowingTaskGroup(of: (String, String).self) { group in
-            var next = 0
+        var states: [(String, String)] = []
+        states.reserveCapacity(ids.count)
+        try await concurrently(ids) { id in
+            let (status, data) = try await send("GET", endpoints.payment + "/api/v1/payments/\(id)")
+            let state = status == 200 ? ((try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["status"] as? String ?? "?") : "missing"
+            return (id, state)
+        } collect: { states.append($0) }
+        return states
+    }
+
+    /// Runs `body` over `items` with at most `concurrency` in flight, handing each result to
+    /// `collect` as it completes.
+    private func concurrently<Item: Sendable, Result: Sendable>(
+        _ items: [Item], _ body: @escaping @Sendable (Item) async throws -> Result, collect: (Result) -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: Result.self) { group in
+            var next = items.startIndex
             func launch() {
-                let id = ids[next]
+                let item = items[next]
                 next += 1
-                group.addTask {
-                    let (status, data) = try await send("GET", endpoints.payment + "/api/v1/payments/\(id)")
-                    let state = status == 200 ? ((try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["status"] as? String ?? "?") : "missing"
-                    return (id, state)
-                }
+                group.addTask { try await body(item) }
             }
-            while next < min(concurrency, ids.count) { launch() }
-            var states: [(String, String)] = []
-            states.reserveCapacity(ids.count)
+            while next < min(concurrency, items.count) { launch() }
             while let result = try await group.next() {
-                states.append(result)
-                if next < ids.count { launch() }
+                collect(result)
+                if next < items.count { launch() }
             }
-            return states
         }
     }
 
