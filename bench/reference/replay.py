@@ -8,7 +8,7 @@ Written the way a data scientist would write it: json.loads per line, a deque pe
 
     python3 bench/reference/replay.py --input events.jsonl --decisions-out decisions.jsonl
 
-Prints one JSON object on stdout: events, seconds, events_per_second, peak_rss_kib, outcomes.
+Prints one JSON object on stdout: events, seconds (wall), cpu_seconds, events_per_second, peak_rss_kib, outcomes.
 """
 import argparse
 import bisect
@@ -81,6 +81,7 @@ def main():
     outcomes = collections.Counter()
     out = open(args.decisions_out, "w") if args.decisions_out else None
     started = time.perf_counter()
+    cpu_started = time.process_time()
     events = 0
     with open(args.input, "rb") as source:
         for line in source:
@@ -121,8 +122,9 @@ def main():
     if out:
         out.close()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     print(json.dumps({
-        "events": events, "seconds": round(seconds, 3), "events_per_second": round(events / seconds) if seconds else 0,
+        "events": events, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3), "events_per_second": round(events / seconds) if seconds else 0,
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "outcomes": dict(outcomes),
     }))
 

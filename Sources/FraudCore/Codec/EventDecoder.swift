@@ -40,12 +40,22 @@ public struct EventDecoder: Sendable {
         if scanner.peek() == UInt8(ascii: "}") {
             scanner.position += 1
         } else {
+            // Producers write the fields in canonical order (docs/formats.md), so the key after
+            // field i is usually field i + 1: compare its bytes in place (one memcmp) before
+            // falling back to scanning and matching an arbitrary key.
+            var predicted = EventWireField.paymentID
             repeat {
+                if scanner.consumeKey(predicted) {
+                    try decodeValue(of: predicted, &scanner, &draft)
+                    predicted = predicted.next
+                    continue
+                }
                 let key = try scanner.scanString("an object key (a string in double quotes)")
                 try scanner.expect(UInt8(ascii: ":"), "':' after an object key")
                 let field = try scanner.withUnescaped(key) { name, _ throws(WireError) in EventWireField(name: name) }
                 if let field {
                     try decodeValue(of: field, &scanner, &draft)
+                    predicted = field.next
                 } else {
                     try rejectDuplicateUnknownKey(key, &unknownKeys, scanner)
                     try scanner.skipValue()

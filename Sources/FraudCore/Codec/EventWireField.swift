@@ -37,6 +37,10 @@ enum EventWireField: Int, CaseIterable {
 
     var bit: UInt32 { 1 << UInt32(rawValue) }
 
+    /// The field written after this one in canonical order (the last wraps to the first).
+    @inline(__always)
+    var next: EventWireField { EventWireField(rawValue: rawValue + 1) ?? .paymentID }
+
     /// Matches a key by length first, then bytes: no hashing, no String.
     @inline(__always)
     init?(name key: UnsafeBufferPointer<UInt8>) {

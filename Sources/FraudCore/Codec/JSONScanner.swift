@@ -1,3 +1,5 @@
+import Glibc
+
 /// A strict RFC 8259 tokenizer over one JSON text in a caller-owned byte buffer.
 ///
 /// The decoders drive it field by field: strings and numbers come back as byte ranges of the input
@@ -87,6 +89,24 @@ struct JSONScanner {
 
     // MARK: Strings
 
+    /// Consumes `"<field name>"` and the `:` after it if they come next (whitespace allowed
+    /// around the colon), without building a token; false leaves the cursor at the next token.
+    /// A key with escapes or other bytes never matches here and takes the general path.
+    @inline(__always)
+    mutating func consumeKey(_ field: EventWireField) -> Bool {
+        skipWhitespace()
+        let name = field.name
+        let n = name.utf8CodeUnitCount
+        let end = position + n + 2
+        guard end <= bytes.count, bytes[position] == UInt8(ascii: "\""), bytes[end - 1] == UInt8(ascii: "\""),
+              memcmp(bytes.baseAddress! + position + 1, name.utf8Start, n) == 0 else { return false }
+        var cursor = end
+        while cursor < bytes.count, bytes[cursor] == 0x20 || bytes[cursor] == 0x09 || bytes[cursor] == 0x0A || bytes[cursor] == 0x0D { cursor += 1 }
+        guard cursor < bytes.count, bytes[cursor] == UInt8(ascii: ":") else { return false }
+        position = cursor + 1
+        return true
+    }
+
     /// Scans a string starting at the opening quote (after whitespace) and validates its escapes.
     mutating func scanString(_ context: @autoclosure () -> String = "a string") throws(WireError) -> StringToken {
         skipWhitespace()
@@ -95,6 +115,18 @@ struct JSONScanner {
         let start = position
         var hasEscapes = false
         var high: UInt8 = 0
+        // Eight bytes at a time while none is a quote, a backslash, a control or a non-ASCII byte
+        // (SWAR: the classic "has a zero byte" test on XOR-ed words); the byte loop below
+        // handles the word that has one.
+        let base = UnsafeRawPointer(bytes.baseAddress!)
+        while position + 8 <= bytes.count {
+            let word = base.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (word &- ones &* 0x20) | word
+            if special & highs != 0 { break }
+            position += 8
+        }
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {

@@ -90,17 +90,43 @@ public final class JSONLinesReader {
             lines += 1
             switch line {
             case .text(let number, let bytes):
-                do throws(EventDecodingError) {
-                    batch.events.append(try decoder.decode(bytes))
-                    batch.lineNumbers.append(number)
-                } catch {
-                    batch.errors.append(EventLineError(file: fileName, line: number, error: error, rawLine: Array(bytes)))
-                }
+                Self.decode(bytes, number: number, file: fileName, decoder, into: &batch)
             case .tooLong(let number, let bytes, let prefix):
                 batch.errors.append(EventLineError(file: fileName, line: number, error: tooLongError(bytes), rawLine: prefix))
             }
         }
         return lines == 0 ? nil : batch
+    }
+
+    /// Up to `maxLines` non-blank lines copied out undecoded, so another thread can decode them
+    /// (`RawLineBatch.decode`) while this one reads on; nil once the file is exhausted.
+    public func nextRawBatch(maxLines: Int) throws(FileIOError) -> RawLineBatch? {
+        var batch = RawLineBatch(fileName: fileName)
+        batch.bytes.reserveCapacity(maxLines * 384)
+        batch.lines.reserveCapacity(maxLines)
+        var lines = 0
+        while lines < maxLines, let line = try nextLine() {
+            lines += 1
+            switch line {
+            case .text(let number, let bytes):
+                let start = batch.bytes.count
+                batch.bytes.append(contentsOf: bytes)
+                batch.lines.append(RawLineBatch.Line(number: number, start: start, end: batch.bytes.count))
+            case .tooLong(let number, let bytes, let prefix):
+                batch.lines.append(RawLineBatch.Line(number: number, start: 0, end: 0, error: EventLineError(file: fileName, line: number, error: tooLongError(bytes), rawLine: prefix)))
+            }
+        }
+        return lines == 0 ? nil : batch
+    }
+
+    @inline(__always)
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, number: Int, file: String, _ decoder: EventDecoder, into batch: inout EventBatch) {
+        do throws(EventDecodingError) {
+            batch.events.append(try decoder.decode(bytes))
+            batch.lineNumbers.append(number)
+        } catch {
+            batch.errors.append(EventLineError(file: file, line: number, error: error, rawLine: Array(bytes)))
+        }
     }
 
     /// Reads the whole file into one batch (tests, rule fixtures, small replays).

@@ -118,6 +118,24 @@ public final class KafkaConsumer: Sendable {
         return (low, high)
     }
 
+    /// Per partition, the first offset whose record timestamp is at or after `milliseconds` since
+    /// the epoch (the broker's ListOffsets by time), or nil when no record is that late: where a
+    /// replay bounded by time starts reading, and where it stops.
+    public func offsetsForTimes(topic: String, partitions: [Int32], milliseconds: Int64, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Int64?] {
+        try checkOpen()
+        let list = PartitionList(partitions.map { KafkaTopicPartitionOffset(topic: topic, partition: $0, offset: milliseconds) })
+        let code = rd_kafka_offsets_for_times(client.handle, list.pointer, Int32(clamping: timeout.milliseconds))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw .operationFailed(operation: "offsets for time \(milliseconds) in \(topic)", code: KafkaErrorCode(code))
+        }
+        var result: [Int32: Int64?] = [:]
+        for entry in list.entries {
+            if let error = entry.error { throw .operationFailed(operation: "offset for time \(milliseconds) in \(topic)[\(entry.offset.partition)]", code: error) }
+            result[entry.offset.partition] = entry.offset.offset >= 0 ? entry.offset.offset : nil
+        }
+        return result
+    }
+
     /// Leaves the group (revoking its partitions) and destroys the client. Commit first: nothing
     /// is committed here.
     public func close() {

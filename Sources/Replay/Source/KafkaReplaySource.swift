@@ -15,10 +15,11 @@ public enum KafkaReplayBound: Sendable, Hashable {
 /// replay never steals partitions from, or commits offsets for, the live engine.
 ///
 /// Partitions are merged deterministically (broker timestamp, then partition, then offset), so
-/// the same stretch of the topic always replays in the same order. Time bounds are applied to
-/// the broker timestamp of each record: the partitions are read from their first retained
-/// offset to their end and records outside the interval are skipped (a `offsets_for_times`
-/// lookup in the Kafka wrapper would let the read start later).
+/// the same stretch of the topic always replays in the same order. A time bound is turned into
+/// an offset per partition with the broker's offsets-for-times lookup (the first record whose
+/// timestamp is at or after it), so a replay of the last hour of a week-long topic reads only
+/// that hour; a record inside the range whose own timestamp is outside the interval (producer
+/// clocks out of order) is still skipped, so the interval is exact.
 public final class KafkaReplaySource {
     public struct Options: Sendable {
         public var client: KafkaClientConfiguration
@@ -69,11 +70,21 @@ public final class KafkaReplaySource {
         let partitions = try options.partitions ?? Self.discoverPartitions(consumer, topic: options.topic)
         guard !partitions.isEmpty else { throw KafkaError.invalidConfiguration(key: "topic", reason: "topic '\(options.topic)' has no partitions") }
         var ranges: [KafkaPartitionRange] = []
+        let startsAt = try Self.offsets(at: options.from, consumer, topic: options.topic, partitions: partitions)
+        let endsAt = try Self.offsets(at: options.to, consumer, topic: options.topic, partitions: partitions)
         for partition in partitions {
             let (low, high) = try consumer.watermarks(topic: options.topic, partition: partition)
             var start = low, end = high
-            if case .offset(let offset) = options.from { start = max(low, offset) }
-            if case .offset(let offset) = options.to { end = offset }
+            switch options.from {
+            case .edge: break
+            case .offset(let offset): start = max(low, offset)
+            case .time: start = max(low, startsAt[partition].flatMap { $0 } ?? high)
+            }
+            switch options.to {
+            case .edge: break
+            case .offset(let offset): end = offset
+            case .time: end = min(high, endsAt[partition].flatMap { $0 } ?? high)
+            }
             progress[partition] = (start, end)
             ranges.append(KafkaPartitionRange(topic: options.topic, partition: partition, start: .offset(start), end: end))
         }
@@ -85,6 +96,13 @@ public final class KafkaReplaySource {
     }
 
     deinit { consumer.close() }
+
+    /// The first offset at or after a time bound, per partition (nil: no record that late); empty
+    /// for other bounds.
+    static func offsets(at bound: KafkaReplayBound, _ consumer: KafkaConsumer, topic: String, partitions: [Int32]) throws -> [Int32: Int64?] {
+        guard case .time(let time) = bound else { return [:] }
+        return try consumer.offsetsForTimes(topic: topic, partitions: partitions, milliseconds: time.millisecondsSinceEpoch)
+    }
 
     /// Partitions 0, 1, … for which the broker reports watermarks.
     static func discoverPartitions(_ consumer: KafkaConsumer, topic: String) throws -> [Int32] {

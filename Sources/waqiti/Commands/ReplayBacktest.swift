@@ -41,6 +41,9 @@ struct BacktestOptions: ParsableArguments {
     @Flag(name: .long, help: "No progress bar even on a terminal.")
     var quiet = false
 
+    @Option(name: .long, help: "Threads: 1 decides on one thread; N > 1 decodes a JSON Lines --input on N - 1 more threads ahead of the engine (same decisions, byte for byte).")
+    var workers: Int = 1
+
     @Option(name: .customLong("kafka-topic"), help: "Replay this Kafka topic instead of --input (assign mode: no consumer group is joined).")
     var kafkaTopic: String?
 
@@ -72,6 +75,7 @@ struct BacktestOptions: ParsableArguments {
         if compareDecisionsOut != nil, !isComparing { throw ValidationError("--compare-decisions-out needs --compare or --compare-model") }
         guard examples >= 0 else { throw ValidationError("--examples must be 0 or more") }
         guard dedupCapacity > 0 else { throw ValidationError("--dedup-capacity must be at least 1") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         for (name, value) in [("--kafka-from", kafkaFrom), ("--kafka-to", kafkaTo)] {
             if let value, Self.bound(value) == nil { throw ValidationError("\(name) '\(value)' is neither an offset nor an RFC 3339 time such as 2026-11-01T00:00:00Z") }
         }
@@ -187,6 +191,10 @@ private final class InputSource: CustomStringConvertible {
             let reader = try CSVEventReader(path: input)
             next = { max in try reader.nextBatch(maxRecords: max) }
             bytes = { total.map { (reader.bytesRead, $0) } }
+        } else if options.workers > 1 {
+            let source = PipelinedEventSource(reader: try JSONLinesReader(path: input), workers: options.workers - 1)
+            next = { max in try source.nextBatch(maxEvents: max) }
+            bytes = { total.map { (source.bytesRead, $0) } }
         } else {
             let reader = try JSONLinesReader(path: input)
             next = { max in try reader.nextBatch(maxLines: max) }

@@ -4,27 +4,29 @@ import Replay
 import Simulation
 
 // Suite `replay`: backtesting end to end against its parts and a Python peer, in one run.
-//   swift run -c release waqiti-bench replay [--events N] [--runs R] [--rules FILE] [--model FILE]
+//   swift run -c release waqiti-bench replay [--events N] [--runs R] [--rules FILE] [--model FILE|none] [--workers N]
 // Measures, on one core, from a JSON Lines file written by the simulator:
 //   - decode only (JSONLinesReader): the input ceiling;
 //   - the in-memory feature store alone, the three bench features, pre-decoded events: its ceiling;
 //   - the same store over the replay's whole plan (the bench features plus every rule feature);
 //   - the replay end to end (decode ▶ features ▶ rules + model ▶ decision ▶ summary, decisions
-//     encoded to a file), through the same DecisionEngine as serve;
+//     encoded to a file), through the same DecisionEngine as serve, on one thread and with
+//     decoding pipelined on `--workers - 1` more threads (`waqiti replay --workers N`);
 //   - bench/reference/replay.py over the same file (same three features, three rules).
 
 enum ReplayBench {
     static let features = "count(card_fingerprint,1h),sum(amount_minor,card_fingerprint,1h),count(account_id,24h)"
 
     static let suite: BenchSuite = { arguments in
-        var events = 1_000_000, runs = 3, rulesPath = "rules/default.rules", modelPath: String?
+        var events = 1_000_000, runs = 3, rulesPath = "rules/default.rules", modelPath: String? = "models/default.json", workers = 2
         var i = 0
         while i + 1 < arguments.count {
             switch arguments[i] {
             case "--events": events = Int(arguments[i + 1]) ?? events
             case "--runs": runs = max(1, Int(arguments[i + 1]) ?? runs)
             case "--rules": rulesPath = arguments[i + 1]
-            case "--model": modelPath = arguments[i + 1]
+            case "--model": modelPath = arguments[i + 1] == "none" ? nil : arguments[i + 1]
+            case "--workers": workers = max(2, Int(arguments[i + 1]) ?? workers)
             default: break
             }
             i += 2
@@ -35,7 +37,7 @@ enum ReplayBench {
         let bytes = try writeSimulation(events: events, to: path)
         var rows: [[String]] = []
 
-        let decode = try measure(runs: runs) {
+        let decode = try measureSync(runs: runs) {
             let reader = try JSONLinesReader(path: path)
             var count: Int64 = 0
             while let batch = try reader.nextBatch(maxLines: 1024) { count += Int64(batch.events.count) }
@@ -45,39 +47,54 @@ enum ReplayBench {
 
         let decoded = try JSONLinesReader.readAll(path: path).events
         let benchPlan = FeaturePlan(try FeatureSpec.parseList(features))
-        let storeOnly = try measure(runs: runs) { storeCeiling(decoded, plan: benchPlan) }
+        let storeOnly = try measureSync(runs: runs) { storeCeiling(decoded, plan: benchPlan) }
         rows.append(row("feature store alone, 3 bench features (pre-decoded)", events, storeOnly, peakRSS()))
 
         let scoring = try ReplayScoring.load(rulesPath: rulesPath, modelPath: modelPath)
         let setup = EngineReplaySetup(baseline: scoring, extraFeatures: benchPlan.features)
         let union = setup.unionPlan
-        let storeUnion = try measure(runs: runs) { storeCeiling(decoded, plan: union) }
+        let storeUnion = try measureSync(runs: runs) { storeCeiling(decoded, plan: union) }
         rows.append(row("feature store alone, all \(union.count) replay features (pre-decoded)", events, storeUnion, peakRSS()))
 
         var decided = OutcomeCounts()
-        let replay = try await measureAsync(runs: runs) {
-            var (replay, _) = setup.make()
-            replay.batchSize = 1024
-            let reader = try JSONLinesReader(path: path)
-            let output = try FileOutput(path: decisionsPath)
-            let result = try await replay.run(from: { try reader.nextBatch(maxLines: $0) }, decisionsOut: output)
-            try output.close()
-            decided = result.baseline.summary.outcomes
-            return Int64(result.baseline.summary.events)
+        func endToEnd(workers: Int) async throws -> Timings {
+            try await measureAsync(runs: runs) {
+                var (replay, _) = setup.make()
+                replay.batchSize = 1024
+                let next: DecisionReplay.NextBatch
+                if workers > 1 {
+                    let source = PipelinedEventSource(reader: try JSONLinesReader(path: path), workers: workers - 1)
+                    next = { try source.nextBatch(maxEvents: $0) }
+                } else {
+                    let reader = try JSONLinesReader(path: path)
+                    next = { try reader.nextBatch(maxLines: $0) }
+                }
+                let output = try FileOutput(path: decisionsPath)
+                let result = try await replay.run(from: next, decisionsOut: output)
+                try output.close()
+                decided = result.baseline.summary.outcomes
+                return Int64(result.baseline.summary.events)
+            }
         }
-        rows.append(row("replay end to end (decode, engine, summary, decisions file)", events, replay, peakRSS()))
+        let replay = try await endToEnd(workers: 1)
+        rows.append(row("replay end to end, 1 thread (decode, engine, summary, decisions file)", events, replay, peakRSS()))
+        let pipelined = try await endToEnd(workers: workers)
+        rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s))", events, pipelined, peakRSS()))
 
         let python = runPython(input: path)
-        rows.append(python.map { ["Python reference (bench/reference/replay.py, 1 run)", String(events), format2($0.seconds * 1000), format2($0.seconds * 1000), format2($0.seconds * 1000), String(Int(Double(events) / $0.seconds)), "\($0.peakKiB / 1024)"] }
+        rows.append(python.map { ["Python reference (bench/reference/replay.py: 3 features, 3 rules, no model; 1 run)", String(events), format2($0.seconds * 1000), format2($0.cpuSeconds * 1000),
+                                  String(Int(Double(events) / $0.seconds)), String(Int(Double(events) / $0.cpuSeconds)), "\($0.peakKiB / 1024)"] }
                     ?? ["Python reference: not run (python3 failed)", String(events), "–", "–", "–", "–", "–"])
 
-        let endToEnd = Double(events) / replay[replay.count / 2]
+        // Ratios by CPU time: the machine is shared, so wall-clock ratios would measure the neighbours.
+        let endToEnd = Double(events) / replay.cpu[replay.cpu.count / 2]
         var notes = "Input: \(events) events from the simulator (seed 42, fraud rate 0.01), \(format2(Double(bytes) / 1e6)) MB of JSON Lines. "
         notes += "Rules: \(rulesPath) (\(scoring.rules.version)); model: \(modelPath ?? "none"); replay plan: \(union.count) features (\(union.features.map(\.canonicalName).joined(separator: ", "))). "
         notes += "Decisions: approve \(decided.approve), review \(decided.review), decline \(decided.decline). "
         notes += "Peak RSS is the process high-water mark after each measurement (cumulative, in measurement order); the Python row is its own process. "
-        if let python { notes += "End to end vs Python: \(format2(endToEnd / (Double(events) / python.seconds)))x. " }
-        notes += "End to end vs the store's own ceiling over the same plan: \(format2(endToEnd / (Double(events) / storeUnion[storeUnion.count / 2]) * 100))% of it."
+        if let python { notes += "End to end (1 thread) vs Python, by CPU time: \(format2(endToEnd / (Double(events) / python.cpuSeconds)))x. " }
+        notes += "End to end (1 thread) vs the store's own ceiling over the same plan, by CPU time: \(format2(endToEnd / (Double(events) / storeUnion.cpu[storeUnion.cpu.count / 2]) * 100))% of it. "
+        notes += "Pipelined vs 1 thread, wall clock: \(format2(replay.wall[replay.wall.count / 2] / pipelined.wall[pipelined.wall.count / 2]))x."
         try writeReport(runs: runs, arguments: arguments, rows: rows, notes: notes)
     }
 
@@ -113,7 +130,7 @@ enum ReplayBench {
         return sink
     }
 
-    private static func runPython(input: String) -> (seconds: Double, peakKiB: Int)? {
+    private static func runPython(input: String) -> (seconds: Double, cpuSeconds: Double, peakKiB: Int)? {
         guard let pipe = popen("python3 bench/reference/replay.py --input \(input) 2>/dev/null", "r") else { return nil }
         var output = ""
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -125,8 +142,8 @@ enum ReplayBench {
             guard let range = output.range(of: "\"\(key)\": ") else { return nil }
             return Double(output[range.upperBound...].prefix { $0.isNumber || $0 == "." })
         }
-        guard let seconds = number("seconds"), let peak = number("peak_rss_kib") else { return nil }
-        return (seconds, Int(peak))
+        guard let seconds = number("seconds"), let cpu = number("cpu_seconds"), let peak = number("peak_rss_kib") else { return nil }
+        return (seconds, cpu, Int(peak))
     }
 
     private static func peakRSS() -> Int {
@@ -135,36 +152,65 @@ enum ReplayBench {
         return usage.ru_maxrss / 1024
     }
 
-    private static func measureAsync(runs: Int, _ body: () async throws -> Int64) async rethrows -> [Double] {
+    /// Wall-clock and process CPU seconds (every thread: the pipelined row counts its decoders)
+    /// of each timed run, sorted; one warm-up run first.
+    private static func measureAsync(runs: Int, _ body: () async throws -> Int64) async rethrows -> Timings {
         var sink = try await body()
         let clock = ContinuousClock()
-        var seconds: [Double] = []
+        var timings = Timings()
         for _ in 0..<runs {
+            let cpuStart = processCPUSeconds()
             let start = clock.now
             sink &+= try await body()
-            seconds.append(toSeconds(clock.now - start))
+            timings.wall.append(toSeconds(clock.now - start))
+            timings.cpu.append(processCPUSeconds() - cpuStart)
         }
         if sink == 42 { print("") }
-        return seconds.sorted()
+        timings.wall.sort()
+        timings.cpu.sort()
+        return timings
+    }
+
+    private static func measureSync(runs: Int, _ body: () throws -> Int64) rethrows -> Timings {
+        var sink = try body()
+        let clock = ContinuousClock()
+        var timings = Timings()
+        for _ in 0..<runs {
+            let cpuStart = processCPUSeconds()
+            let start = clock.now
+            sink &+= try body()
+            timings.wall.append(toSeconds(clock.now - start))
+            timings.cpu.append(processCPUSeconds() - cpuStart)
+        }
+        if sink == 42 { print("") }
+        timings.wall.sort()
+        timings.cpu.sort()
+        return timings
+    }
+
+    private static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     private static func toSeconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-    private static func row(_ name: String, _ events: Int, _ seconds: [Double], _ peakMiB: Int) -> [String] {
-        let median = seconds[seconds.count / 2]
-        return [name, String(events), format2(median * 1000), format2(seconds.first! * 1000), format2(seconds.last! * 1000),
-                String(Int((Double(events) / median).rounded())), String(peakMiB)]
+    private static func row(_ name: String, _ events: Int, _ timings: Timings, _ peakMiB: Int) -> [String] {
+        let wall = timings.wall[timings.wall.count / 2], cpu = timings.cpu[timings.cpu.count / 2]
+        return [name, String(events), format2(wall * 1000), format2(cpu * 1000),
+                String(Int((Double(events) / wall).rounded())), String(Int((Double(events) / cpu).rounded())), String(peakMiB)]
     }
 
     private static func writeReport(runs: Int, arguments: [String], rows: [[String]], notes: String) throws {
-        let header = ["measurement", "events", "median ms", "min ms", "max ms", "events/s (median)", "peak RSS MiB"]
+        let header = ["measurement", "events", "wall ms (median)", "CPU ms (median)", "events/s (wall)", "events per CPU second", "peak RSS MiB"]
         var table = "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
         for row in rows { table += "| " + row.joined(separator: " | ") + " |\n" }
         print(table)
         print(notes)
         let command = (["swift run -c release waqiti-bench replay"] + arguments).joined(separator: " ")
         var text = "# Benchmark: replay\n\n"
-        text += "- Command: `\(command)` (\(runs) timed runs after one warm-up; median, min, max)\n"
+        text += "- Command: `\(command)` (\(runs) timed runs after one warm-up; medians of wall-clock time and of the process's CPU time, all threads)\n"
         text += "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores (shared with other builds while measured; load average \(shell("cut -d' ' -f1 /proc/loadavg")))\n"
         text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
         text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n\n"
