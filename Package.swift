@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Features", "Rules", "Model", "FraudCore", "Kafka", "Redis",
+                "Engine", "Features", "Rules", "Model", "FraudCore", "Kafka", "Redis", "Simulation",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -132,6 +132,7 @@ let package = Package(
             dependencies: [
                 "Server", "Engine", "Features", "FraudCore", "Rules",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -231,9 +231,22 @@ struct DecisionCacheTests {
             Decision(paymentID: $0, outcome: .approve, modelScore: 0, riskPoints: 0, reasons: [], rulesVersion: "r", modelVersion: "m",
                      featuresDegraded: false, eventTime: decidedAt, decidedAt: decidedAt, latencyMicros: 1)
         }
-        await cache.remember(decisions)
+        #expect(await cache.remember(decisions) == decisions)
         let found = await cache.decisions(for: ["a", "b", "c"])
         #expect(found.map { $0?.paymentID } == [nil, "b", "c"])
         #expect(cache.count == 2)
+    }
+
+    @Test("a payment remembered twice keeps its first decision, and returns it to the second caller")
+    func firstDecisionStands() async {
+        let cache = InMemoryDecisionCache(capacity: 4)
+        let first = Decision(paymentID: "a", outcome: .decline, modelScore: 0, riskPoints: 50, reasons: [], rulesVersion: "r", modelVersion: "m",
+                             featuresDegraded: false, eventTime: decidedAt, decidedAt: decidedAt, latencyMicros: 1)
+        var second = first
+        second.outcome = .approve
+        #expect(await cache.remember([first]) == [first])
+        #expect(await cache.remember([second]) == [first])
+        #expect(await cache.decisions(for: ["a"]) == [first])
+        #expect(cache.count == 1)
     }
 }

@@ -1,5 +1,6 @@
 import Engine
 import Features
+import Kafka
 import FraudCore
 import Logging
 import ServiceLifecycle
@@ -8,13 +9,13 @@ import Testing
 
 /// Test double of the consumer: hands out preloaded messages, then nothing; records commits.
 final class ScriptedSource: MessageSource {
-    private let state: Mutex<(pending: [ConsumedMessage], commits: [[PartitionOffset]])>
-    init(_ messages: [ConsumedMessage]) { state = Mutex((messages, [])) }
+    private let state: Mutex<(pending: [KafkaConsumerMessage], commits: [[PartitionOffset]])>
+    init(_ messages: [KafkaConsumerMessage]) { state = Mutex((messages, [])) }
 
     var commits: [[PartitionOffset]] { state.withLock { $0.commits } }
     var drained: Bool { state.withLock { $0.pending.isEmpty } }
 
-    func poll(maxMessages: Int, linger: Duration) async throws -> [ConsumedMessage] {
+    func poll(maxMessages: Int, linger: Duration) async throws -> [KafkaConsumerMessage] {
         let batch = state.withLock { state in
             let batch = Array(state.pending.prefix(maxMessages))
             state.pending.removeFirst(batch.count)
@@ -56,8 +57,8 @@ private func eventJSON(_ id: String, card: String = "card-1") -> [UInt8] {
     """.utf8)
 }
 
-private func message(_ offset: Int64, partition: Int32 = 0, _ value: [UInt8]) -> ConsumedMessage {
-    ConsumedMessage(topic: "payments", partition: partition, offset: offset, key: Array("acct-1".utf8), value: value)
+private func message(_ offset: Int64, partition: Int32 = 0, _ value: [UInt8]) -> KafkaConsumerMessage {
+    KafkaConsumerMessage(topic: "payments", partition: partition, offset: offset, key: Array("acct-1".utf8), value: value)
 }
 
 @Suite("StreamingPipeline")

@@ -5,7 +5,11 @@ import Synchronization
 public protocol DecisionCache: Sendable {
     /// The remembered decision of each id, nil where there is none; one lookup per batch.
     func decisions(for paymentIDs: [String]) async -> [Decision?]
-    func remember(_ decisions: [Decision]) async
+    /// Remembers each decision unless one is already remembered for its payment, and returns the
+    /// decision that stands for each: the given one, or the one a concurrent caller (another batch,
+    /// another instance) remembered first. Publishing the standing decision is what makes a
+    /// payment decided twice at once still get one answer.
+    func remember(_ decisions: [Decision]) async -> [Decision]
 }
 
 /// A bounded in-process decision cache: the oldest decision is forgotten first once `capacity`
@@ -31,9 +35,11 @@ public final class InMemoryDecisionCache: DecisionCache {
         state.withLock { state in paymentIDs.map { state.byID[$0] } }
     }
 
-    public func remember(_ decisions: [Decision]) async {
+    public func remember(_ decisions: [Decision]) async -> [Decision] {
         state.withLock { state in
-            for decision in decisions where state.byID.updateValue(decision, forKey: decision.paymentID) == nil {
+            decisions.map { decision in
+                if let standing = state.byID[decision.paymentID] { return standing }
+                state.byID[decision.paymentID] = decision
                 if state.order.count < capacity {
                     state.order.append(decision.paymentID)
                 } else {
@@ -41,6 +47,7 @@ public final class InMemoryDecisionCache: DecisionCache {
                     state.order[state.next] = decision.paymentID
                     state.next = (state.next + 1) % capacity
                 }
+                return decision
             }
         }
     }

@@ -122,7 +122,9 @@ public final class DecisionEngine: Sendable {
         let latency = Self.microseconds(done - receivedAt)
         for index in made.indices { made[index].latencyMicros = latency }
 
-        if mode == .update { await cache.remember(made) }
+        // Another instance (or a concurrent HTTP call) may have decided the same payment first;
+        // its decision stands and is the one returned, so a payment never gets two answers.
+        if mode == .update { made = await cache.remember(made) }
         metrics.recordDecisions(made)
         for (row, index) in fresh.enumerated() { decisions[index] = made[row] }
         for (index, event) in events.enumerated() where decisions[index] == nil {

@@ -14,28 +14,51 @@ public final class EngineMetrics: Sendable {
         case decide
     }
 
+    private let factory: any MetricsFactory
     private let decisionCounters: [Outcome: Counter]
     private let duplicateEvents: Counter
     private let deadLetterEvents: Counter
     private let stageTimers: [Stage: Timer]
     private let degradedGauge: Gauge
+    private let decisionCacheDegradedGauge: Gauge
+    private let modelReloads: Counter
+    private let modelReloadFailures: Counter
     /// Per rule: its Prometheus counter and the hits since start (for `GET /v1/rules`).
     private let ruleHits = Mutex<[String: (counter: Counter, total: Int)]>([:])
+    private let deadLetterKinds = Mutex<[String: Counter]>([:])
+    /// One gauge per partition this instance owns; a revoked partition's gauge is removed.
+    private let lagGauges = Mutex<[PartitionKey: Gauge]>([:])
 
-    public init() {
+    private struct PartitionKey: Hashable {
+        var topic: String
+        var partition: Int32
+    }
+
+    /// - Parameter factory: where the series are registered; the process-wide swift-metrics
+    ///   backend unless a test passes its own.
+    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
         var decisions: [Outcome: Counter] = [:]
         for outcome in Outcome.allCases {
-            decisions[outcome] = Counter(label: "waqiti_events_total", dimensions: [("outcome", outcome.rawValue)])
+            decisions[outcome] = Counter(label: "waqiti_events_total", dimensions: [("outcome", outcome.rawValue)], factory: factory)
         }
         decisionCounters = decisions
-        duplicateEvents = Counter(label: "waqiti_events_total", dimensions: [("outcome", "duplicate")])
-        deadLetterEvents = Counter(label: "waqiti_events_total", dimensions: [("outcome", "dead_letter")])
+        duplicateEvents = Counter(label: "waqiti_events_total", dimensions: [("outcome", "duplicate")], factory: factory)
+        deadLetterEvents = Counter(label: "waqiti_events_total", dimensions: [("outcome", "dead_letter")], factory: factory)
         var timers: [Stage: Timer] = [:]
         for stage in Stage.allCases {
-            timers[stage] = Timer(label: "waqiti_stage_latency_seconds", dimensions: [("stage", stage.rawValue)], preferredDisplayUnit: .seconds)
+            timers[stage] = Timer(label: "waqiti_stage_latency_seconds", dimensions: [("stage", stage.rawValue)], preferredDisplayUnit: .seconds, factory: factory)
         }
         stageTimers = timers
-        degradedGauge = Gauge(label: "waqiti_features_degraded")
+        // Both gauges exist from the start at 0, so a dashboard sees "healthy", not "no data".
+        degradedGauge = Gauge(label: "waqiti_features_degraded", factory: factory)
+        degradedGauge.record(0)
+        decisionCacheDegradedGauge = Gauge(label: "waqiti_decision_cache_degraded", factory: factory)
+        decisionCacheDegradedGauge.record(0)
+        // Named like the rules watcher's own `waqiti_rules_reloads_total` and
+        // `waqiti_rules_reload_failures_total`.
+        modelReloads = Counter(label: "waqiti_model_reloads_total", factory: factory)
+        modelReloadFailures = Counter(label: "waqiti_model_reload_failures_total", factory: factory)
     }
 
     /// Counts a batch's fresh decisions by outcome and its rule hits by rule name.
@@ -50,7 +73,7 @@ public final class EngineMetrics: Sendable {
         guard !hits.isEmpty else { return }
         let counters = ruleHits.withLock { table in
             hits.map { rule, count in
-                let counter = table[rule]?.counter ?? Counter(label: "waqiti_rule_hits_total", dimensions: [("rule", rule)])
+                let counter = table[rule]?.counter ?? Counter(label: "waqiti_rule_hits_total", dimensions: [("rule", rule)], factory: factory)
                 table[rule] = (counter, (table[rule]?.total ?? 0) + count)
                 return (counter, count)
             }
@@ -67,8 +90,51 @@ public final class EngineMetrics: Sendable {
         if count > 0 { duplicateEvents.increment(by: count) }
     }
 
-    public func recordDeadLetters(_ count: Int) {
-        if count > 0 { deadLetterEvents.increment(by: count) }
+    /// Counts dead letters in total and by kind (`invalid_json`, `oversized`, …).
+    public func recordDeadLetters(kinds: some Sequence<String>) {
+        var counts: [String: Int] = [:]
+        for kind in kinds { counts[kind, default: 0] += 1 }
+        guard !counts.isEmpty else { return }
+        deadLetterEvents.increment(by: counts.values.reduce(0, +))
+        let counters = deadLetterKinds.withLock { table in
+            counts.map { kind, count in
+                let counter = table[kind] ?? Counter(label: "waqiti_dead_letters_total", dimensions: [("kind", kind)], factory: factory)
+                table[kind] = counter
+                return (counter, count)
+            }
+        }
+        for (counter, count) in counters { counter.increment(by: count) }
+    }
+
+    /// Sets `waqiti_consumer_lag_messages{topic,partition}` for exactly the given partitions: those this
+    /// instance owns now. Partitions no longer in the list lose their series.
+    public func recordConsumerLag(_ lags: [(topic: String, partition: Int32, lag: Int64)]) {
+        let (update, removed) = lagGauges.withLock { gauges in
+            var update: [(Gauge, Int64)] = []
+            var current = Set<PartitionKey>()
+            for entry in lags {
+                let key = PartitionKey(topic: entry.topic, partition: entry.partition)
+                current.insert(key)
+                let gauge = gauges[key] ?? Gauge(
+                    label: "waqiti_consumer_lag_messages", dimensions: [("topic", entry.topic), ("partition", String(entry.partition))], factory: factory
+                )
+                gauges[key] = gauge
+                update.append((gauge, entry.lag))
+            }
+            let removed = gauges.keys.filter { !current.contains($0) }.compactMap { gauges.removeValue(forKey: $0) }
+            return (update, removed)
+        }
+        for (gauge, lag) in update { gauge.record(lag) }
+        for gauge in removed { gauge.destroy() }
+    }
+
+    /// Counts a model file reload: accepted, or rejected (the last good model stays live).
+    public func recordModelReload(accepted: Bool) {
+        (accepted ? modelReloads : modelReloadFailures).increment()
+    }
+
+    func recordDecisionCache(degraded: Bool) {
+        decisionCacheDegradedGauge.record(degraded ? 1 : 0)
     }
 
     public func record(_ stage: Stage, _ duration: Duration) {
@@ -76,7 +142,7 @@ public final class EngineMetrics: Sendable {
         stageTimers[stage]?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
-    func recordSharedStore(_ state: SharedStoreState) {
+    public func recordSharedStore(_ state: SharedStoreState) {
         if case .degraded = state { degradedGauge.record(1) } else { degradedGauge.record(0) }
     }
 }

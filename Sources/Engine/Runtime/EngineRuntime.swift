@@ -3,6 +3,7 @@ import Foundation
 import FraudCore
 import Kafka
 import Logging
+import Metrics
 import Model
 import Redis
 import Rules
@@ -39,13 +40,21 @@ public final class EngineRuntime: Sendable {
         }
     }
 
-    /// - Parameter withKafka: false serves HTTP only (no consumer, producer or pipeline).
-    public init(configuration: EngineConfiguration, withKafka: Bool, logger: Logger) throws {
+    /// - Parameters:
+    ///   - withKafka: false serves HTTP only (no consumer, producer or pipeline).
+    ///   - metricsFactory: where the engine's series go; the process-wide backend unless a test
+    ///     passes its own.
+    ///   - consumerLagInterval: how often `waqiti_consumer_lag_messages` is measured.
+    public init(
+        configuration: EngineConfiguration, withKafka: Bool, logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory, consumerLagInterval: Duration = .seconds(5)
+    ) throws {
         self.configuration = configuration
         var warnings: [String] = []
+        let metrics = EngineMetrics(factory: metricsFactory)
         let rules: RuleSetWatcher
         do {
-            rules = try RuleSetWatcher(loader: RuleSetLoader(rulesPath: configuration.rulesFile), logger: logger)
+            rules = try RuleSetWatcher(loader: RuleSetLoader(rulesPath: configuration.rulesFile), logger: logger, metricsFactory: metricsFactory)
         } catch {
             throw StartError.rules(error.lines.joined(separator: "\n"))
         }
@@ -57,8 +66,12 @@ public final class EngineRuntime: Sendable {
                 do {
                     loadedModel = try ModelWatcher(path: path, basePlan: rules.current.featurePlan, rates: rules.current.rates) { event in
                         switch event {
-                        case .reloaded(let version): logger.notice("model reloaded", metadata: ["model_version": "\(version)"])
-                        case .rejected(let error): logger.error("model file rejected; the last good model stays live", metadata: ["error": "\(error)"])
+                        case .reloaded(let version):
+                            metrics.recordModelReload(accepted: true)
+                            logger.notice("model reloaded", metadata: ["model_version": "\(version)"])
+                        case .rejected(let error):
+                            metrics.recordModelReload(accepted: false)
+                            logger.error("model file rejected; the last good model stays live", metadata: ["error": "\(error)"])
                         }
                     }
                 } catch {
@@ -83,15 +96,27 @@ public final class EngineRuntime: Sendable {
             }
             shared = RedisFeatureStore(configuration: redisConfiguration!, lateness: features.allowedLateness, rates: rules.current.rates)
         }
-        let metrics = EngineMetrics()
         let router = FeatureRouter(
             local: local, shared: shared, storeOf: { features.store(for: $0) },
             probeInterval: .milliseconds(features.redisProbeInterval.milliseconds), logger: logger,
             onStateChange: { metrics.recordSharedStore($0) }
         )
+        let localDecisions = InMemoryDecisionCache(capacity: configuration.idempotency.capacity)
+        var decisionCache: any DecisionCache = localDecisions
+        var redisDecisions: RedisDecisionCache?
+        if let redisConfiguration {
+            let cache = RedisDecisionCache(
+                store: RedisDecisionStore(configuration: redisConfiguration), local: localDecisions,
+                horizon: .milliseconds(configuration.idempotency.horizon.milliseconds),
+                probeInterval: .milliseconds(features.redisProbeInterval.milliseconds), logger: logger,
+                onStateChange: { metrics.recordDecisionCache(degraded: $0) }
+            )
+            redisDecisions = cache
+            decisionCache = cache
+        }
         engine = DecisionEngine(
             rules: { rules.current }, model: { model?.current }, features: router,
-            cache: InMemoryDecisionCache(capacity: configuration.idempotency.capacity),
+            cache: decisionCache,
             degradedPolicy: configuration.degradedPolicy, metrics: metrics
         )
         let plan = engine.currentPlan
@@ -110,7 +135,7 @@ public final class EngineRuntime: Sendable {
                 guard let model else { return ComponentHealth(name: "model", status: .up, detail: "no model configured: rules only") }
                 return ComponentHealth(name: "model", status: .up, detail: "version \(model.current.model.version), \(model.reloadFailures) rejected reloads")
             },
-            EngineRuntime.redisHealth(configuration: redisConfiguration, router: router),
+            EngineRuntime.redisHealth(configuration: redisConfiguration, router: router, decisions: redisDecisions),
         ]
         if withKafka {
             let client = KafkaClientConfiguration(brokers: configuration.kafka.brokers, clientID: "waqiti-engine")
@@ -122,9 +147,14 @@ public final class EngineRuntime: Sendable {
                 let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client), logger: logger)
                 self.consumer = consumer
                 self.producer = producer
+                let positions = PartitionPositions()
                 services.append(StreamingPipeline(
-                    source: KafkaMessageSource(consumer: consumer, logger: logger), sink: KafkaMessageSink(producer: producer),
+                    source: KafkaMessageSource(consumer: consumer, positions: positions, logger: logger), sink: KafkaMessageSink(producer: producer),
                     engine: engine, settings: .init(configuration: configuration), logger: logger
+                ))
+                services.append(ConsumerLagMonitor(
+                    positions: positions, offsets: KafkaPartitionOffsets(consumer: consumer), metrics: metrics,
+                    interval: consumerLagInterval, logger: logger
                 ))
                 let topic = configuration.kafka.paymentsTopic
                 health.append(HealthIndicator(name: "kafka") {
@@ -153,7 +183,7 @@ public final class EngineRuntime: Sendable {
         consumer?.close()
     }
 
-    private static func redisHealth(configuration: RedisConfiguration?, router: FeatureRouter) -> HealthIndicator {
+    private static func redisHealth(configuration: RedisConfiguration?, router: FeatureRouter, decisions: RedisDecisionCache?) -> HealthIndicator {
         HealthIndicator(name: "redis") {
             guard let configuration else { return ComponentHealth(name: "redis", status: .up, detail: "not used: every feature is in memory") }
             // Ask Redis now rather than report the last batch: with no traffic the state could be stale.
@@ -166,11 +196,13 @@ public final class EngineRuntime: Sendable {
             } catch {
                 reachable = "\(error)"
             }
-            switch (reachable, router.sharedState) {
-            case (let error?, _):
-                return ComponentHealth(name: "redis", status: .degraded, detail: "\(configuration.host):\(configuration.port) unreachable (\(error)); deciding on local windows", requiredForReadiness: false)
-            case (nil, .degraded(let reason)):
+            switch (reachable, router.sharedState, decisions?.unavailableReason) {
+            case (let error?, _, _):
+                return ComponentHealth(name: "redis", status: .degraded, detail: "\(configuration.host):\(configuration.port) unreachable (\(error)); deciding on local windows and remembering decisions in this instance", requiredForReadiness: false)
+            case (nil, .degraded(let reason), _):
                 return ComponentHealth(name: "redis", status: .degraded, detail: "reachable again; the next probe ends degraded mode (last failure: \(reason))", requiredForReadiness: false)
+            case (nil, _, let reason?):
+                return ComponentHealth(name: "redis", status: .degraded, detail: "reachable again; the next probe brings the decision cache back (last failure: \(reason))", requiredForReadiness: false)
             default:
                 return ComponentHealth(name: "redis", status: .up, detail: "\(configuration.host):\(configuration.port)", requiredForReadiness: false)
             }

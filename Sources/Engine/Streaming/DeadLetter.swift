@@ -1,3 +1,5 @@
+import Kafka
+
 /// Builds the dead-letter message for an event the engine could not decide: the original bytes
 /// untouched as the value (so nothing is lost and it can be replayed once fixed), the original
 /// key, and headers saying why and where it came from.
@@ -8,7 +10,7 @@ public enum DeadLetter {
     public static let partitionHeader = "waqiti-source-partition"
     public static let offsetHeader = "waqiti-source-offset"
 
-    public static func message(for source: ConsumedMessage, kind: String, error: String, topic: String) -> OutgoingMessage {
+    public static func message(for source: KafkaConsumerMessage, kind: String, error: String, topic: String) -> OutgoingMessage {
         OutgoingMessage(topic: topic, key: source.key, value: source.value, headers: [
             (errorHeader, Array(error.utf8)),
             (kindHeader, Array(kind.utf8)),

@@ -4,22 +4,24 @@ import Logging
 /// The pipeline's consumer over the Kafka wrapper: one group member subscribed to `payments`.
 public final class KafkaMessageSource: MessageSource {
     private let consumer: KafkaConsumer
+    private let positions: PartitionPositions
     private let logger: Logger
 
-    public init(consumer: KafkaConsumer, logger: Logger) {
+    /// - Parameter positions: kept up to date with what this member owns and has read (for lag).
+    public init(consumer: KafkaConsumer, positions: PartitionPositions = PartitionPositions(), logger: Logger) {
         self.consumer = consumer
+        self.positions = positions
         self.logger = logger
     }
 
-    public func poll(maxMessages: Int, linger: Duration) async throws -> [ConsumedMessage] {
+    public func poll(maxMessages: Int, linger: Duration) async throws -> [KafkaConsumerMessage] {
         // The iterator polls on the consumer's own thread and returns the first non-empty batch;
         // it ends (nil) when the task is cancelled, which is how the poll stage stops.
         var batches = consumer.batches(maxMessages: maxMessages, pollTimeout: linger).makeAsyncIterator()
         guard let batch = try await batches.next() else { return [] }
         for event in batch.events { log(event) }
-        return batch.messages.map {
-            ConsumedMessage(topic: $0.topic, partition: $0.partition, offset: $0.offset, key: $0.key, value: $0.value)
-        }
+        positions.apply(batch)
+        return batch.messages
     }
 
     public func commit(_ offsets: [PartitionOffset]) async throws {
@@ -50,5 +52,25 @@ public final class KafkaMessageSink: MessageSink {
                 headers: message.headers.map { KafkaHeader(name: $0.0, value: $0.1) }
             )
         })
+    }
+}
+
+/// The broker's offsets for lag, over the engine's own consumer (librdkafka handles are
+/// thread-safe; each call is one broker round trip bounded by `timeout`).
+public struct KafkaPartitionOffsets: PartitionOffsetsSource {
+    private let consumer: KafkaConsumer
+    private let timeout: Duration
+
+    public init(consumer: KafkaConsumer, timeout: Duration = .seconds(1)) {
+        self.consumer = consumer
+        self.timeout = timeout
+    }
+
+    public func watermarks(of partition: KafkaTopicPartition) throws -> (low: Int64, high: Int64) {
+        try consumer.watermarks(topic: partition.topic, partition: partition.partition, timeout: timeout)
+    }
+
+    public func committed(_ partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
+        try consumer.committed(partitions, timeout: timeout)
     }
 }

@@ -1,4 +1,5 @@
 import FraudCore
+import Kafka
 import Logging
 import ServiceLifecycle
 
@@ -33,6 +34,8 @@ public final class StreamingPipeline: Service, Sendable {
     struct DecodedBatch: Sendable {
         var events: [PaymentEvent]
         var deadLetters: [OutgoingMessage]
+        /// The kind of each dead letter (`invalid_json`, `oversized`, …), for metrics.
+        var deadLetterKinds: [String]
         var offsets: [PartitionOffset]
         var receivedAt: ContinuousClock.Instant
     }
@@ -96,7 +99,7 @@ public final class StreamingPipeline: Service, Sendable {
     private func pollLoop(into queue: BoundedQueue<DecodedBatch>) async throws {
         var backoff = Backoff()
         while !Task.isCancelled {
-            let messages: [ConsumedMessage]
+            let messages: [KafkaConsumerMessage]
             do {
                 messages = try await source.poll(maxMessages: settings.maxBatchEvents, linger: settings.linger)
                 backoff.reset()
@@ -122,7 +125,7 @@ public final class StreamingPipeline: Service, Sendable {
             for decision in decisions {
                 messages.append(OutgoingMessage(topic: settings.decisionsTopic, key: Array(decision.paymentID.utf8), value: encoder.encode(decision)))
             }
-            engine.metrics.recordDeadLetters(batch.deadLetters.count)
+            engine.metrics.recordDeadLetters(kinds: batch.deadLetterKinds)
             await output.send(PublishableBatch(messages: messages, offsets: batch.offsets))
         }
     }
@@ -140,30 +143,33 @@ public final class StreamingPipeline: Service, Sendable {
 
     // MARK: Steps
 
-    func decode(_ messages: [ConsumedMessage], receivedAt: ContinuousClock.Instant) -> DecodedBatch {
+    func decode(_ messages: [KafkaConsumerMessage], receivedAt: ContinuousClock.Instant) -> DecodedBatch {
         var events: [PaymentEvent] = []
         var deadLetters: [OutgoingMessage] = []
+        var deadLetterKinds: [String] = []
         events.reserveCapacity(messages.count)
         var next: [String: [Int32: Int64]] = [:]
         for message in messages {
             next[message.topic, default: [:]][message.partition] = max(next[message.topic]?[message.partition] ?? 0, message.offset + 1)
             if message.value.count > settings.maxMessageBytes {
                 deadLetters.append(deadLetter(message, kind: "oversized", error: "message of \(message.value.count) bytes exceeds kafka.max_message_bytes (\(settings.maxMessageBytes))"))
+                deadLetterKinds.append("oversized")
                 continue
             }
             do throws(EventDecodingError) {
                 events.append(try message.value.withUnsafeBufferPointer { (bytes) throws(EventDecodingError) in try decoder.decode(bytes) })
             } catch {
                 deadLetters.append(deadLetter(message, kind: error.kind.rawValue, error: error.description))
+                deadLetterKinds.append(error.kind.rawValue)
             }
         }
         let offsets = next.flatMap { topic, partitions in
             partitions.map { PartitionOffset(topic: topic, partition: $0.key, nextOffset: $0.value) }
         }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
-        return DecodedBatch(events: events, deadLetters: deadLetters, offsets: offsets, receivedAt: receivedAt)
+        return DecodedBatch(events: events, deadLetters: deadLetters, deadLetterKinds: deadLetterKinds, offsets: offsets, receivedAt: receivedAt)
     }
 
-    private func deadLetter(_ message: ConsumedMessage, kind: String, error: String) -> OutgoingMessage {
+    private func deadLetter(_ message: KafkaConsumerMessage, kind: String, error: String) -> OutgoingMessage {
         logger.warning("dead-lettering a payment message", metadata: [
             "partition": "\(message.partition)", "offset": "\(message.offset)", "kind": "\(kind)", "error": "\(error)",
         ])

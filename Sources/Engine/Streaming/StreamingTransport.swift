@@ -1,19 +1,4 @@
-/// One message read from the payments topic.
-public struct ConsumedMessage: Sendable, Equatable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]
-
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.key = key
-        self.value = value
-    }
-}
+import Kafka
 
 /// One message to publish: a decision or a dead letter.
 public struct OutgoingMessage: Sendable, Equatable {
@@ -52,7 +37,7 @@ public struct PartitionOffset: Sendable, Hashable {
 public protocol MessageSource: Sendable {
     /// Up to `maxMessages` messages, waiting at most `linger` for more once one has arrived;
     /// an empty array when nothing arrived within `linger`.
-    func poll(maxMessages: Int, linger: Duration) async throws -> [ConsumedMessage]
+    func poll(maxMessages: Int, linger: Duration) async throws -> [KafkaConsumerMessage]
     /// Commits the group's position; called only after every output of those messages was acknowledged.
     func commit(_ offsets: [PartitionOffset]) async throws
 }

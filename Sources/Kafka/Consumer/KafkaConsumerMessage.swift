@@ -13,7 +13,8 @@ public struct KafkaTopicPartition: Sendable, Hashable, Comparable, CustomStringC
     public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition) }
 }
 
-/// A record read from Kafka.
+/// A record read from Kafka: what the engine's pipeline and the platform services consume (their
+/// test doubles build it with the public initializer).
 public struct KafkaConsumerMessage: Sendable, Hashable {
     public let topic: String
     public let partition: Int32
@@ -23,6 +24,19 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
     public let headers: [KafkaHeader]
     /// Broker or producer timestamp in epoch milliseconds, nil when the record has none.
     public let timestampMilliseconds: Int64?
+
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
+        headers: [KafkaHeader] = [], timestampMilliseconds: Int64? = nil
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestampMilliseconds = timestampMilliseconds
+    }
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 }
@@ -47,6 +61,11 @@ public enum KafkaConsumerEvent: Sendable, Hashable {
 public struct KafkaConsumerBatch: Sendable {
     public var messages: [KafkaConsumerMessage] = []
     public var events: [KafkaConsumerEvent] = []
+
+    public init(messages: [KafkaConsumerMessage] = [], events: [KafkaConsumerEvent] = []) {
+        self.messages = messages
+        self.events = events
+    }
 
     public var isEmpty: Bool { messages.isEmpty && events.isEmpty }
 

@@ -7,6 +7,13 @@ import Prometheus
 public enum PrometheusExport {
     public static let registry: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(factory(for: registry))
+        return registry
+    }()
+
+    /// A swift-metrics factory registering into `registry`, with buckets sized for the engine's
+    /// stages (tests pass it to `EngineMetrics` and `EngineRuntime` to read their own registry).
+    public static func factory(for registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         // Scoring takes microseconds to milliseconds; the default buckets start at 5 ms.
         factory.defaultDurationHistogramBuckets = [
@@ -14,9 +21,8 @@ public enum PrometheusExport {
             .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
         ]
-        MetricsSystem.bootstrap(factory)
-        return registry
-    }()
+        return factory
+    }
 }
 
 /// `GET /metrics` in the Prometheus text format.

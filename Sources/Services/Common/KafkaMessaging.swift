@@ -59,9 +59,7 @@ struct KafkaRecordSource: RecordSource {
                 break
             }
         }
-        return batch.messages.map {
-            ConsumedRecord(topic: $0.topic, partition: $0.partition, offset: $0.offset, key: $0.key, value: $0.value)
-        }
+        return batch.messages
     }
 
     func commit(_ records: [ConsumedRecord]) async throws {

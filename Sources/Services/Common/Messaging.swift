@@ -1,19 +1,8 @@
-/// One record read from a topic, with where it came from so its offset can be committed.
-public struct ConsumedRecord: Sendable, Hashable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]
+import Kafka
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.key = key
-        self.value = value
-    }
-}
+/// One record read from a topic, with where it came from so its offset can be committed: the
+/// Kafka wrapper's message itself, so the engine and the services share one type.
+public typealias ConsumedRecord = KafkaConsumerMessage
 
 /// Publishes records and returns only once the broker acknowledged them, so that a caller who
 /// marks something "published" after `publish` returns is never wrong.

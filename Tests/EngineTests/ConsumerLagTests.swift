@@ -1,0 +1,71 @@
+import Engine
+import Kafka
+import Logging
+import Synchronization
+import Testing
+
+/// The broker's offsets as a table; can be made to fail.
+private final class FakeOffsets: PartitionOffsetsSource {
+    let marks: [KafkaTopicPartition: (low: Int64, high: Int64)]
+    let commits: [KafkaTopicPartition: Int64]
+    private let failing = Mutex(false)
+
+    init(marks: [KafkaTopicPartition: (low: Int64, high: Int64)], commits: [KafkaTopicPartition: Int64]) {
+        self.marks = marks
+        self.commits = commits
+    }
+
+    func setFailing(_ value: Bool) { failing.withLock { $0 = value } }
+
+    func watermarks(of partition: KafkaTopicPartition) throws -> (low: Int64, high: Int64) {
+        if failing.withLock({ $0 }) { throw KafkaError.timeout(operation: "watermarks", after: .seconds(1)) }
+        return marks[partition]!
+    }
+
+    func committed(_ partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
+        commits.filter { partitions.contains($0.key) }
+    }
+}
+
+private func partition(_ number: Int32) -> KafkaTopicPartition { KafkaTopicPartition(topic: "payments", partition: number) }
+
+private func batch(_ events: [KafkaConsumerEvent], offsets: [(Int32, Int64)] = []) -> KafkaConsumerBatch {
+    var batch = KafkaConsumerBatch()
+    batch.events = events
+    batch.messages = offsets.map { KafkaConsumerMessage(topic: "payments", partition: $0.0, offset: $0.1, key: nil, value: []) }
+    return batch
+}
+
+@Suite("Consumer lag")
+struct ConsumerLagTests {
+    @Test("lag per owned partition: from the read position, else the committed offset, else the first offset; revoked partitions drop out")
+    func lagPerPartition() {
+        let positions = PartitionPositions()
+        positions.apply(batch([.assigned([partition(0), partition(1), partition(2), partition(3), partition(4)])]))
+        positions.apply(batch([], offsets: [(0, 10), (0, 14), (1, 3), (0, 12)]))
+        positions.apply(batch([.revoked([partition(2)])], offsets: [(1, 4)]))
+        let offsets = FakeOffsets(
+            marks: [partition(0): (0, 20), partition(1): (0, 5), partition(2): (0, 99), partition(3): (0, 10), partition(4): (2, 9)],
+            commits: [partition(3): 7]
+        )
+        let monitor = ConsumerLagMonitor(positions: positions, offsets: offsets, metrics: EngineMetrics(), logger: Logger(label: "test"))
+        let lags = monitor.measure()
+        #expect(lags.map(\.partition.partition) == [0, 1, 3, 4])
+        // p0 read up to 14 (next 15) of 20; p1 next 5 of 5; p3 unread, committed 7 of 10; p4 unread, nothing committed, 2...9.
+        #expect(lags.map(\.lag) == [5, 0, 3, 7])
+    }
+
+    @Test("a broker that does not answer keeps the last measured values")
+    func keepsLastValues() {
+        let positions = PartitionPositions()
+        positions.apply(batch([.assigned([partition(0)])], offsets: [(0, 4)]))
+        let offsets = FakeOffsets(marks: [partition(0): (0, 9)], commits: [:])
+        let monitor = ConsumerLagMonitor(positions: positions, offsets: offsets, metrics: EngineMetrics(), logger: Logger(label: "test"))
+        #expect(monitor.measure().map(\.lag) == [4])
+        offsets.setFailing(true)
+        positions.apply(batch([], offsets: [(0, 8)]))
+        #expect(monitor.measure().map(\.lag) == [4])
+        offsets.setFailing(false)
+        #expect(monitor.measure().map(\.lag) == [0])
+    }
+}
