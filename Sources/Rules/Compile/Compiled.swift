@@ -25,6 +25,11 @@ struct Compiled: Sendable {
     var reads: [Read]
     /// Set when the node is a bare event field, so comparisons can specialise (enum fields compare as enums).
     var field: EventField?
+    /// Set when the node is the event's `amount` (money comparisons with a constant specialise).
+    var isEventAmount = false
+    /// The node lowered for the condition machine (bools and numbers); nil means use `code`.
+    var bool: BoolNode?
+    var number: NumberNode?
 
     init(type: ValueType, code: Code, constant: RuntimeValue? = nil, reads: [Read] = []) {
         self.type = type

@@ -49,6 +49,14 @@ extension Compiler {
         case "is_missing":
             guard arity(name, args, 1, "is_missing(x)", at: at) else { return nil }
             let test: (Frame) -> Truth
+            var lowered: BoolNode?
+            if let field = args[0].field, args[0].type.isText {
+                lowered = .textMissing(field)
+            } else if args[0].type == .bool {
+                lowered = .boolMissing(args[0].boolNode)
+            } else if let number = args[0].numberNode {
+                lowered = .numberMissing(number)
+            }
             switch args[0].code! {
             case .bool(let f): test = { Truth(f($0) == .unknown) }
             case .int(let f): test = { Truth(f($0) == nil) }
@@ -57,7 +65,9 @@ extension Compiler {
             case .money(let f): test = { Truth(f($0) == nil) }
             case .duration(let f): test = { Truth(f($0) == nil) }
             }
-            return Compiled(type: .bool, code: .bool(test), reads: reads)
+            var compiled = Compiled(type: .bool, code: .bool(test), reads: reads)
+            compiled.bool = lowered
+            return compiled
         case "coalesce":
             guard arity(name, args, 2, "coalesce(x, fallback)", at: at) else { return nil }
             switch (args[0].code!, args[1].code!) {
@@ -197,7 +207,9 @@ extension Compiler {
                 let v = frame.row[column]
                 return v.isNaN ? nil : v
             }
-        return Compiled(type: integral ? .int : .decimal, code: code, reads: [Read(name: spec.canonicalName, code: code)])
+        var compiled = Compiled(type: integral ? .int : .decimal, code: code, reads: [Read(name: spec.canonicalName, code: code)])
+        compiled.number = .column(column, integral: integral)
+        return compiled
     }
 
     private mutating func eventField(_ node: Expression.Node, role: String) -> EventField? {

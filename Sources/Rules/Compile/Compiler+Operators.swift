@@ -38,21 +38,57 @@ extension Compiler {
         }
         let reads = Compiled.merge([left, right])
         if op == .and {
-            return Compiled(type: .bool, code: .bool { frame in
+            return lowered(.and(left.boolNode, right.boolNode), Compiled(type: .bool, code: .bool { frame in
                 let a = l(frame)
                 if a == .no { return .no }
                 let b = r(frame)
                 if b == .no { return .no }
                 return a == .yes && b == .yes ? .yes : .unknown
-            }, reads: reads)
+            }, reads: reads))
         }
-        return Compiled(type: .bool, code: .bool { frame in
+        return lowered(.or(left.boolNode, right.boolNode), Compiled(type: .bool, code: .bool { frame in
             let a = l(frame)
             if a == .yes { return .yes }
             let b = r(frame)
             if b == .yes { return .yes }
             return a == .no && b == .no ? .no : .unknown
-        }, reads: reads)
+        }, reads: reads))
+    }
+
+    private func lowered(_ node: BoolNode?, _ compiled: Compiled) -> Compiled {
+        var compiled = compiled
+        compiled.bool = node
+        return compiled
+    }
+
+    /// The machine form of a comparison the closures below implement, when it has one.
+    private func loweredComparison(_ op: BinaryOperator, _ left: Compiled, _ right: Compiled) -> BoolNode? {
+        guard let compare = CompareOperator(op) else { return nil }
+        switch (left.type, right.type) {
+        case (.int, .int):
+            // Both exact in a Double (columns, risk points, small constants), or Int64 precision stays with the closure.
+            guard let l = left.number, let r = right.number else { return nil }
+            return .compare(compare, l, r)
+        case (.int, .decimal), (.decimal, .int), (.decimal, .decimal):
+            guard let l = left.numberNode, let r = right.numberNode else { return nil }
+            return .compare(compare, l, r)
+        case (.money, .money):
+            guard left.isEventAmount, case .money(let constant)? = right.constant else { return nil }
+            return .amountCompare(compare, constant)
+        default:
+            guard left.type.isText, right.type.isText, compare == .equal || compare == .notEqual else { return nil }
+            let equal: BoolNode
+            if let field = left.field, case .string(let text)? = right.constant {
+                equal = field == .type || field == .channel ? .enumIn(field, [text]) : .textIn(field, [text])
+            } else if let field = right.field, case .string(let text)? = left.constant, field != .type, field != .channel {
+                equal = .textIn(field, [text])
+            } else if let l = left.field, let r = right.field {
+                equal = .textEquals(l, r)
+            } else {
+                return nil
+            }
+            return compare == .equal ? equal : .not(equal)
+        }
     }
 
     // MARK: Comparison
@@ -60,7 +96,8 @@ extension Compiler {
     private mutating func comparison(_ op: BinaryOperator, _ left: Compiled, _ right: Compiled, at: SourceLocation) -> Compiled? {
         let reads = Compiled.merge([left, right])
         let ordered = op != .equal && op != .notEqual
-        func done(_ code: @escaping (Frame) -> Truth) -> Compiled { Compiled(type: .bool, code: .bool(code), reads: reads) }
+        let machine = loweredComparison(op, left, right)
+        func done(_ code: @escaping (Frame) -> Truth) -> Compiled { lowered(machine, Compiled(type: .bool, code: .bool(code), reads: reads)) }
         switch (left.type, right.type) {
         case (.int, .int):
             guard case .int(let l)? = left.code, case .int(let r)? = right.code else { break }
@@ -181,8 +218,13 @@ extension Compiler {
         let reads = left.reads
         let test: (Frame) -> Truth
         if case .strings(let set) = list, let enumTest = enumMembership(left, set, at: at) {
-            guard let enumTest else { return nil }
-            return Compiled(type: .bool, code: .bool(negated ? { enumTest($0).negated } : enumTest), reads: reads)
+            guard let enumTest, let field = left.field else { return nil }
+            let node = BoolNode.enumIn(field, set.sorted())
+            return lowered(negated ? .not(node) : node, Compiled(type: .bool, code: .bool(negated ? { enumTest($0).negated } : enumTest), reads: reads))
+        }
+        var machine: BoolNode?
+        if case .strings(let set) = list, let field = left.field, left.type.isText {
+            machine = .textIn(field, set.sorted())
         }
         switch (left.code!, list) {
         case (.string(let f), .strings(let set)):
@@ -210,8 +252,8 @@ extension Compiler {
         default:
             return error("cannot look up a \(left.type) in a list<\(element)>", at: at)
         }
-        if negated { return Compiled(type: .bool, code: .bool { test($0).negated }, reads: reads) }
-        return Compiled(type: .bool, code: .bool(test), reads: reads)
+        if negated { return lowered(machine.map { BoolNode.not($0) }, Compiled(type: .bool, code: .bool { test($0).negated }, reads: reads)) }
+        return lowered(machine, Compiled(type: .bool, code: .bool(test), reads: reads))
     }
 
     // MARK: Enum fields
@@ -302,10 +344,14 @@ extension Compiler {
             case .divide: { $1 == 0 ? nil : $0 / $1 }
             default: { $1 == 0 ? nil : $0.truncatingRemainder(dividingBy: $1) }
             }
-            return Compiled(type: .decimal, code: .decimal { frame in
+            var compiled = Compiled(type: .decimal, code: .decimal { frame in
                 guard let a = l(frame), let b = r(frame), let v = combine(a, b), v.isFinite else { return nil }
                 return v
             }, reads: reads)
+            if let machine = ArithmeticOperator(op), let ln = left.numberNode, let rn = right.numberNode {
+                compiled.number = .arithmetic(machine, ln, rn)
+            }
+            return compiled
         case (.money(let l), .money(let r)) where op == .add || op == .subtract:
             let sign: Double = op == .add ? 1 : -1
             return Compiled(type: .money, code: .money { frame in

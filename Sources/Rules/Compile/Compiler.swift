@@ -69,7 +69,9 @@ struct Compiler {
             guard inner.type == .bool, case .bool(let f)? = inner.code else {
                 return error("'not' needs a bool, found \(inner.type)", at: at)
             }
-            return fold(Compiled(type: .bool, code: .bool { f($0).negated }, reads: inner.reads), [inner])
+            var negated = Compiled(type: .bool, code: .bool { f($0).negated }, reads: inner.reads)
+            negated.bool = .not(inner.boolNode)
+            return fold(negated, [inner])
         case .negate(let operand):
             return compileNegate(operand, at: at)
         case .binary(let op, let lhs, let rhs):
@@ -78,7 +80,9 @@ struct Compiler {
     }
 
     func literal(_ value: RuntimeValue, _ type: ValueType) -> Compiled {
-        Compiled(type: type, code: .constant(value, as: type), constant: value)
+        var compiled = Compiled(type: type, code: .constant(value, as: type), constant: value)
+        compiled.lowerConstant(value)
+        return compiled
     }
 
     /// Exact decimal text to minor units: `5.00 USD` → 500; nil if it has more places than the currency.
@@ -97,7 +101,9 @@ struct Compiler {
     mutating func fold(_ compiled: Compiled, _ operands: [Compiled]) -> Compiled {
         guard !operands.isEmpty, operands.allSatisfy({ $0.constant != nil || $0.list != nil }), let code = compiled.code else { return compiled }
         let value = code.value(Frame.placeholder(lets: letCount))
-        return Compiled(type: compiled.type, code: .constant(value, as: compiled.type), constant: value)
+        var folded = Compiled(type: compiled.type, code: .constant(value, as: compiled.type), constant: value)
+        folded.lowerConstant(value)
+        return folded
     }
 
     // MARK: Names
@@ -107,22 +113,28 @@ struct Compiler {
         switch name {
         case "amount":
             let code = Code.money { $0.event.amount }
-            return Compiled(type: .money, code: code, reads: [Read(name: name, code: code)])
+            var compiled = Compiled(type: .money, code: code, reads: [Read(name: name, code: code)])
+            compiled.isEventAmount = true
+            return compiled
         case "model_score":
             let code = Code.decimal { $0.modelScore.isNaN ? nil : $0.modelScore }
-            return Compiled(type: .decimal, code: code, reads: [Read(name: name, code: code)])
+            var compiled = Compiled(type: .decimal, code: code, reads: [Read(name: name, code: code)])
+            compiled.number = .modelScore
+            return compiled
         case "risk_points":
             guard allowsRiskPoints else {
                 return error("'risk_points' is the total of the matched rules' points and can only be used in a threshold", at: at)
             }
             let code = Code.int { $0.riskPoints }
-            return Compiled(type: .int, code: code, reads: [Read(name: name, code: code)])
+            var compiled = Compiled(type: .int, code: code, reads: [Read(name: name, code: code)])
+            compiled.number = .riskPoints
+            return compiled
         default:
             break
         }
         guard let field = EventField(name: name) else {
             if lists[name] != nil { return error("'\(name)' is a list; write '@\(name)'", at: at) }
-            if name.hasPrefix("metadata.") || name.contains(".") {
+            if name == "metadata" || name.hasPrefix("metadata.") || name.contains(".") {
                 return error("unknown field '\(name)'; metadata fields are written metadata.KEY", at: at)
             }
             if Compiler.functionNames.contains(name) { return error("'\(name)' is a function; call it as \(name)(…)", at: at) }
@@ -139,7 +151,9 @@ struct Compiler {
         case .amountMinor:
             return Compiled(type: .int, code: .int { $0.event.amount.minorUnits })
         case .amountUSD:
-            return Compiled(type: .decimal, code: .decimal { $0.amountUSD })
+            var compiled = Compiled(type: .decimal, code: .decimal { $0.amountUSD })
+            compiled.number = .amountUSD
+            return compiled
         case .cardCountry:
             return Compiled(type: .country, code: .string { $0.event.cardCountry.nonEmpty })
         case .ipCountry:
@@ -183,7 +197,15 @@ struct Compiler {
         }
         var reads = [Read(name: name, code: code)]
         reads += body.reads.filter { $0.name != name }
-        return Compiled(type: body.type, code: code, reads: reads)
+        var compiled = Compiled(type: body.type, code: code, reads: reads)
+        if body.type == .bool {
+            compiled.bool = .boolLet(slot: slot, body.boolNode)
+        } else if let number = body.number {
+            compiled.number = number.isLeaf ? number : .numberLet(slot: slot, number)
+        } else if body.type == .decimal, let number = body.numberNode {
+            compiled.number = .numberLet(slot: slot, number)
+        }
+        return compiled
     }
 
     @inline(__always)

@@ -95,6 +95,11 @@ final class Frame {
         var riskPoints: Int64
         var stamp: UInt64
         var amountUSD: Double?
+        /// The conversion of the last currency seen (events of a batch mostly share a few), so
+        /// `amountUSD` costs no dictionary lookup: computed exactly as `ExchangeRates.usd`.
+        var lastCurrency: Currency?
+        var lastDivisor: Double
+        var lastRate: Double?
     }
 
     private let owned: UnsafeMutablePointer<PaymentEvent>
@@ -110,7 +115,8 @@ final class Frame {
         owned = .allocate(capacity: 1)
         owned.initialize(to: event)
         scalars = .allocate(capacity: 1)
-        scalars.initialize(to: Scalars(event: UnsafePointer(owned), row: row, modelScore: .nan, riskPoints: 0, stamp: 1, amountUSD: rates.usd(event.amount)))
+        scalars.initialize(to: Scalars(event: UnsafePointer(owned), row: row, modelScore: .nan, riskPoints: 0, stamp: 1,
+                                       amountUSD: rates.usd(event.amount), lastCurrency: nil, lastDivisor: 1, lastRate: nil))
         self.rates = rates
         letCount = Swift.max(lets, 1)
         letStamps = .allocate(capacity: letCount)
@@ -137,7 +143,13 @@ final class Frame {
         scalars.pointee.modelScore = modelScore
         scalars.pointee.riskPoints = 0
         scalars.pointee.stamp &+= 1
-        scalars.pointee.amountUSD = rates.usd(event.pointee.amount)
+        let amount = event.pointee.amount
+        if amount.currency != scalars.pointee.lastCurrency {
+            scalars.pointee.lastCurrency = amount.currency
+            scalars.pointee.lastDivisor = Compiler.pow10(amount.currency.minorUnitExponent)
+            scalars.pointee.lastRate = rates.usdPerMajorUnit[amount.currency]
+        }
+        scalars.pointee.amountUSD = scalars.pointee.lastRate.map { Double(amount.minorUnits) / scalars.pointee.lastDivisor * $0 }
     }
 
     /// Copies `event` into the frame and points at it.

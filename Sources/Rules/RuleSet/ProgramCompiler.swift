@@ -22,6 +22,9 @@ struct ProgramCompiler {
     var label: String?
     var rules: [CompiledRule] = []
     var thresholds: [CompiledRule] = []
+    /// The conditions of `rules`, then of `thresholds`, for the condition machine.
+    var ruleConditions: [BoolNode] = []
+    var thresholdConditions: [BoolNode] = []
     /// The list files read, in declaration order, with their bytes (for the content hash).
     var listFiles: [(path: String, bytes: [UInt8])] = []
     let source: RulesSource
@@ -126,6 +129,7 @@ struct ProgramCompiler {
         let compiled = condition(rule.condition, of: "rule '\(rule.name)'")
         let template = rule.reason.flatMap { compileTemplate($0) }
         guard let compiled, case .bool(let test)? = compiled.code, rule.reason == nil || template != nil else { return }
+        ruleConditions.append(compiled.boolNode)
         rules.append(CompiledRule(
             name: rule.name, action: rule.action, points: rule.points, shadow: rule.shadow, isThreshold: false,
             line: rule.location.line, condition: test, reads: compiled.reads, template: template
@@ -142,6 +146,7 @@ struct ProgramCompiler {
         compiler.allowsRiskPoints = true
         defer { compiler.allowsRiskPoints = false }
         guard let compiled = condition(threshold.condition, of: "a threshold"), case .bool(let test)? = compiled.code else { return }
+        thresholdConditions.append(compiled.boolNode)
         thresholds.append(CompiledRule(
             name: name, action: threshold.action, points: 0, shadow: false, isThreshold: true,
             line: threshold.location.line, condition: test, reads: compiled.reads, template: nil

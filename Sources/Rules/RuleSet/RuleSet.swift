@@ -3,6 +3,11 @@ import Features
 
 /// A compiled rules file: immutable, shareable across threads, evaluated per event or per batch.
 ///
+/// Conditions run on a `ConditionProgram` (a flat instruction array) over per-call scratch; the
+/// closures compiled beside it produce the reasons of the rules that match. Nothing in a rule set
+/// is mutated after `compile`, so any number of threads may evaluate one while another thread
+/// drops the last reference to it.
+///
 /// Rules and the model share one `FeaturePlan`: compile the model's expressions into a plan
 /// first, pass it as `basePlan`, and the rule set's `featurePlan` is that plan with the rules'
 /// aggregates appended (columns are never renumbered). The engine fills rows for `featurePlan`
@@ -28,6 +33,7 @@ public struct RuleSet: Sendable {
     let rules: [CompiledRule]
     let thresholds: [CompiledRule]
     let letCount: Int
+    let program: ConditionProgram
 
     /// Parses, checks and compiles a rules file.
     /// - Throws: `RulesCompileError` listing every problem in the file as `path:line:col: message`.
@@ -60,7 +66,9 @@ public struct RuleSet: Sendable {
             featurePlan: program.compiler.plan, rates: rates,
             ruleNames: (program.rules + program.thresholds).map(\.name),
             sourceFilesStorage: [source.path] + program.listFiles.map(\.path) + (ratesPath.map { [$0] } ?? []),
-            rules: program.rules, thresholds: program.thresholds, letCount: program.compiler.letCount
+            rules: program.rules, thresholds: program.thresholds, letCount: program.compiler.letCount,
+            program: ConditionProgram(conditions: program.ruleConditions + program.thresholdConditions,
+                                      letCount: program.compiler.letCount, rates: rates)
         )
     }
 
@@ -70,9 +78,14 @@ public struct RuleSet: Sendable {
     /// extends it); `modelScore` is the model's probability, NaN when there is no model.
     public func evaluate(event: PaymentEvent, features: UnsafeBufferPointer<Double>, modelScore: Double = .nan) -> RuleVerdict {
         precondition(features.count >= featurePlan.count, "feature row has \(features.count) columns; the rule set's plan has \(featurePlan.count)")
-        let frame = Frame(event: event, row: features.baseAddress ?? Frame.emptyRow, lets: letCount, rates: rates)
-        frame.modelScore = modelScore
-        return evaluate(frame)
+        // The frame points at the caller's event for the call instead of copying it.
+        return withUnsafePointer(to: event) { pointer in
+            let frame = Frame(event: .placeholder, row: Frame.emptyRow, lets: letCount, rates: rates)
+            frame.load(pointer, row: features.baseAddress ?? Frame.emptyRow, modelScore: modelScore)
+            // Captures the two arrays, not `self`: copying the whole struct costs a dozen retains.
+            let rules = self.rules, thresholds = self.thresholds
+            return ConditionMachine.withMachine(program, frame: frame) { RuleSet.decide(&$0, rules, thresholds) }
+        }
     }
 
     public func evaluate(event: PaymentEvent, features: [Double], modelScore: Double = .nan) -> RuleVerdict {
@@ -99,27 +112,36 @@ public struct RuleSet: Sendable {
             events.withUnsafeBufferPointer { batch in
                 let base = matrix.baseAddress ?? Frame.emptyRow
                 let frame = Frame(event: .placeholder, row: base, lets: letCount, rates: rates)
-                for index in batch.indices {
-                    frame.load(batch.baseAddress! + index, row: featureCount == 0 ? Frame.emptyRow : base + index * featureCount,
-                               modelScore: modelScores.isEmpty ? .nan : modelScores[index])
-                    out.append(evaluate(frame))
+                let rules = self.rules, thresholds = self.thresholds
+                ConditionMachine.withMachine(program, frame: frame) { machine in
+                    for index in batch.indices {
+                        frame.load(batch.baseAddress! + index, row: featureCount == 0 ? Frame.emptyRow : base + index * featureCount,
+                                   modelScore: modelScores.isEmpty ? .nan : modelScores[index])
+                        machine.nextEvent()
+                        out.append(RuleSet.decide(&machine, rules, thresholds))
+                    }
                 }
             }
         }
     }
 
-    private func evaluate(_ frame: Frame) -> RuleVerdict {
+    /// Runs the conditions on the machine's current event; builds reasons only for the matches.
+    private static func decide(_ machine: inout ConditionMachine, _ rules: [CompiledRule], _ thresholds: [CompiledRule]) -> RuleVerdict {
+        let frame = machine.frame
         var reasons: [RuleReason] = []
         var points = 0
         var decline: String?, allow: String?, review: String?
-        for rule in rules where rule.condition(frame) == .yes {
+        let ruleCount = rules.count
+        for index in 0..<ruleCount where machine.condition(index) == .yes {
+            let rule = rules[index]
             reasons.append(rule.reason(frame))
             guard !rule.shadow else { continue }
             points &+= rule.points
             RuleSet.note(rule, &decline, &allow, &review)
         }
         frame.riskPoints = Int64(points)
-        for threshold in thresholds where threshold.condition(frame) == .yes {
+        for index in thresholds.indices where machine.condition(ruleCount + index) == .yes {
+            let threshold = thresholds[index]
             reasons.append(threshold.reason(frame))
             RuleSet.note(threshold, &decline, &allow, &review)
         }
@@ -127,6 +149,22 @@ public struct RuleSet: Sendable {
         if let allow { return RuleVerdict(outcome: .approve, riskPoints: points, reasons: reasons, decidedBy: allow) }
         if let review { return RuleVerdict(outcome: .review, riskPoints: points, reasons: reasons, decidedBy: review) }
         return RuleVerdict(outcome: .approve, riskPoints: points, reasons: reasons, decidedBy: nil)
+    }
+
+    /// Each rule's and threshold's condition on one event, through the closures (the reference
+    /// semantics) and through the condition machine, in `ruleNames` order; for the tests that
+    /// hold the two to the same answers.
+    func conditionTruths(event: PaymentEvent, features: [Double], modelScore: Double, riskPoints: Int64) -> (closures: [Truth], machine: [Truth]) {
+        features.withUnsafeBufferPointer { row in
+            let frame = Frame(event: event, row: row.baseAddress ?? Frame.emptyRow, lets: letCount, rates: rates)
+            frame.modelScore = modelScore
+            frame.riskPoints = riskPoints
+            let closures = (rules + thresholds).map { $0.condition(frame) }
+            let machine = ConditionMachine.withMachine(program, frame: frame) { machine in
+                (0..<(rules.count + thresholds.count)).map { machine.condition($0) }
+            }
+            return (closures, machine)
+        }
     }
 
     private static func note(_ rule: CompiledRule, _ decline: inout String?, _ allow: inout String?, _ review: inout String?) {

@@ -100,7 +100,7 @@ struct RulesCommand: AsyncParsableCommand {
                         print("FAIL \(name): \(testCase.name)")
                         for difference in result.differences { print("    \(difference)") }
                         let explained = RuleTestRunner.explain(result.verdict)
-                        print("    matched: \(explained.isEmpty ? "nothing" : "")")
+                        print("    matched:\(explained.isEmpty ? " nothing" : "")")
                         for line in explained { print("      \(line)") }
                     }
                 }
