@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // System libraries: nothing but the headers and the link line.
@@ -104,7 +105,10 @@ let package = Package(
         // Release-mode benchmarks: `swift run -c release waqiti-bench <suite>`; results in bench/results/.
         .executableTarget(
             name: "waqiti-bench",
-            dependencies: ["Replay", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS", "Redis"],
+            dependencies: [
+                "Replay", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS", "Redis", "Kafka",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             path: "bench/Sources/WaqitiBench"
         ),
 

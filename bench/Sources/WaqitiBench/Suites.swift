@@ -9,6 +9,7 @@ enum BenchSuites {
     /// One entry per suite file; keep alphabetical to keep merges trivial.
     static let all: [String: BenchSuite] = [
         "decode": CodecBench.decode,
+        "engine": EngineBench.suite,
         "features": FeaturesBench.suite,
         "model": ModelBench.run,
         "replay": ReplayBench.suite,

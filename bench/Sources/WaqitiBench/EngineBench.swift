@@ -1,0 +1,239 @@
+import Foundation
+import Histogram
+import Kafka
+import Redis
+
+// Suite `engine`: `waqiti serve` end to end over the real broker, Redis and HTTP over loopback.
+//   deploy/local/start && source deploy/local/env.sh && swift build -c release
+//   swift run -c release waqiti-bench engine [--events N] [--runs R] [--seconds S] [--warmup S]
+//       [--stores memory,redis] [--http-seconds S] [--no-http] [--waqiti .build/release/waqiti]
+//
+// 1. Throughput: N simulated payments are preloaded on a 6-partition topic; in each of R rounds
+//    the pass-through copier (the ceiling), then a fresh engine per store (new consumer group,
+//    Redis database flushed) drain them; the rate is counted from the first to the last output
+//    message, so process start and group join are excluded. Median of the rounds.
+// 2. Latency: per store, a fresh engine on an empty topic is offered payments at fixed rates
+//    (1,000/s, a quarter and half of that store's measured maximum), open loop; latency runs
+//    from each payment's scheduled produce instant to its decision's arrival at the reader.
+// 3. HTTP: `POST /v1/score` under wrk at fixed rates and unthrottled, on the in-memory engine.
+
+enum EngineBench {
+    struct Options {
+        var events = 200_000
+        var runs = 3
+        var seconds = 15
+        var warmup = 3
+        var stores = ["memory", "redis"]
+        var httpSeconds = 15
+        var http = true
+        var waqiti = ".build/release/waqiti"
+
+        init(_ arguments: [String]) throws {
+            var iterator = arguments.makeIterator()
+            while let argument = iterator.next() {
+                func value() throws -> String {
+                    guard let value = iterator.next() else { throw BenchError("\(argument) needs a value") }
+                    return value
+                }
+                func number() throws -> Int {
+                    let text = try value()
+                    guard let number = Int(text), number > 0 else { throw BenchError("\(argument) needs a positive integer, got '\(text)'") }
+                    return number
+                }
+                switch argument {
+                case "--events": events = try number()
+                case "--runs": runs = try number()
+                case "--seconds": seconds = try number()
+                case "--warmup": warmup = try number()
+                case "--http-seconds": httpSeconds = try number()
+                case "--no-http": http = false
+                case "--waqiti": waqiti = try value()
+                case "--stores":
+                    stores = try value().split(separator: ",").map(String.init)
+                    guard !stores.isEmpty, stores.allSatisfy({ $0 == "memory" || $0 == "redis" }) else {
+                        throw BenchError("--stores takes memory, redis or memory,redis")
+                    }
+                default: throw BenchError("unknown option \(argument); see the header of bench/Sources/WaqitiBench/EngineBench.swift")
+                }
+            }
+        }
+    }
+
+    static let partitions: Int32 = 6
+
+    static let suite: BenchSuite = { arguments in try await run(arguments) }
+
+    static func run(_ arguments: [String]) async throws {
+        let options = try Options(arguments)
+        let environment = ProcessInfo.processInfo.environment
+        let brokers = environment["WAQITI_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
+        let redisURL = benchRedisURL(environment["WAQITI_REDIS_URL"] ?? "redis://127.0.0.1:6379")
+        guard FileManager.default.isExecutableFile(atPath: options.waqiti) else {
+            throw BenchError("\(options.waqiti) is not an executable: run `swift build -c release` first (or give --waqiti PATH)")
+        }
+        let run = "\(Int(Date().timeIntervalSince1970))-\(getpid())"
+        let work = "bench/.work/engine-\(run)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let admin = try KafkaAdmin(configuration: BenchKafka.client(brokers, "waqiti-bench-admin"))
+        let loadBefore = shell("cut -d' ' -f1-3 /proc/loadavg")
+
+        func startEngine(_ label: String, store: String, payments: String) async throws -> (EngineProcess, String) {
+            let decisions = "bench-\(run)-\(label)-decisions"
+            try admin.createTopic(decisions, partitions: partitions)
+            try admin.createTopic("bench-\(run)-\(label)-dlq", partitions: 1)
+            if store == "redis" { try flush(redisURL) }
+            let engine = try EngineProcess(executable: options.waqiti, environment: [
+                "WAQITI_KAFKA_BROKERS": brokers,
+                "WAQITI_KAFKA_PAYMENTS_TOPIC": payments,
+                "WAQITI_KAFKA_DECISIONS_TOPIC": decisions,
+                "WAQITI_KAFKA_DLQ_TOPIC": "bench-\(run)-\(label)-dlq",
+                "WAQITI_KAFKA_GROUP_ID": "bench-\(run)-\(label)",
+                "WAQITI_FEATURES_STORE": store,
+                "WAQITI_REDIS_URL": redisURL,
+            ], logPath: "\(work)/\(label).log")
+            try await engine.waitUntilServing()
+            return (engine, decisions)
+        }
+
+        var pool = try BenchEventPool(seed: 42)
+        let drainEvents = pool.take(options.events)
+        let drainTopic = "bench-\(run)-payments"
+        try admin.createTopic(drainTopic, partitions: partitions)
+        try await BenchKafka.preload(drainEvents, topic: drainTopic, brokers: brokers)
+        print("engine bench \(run): \(options.events) payments preloaded on \(drainTopic); logs in \(work)")
+
+        // 1. Throughput, rounds interleaved so drift on the shared machine hits every path alike.
+        var rates: [String: [Double]] = [:]
+        var cpu: [String: [Double]] = [:]
+        let drainTimeout = Duration.seconds(120 + options.events / 1_000)
+        for round in 0..<options.runs {
+            let copyTopic = "bench-\(run)-copy-\(round)"
+            try admin.createTopic(copyTopic, partitions: partitions)
+            let reader = try OutputReader(topic: copyTopic, partitions: partitions, brokers: brokers)
+            async let copied = reader.read(expected: options.events, timeout: drainTimeout)
+            try await PassThroughCopier.copy(from: drainTopic, to: copyTopic, group: "bench-\(run)-copy-\(round)", expected: options.events,
+                                             brokers: brokers, batch: 500, linger: .milliseconds(5))
+            let ceiling = await copied
+            try check(ceiling, expected: options.events, what: "pass-through round \(round)")
+            rates["pass-through", default: []].append(ceiling.throughput)
+            print("  round \(round): pass-through \(Int(ceiling.throughput)) msg/s")
+
+            for store in options.stores {
+                let (engine, decisions) = try await startEngine("drain-\(store)-\(round)", store: store, payments: drainTopic)
+                let cpuAtStart = engine.cpuSeconds
+                let reader = try OutputReader(topic: decisions, partitions: partitions, brokers: brokers)
+                let result = await reader.read(expected: options.events, timeout: drainTimeout)
+                let used = engine.cpuSeconds - cpuAtStart
+                engine.stop()
+                try check(result, expected: options.events, what: "engine (\(store)) round \(round)")
+                rates["engine-\(store)", default: []].append(result.throughput)
+                cpu["engine-\(store)", default: []].append(used * 1e6 / Double(options.events))
+                print("  round \(round): engine \(store) \(Int(result.throughput)) decisions/s, \(Int(used * 1e6 / Double(options.events))) µs CPU/event")
+            }
+        }
+        let ceiling = median(rates["pass-through"]!)
+
+        // 2. Latency at fixed offered loads, and 3. HTTP on the in-memory engine.
+        var latencyRows: [[String]] = []
+        var halfMaxP99: [String: Double] = [:]
+        var httpRows: [[String]] = []
+        var http5000: WrkRun.Result?
+        for store in options.stores {
+            let maximum = median(rates["engine-\(store)"]!)
+            let half = roundedRate(maximum / 2)
+            let offered = Array(Set([1_000, roundedRate(maximum / 4), half])).filter { $0 > 0 }.sorted()
+            let topic = "bench-\(run)-latency-\(store)"
+            try admin.createTopic(topic, partitions: partitions)
+            let (engine, decisions) = try await startEngine("latency-\(store)", store: store, payments: topic)
+            // Wait until the consumer has joined its group and decides (otherwise the first
+            // measured payments would time the group join).
+            let probe = pool.take(200)
+            let probeReader = try OutputReader(topic: decisions, partitions: partitions, brokers: brokers)
+            try await BenchKafka.preload(probe, topic: topic, brokers: brokers)
+            let probed = await probeReader.read(expected: probe.count, timeout: .seconds(120))
+            try check(probed, expected: probe.count, what: "latency probe (\(store))")
+
+            for rate in offered {
+                let events = pool.take(rate * (options.warmup + options.seconds))
+                var index: [String: Int] = [:]
+                index.reserveCapacity(events.count)
+                for (position, event) in events.enumerated() { index[event.paymentID] = position }
+                let reader = try OutputReader(topic: decisions, partitions: partitions, brokers: brokers, fromEnd: true)
+                let start = ContinuousClock.now + .milliseconds(50)
+                let schedule = OutputReader.Schedule(index: index, rate: rate, start: start, measureFrom: rate * options.warmup)
+                async let read = reader.read(expected: events.count, timeout: .seconds(options.warmup + options.seconds + 60), schedule: schedule)
+                try await BenchKafka.offer(events, rate: rate, topic: topic, brokers: brokers, start: start)
+                let result = await read
+                let h = result.latency
+                latencyRows.append([store, String(rate), rate == half ? "half of max" : rate == 1_000 ? "fixed" : "quarter of max",
+                                    "\(result.distinct) / \(events.count)", ms(h.valueAtPercentile(50)), ms(h.valueAtPercentile(99)),
+                                    ms(h.valueAtPercentile(99.9)), ms(h.max)])
+                if rate == half { halfMaxP99[store] = Double(h.valueAtPercentile(99)) / 1000 }
+                print("  latency \(store) at \(rate)/s: decided \(result.distinct)/\(events.count), p50 \(ms(h.valueAtPercentile(50))) ms, p99 \(ms(h.valueAtPercentile(99))) ms, p99.9 \(ms(h.valueAtPercentile(99.9))) ms")
+            }
+
+            if store == "memory", options.http {
+                let bodies = pool.take(1_000).map { String(decoding: $0.value, as: UTF8.self).replacingOccurrences(of: "\"\($0.paymentID)\"", with: "\"PAYMENT_ID\"") }
+                let shapes: [(label: String, target: Int, connections: Int, delay: Int)] = [
+                    ("1000", 1_000, 2, 2), ("5000", 5_000, 10, 2), ("max", 0, 16, 0),
+                ]
+                for shape in shapes {
+                    let result = try WrkRun.run(label: "\(run)-\(shape.label)", port: engine.httpPort, connections: shape.connections,
+                                                delayMilliseconds: shape.delay, seconds: options.httpSeconds, bodies: bodies, workDirectory: work)
+                    if shape.target == 5_000 { http5000 = result }
+                    httpRows.append([shape.target == 0 ? "unthrottled" : String(shape.target),
+                                     "\(shape.connections) × \(shape.delay == 0 ? "no delay" : "\(shape.delay) ms delay")",
+                                     String(Int(result.rate)), String(result.p50), String(result.p99), String(result.p999), String(result.max), String(result.errors)])
+                    print("  http \(shape.label): \(Int(result.rate)) req/s, p50 \(result.p50) ms, p99 \(result.p99) ms, p99.9 \(result.p999) ms, errors \(result.errors)")
+                }
+            }
+            engine.stop()
+        }
+
+        var throughputRows: [[String]] = [["pass-through copier (no scoring)", "-", String(Int(ceiling)), "-", "100%"]]
+        for store in options.stores {
+            let rate = median(rates["engine-\(store)"]!)
+            throughputRows.append(["waqiti serve", store, String(Int(rate)), String(Int(median(cpu["engine-\(store)"]!))), percent(rate / ceiling)])
+        }
+        var targets: [String] = []
+        if let memory = rates["engine-memory"].map(median) {
+            targets.append("throughput with the in-memory store ≥ 50% of pass-through: \(percent(memory / ceiling)) — \(memory / ceiling >= 0.5 ? "met" : "NOT met")")
+        }
+        for store in options.stores {
+            if let p99 = halfMaxP99[store] {
+                targets.append("p99 event→decision ≤ 25 ms at half the measured maximum (\(store)): \(String(format: "%.2f", p99)) ms — \(p99 <= 25 ? "met" : "NOT met")")
+            }
+        }
+        if let http5000 {
+            let met = http5000.p99 <= 2 && http5000.rate >= 4_500
+            targets.append("HTTP POST /v1/score p99 ≤ 2 ms at 5,000 req/s: p99 \(http5000.p99) ms at \(Int(http5000.rate)) req/s achieved — \(met ? "met" : "NOT met")")
+        }
+        try EngineBenchReport(
+            arguments: arguments, options: options, loadBefore: loadBefore, throughput: throughputRows,
+            latency: latencyRows, http: httpRows, targets: targets
+        ).write()
+    }
+
+    /// The bench's own Redis database (12), flushed before each Redis phase, so earlier runs'
+    /// windows never leak in and nobody else's data is touched.
+    static func benchRedisURL(_ base: String) -> String {
+        guard let scheme = base.range(of: "://") else { return base + "/12" }
+        let authority = base[scheme.upperBound...].prefix { $0 != "/" }
+        return String(base[..<scheme.upperBound]) + authority + "/12"
+    }
+
+    static func flush(_ url: String) throws {
+        let connection = try RedisConnection(configuration: RedisConfiguration(url: url))
+        _ = try connection.send(RedisCommand("FLUSHDB"))
+        connection.disconnect()
+    }
+
+    static func check(_ result: ReadResult, expected: Int, what: String) throws {
+        guard result.distinct == expected else { throw BenchError("\(what): \(result.distinct) of \(expected) outputs arrived before the deadline") }
+    }
+
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    static func roundedRate(_ rate: Double) -> Int { Int((rate / 100).rounded()) * 100 }
+    static func percent(_ ratio: Double) -> String { "\(Int((ratio * 100).rounded()))%" }
+    static func ms(_ microseconds: UInt64) -> String { String(format: "%.2f", Double(microseconds) / 1000) }
+}
