@@ -6,11 +6,11 @@ import Testing
 /// payment, wallet and reconciliation services, and `waqiti traffic` as the client, on the local
 /// PostgreSQL and broker.
 ///
-/// CI runs 2,000 payments; the full 20,000 of the acceptance is the same test with
+/// CI runs 1,000 payments; the full 20,000 of the acceptance is the same test with
 /// `WAQITI_ACCEPTANCE_PAYMENTS=20000` (docs/services.md records the run).
 @Suite("Platform acceptance: engine and services as processes", .enabled(if: ProcessEnvironment.isEnabled, ProcessEnvironment.skipMessage))
 struct PlatformAcceptanceTests {
-    static var payments: Int { Int(ProcessInfo.processInfo.environment["WAQITI_ACCEPTANCE_PAYMENTS"] ?? "") ?? 2_000 }
+    static var payments: Int { Int(ProcessInfo.processInfo.environment["WAQITI_ACCEPTANCE_PAYMENTS"] ?? "") ?? 1_000 }
 
     /// Amounts in the traffic plan are 1.00 to 200.99 USD: about 5% declined, 10% reviewed.
     static let rules = """

@@ -61,7 +61,7 @@ public struct ConsumerLoop: Service {
                 } catch {
                     logger.error("batch failed; retrying the same batch", metadata: [
                         "consumer": "\(name)", "records": "\(batch.count)",
-                        "first_offset": "\(batch[0].offset)", "error": "\(error)",
+                        "first_offset": "\(batch[0].offset)", "error": "\(String(reflecting: error))",
                     ])
                     // Shutting down mid-retry leaves the offsets uncommitted: the next start redelivers.
                     if Task.isShuttingDownGracefully || Task.isCancelled { return }

@@ -147,6 +147,10 @@ public struct WalletLedger: Sendable {
             """, logger: logger)
         guard let hold, effect == .captured || effect == .released else { return effect }
         let amount = hold.request.amount
+        // Lock the wallet's accounts in the order `hold` does (available, then held): a settlement
+        // batch taking held first deadlocks against a concurrent hold on the same wallet.
+        let available = try await ensureAccount(wallet: hold.request.walletID, kind: "available", currency: amount.currency, on: connection)
+        try await connection.query("SELECT 1 FROM wallet.accounts WHERE id = \(available) FOR UPDATE", logger: logger)
         let heldAccount = try await ensureAccount(wallet: hold.request.walletID, kind: "held", currency: amount.currency, on: connection)
         let destination = effect == .captured
             ? try await ensureAccount(wallet: hold.request.merchantID, kind: "merchant", currency: amount.currency, on: connection)
