@@ -47,7 +47,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         // Logistic regression: model file, BLAS batch scoring, training, evaluation.
-        .target(name: "Model", dependencies: ["FraudCore", "Features", "Rules", "BLAS"]),
+        .target(name: "Model", dependencies: ["FraudCore", "Features", "Rules", "BLAS", "Reporting", .product(name: "Metrics", package: "swift-metrics")]),
         // Self-contained HTML pages with inline SVG charts and tables (replay and training reports).
         .target(name: "Reporting"),
         // Backtesting: replay sources, decision summaries and metrics, rule/model diffs, HTML report.
@@ -123,7 +123,11 @@ let package = Package(
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "Features", "Simulation", "FraudCore", "Rules"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation"]),
+        .testTarget(name: "ModelTests", dependencies: [
+            "Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation", "Engine",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(
             name: "EngineTests",
             dependencies: [

@@ -7,7 +7,8 @@ import COpenBLAS
 ///
 /// Threads: the Debian build is the pthread one and starts one worker per core. The engine's hot
 /// path calls BLAS on small batches (a few hundred rows × tens of features) where waking a second
-/// thread costs more than it saves, so the engine calls `setThreadCount(1)` at start-up; training,
+/// thread costs more than it saves, so `waqiti serve` calls `setThreadCount(1)` at start-up
+/// (unless OPENBLAS_NUM_THREADS is set); training,
 /// with its million-row products, may raise it again.
 public enum BLAS {
     /// OpenBLAS's own description of its build: version, kernel (core type) and thread count,

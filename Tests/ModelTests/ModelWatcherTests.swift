@@ -1,5 +1,6 @@
 import Features
 import Foundation
+import MetricsTestKit
 import Synchronization
 import Testing
 @testable import Model
@@ -17,7 +18,9 @@ import Testing
         try ModelFileEncoder.encode(Fixtures.model).write(toFile: path, atomically: true, encoding: .utf8)
 
         let events = Events()
-        let watcher = try ModelWatcher(path: path, basePlan: FeaturePlan()) { event in events.seen.withLock { $0.append(event) } }
+        let metrics = TestMetrics()
+        let watcher = try ModelWatcher(path: path, basePlan: FeaturePlan(), metricsFactory: metrics) { event in events.seen.withLock { $0.append(event) } }
+        #expect(try metrics.expectGauge("waqiti_model_info", [("model_version", Fixtures.model.version)]).lastValue == 1)
         #expect(watcher.current.model == Fixtures.model)
         #expect(watcher.poll() == nil)
 
@@ -27,6 +30,7 @@ import Testing
         #expect(watcher.current.model == Fixtures.model)
         #expect(watcher.reloadFailures == 1)
         #expect(watcher.poll() == nil, "the same bad file is reported once")
+        #expect(try metrics.expectCounter("waqiti_model_reload_failures_total").totalValue == 1)
 
         var next = Fixtures.model
         next.bias = -3.5
@@ -36,5 +40,11 @@ import Testing
         #expect(watcher.reloads == 1)
         #expect(watcher.reloadFailures == 1)
         #expect(events.seen.withLock { $0.count } == 2)
+        #expect(try metrics.expectCounter("waqiti_model_reloads_total").totalValue == 1)
+        #expect(try metrics.expectCounter("waqiti_model_reload_failures_total").totalValue == 1)
+        #expect(try metrics.expectGauge("waqiti_model_info", [("model_version", next.version)]).lastValue == 1)
+        #expect(throws: (any Error).self, "the previous version's info series is destroyed") {
+            try metrics.expectGauge("waqiti_model_info", [("model_version", Fixtures.model.version)])
+        }
     }
 }

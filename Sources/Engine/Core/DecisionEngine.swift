@@ -22,6 +22,8 @@ public final class DecisionEngine: Sendable {
     private let degradedPolicy: DegradedPolicy
     private let wallClock: @Sendable () -> EventTime
     private let binder = PlanBinder()
+    /// Per-worker model scorers whose buffers outlive the batch.
+    private let scorers: ScorerPool
 
     public init(
         rules: @escaping @Sendable () -> RuleSet,
@@ -30,8 +32,10 @@ public final class DecisionEngine: Sendable {
         cache: any DecisionCache,
         degradedPolicy: DegradedPolicy,
         metrics: EngineMetrics = EngineMetrics(),
-        wallClock: @escaping @Sendable () -> EventTime = WallClock.now
+        wallClock: @escaping @Sendable () -> EventTime = WallClock.now,
+        scorers: ScorerPool = ScorerPool()
     ) {
+        self.scorers = scorers
         self.rules = rules
         self.model = model
         self.featureRouter = features
@@ -88,12 +92,9 @@ public final class DecisionEngine: Sendable {
         var contributions: [[ModelContribution]] = []
         if let model {
             let input = PlanBinding.matrix(features.values, rows: batch.count, width: width, columns: binding.modelColumns)
-            var raw: [Double] = []
-            model.extractor.extract(events: batch, features: input.values, featureCount: input.width, into: &raw)
-            let scorer = BatchScorer(model: model.model)
-            scorer.score(raw: raw, rows: batch.count)
-            scores = Array(scorer.scores.prefix(batch.count))
-            contributions = (0..<batch.count).map { scorer.topContributions(raw: raw, row: $0, count: 3) }
+            let scored = scorers.score(model, events: batch, features: input.values, featureCount: input.width, reasons: 3)
+            scores = scored.scores
+            contributions = scored.contributions
         }
         let rulesStart = ContinuousClock.now
         metrics.record(.model, rulesStart - modelStart)

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Features
 import Foundation
 import FraudCore
@@ -8,8 +9,11 @@ import Synchronization
 /// the new model only if it loads and compiles completely. A bad file leaves the last good model
 /// live, is reported once (not on every poll), and counts as a reload failure.
 ///
-/// Transport-agnostic: the engine runs `run()` as a service and maps `onEvent` to its metrics
-/// (`waqiti_model_reloads_total`, `waqiti_model_reload_failures_total`) and logs.
+/// Transport-agnostic: the engine runs `run()` as a service and maps `onEvent` to its logs. The
+/// watcher records its own metrics through swift-metrics, as the rules watcher does:
+/// `waqiti_model_reloads_total`, `waqiti_model_reload_failures_total`, and the info gauge
+/// `waqiti_model_info{model_version="default@3f2a9c1b4d5e"} 1` for the live model (the previous
+/// version's series is set to 0 and destroyed on reload).
 public final class ModelWatcher: Sendable {
     /// What one poll found.
     public enum Event: Sendable, Equatable {
@@ -25,6 +29,9 @@ public final class ModelWatcher: Sendable {
     private let rates: ExchangeRates
     private let onEvent: @Sendable (Event) -> Void
     private let state: Mutex<State>
+    private let metricsFactory: MetricsFactory
+    private let reloadCounter: Counter
+    private let failureCounter: Counter
 
     private struct State {
         var current: CompiledModel
@@ -33,15 +40,21 @@ public final class ModelWatcher: Sendable {
         var bytesHash: String
         var reloads = 0
         var failures = 0
+        /// `waqiti_model_info` of the live version.
+        var info: Gauge
     }
 
     /// Loads the model once; unlike a reload, a bad file at start-up is an error.
     /// - Parameter basePlan: the plan the rules use; the model's aggregates are appended to it.
     public init(
         path: String, basePlan: FeaturePlan, rates: ExchangeRates = .builtIn, pollInterval: Duration = .seconds(1),
+        metricsFactory: MetricsFactory = MetricsSystem.factory,
         onEvent: @escaping @Sendable (Event) -> Void = { _ in }
     ) throws(ModelFileError) {
         self.path = path
+        self.metricsFactory = metricsFactory
+        self.reloadCounter = Counter(label: "waqiti_model_reloads_total", dimensions: [], factory: metricsFactory)
+        self.failureCounter = Counter(label: "waqiti_model_reload_failures_total", dimensions: [], factory: metricsFactory)
         self.pollInterval = pollInterval
         self.basePlan = basePlan
         self.rates = rates
@@ -50,7 +63,8 @@ public final class ModelWatcher: Sendable {
         let data = try ModelFileDecoder.read(path)
         var plan = basePlan
         let compiled = try CompiledModel(model: ModelFileDecoder.decode(data, file: path), path: path, plan: &plan, rates: rates)
-        state = Mutex(State(current: compiled, stamp: stamp, bytesHash: SHA256.hex(data)))
+        let info = Self.info(compiled, factory: metricsFactory)
+        state = Mutex(State(current: compiled, stamp: stamp, bytesHash: SHA256.hex(data), info: info))
     }
 
     /// The model to score with now.
@@ -77,12 +91,22 @@ public final class ModelWatcher: Sendable {
             do throws(ModelFileError) {
                 var plan = basePlan
                 let compiled = try CompiledModel(model: ModelFileDecoder.decode(data, file: path), path: path, plan: &plan, rates: rates)
-                state.withLock {
-                    $0.current = compiled
-                    $0.reloads += 1
-                    $0.stamp = stamp
-                    $0.bytesHash = hash
+                let info = Self.info(compiled, factory: metricsFactory)
+                let previous = state.withLock { state in
+                    state.current = compiled
+                    state.reloads += 1
+                    state.stamp = stamp
+                    state.bytesHash = hash
+                    let previous = state.info
+                    state.info = info
+                    return previous
                 }
+                // Retraining metadata alone keeps the version, and then both handles are one series.
+                if previous.dimensions.first?.1 != info.dimensions.first?.1 {
+                    previous.record(0)
+                    previous.destroy()
+                }
+                reloadCounter.increment()
                 event = .reloaded(version: compiled.model.version)
             } catch {
                 state.withLock {
@@ -90,6 +114,7 @@ public final class ModelWatcher: Sendable {
                     $0.stamp = stamp
                     $0.bytesHash = hash
                 }
+                failureCounter.increment()
                 event = .rejected(error)
             }
         } catch {
@@ -98,10 +123,18 @@ public final class ModelWatcher: Sendable {
                 $0.failures += 1
                 $0.stamp = stamp
             }
+            failureCounter.increment()
             event = .rejected(error)
         }
         if let event { onEvent(event) }
         return event
+    }
+
+    /// The live model's info series, set to 1.
+    private static func info(_ compiled: CompiledModel, factory: MetricsFactory) -> Gauge {
+        let gauge = Gauge(label: "waqiti_model_info", dimensions: [("model_version", compiled.model.version)], factory: factory)
+        gauge.record(1)
+        return gauge
     }
 
     /// Polls every `pollInterval` until the task is cancelled.

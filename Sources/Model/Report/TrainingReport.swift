@@ -1,3 +1,5 @@
+import Reporting
+
 /// The training report written next to a model: `NAME.report.md` for review in a pull request,
 /// `NAME.report.html` with the ROC and precision-recall curves and the score distribution by
 /// label as inline SVG (no external assets).
@@ -47,46 +49,39 @@ public struct TrainingReport: Sendable {
         return out
     }
 
+    /// The page, drawn with the project's one chart library (`Reporting`): inline SVG and CSS only.
     public var html: String {
         let e = result.evaluation
-        var body = "<h2>Curves on the \(HTML.escape(split)) split</h2>\n<div class=\"charts\">\n"
-        body += SVGChart(
-            title: "ROC (AUC \(MetricsReport.fixed(e.aucROC, 4)))", xLabel: "false positive rate", yLabel: "true positive rate",
-            series: [
-                .init(name: "model", color: "#1f77b4", points: e.rocCurve.thinned(to: 400)),
-                .init(name: "chance", color: "#999", points: [(0, 0), (1, 1)], dashed: true),
-            ]
-        ).render()
-        body += SVGChart(
-            title: "Precision-recall (AP \(MetricsReport.fixed(e.averagePrecision, 4)))", xLabel: "recall", yLabel: "precision",
-            series: [
-                .init(name: "model", color: "#d62728", points: e.precisionRecallCurve.thinned(to: 400)),
-                .init(name: "fraud rate", color: "#999", points: [(0, baseRate), (1, baseRate)], dashed: true),
-            ]
-        ).render()
-        let (legit, fraud) = histograms(bins: 20)
-        body += SVGChart(
-            title: "Score distribution by label", xLabel: "model_score", yLabel: "share of the label's rows",
-            yRange: 0...max(0.05, (legit + fraud).map(\.y).max() ?? 1),
-            series: [.init(name: "legit", color: "#2ca02c", points: legit), .init(name: "fraud", color: "#d62728", points: fraud)],
-            barWidth: 0.05
-        ).render()
-        body += "\n</div>\n"
-        return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>Model \(HTML.escape(model.name)) — training report</title>
-        <style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
-        table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
-        pre{background:#f6f6f6;padding:1em;overflow-x:auto;white-space:pre-wrap}.charts{display:flex;flex-wrap:wrap;gap:12px}</style>
-        </head><body>
-        <h1>Model <code>\(HTML.escape(model.name))</code></h1>
-        <p>model_version <code>\(HTML.escape(model.version))</code></p>
-        \(body)
-        <h2>Report</h2>
-        <pre>\(HTML.escape(markdown))</pre>
-        </body></html>
-
-        """
+        var page = HTMLPage(title: "Model \(model.name) — training report", subtitle: "model_version \(model.version)")
+        page.append(.heading("Curves on the \(split) split"))
+        let roc = SVGChart(
+            .unitCurves([SVGChart.Curve(name: "model, AUC \(MetricsReport.fixed(e.aucROC, 4))", color: Palette.baseline, points: e.rocCurve.thinned(to: 400))], diagonal: true),
+            xLabel: "false positive rate", yLabel: "true positive rate", width: 420, height: 320
+        )
+        let precisionRecall = SVGChart(
+            .unitCurves([
+                SVGChart.Curve(name: "model, AP \(MetricsReport.fixed(e.averagePrecision, 4))", color: Palette.fraud, points: e.precisionRecallCurve.thinned(to: 400)),
+                SVGChart.Curve(name: "fraud rate", color: Palette.unlabeled, points: [(0, baseRate), (1, baseRate)], dashed: true),
+            ], diagonal: false),
+            xLabel: "recall", yLabel: "precision", width: 420, height: 320
+        )
+        let bins = 20
+        let (legit, fraud) = histograms(bins: bins)
+        let distribution = SVGChart(
+            .histogram(edges: (0...bins).map { Double($0) / Double(bins) }, series: [
+                SVGChart.Series(name: "legit", color: Palette.legit, values: legit),
+                SVGChart.Series(name: "fraud", color: Palette.fraud, values: fraud),
+            ], logScale: false),
+            xLabel: "model_score", yLabel: "share of the label's rows", width: 420, height: 320
+        )
+        page.append(.chartRow([
+            (roc, "ROC curve; the dashed diagonal is chance."),
+            (precisionRecall, "Precision-recall curve; the dashed line is the fraud rate (a random ranking)."),
+            (distribution, "Scores by label, each label's rows summing to 1, so the rare fraud class shows as clearly as the legit one."),
+        ]))
+        page.append(.heading("Report"))
+        page.append(.code(markdown))
+        return page.html()
     }
 
     private var baseRate: Double {
@@ -94,18 +89,23 @@ public struct TrainingReport: Sendable {
     }
 
     /// Share of each label's rows per score bin, so the rare fraud class is as visible as the legit one.
-    private func histograms(bins: Int) -> (legit: [(x: Double, y: Double)], fraud: [(x: Double, y: Double)]) {
+    private func histograms(bins: Int) -> (legit: [Double], fraud: [Double]) {
         var legit = [Double](repeating: 0, count: bins), fraud = [Double](repeating: 0, count: bins)
         let e = result.evaluation
         for (score, label) in zip(e.scores, e.labels) {
             let bin = min(bins - 1, max(0, Int(score * Double(bins))))
             if label { fraud[bin] += 1 } else { legit[bin] += 1 }
         }
-        let width = 1 / Double(bins)
         let legitTotal = max(1, Double(e.negatives)), fraudTotal = max(1, Double(e.positives))
-        return (
-            legit.enumerated().map { (Double($0.offset) * width, $0.element / legitTotal) },
-            fraud.enumerated().map { (Double($0.offset) * width, $0.element / fraudTotal) }
-        )
+        return (legit.map { $0 / legitTotal }, fraud.map { $0 / fraudTotal })
+    }
+}
+
+extension Array {
+    /// At most `limit` elements, evenly spaced, always keeping the first and the last: curves with
+    /// a million thresholds drawn with a few hundred points.
+    func thinned(to limit: Int) -> [Element] {
+        guard count > limit, limit >= 2 else { return self }
+        return (0..<limit).map { self[$0 * (count - 1) / (limit - 1)] }
     }
 }

@@ -1,125 +1,97 @@
 import BLAS
+import Features
 import FraudCore
+import Rules
 
-/// Scores batches with one model: standardize the raw feature matrix into a reused Float32
-/// buffer, one `cblas_sgemv` for the logits, then a stable sigmoid.
+/// Scores batches with one model: one elementwise pass (clip in raw space, centre, narrow to
+/// Float32) into a reused row-major matrix, one `cblas_sgemv` with the scale-folded weights, one
+/// vectorized stable sigmoid over the logits (see `ScoringCoefficients` for the arithmetic).
 ///
-/// Owns its buffers and grows them only when a batch is larger than any before, so steady-state
-/// scoring allocates nothing. Not thread-safe: one scorer per engine worker.
+/// Owns every buffer (the raw feature matrix too, when it extracts the features itself) and grows
+/// them only when a batch is larger than any before, so steady-state scoring allocates nothing.
+/// Not thread-safe: one scorer per engine worker (`ScorerPool`).
 public final class BatchScorer {
     public let model: LogisticModel
-    public var featureCount: Int { model.features.count }
+    public var featureCount: Int { coefficients.featureCount }
 
-    private let weights: [Float]
-    /// Per-column standardization, unpacked from the model so the inner loop reads flat arrays.
-    private let clipLower: [Double], clipUpper: [Double], means: [Double], inverseStds: [Double]
-    private var standardized: [Float] = []
+    private let coefficients: ScoringCoefficients
+    private var prepared: [Float] = []
     private var logits: [Float] = []
+    /// The raw feature matrix of the last `score(events:…)` batch, row-major, NaN = missing.
+    public private(set) var raw: [Double] = []
     /// P(fraud) of each row of the last batch; only the first `rows` entries are that batch's.
     public private(set) var scores: [Double] = []
     public private(set) var rows = 0
 
     public init(model: LogisticModel) {
         self.model = model
-        self.weights = model.features.map { Float($0.weight) }
-        self.clipLower = model.features.map(\.clipLower)
-        self.clipUpper = model.features.map(\.clipUpper)
-        self.means = model.features.map(\.mean)
-        self.inverseStds = model.features.map { 1 / $0.std }
+        self.coefficients = ScoringCoefficients(model)
+    }
+
+    /// Extracts the model's raw features for `events` into the scorer's own buffer (`raw`) and
+    /// scores them: the engine's path.
+    /// - Parameter features: the feature store's rows for `events`, `featureCount` columns each.
+    public func score(events: [PaymentEvent], features: [Double], featureCount: Int, extractor: ModelFeatureExtractor) {
+        precondition(extractor.expressions.count == self.featureCount, "extractor has \(extractor.expressions.count) expressions; the model has \(self.featureCount) features")
+        extractor.extract(events: events, features: features, featureCount: featureCount, into: &raw)
+        score(raw: raw, rows: events.count)
     }
 
     /// Scores `rows` events whose raw feature values are `raw` (row-major, `rows × featureCount`,
     /// NaN = missing). Afterwards `scores[0..<rows]` holds each event's probability of fraud.
     public func score(raw: [Double], rows: Int) {
-        let p = featureCount
+        let p = featureCount, stride = coefficients.stride
         precondition(raw.count >= rows * p, "raw feature matrix holds \(raw.count) values; \(rows) rows × \(p) features need \(rows * p)")
         ensureCapacity(rows: rows)
         self.rows = rows
-        standardize(raw, rows: rows)
-        standardized.withUnsafeBufferPointer { a in
-            weights.withUnsafeBufferPointer { x in
-                logits.withUnsafeMutableBufferPointer { y in
-                    // Dimensions are checked above and the buffers sized by ensureCapacity.
-                    try! BLAS.sgemv(rows: rows, columns: p, a: a, x: x, y: y)
-                }
-            }
-        }
-        let bias = model.bias
+        guard rows > 0 else { return }
+        let c = coefficients
+        raw.withUnsafeBufferPointer { raw in
+        c.lower.withUnsafeBufferPointer { lower in
+        c.upper.withUnsafeBufferPointer { upper in
+        c.center.withUnsafeBufferPointer { center in
+        prepared.withUnsafeMutableBufferPointer { prepared in
+            guard p > 0 else { return }
+            FeatureMatrixKernel.prepare(
+                raw: raw.baseAddress!, rows: rows, columns: p,
+                lower: lower.baseAddress!, upper: upper.baseAddress!, center: center.baseAddress!,
+                out: prepared.baseAddress!, stride: stride
+            )
+        }}}}}
+        prepared.withUnsafeBufferPointer { a in
+        c.weights.withUnsafeBufferPointer { x in
+        logits.withUnsafeMutableBufferPointer { y in
+            // Dimensions were checked above and the buffers sized by ensureCapacity.
+            try! BLAS.sgemv(rows: rows, columns: stride, a: a, x: x, y: y)
+        }}}
         logits.withUnsafeBufferPointer { logits in
-            scores.withUnsafeMutableBufferPointer { scores in
-                for row in 0..<rows { scores[row] = Logistic.sigmoid(bias + Double(logits[row])) }
-            }
-        }
+        scores.withUnsafeMutableBufferPointer { scores in
+            Logistic.sigmoid(logits: logits.baseAddress!, bias: Float(c.bias), count: rows, into: scores.baseAddress!)
+        }}
+    }
+
+    /// The top `count` contributions of one row of the last `score(events:…)` batch.
+    public func topContributions(row: Int, count: Int = 3) -> [ModelContribution] {
+        topContributions(raw: raw, row: row, count: count)
     }
 
     /// The `count` features that pushed this row's logit furthest towards fraud (largest
-    /// weight × standardized value first), named by their expressions. Computed in double
-    /// precision from the raw values, so all contributions plus the bias equal the logit exactly.
+    /// weight × standardized value first), named by their expressions; exact, in double precision.
     public func topContributions(raw: [Double], row: Int, count: Int = 3) -> [ModelContribution] {
-        let p = featureCount
-        var top: [ModelContribution] = []
-        top.reserveCapacity(count + 1)
-        for (column, feature) in model.features.enumerated() {
-            let value = raw[row * p + column]
-            let contribution = feature.weight * feature.standardize(value)
-            guard top.count < count || contribution > top[top.count - 1].contribution else { continue }
-            let position = top.firstIndex { contribution > $0.contribution } ?? top.count
-            top.insert(ModelContribution(feature: feature.expression, value: value, contribution: contribution), at: position)
-            if top.count > count { top.removeLast() }
-        }
-        return top
+        raw.withUnsafeBufferPointer { model.topContributions(raw: $0, offset: row * featureCount, count: count) }
     }
 
     /// Every feature's contribution to one row's logit, in feature order.
     public func contributions(raw: [Double], row: Int) -> [Double] {
-        let p = featureCount
-        return model.features.enumerated().map { column, feature in
-            feature.weight * feature.standardize(raw[row * p + column])
-        }
-    }
-
-    /// Same arithmetic as `ModelFeature.standardize`, over flat arrays, four columns at a time
-    /// in SIMD registers (this elementwise pass, not the product, bounds the scorer's speed; see
-    /// bench/results/model.md); a NaN (missing) becomes 0.
-    private func standardize(_ raw: [Double], rows: Int) {
-        let p = featureCount
-        clipLower.withUnsafeBufferPointer { lower in
-        clipUpper.withUnsafeBufferPointer { upper in
-        means.withUnsafeBufferPointer { mean in
-        inverseStds.withUnsafeBufferPointer { inverseStd in
-        raw.withUnsafeBufferPointer { raw in
-        standardized.withUnsafeMutableBufferPointer { out in
-            guard let lo = lower.baseAddress, let hi = upper.baseAddress, let mu = mean.baseAddress,
-                  let scale = inverseStd.baseAddress, let x = raw.baseAddress, let z = out.baseAddress else { return }
-            func load(_ pointer: UnsafePointer<Double>, _ at: Int) -> SIMD4<Double> {
-                SIMD4(pointer[at], pointer[at + 1], pointer[at + 2], pointer[at + 3])
-            }
-            for row in 0..<rows {
-                let xRow = x + row * p, zRow = z + row * p
-                var column = 0
-                while column + 4 <= p {
-                    let value = load(xRow, column)
-                    var clamped = value.replacing(with: load(lo, column), where: value .< load(lo, column))
-                    clamped = clamped.replacing(with: load(hi, column), where: clamped .> load(hi, column))
-                    let standardized = ((clamped - load(mu, column)) * load(scale, column)).replacing(with: 0, where: value .!= value)
-                    let narrowed = SIMD4<Float>(standardized)
-                    for lane in 0..<4 { zRow[column + lane] = narrowed[lane] }
-                    column += 4
-                }
-                while column < p {
-                    let value = xRow[column]
-                    let clamped = Swift.min(Swift.max(value, lo[column]), hi[column])
-                    zRow[column] = value.isNaN ? 0 : Float((clamped - mu[column]) * scale[column])
-                    column += 1
-                }
-            }
-        }}}}}}
+        raw.withUnsafeBufferPointer { model.contributions(raw: $0, offset: row * featureCount) }
     }
 
     private func ensureCapacity(rows: Int) {
         guard rows > logits.count else { return }
         let capacity = max(rows, logits.count * 2)
-        standardized = [Float](repeating: 0, count: capacity * featureCount)
+        // Zero-filled: the padding columns are never written and must stay 0 (their weight is 0,
+        // but 0 × NaN garbage would not be).
+        prepared = [Float](repeating: 0, count: capacity * coefficients.stride)
         logits = [Float](repeating: 0, count: capacity)
         scores = [Double](repeating: 0, count: capacity)
     }

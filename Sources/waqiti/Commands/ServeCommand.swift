@@ -1,4 +1,5 @@
 import ArgumentParser
+import BLAS
 import Engine
 import Foundation
 import Kafka
@@ -42,6 +43,9 @@ struct ServeCommand: AsyncParsableCommand {
             print("waqiti serve: warning: neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
         }
 
+        // Model scoring is one small product per batch, on the engine's own workers: a second
+        // OpenBLAS thread would only compete with them (docs/model.md). OPENBLAS_NUM_THREADS wins.
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreadCount(1) }
         let runtime: EngineRuntime
         do {
             runtime = try EngineRuntime(configuration: configuration, withKafka: !httpOnly, logger: logger)
