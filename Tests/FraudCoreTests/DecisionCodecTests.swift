@@ -40,7 +40,8 @@ struct DecisionCodecTests {
     }
 
     @Test("Doubles are written in shortest round-trip form; NaN and infinity become null", arguments: [
-        (Value.double(0.1), "0.1"), (.double(1e-05), "1e-05"), (.double(6), "6.0"), (.double(-2.5e300), "-2.5e+300"),
+        (Value.double(0.1), "0.1"), (.double(0.987654321), "0.987654321"), (.double(1.0 / 3.0), "0.3333333333333333"),
+        (.double(-0.12345678901234566), "-0.12345678901234566"), (.double(1e-05), "1e-05"), (.double(6), "6.0"), (.double(-2.5e300), "-2.5e+300"),
         (.double(.nan), "null"), (.double(.infinity), "null"), (.int(-9_223_372_036_854_775_808), "-9223372036854775808"),
         (.string("a\"b"), #""a\"b""#), (.missing, "null"), (.bool(false), "false"),
     ])

@@ -78,13 +78,10 @@ enum JSONWriter {
             return
         }
         // Swift's description is the shortest round-trip form and always valid JSON for finite
-        // values ("0.0123", "6.0", "1e-05", "1.5e+300"). The runtime function behind it writes
-        // into a stack buffer; `description` would allocate a String for most scores (over 15
-        // bytes), seven times per decision with a model.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
-            let count = Int(swiftFloat64ToString(buffer.baseAddress!, 32, value, false))
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
-        }
+        // values ("0.0123", "6.0", "1e-05", "1.5e+300"). Calling the runtime's formatter
+        // (`swift_float64ToString`) directly to skip the String was tried and wrote `=.98…`: it is
+        // not a public entry point and its contract changed between toolchains.
+        out.append(contentsOf: value.description.utf8)
     }
 
     static func bool(_ value: Bool, to out: inout [UInt8]) {
@@ -103,8 +100,3 @@ enum JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 }
-
-/// The Swift runtime's shortest round-trip formatter, the one `Double.description` calls
-/// (`swift_float64ToString` in libswiftCore): same bytes, no String.
-@_silgen_name("swift_float64ToString")
-private func swiftFloat64ToString(_ buffer: UnsafeMutablePointer<UInt8>, _ length: Int, _ value: Double, _ debug: Bool) -> UInt64
