@@ -57,7 +57,7 @@ struct RulesCLITests {
             "\(rules.path):2:22: unknown function 'cuont'; did you mean 'count'?",
             "\(rules.path):3:28: money compares only with money: give the number a currency (e.g. 500.00 USD) or use amount_usd",
             "\(rules.path):4:30: unknown list '@riksy'",
-            "\(rules.path):5:35: \"GBR\" is not a country code; countries are two upper-case letters (ISO 3166-1 alpha-2) such as \"US\"",
+            "\(rules.path):5:32: \"GBR\" is not a country code; countries are two upper-case letters (ISO 3166-1 alpha-2) such as \"US\"",
         ])
     }
 
@@ -76,7 +76,7 @@ struct RulesCLITests {
         let list = try await WaqitiProcess.run(["rules", "check", rules.path])
         #expect(list.status == 1)
         #expect(Self.lines(list.stderr).count == 1)
-        #expect(list.stderr.hasPrefix("\(rules.path):1:20: cannot read list file 'lists/blocked.txt': "))
+        #expect(list.stderr.hasPrefix("\(rules.path):1:21: cannot read list file 'lists/blocked.txt': "))
     }
 
     @Test("check: the shipped rules/default.rules compiles")

@@ -108,7 +108,8 @@ struct RulesHotReloadTests {
         // A broken change: rejected with every error logged and counted; the old set keeps deciding.
         try Self.write(Self.broken, to: rules)
         try await engine.process.waitForOutput(containing: "rules reload rejected", timeout: .seconds(30))
-        let log = engine.process.standardError()
+        // swift-log renders the errors as a metadata array and escapes quotes inside it.
+        let log = engine.process.standardError().replacingOccurrences(of: "\\'", with: "'")
         #expect(log.contains("\(rules.path):2:40: money compares only with money: give the number a currency (e.g. 500.00 USD) or use amount_usd"), "stderr ends:\n\(engine.process.stderrTail())")
         #expect(log.contains("\(rules.path):3:50: unknown field 'ip_countyr'; did you mean 'ip_country'?"), "stderr ends:\n\(engine.process.stderrTail())")
         #expect(try await Self.counter(engine, "waqiti_rules_reload_failures_total") == 1)
