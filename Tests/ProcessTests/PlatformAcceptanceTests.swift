@@ -61,7 +61,15 @@ struct PlatformAcceptanceTests {
             #expect(summary["undecided"] as? Int == 0)
             #expect(try await platform.counter(platform.paymentPort, "waqiti_payments_duplicate_requests_total") ?? 0 >= Double(n / 100))
             // The restarted wallet got the uncommitted batch again and found every instruction applied.
-            #expect(try await platform.counter(platform.walletPort, "waqiti_wallet_redelivered_instructions_total") ?? 0 > 0)
+            // It is handed the partitions only once the crashed member's session has expired, which
+            // can be after the traffic finished: wait for the redelivery rather than read once.
+            var redelivered = 0.0
+            let redeliveryDeadline = ContinuousClock.now + .seconds(90)
+            while redelivered == 0, ContinuousClock.now < redeliveryDeadline {
+                redelivered = try await platform.counter(platform.walletPort, "waqiti_wallet_redelivered_instructions_total") ?? 0
+                if redelivered == 0 { try await Task.sleep(for: .milliseconds(500)) }
+            }
+            #expect(redelivered > 0, "the restarted wallet never saw the uncommitted batch again within 90 s")
 
             // An analyst works through the review queue: approve even positions, decline odd ones.
             let inReview = try await database.count("SELECT count(*)::BIGINT FROM payments.payments WHERE status = 'in_review'")
