@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Services",
             dependencies: [
-                "FraudCore", "Kafka", "Server",
+                "FraudCore", "Simulation", "Kafka", "Server",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -112,11 +112,11 @@ let package = Package(
             path: "bench/Sources/WaqitiBench"
         ),
 
-        .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore"]),
+        .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis"], swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "RulesTests", dependencies: [
-            "Rules", "Features", "FraudCore",
+            "Rules", "Features", "FraudCore", "Simulation",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),

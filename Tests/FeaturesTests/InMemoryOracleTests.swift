@@ -1,4 +1,5 @@
 import FraudCore
+import Simulation
 import Testing
 @testable import Features
 
@@ -35,7 +36,7 @@ func compareWithOracle(
     process: ([PaymentEvent], StoreMode) async throws -> ([Double], BatchReport)
 ) async throws -> (mismatches: Int, report: BatchReport) {
     var oracle = WindowOracle(plan: plan)
-    var random = SeededRandom(seed: seed)
+    var random = SimulationRandom(seed: seed)
     var mismatches = 0
     var total = BatchReport()
     var start = 0

@@ -1,17 +1,5 @@
 import FraudCore
-
-/// SplitMix64: a tiny seeded generator, so every simulated stream is reproducible from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import Simulation
 
 /// Simulated payments for the oracle tests: few keys (so windows hold many events), times rounded
 /// to whole seconds (so ties are common), disorder within and beyond the lateness, exact
@@ -30,7 +18,7 @@ struct StreamGenerator {
     static let start: Int64 = 1_795_940_130_000
 
     func events() -> [PaymentEvent] {
-        var random = SeededRandom(seed: seed)
+        var random = SimulationRandom(seed: seed)
         let currencies = [Currency.usd, .eur, Currency("JPY")!, Currency("SEK")!]
         var clock = StreamGenerator.start
         var out: [PaymentEvent] = []

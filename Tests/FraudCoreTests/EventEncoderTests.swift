@@ -1,3 +1,4 @@
+import Simulation
 import Testing
 @testable import FraudCore
 
@@ -38,20 +39,10 @@ struct EventEncoderTests {
     }
 }
 
-/// SplitMix64 for generated test data; fixed seeds keep failures reproducible.
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+/// Generated test data from the simulator's generator; fixed seeds keep failures reproducible.
+typealias TestRandom = SimulationRandom
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+extension SimulationRandom {
 
     /// Strings mixing ASCII, characters that need escaping, and multi-byte UTF-8.
     mutating func text(maxLength: Int = 20) -> String {

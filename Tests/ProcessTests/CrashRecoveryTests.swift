@@ -1,4 +1,5 @@
 import Foundation
+import Simulation
 import Testing
 
 /// Issue 6's crash acceptance with the real binary: `waqiti serve` (Redis store, so windows
@@ -13,7 +14,7 @@ struct CrashRecoveryTests {
     @Test("kill -9 three times at seeded random points: every payment decided once or identically again, decisions equal the replay's")
     func killNineThreeTimes() async throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["WAQITI_CRASH_SEED"] ?? "") ?? UInt64.random(in: 1...999_999)
-        var random = SeededRandom(seed: seed)
+        var random = SimulationRandom(seed: seed)
         let note = "WAQITI_CRASH_SEED=\(seed) reproduces the kill points"
         let run = try await StreamRunFixture(name: "crash", events: Self.events, partitions: 3, redisDatabase: 13)
 

@@ -1,5 +1,6 @@
 import FraudCore
 import Replay
+import Simulation
 
 /// Hand-built events and decisions for tests whose expected numbers are computed by hand.
 enum Fixtures {
@@ -30,16 +31,6 @@ enum Fixtures {
         )
     }
 
-    /// A deterministic pseudo-random generator (SplitMix64) for table-driven property checks.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// The simulator's fixed-seed generator, for table-driven property checks.
+    typealias SplitMix = SimulationRandom
 }

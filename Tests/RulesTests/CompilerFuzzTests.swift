@@ -1,24 +1,12 @@
 import Foundation
 import FraudCore
+import Simulation
 import Testing
 @testable import Rules
 
 /// Random and mutated rule files (fixed seeds, bounded counts): the compiler must return a rule
 /// set or located errors, never crash or hang, and whatever compiles must evaluate.
 struct CompilerFuzzTests {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
-
     static let vocabulary = [
         "rule", "shadow", "let", "list", "threshold", "version", "if", "because", "and", "or", "not", "in", "like", "matches",
         "allow", "review", "decline", "(", ")", "[", "]", ",", ":", "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%",
@@ -48,7 +36,7 @@ struct CompilerFuzzTests {
 
     @Test(.timeLimit(.minutes(2)))
     func randomTokenSoup() {
-        var random = Generator(state: 7)
+        var random = SimulationRandom(seed: 7)
         for _ in 0..<400 {
             let count = random.below(40) + 1
             Self.check((0..<count).map { _ in random.pick(Self.vocabulary) }.joined(separator: " "))
@@ -57,7 +45,7 @@ struct CompilerFuzzTests {
 
     @Test(.timeLimit(.minutes(2)))
     func mutatedDefaultRules() {
-        var random = Generator(state: 11)
+        var random = SimulationRandom(seed: 11)
         let bytes = Array(Self.base.utf8)
         for _ in 0..<150 {
             var mutated = bytes

@@ -1,27 +1,16 @@
 import Features
 import Foundation
 import FraudCore
+import Simulation
 import Testing
 @testable import Rules
 
 /// The condition machine (flat instructions) gives every rule the truth the closures give it,
 /// and it is safe to share: many threads evaluate one rule set while it is dropped.
 struct ConditionMachineTests {
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
 
     /// Events that hit the lists, the empty (missing) fields, other currencies and every enum case.
-    static func event(_ random: inout Random) -> PaymentEvent {
+    static func event(_ random: inout SimulationRandom) -> PaymentEvent {
         sampleEvent { event in
             event.paymentID = "p\(random.below(1000))"
             event.occurredAt = EventTime(millisecondsSinceEpoch: 1_795_948_200_000 + Int64(random.below(86_400_000)))
@@ -42,12 +31,12 @@ struct ConditionMachineTests {
     }
 
     /// Feature values including missing, fractional, negative, huge and infinite ones.
-    static func feature(_ random: inout Random) -> Double {
+    static func feature(_ random: inout SimulationRandom) -> Double {
         random.pick([.nan, 0, 1, 2, 3, 4, 5, 8, 20, 2.5, 599.5, 600, 86_400, 1e19, -1e19, .infinity, -3, 1500.25, 40_000])
     }
 
     static func checkAgreement(_ ruleSet: RuleSet, events: Int, seed: UInt64) {
-        var random = Random(state: seed)
+        var random = SimulationRandom(seed: seed)
         var disagreements: [String] = []
         for _ in 0..<events {
             let event = event(&random)
