@@ -13,9 +13,9 @@ public enum PlatformServices {
             WalletRoutes(ledger: ledger, metrics: metrics).add(to: router)
             let consumer = SettlementConsumer(ledger: ledger, metrics: metrics, decisionsTopic: configuration.decisionsTopic,
                                               reviewsTopic: configuration.reviewsTopic, logger: logger)
-            let source = try messaging.source(groupID: configuration.groupIDPrefix + "-wallet", topics: [configuration.decisionsTopic, configuration.reviewsTopic])
-            return .init(services: [ConsumerLoop(name: "wallet-settlement", source: source,
-                                                  crashBeforeCommitAfterBatches: configuration.crashBeforeCommitAfterBatches, logger: logger, handle: consumer.handle)])
+            return .init(services: [try consumerLoop(
+                "wallet-settlement", group: "wallet", topics: [configuration.decisionsTopic, configuration.reviewsTopic],
+                configuration: configuration, messaging: messaging, logger: logger, handle: consumer.handle)])
         }
     }
 
@@ -36,9 +36,9 @@ public enum PlatformServices {
                 publisher: publisher, paymentsTopic: configuration.paymentsTopic, metrics: metrics, logger: logger)
             PaymentRoutes(processor: processor, store: store, publisher: publisher, reviewsTopic: configuration.reviewsTopic).add(to: router)
             let applier = DecisionApplier(store: store, metrics: metrics, logger: logger)
-            let source = try messaging.source(groupID: configuration.groupIDPrefix + "-payment", topics: [configuration.decisionsTopic])
-            return .init(services: [ConsumerLoop(name: "payment-decisions", source: source,
-                                                  crashBeforeCommitAfterBatches: configuration.crashBeforeCommitAfterBatches, logger: logger, handle: applier.handle)])
+            return .init(services: [try consumerLoop(
+                "payment-decisions", group: "payment", topics: [configuration.decisionsTopic],
+                configuration: configuration, messaging: messaging, logger: logger, handle: applier.handle)])
         }
     }
 
@@ -51,12 +51,22 @@ public enum PlatformServices {
                                         metrics: ReconciliationMetrics(registry: registry))
             ReconciliationRoutes(reconciler: reconciler).add(to: router)
             let recorder = TopicRecorder(reconciler: reconciler, paymentsTopic: configuration.paymentsTopic, logger: logger)
-            let source = try messaging.source(groupID: configuration.groupIDPrefix + "-reconciliation", topics: [configuration.paymentsTopic, configuration.decisionsTopic])
             return .init(services: [
-                ConsumerLoop(name: "reconciliation-topics", source: source,
-                             crashBeforeCommitAfterBatches: configuration.crashBeforeCommitAfterBatches, logger: logger, handle: recorder.handle),
+                try consumerLoop(
+                    "reconciliation-topics", group: "reconciliation", topics: [configuration.paymentsTopic, configuration.decisionsTopic],
+                    configuration: configuration, messaging: messaging, logger: logger, handle: recorder.handle),
                 ReportScheduler(reconciler: reconciler, interval: configuration.reportInterval, logger: logger),
             ])
         }
+    }
+
+    /// A service's consumer: its own group (`<group_id_prefix>-<group>`), its topics, the
+    /// configured fault switch, and the handler that applies a batch before its offsets commit.
+    private static func consumerLoop(
+        _ name: String, group: String, topics: [String], configuration: ServicesConfiguration, messaging: any Messaging,
+        logger: Logger, handle: @escaping @Sendable ([ConsumedRecord]) async throws -> Void
+    ) throws -> ConsumerLoop {
+        ConsumerLoop(name: name, source: try messaging.source(groupID: configuration.groupIDPrefix + "-" + group, topics: topics),
+                     crashBeforeCommitAfterBatches: configuration.crashBeforeCommitAfterBatches, logger: logger, handle: handle)
     }
 }
