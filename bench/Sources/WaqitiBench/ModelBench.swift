@@ -66,7 +66,7 @@ enum ModelBench {
         }
         // The stages alone: the product over a prepared 1024 × 32 matrix (30 features padded to
         // 32 columns, as the scorer lays them out), and the sigmoid over its logits.
-        var random = SplitMix(seed: 3)
+        var random = BenchRandom(seed: 3)
         let stride = (features + 7) / 8 * 8
         let prepared = (0..<(batchRows * stride)).map { $0 % stride < features ? Float(random.unit() * 2 - 1) : 0 }
         let weights = model.features.map { Float($0.weight / $0.std) } + [Float](repeating: 0, count: stride - features)
@@ -149,7 +149,7 @@ enum ModelBench {
     /// One row per event: 10 Gaussian, 10 log-normal (amount-like, counts-like), 10 binary columns;
     /// P(fraud) from fixed weights with the bias set for ~1% fraud. Event times one second apart.
     static func syntheticMatrix(rows: Int, seed: UInt64) -> LabeledMatrix {
-        var random = SplitMix(seed: seed)
+        var random = BenchRandom(seed: seed)
         let weights = (0..<features).map { j in j % 3 == 0 ? 0.8 : (j % 3 == 1 ? -0.4 : 0.1) }
         var matrix = LabeledMatrix(featureNames: (0..<features).map { "x\($0)" })
         matrix.reserveCapacity(rows: rows)
@@ -238,28 +238,5 @@ enum ModelBench {
         guard (try? process.run()) != nil else { return "unknown" }
         process.waitUntilExit()
         return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-/// SplitMix64 with uniform and Gaussian draws: fixed-seed data for the benchmark.
-private struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    /// Standard normal (Box–Muller).
-    mutating func gaussian() -> Double {
-        let u = max(unit(), 1e-300), v = unit()
-        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }
 }

@@ -24,7 +24,7 @@ enum RulesBench {
             }
         }
         let ruleSet = try RuleSetLoader(rulesPath: rulesPath).load()
-        var random = SplitMix64(seed: 42)
+        var random = BenchRandom(seed: 42)
         let events = (0..<eventCount).map { makeEvent($0, &random) }
         let plan = ruleSet.featurePlan
         let features = events.flatMap { _ in plan.features.map { featureValue($0, &random) } }
@@ -105,7 +105,7 @@ enum RulesBench {
     static let countries = ["US", "US", "US", "GB", "DE", "BR", "JP", "NG"]
     static let mccs = ["5411", "5812", "5815", "5999", "5732", "7995", "4829", "6011"]
 
-    fileprivate static func makeEvent(_ index: Int, _ random: inout SplitMix64) -> PaymentEvent {
+    fileprivate static func makeEvent(_ index: Int, _ random: inout BenchRandom) -> PaymentEvent {
         var event = PaymentEvent.placeholder
         event.paymentID = "p\(index)"
         event.occurredAt = EventTime(millisecondsSinceEpoch: 1_767_225_600_000 + Int64(index) * 37_000)
@@ -126,7 +126,7 @@ enum RulesBench {
 
     /// Plausible values: mostly quiet keys (one or two events in the window), with a 1% tail that
     /// trips velocity rules, so most events match nothing, as in production traffic.
-    fileprivate static func featureValue(_ feature: FeatureSpec, _ random: inout SplitMix64) -> Double {
+    fileprivate static func featureValue(_ feature: FeatureSpec, _ random: inout BenchRandom) -> Double {
         let r = random.next() % 1000
         switch feature.kind {
         case .count, .distinct: return Double(r < 990 ? r % 2 + 1 : r % 12)
@@ -164,18 +164,6 @@ struct BenchUsageError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Deterministic 64-bit generator (SplitMix64), the same sequence on every machine.
-private struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Prints the table and writes it with the machine and commit to bench/results/<suite>.md.
 private func writeResults(suite: String, title: String, rows: [(String, String, String)], notes: String) throws {
