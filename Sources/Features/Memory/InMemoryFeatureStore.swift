@@ -63,7 +63,7 @@ public final class InMemoryFeatureStore: FeatureStore {
         out.append(contentsOf: repeatElement(Double.nan, count: events.count * width))
         guard !events.isEmpty, width > 0 else { return BatchReport() }
 
-        let facts = layout.facts(of: events, rates: configuration.rates)
+        let facts = layout.facts(of: events, rates: configuration.rates, hashing: true)
         let (before, newestAt) = clock.advance(over: facts.times, mode: mode)
         var flags = [UInt8](repeating: 0, count: events.count)
         let groupCount = layout.groups.count
@@ -72,11 +72,11 @@ public final class InMemoryFeatureStore: FeatureStore {
         out.withUnsafeMutableBufferPointer { buffer in
             for i in events.indices {
                 for g in 0..<groupCount {
-                    guard let key = facts.keys[i * groupCount + g] else {
+                    guard facts.keys[i * groupCount + g] != nil else {
                         layout.groups[g].writeMissingKey(row: i * width, into: buffer)
                         continue
                     }
-                    let shard = shards.count == 1 ? 0 : Int(StableHash.hash(key) % UInt64(shards.count))
+                    let shard = shards.count == 1 ? 0 : Int(facts.keyHashes[i * groupCount + g] % UInt64(shards.count))
                     opsByShard[shard].append(Int32(i * groupCount + g))
                 }
             }
@@ -111,25 +111,25 @@ public final class InMemoryFeatureStore: FeatureStore {
         shard: inout WindowShard, out: UnsafeMutableBufferPointer<Double>, row: Int
     ) -> InsertOutcome {
         let key = facts.keys[i * facts.groupCount + g]!
+        let hash = facts.keyHashes[i * facts.groupCount + g]
         let layout = plan.groups[g]
-        var window = shard.tables[g][key]
-        if let w = window, w.newest < newestAt &- plan.evictAfter {
-            window = nil
-            if mode == .update { shard.tables[g][key] = nil }
-        }
+        let slot = shard.tables[g].find(key, hash: hash)
+        var window = slot.map { shard.tables[g][$0] }
+        // A key idle past the eviction horizon starts afresh, whether or not a sweep dropped it yet.
+        if let w = window, w.newest < newestAt &- plan.evictAfter { window = nil }
         let t = facts.times[i]
         switch mode {
         case .update:
             let w: KeyWindow
             if let window { w = window } else {
-                w = KeyWindow(layout: layout)
-                shard.tables[g][key] = w
+                w = KeyWindow(key: key, layout: layout)
+                if let slot { shard.tables[g][slot] = w } else { shard.tables[g].insert(w, hash: hash) }
             }
             let outcome = w.insert(i, facts: facts, layout: layout, lateness: plan.lateness, retention: plan.retention)
             w.read(at: t, layout: layout, facts: facts, virtual: nil, into: out, row: row)
             return outcome
         case .readOnly:
-            let w = window ?? KeyWindow(layout: layout)
+            let w = window ?? KeyWindow(key: key, layout: layout)
             var outcome = InsertOutcome.inserted
             if w.count > 0, t < w.newest - plan.lateness {
                 outcome = .tooLate

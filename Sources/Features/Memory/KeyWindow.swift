@@ -15,7 +15,10 @@ struct VirtualEntry {
 /// The stored events of one key value (one card, one account, …), oldest first.
 ///
 /// One ring buffer of fixed-stride Int64 entries serves every feature of the key (layout in
-/// `GroupLayout`), sized to the data: it doubles when full and halves when a quarter full.
+/// `GroupLayout`), sized to the data: it grows by half when full and shrinks by a third when a
+/// third full (a factor of 1.5 rather than 2 keeps the slack, and so the bytes per held event, low).
+/// The window owns the buffer's memory: unchecked pointer reads keep the per-event path free of
+/// bounds and uniqueness checks, which dominate this code's cost with an `Array`.
 /// Counts and sums come from prefix columns (running totals, wrapping arithmetic): any window
 /// `[lo, hi)` is two reads, also for a late event's window in the past. Min/max use monotonic
 /// deques and distinct a counted map for in-order reads, and fall back to a scan of the window for
@@ -23,7 +26,10 @@ struct VirtualEntry {
 ///
 /// `@unchecked Sendable`: a window is only ever touched under the lock of the shard that owns it.
 final class KeyWindow: @unchecked Sendable {
-    private var storage: [Int64]
+    /// The key value (card, account, …) this window belongs to: the shard's `KeyTable` confirms a hash match with it.
+    let key: String
+    /// `capacity × stride` entry words, then one base word per prefix column.
+    private var storage: UnsafeMutablePointer<Int64>
     private var strings: [String]
     private var capacity: Int
     private var head = 0
@@ -37,42 +43,55 @@ final class KeyWindow: @unchecked Sendable {
     private var distincts: [DistinctCounter]
     private let stride: Int
     private let stringsPerEntry: Int
+    private let maskWords: Int
+    /// Entry offset of the first prefix column; its base word sits at `capacity × stride`.
+    private let prefixBase: Int
+    private let prefixCount: Int
 
     static let minimumCapacity = 4
 
-    init(layout: GroupLayout) {
+    init(key: String, layout: GroupLayout) {
+        self.key = key
         stride = layout.stride
         stringsPerEntry = layout.stringSlots.count
+        maskWords = layout.maskWords
+        prefixBase = GroupLayout.maskOffset + layout.maskWords
+        prefixCount = layout.prefixColumns.count
         capacity = KeyWindow.minimumCapacity
-        storage = Array(repeating: 0, count: capacity * stride + layout.prefixColumns.count)
+        storage = .allocate(capacity: capacity * stride + prefixCount)
+        storage.initialize(repeating: 0, count: capacity * stride + prefixCount)
         strings = stringsPerEntry == 0 ? [] : Array(repeating: "", count: capacity * stringsPerEntry)
         cursors = Array(repeating: 0, count: layout.windows.count)
         deques = Array(repeating: MonotonicDeque(), count: layout.dequeIsMax.count)
         distincts = Array(repeating: DistinctCounter(), count: layout.distinctCount)
     }
 
+    deinit { storage.deallocate() }
+
     /// Bytes this window holds on the heap for its entries (capacity, not count), for statistics.
-    var entryBytes: Int { storage.capacity * 8 + strings.capacity * 16 }
+    var entryBytes: Int { (capacity * stride + prefixCount) * 8 + strings.capacity * 16 }
 
     // MARK: Addressing
 
-    @inline(__always) private func offset(_ i: Int) -> Int { ((head &+ i) & (capacity &- 1)) &* stride }
-    @inline(__always) func time(_ i: Int) -> Int64 { storage[offset(i)] }
-    @inline(__always) private func stringIndex(_ i: Int, _ column: Int) -> Int {
-        ((head &+ i) & (capacity &- 1)) &* stringsPerEntry &+ column
+    /// Ring position of logical entry `i` (0 ≤ i < capacity); capacities are not powers of two.
+    @inline(__always) private func slot(_ i: Int) -> Int {
+        let s = head &+ i
+        return s >= capacity ? s &- capacity : s
     }
+    @inline(__always) private func offset(_ i: Int) -> Int { slot(i) &* stride }
+    @inline(__always) func time(_ i: Int) -> Int64 { storage[offset(i)] }
+    @inline(__always) private func stringIndex(_ i: Int, _ column: Int) -> Int { slot(i) &* stringsPerEntry &+ column }
 
     /// The running total of a prefix column up to and including entry `i`; entry −1 is the base
     /// (the total of everything that has expired), kept after the ring.
     @inline(__always) private func prefix(_ column: Int, _ i: Int, _ layout: GroupLayout) -> Int64 {
-        if i < 0 { return storage[capacity * stride + column - (GroupLayout.maskOffset + layout.maskWords)] }
+        if i < 0 { return storage[capacity &* stride &+ column &- prefixBase] }
         return storage[offset(i) + column]
     }
 
     @inline(__always) private func holds(_ condition: EntryCondition, _ i: Int) -> Bool {
         if condition.isTrivial { return true }
-        let base = offset(i) + GroupLayout.maskOffset
-        return storage.withUnsafeBufferPointer { condition.holds(UnsafeBufferPointer(rebasing: $0[base...])) }
+        return condition.holds(UnsafeBufferPointer(start: storage + offset(i) + GroupLayout.maskOffset, count: maskWords))
     }
 
     /// First entry with time > t.
@@ -124,9 +143,9 @@ final class KeyWindow: @unchecked Sendable {
     func insert(_ i: Int, facts: BatchFacts, layout: GroupLayout, lateness: Int64, retention: Int64) -> InsertOutcome {
         let t = facts.times[i]
         if count > 0, t < newest - lateness { return .tooLate }
-        if isDuplicate(i, facts: facts) { return .duplicate }
         let p = upperBound(t)
-        if count == capacity { resize(to: capacity * 2, layout: layout) }
+        if isDuplicate(i, facts: facts, upperBound: p) { return .duplicate }
+        if count == capacity { resize(to: capacity + capacity / 2) }
         if p < count { shiftRight(from: p) }
         count += 1
         let base = offset(p)
@@ -140,6 +159,7 @@ final class KeyWindow: @unchecked Sendable {
         }
         for (local, slot) in layout.stringSlots.enumerated() {
             strings[stringIndex(p, local)] = facts.strings[i * facts.stringCount + slot]
+            storage[base + layout.stringHashColumns[local]] = Int64(bitPattern: facts.stringHashes[i * facts.stringCount + slot])
         }
         let appended = p == count - 1
         facts.masks.withUnsafeBufferPointer { masks in
@@ -159,7 +179,7 @@ final class KeyWindow: @unchecked Sendable {
         updateCaches(insertedAt: p, appended: appended, layout: layout)
         if t > newest { newest = t }
         expire(olderThanOrAt: newest - retention, layout: layout)
-        if capacity > KeyWindow.minimumCapacity, count * 4 <= capacity { resize(to: capacity / 2, layout: layout) }
+        if capacity > KeyWindow.minimumCapacity, count * 3 <= capacity { resize(to: Swift.max(KeyWindow.minimumCapacity, capacity * 2 / 3)) }
         return .inserted
     }
 
@@ -171,10 +191,10 @@ final class KeyWindow: @unchecked Sendable {
 
     /// Only an entry with the same time can be the original, so the check looks at equal-time
     /// entries only (see docs/features.md for the 64-bit hash collision bound).
-    func isDuplicate(_ i: Int, facts: BatchFacts) -> Bool {
+    func isDuplicate(_ i: Int, facts: BatchFacts, upperBound after: Int? = nil) -> Bool {
         let t = facts.times[i]
         let hash = Int64(bitPattern: facts.idHashes[i])
-        var j = upperBound(t) - 1
+        var j = (after ?? upperBound(t)) - 1
         while j >= 0, time(j) == t {
             if storage[offset(j) + GroupLayout.hashOffset] == hash { return true }
             j -= 1
@@ -195,20 +215,35 @@ final class KeyWindow: @unchecked Sendable {
     private func updateCaches(insertedAt p: Int, appended: Bool, layout: GroupLayout) {
         let seq = firstSeq + p
         for d in deques.indices where deques[d].valid {
-            guard appended else {
-                deques[d].valid = false
-                continue
+            if !appended {
+                // A late insert: the entries after it moved up one place; the deque stays exact.
+                deques[d].shiftForInsert(at: seq)
+                if seq < deques[d].lo { continue }
             }
             let feature = layout.features[layout.dequeFeatures[d]]
             guard holds(feature.condition, p) else { continue }
             let column = feature.valueColumn!
             let value = storage[offset(p) + column]
             let isMax = layout.dequeIsMax[d]
-            while !deques[d].isEmpty {
-                let backValue = storage[offset(deques[d].back - firstSeq) + column]
-                if isMax ? backValue <= value : backValue >= value { deques[d].popBack() } else { break }
+            @inline(__always) func dominated(_ item: Int) -> Bool {
+                let other = storage[offset(item - firstSeq) + column]
+                return isMax ? other <= value : other >= value
             }
-            deques[d].items.append(seq)
+            // Items are in position order with strictly decreasing (max) / increasing (min) values:
+            // the new entry is dropped if a later item is at least as extreme, and evicts the
+            // items before it that it beats.
+            var m = deques[d].items.count
+            if !appended {
+                m = deques[d].start
+                while m < deques[d].items.count, deques[d].items[m] < seq { m += 1 }
+                if m < deques[d].items.count {
+                    let next = storage[offset(deques[d].items[m] - firstSeq) + column]
+                    if isMax ? next >= value : next <= value { continue }
+                }
+            }
+            var r = m
+            while r > deques[d].start, dominated(deques[d].items[r - 1]) { r -= 1 }
+            deques[d].items.replaceSubrange(r..<m, with: CollectionOfOne(seq))
         }
         for d in distincts.indices where distincts[d].valid {
             if seq < distincts[d].lo {
@@ -216,7 +251,7 @@ final class KeyWindow: @unchecked Sendable {
                 continue
             }
             let feature = layout.features[layout.distinctFeatures[d]]
-            if holds(feature.condition, p) { distincts[d].add(strings[stringIndex(p, feature.stringColumn!)]) }
+            if holds(feature.condition, p) { distincts[d].add(strings[stringIndex(p, feature.stringColumn!)], hash: stringHash(feature, p)) }
         }
     }
 
@@ -225,7 +260,7 @@ final class KeyWindow: @unchecked Sendable {
         while count > 0, time(0) <= cutoff {
             let base = offset(0)
             for (column, _) in layout.prefixColumns {
-                storage[capacity * stride + column - (GroupLayout.maskOffset + layout.maskWords)] = storage[base + column]
+                storage[capacity &* stride &+ column &- prefixBase] = storage[base + column]
             }
             for d in deques.indices {
                 if !deques[d].isEmpty, deques[d].front == firstSeq { deques[d].popFront() }
@@ -233,26 +268,27 @@ final class KeyWindow: @unchecked Sendable {
             }
             for d in distincts.indices where distincts[d].valid && distincts[d].lo == firstSeq {
                 let feature = layout.features[layout.distinctFeatures[d]]
-                if holds(feature.condition, 0) { distincts[d].remove(strings[stringIndex(0, feature.stringColumn!)]) }
+                if holds(feature.condition, 0) { distincts[d].remove(strings[stringIndex(0, feature.stringColumn!)], hash: stringHash(feature, 0)) }
                 distincts[d].lo += 1
             }
             for s in 0..<stringsPerEntry { strings[stringIndex(0, s)] = "" }
-            head = (head + 1) & (capacity - 1)
+            head = head + 1 == capacity ? 0 : head + 1
             count -= 1
             firstSeq += 1
         }
     }
 
-    private func resize(to newCapacity: Int, layout: GroupLayout) {
-        let prefixCount = layout.prefixColumns.count
-        var newStorage = [Int64](repeating: 0, count: newCapacity * stride + prefixCount)
+    private func resize(to newCapacity: Int) {
+        let words = newCapacity * stride + prefixCount
+        let newStorage = UnsafeMutablePointer<Int64>.allocate(capacity: words)
+        newStorage.initialize(repeating: 0, count: words)
         var newStrings = stringsPerEntry == 0 ? [] : [String](repeating: "", count: newCapacity * stringsPerEntry)
         for i in 0..<count {
-            let from = offset(i)
-            for c in 0..<stride { newStorage[i * stride + c] = storage[from + c] }
+            (newStorage + i * stride).update(from: storage + offset(i), count: stride)
             for s in 0..<stringsPerEntry { newStrings[i * stringsPerEntry + s] = strings[stringIndex(i, s)] }
         }
-        for k in 0..<prefixCount { newStorage[newCapacity * stride + k] = storage[capacity * stride + k] }
+        (newStorage + newCapacity * stride).update(from: storage + capacity * stride, count: prefixCount)
+        storage.deallocate()
         storage = newStorage
         strings = newStrings
         capacity = newCapacity
@@ -297,7 +333,11 @@ final class KeyWindow: @unchecked Sendable {
             }
             return extreme.map(feature.scale.value) ?? .nan
         case .distinct:
-            let extra = withVirtual ? facts.strings[virtual! * facts.stringCount + layout.stringSlots[feature.stringColumn!]] : nil
+            var extra: (value: String, hash: UInt64)?
+            if withVirtual, let v = virtual {
+                let slot = v * facts.stringCount + layout.stringSlots[feature.stringColumn!]
+                extra = (facts.strings[slot], facts.stringHashes[slot])
+            }
             return Double(distinctCount(feature, lo: lo, hi: hi, plus: extra))
         case .secondsSinceFirst:
             var k = lo
@@ -350,27 +390,94 @@ final class KeyWindow: @unchecked Sendable {
         return extreme
     }
 
-    private func distinctCount(_ feature: CompiledFeature, lo: Int, hi: Int, plus extra: String?) -> Int {
+    @inline(__always) private func stringHash(_ feature: CompiledFeature, _ i: Int) -> UInt64 {
+        UInt64(bitPattern: storage[offset(i) + feature.stringHashColumn!])
+    }
+
+    private func distinctCount(_ feature: CompiledFeature, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
         let column = feature.stringColumn!
-        guard hi == count else {
-            var seen = Set<String>()
-            for k in lo..<hi where holds(feature.condition, k) { seen.insert(strings[stringIndex(k, column)]) }
-            if let extra { seen.insert(extra) }
-            return seen.count
-        }
         let d = feature.auxSlot!
+        guard hi == count else { return pastDistinct(feature, lo: lo, hi: hi, plus: extra) }
         let loSeq = firstSeq + lo
         if !distincts[d].valid || loSeq < distincts[d].lo {
             distincts[d].reset(lo: loSeq)
-            for k in lo..<hi where holds(feature.condition, k) { distincts[d].add(strings[stringIndex(k, column)]) }
+            for k in lo..<hi where holds(feature.condition, k) { distincts[d].add(strings[stringIndex(k, column)], hash: stringHash(feature, k)) }
         }
         while distincts[d].lo < loSeq {
             let k = distincts[d].lo - firstSeq
-            if holds(feature.condition, k) { distincts[d].remove(strings[stringIndex(k, column)]) }
+            if holds(feature.condition, k) { distincts[d].remove(strings[stringIndex(k, column)], hash: stringHash(feature, k)) }
             distincts[d].lo += 1
         }
-        var n = distincts[d].counts.count
-        if let extra, distincts[d].counts[extra] == nil { n += 1 }
+        var n = distincts[d].count
+        if let extra, !distincts[d].contains(extra.value, hash: extra.hash) { n += 1 }
         return n
+    }
+
+    /// Distinct values of a window in the past, `[lo, hi)` with `hi < count` (a late event's read).
+    /// The counted map covers `[mapLo, count)`: when the two ranges differ by fewer entries than the
+    /// window holds, the map is shifted to the window (entries after `hi` taken out, those between
+    /// the two starts added or taken out), read, and shifted back: O(lateness in entries), exact.
+    private func pastDistinct(_ feature: CompiledFeature, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
+        let d = feature.auxSlot!
+        let mapLo = distincts[d].lo - firstSeq
+        guard distincts[d].valid, mapLo <= hi, abs(lo - mapLo) + (count - hi) < hi - lo else {
+            return scanDistinct(feature, lo: lo, hi: hi, plus: extra)
+        }
+        let column = feature.stringColumn!
+        func apply(_ range: Range<Int>, adding: Bool) {
+            for k in range where holds(feature.condition, k) {
+                if adding {
+                    distincts[d].add(strings[stringIndex(k, column)], hash: stringHash(feature, k))
+                } else {
+                    distincts[d].remove(strings[stringIndex(k, column)], hash: stringHash(feature, k))
+                }
+            }
+        }
+        apply(hi..<count, adding: false)
+        if lo < mapLo { apply(lo..<mapLo, adding: true) } else { apply(mapLo..<lo, adding: false) }
+        var n = distincts[d].count
+        if let extra, !distincts[d].contains(extra.value, hash: extra.hash) { n += 1 }
+        if lo < mapLo { apply(lo..<mapLo, adding: false) } else { apply(mapLo..<lo, adding: true) }
+        apply(hi..<count, adding: true)
+        return n
+    }
+
+    /// Distinct values of a window in the past: the entries' stored hashes sorted on the stack, equal
+    /// hashes confirmed by comparing the strings (no string is hashed, nothing is allocated on the heap
+    /// for windows up to a few thousand entries).
+    private func scanDistinct(_ feature: CompiledFeature, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
+        let column = feature.stringColumn!
+        // Sort key: the hash, then the entry (−1 for the extra value) to find the strings again.
+        return withUnsafeTemporaryAllocation(of: (hash: UInt64, entry: Int).self, capacity: hi - lo + 1) { buffer in
+            var n = 0
+            for k in lo..<hi where holds(feature.condition, k) {
+                buffer[n] = (stringHash(feature, k), k)
+                n += 1
+            }
+            if let extra {
+                buffer[n] = (extra.hash, -1)
+                n += 1
+            }
+            var items = UnsafeMutableBufferPointer(rebasing: buffer[0..<n])
+            items.sort { $0.hash < $1.hash }
+            func value(_ entry: Int) -> String { entry < 0 ? extra!.value : strings[stringIndex(entry, column)] }
+            var distinct = 0
+            var runStart = 0
+            while runStart < n {
+                var runEnd = runStart + 1
+                while runEnd < n, items[runEnd].hash == items[runStart].hash { runEnd += 1 }
+                if runEnd - runStart == 1 {
+                    distinct += 1
+                } else {
+                    // Equal hashes: count the different strings among them (almost always one).
+                    for a in runStart..<runEnd {
+                        let text = value(items[a].entry)
+                        if !(runStart..<a).contains(where: { value(items[$0].entry) == text }) { distinct += 1 }
+                    }
+                }
+                runStart = runEnd
+            }
+            return distinct
+        }
     }
 }

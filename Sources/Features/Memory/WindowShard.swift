@@ -1,12 +1,12 @@
 /// One shard of the in-memory store: the key windows of the keys that hash to it, one table per
 /// key field of the plan. Always used under its shard's lock.
 struct WindowShard: Sendable {
-    var tables: [[String: KeyWindow]]
+    var tables: [KeyTable]
     var insertsSinceSweep = 0
     var capacityEvictions = 0
 
     init(groupCount: Int) {
-        tables = Array(repeating: [:], count: groupCount)
+        tables = Array(repeating: KeyTable(), count: groupCount)
     }
 
     var keyCount: Int { tables.reduce(0) { $0 + $1.count } }
@@ -20,21 +20,19 @@ struct WindowShard: Sendable {
         insertsSinceSweep = 0
         let cutoff = storeNewest &- plan.evictAfter
         for g in tables.indices {
-            tables[g] = tables[g].filter { $0.value.newest >= cutoff }
+            tables[g].removeAll { $0.newest < cutoff }
         }
-        var over = keyCount - maxKeys
+        let over = keyCount - maxKeys
         guard over > 0 else { return }
         // Capacity eviction is not exact: it changes what later events of those keys see. It only
         // happens when the table bound is set below the live key count; it is counted and reported.
-        var candidates: [(newest: Int64, group: Int, key: String)] = []
-        for (g, table) in tables.enumerated() {
-            for (key, window) in table { candidates.append((window.newest, g, key)) }
+        var candidates: [(newest: Int64, window: KeyWindow)] = []
+        for table in tables {
+            for window in table.values { candidates.append((window.newest, window)) }
         }
         candidates.sort { $0.newest < $1.newest }
-        for candidate in candidates where over > 0 {
-            tables[candidate.group][candidate.key] = nil
-            capacityEvictions += 1
-            over -= 1
-        }
+        let evicted = Set(candidates.prefix(over).map { ObjectIdentifier($0.window) })
+        for g in tables.indices { tables[g].removeAll { evicted.contains(ObjectIdentifier($0)) } }
+        capacityEvictions += evicted.count
     }
 }

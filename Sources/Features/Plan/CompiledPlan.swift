@@ -30,6 +30,8 @@ struct CompiledFeature: Sendable {
     var valueColumn: Int?
     /// Index among the group's string columns (distinct).
     var stringColumn: Int?
+    /// Entry column holding the seeded hash of that string (distinct, in-memory store).
+    var stringHashColumn: Int?
     /// Index of the window-start cursor this feature shares with features of the same W.
     var cursorSlot: Int
     /// Index of the monotonic deque (min/max) or of the counted map (distinct) this feature owns.
@@ -48,31 +50,57 @@ enum PrefixSource: Hashable, Sendable {
 /// The layout of the entries of every key of one key field (`card_fingerprint`, `ip`, …):
 /// all features over that key share one buffer of entries, one stride of Int64 per entry.
 ///
-/// Entry: `[time, paymentIDHash, mask words…, prefix columns…, value columns…]`.
-struct GroupLayout: Sendable {
+/// Entry: `[time, paymentIDHash, mask words…, prefix columns…, value columns…, string hash columns…]`
+/// (the strings themselves, for distinct, sit beside the ring in the window's string buffer).
+/// A class, immutable after compilation: the hot path hands it around by reference, where a
+/// struct of arrays would be retained and released field by field on every key-window step.
+final class GroupLayout: Sendable {
     static let timeOffset = 0
     static let hashOffset = 1
     static let maskOffset = 2
 
-    var key: EventField
-    var stride: Int
-    var maskWords: Int
-    var prefixColumns: [(offset: Int, source: PrefixSource)]
-    var valueColumns: [(offset: Int, numericSlot: Int)]
+    let key: EventField
+    let stride: Int
+    let maskWords: Int
+    let prefixColumns: [(offset: Int, source: PrefixSource)]
+    let valueColumns: [(offset: Int, numericSlot: Int)]
     /// Global string slots stored per entry (for distinct), in local order.
-    var stringSlots: [Int]
-    var windows: [Int64]
-    var features: [CompiledFeature]
+    let stringSlots: [Int]
+    /// Entry column of each stored string's hash (`BatchFacts.stringHashes`), in the same order.
+    let stringHashColumns: [Int]
+    let windows: [Int64]
+    let features: [CompiledFeature]
     /// One monotonic deque per min/max feature: true keeps the maximum at its front.
-    var dequeIsMax: [Bool]
-    var distinctCount: Int
+    let dequeIsMax: [Bool]
+    let distinctCount: Int
     /// Index in `features` of the feature owning each deque / each counted map.
-    var dequeFeatures: [Int]
-    var distinctFeatures: [Int]
+    let dequeFeatures: [Int]
+    let distinctFeatures: [Int]
     /// Everything the stored entries and caches of a key window depend on (features in order, their
     /// windows, mask bits and columns). Two plans whose groups for one key field have the same
     /// signature can share that key's windows: a rules reload keeps the state of unchanged keys.
-    var storageSignature: String
+    let storageSignature: String
+
+    init(
+        key: EventField, stride: Int, maskWords: Int, prefixColumns: [(offset: Int, source: PrefixSource)],
+        valueColumns: [(offset: Int, numericSlot: Int)], stringSlots: [Int], stringHashColumns: [Int], windows: [Int64], features: [CompiledFeature],
+        dequeIsMax: [Bool], distinctCount: Int, dequeFeatures: [Int], distinctFeatures: [Int], storageSignature: String
+    ) {
+        self.key = key
+        self.stride = stride
+        self.maskWords = maskWords
+        self.prefixColumns = prefixColumns
+        self.valueColumns = valueColumns
+        self.stringSlots = stringSlots
+        self.stringHashColumns = stringHashColumns
+        self.windows = windows
+        self.features = features
+        self.dequeIsMax = dequeIsMax
+        self.distinctCount = distinctCount
+        self.dequeFeatures = dequeFeatures
+        self.distinctFeatures = distinctFeatures
+        self.storageSignature = storageSignature
+    }
 }
 
 /// A `FeaturePlan` compiled for the window stores: mask bits, groups by key field, horizons.
@@ -153,7 +181,7 @@ struct CompiledPlan: Sendable {
                 let windowMs = feature.window?.milliseconds ?? horizon
                 var entry = CompiledFeature(
                     outColumn: column, kind: feature.kind, windowMs: windowMs, condition: condition,
-                    countColumn: nil, sumColumn: nil, valueColumn: nil, stringColumn: stringColumn,
+                    countColumn: nil, sumColumn: nil, valueColumn: nil, stringColumn: stringColumn, stringHashColumn: nil,
                     cursorSlot: index(windowMs, in: &windows), auxSlot: nil, numericSlot: numericSlot, scale: scale
                 )
                 switch feature.kind {
@@ -185,12 +213,15 @@ struct CompiledPlan: Sendable {
                 values.append((nextOffset, slot))
                 nextOffset += 1
             }
+            let stringHashColumns = Array(nextOffset..<(nextOffset + stringSlots.count))
+            nextOffset += stringSlots.count
             // Column indices above are positions in the source lists; turn them into entry offsets.
             let prefixBase = GroupLayout.maskOffset + groupMaskWords
             for i in compiled.indices {
                 if let c = compiled[i].countColumn { compiled[i].countColumn = prefixBase + c }
                 if let c = compiled[i].sumColumn { compiled[i].sumColumn = prefixBase + c }
                 if let c = compiled[i].valueColumn { compiled[i].valueColumn = valueBase + c }
+                if let c = compiled[i].stringColumn { compiled[i].stringHashColumn = stringHashColumns[c] }
             }
             let signature = compiled.map { f in
                 "\(plan.features[f.outColumn].canonicalName)|\(f.windowMs)|\(f.condition.filterBit ?? -1)|\(f.condition.presenceBit ?? -1)|"
@@ -198,7 +229,7 @@ struct CompiledPlan: Sendable {
             }.joined(separator: "\n") + "\n\(key.name)|\(nextOffset)|\(groupMaskWords)|\(windows)|\(stringSlots.count)"
             return GroupLayout(
                 key: key, stride: nextOffset, maskWords: groupMaskWords, prefixColumns: prefix, valueColumns: values,
-                stringSlots: stringSlots, windows: windows, features: compiled,
+                stringSlots: stringSlots, stringHashColumns: stringHashColumns, windows: windows, features: compiled,
                 dequeIsMax: dequeIsMax, distinctCount: distinctCount,
                 dequeFeatures: compiled.indices.filter { compiled[$0].kind == .min || compiled[$0].kind == .max },
                 distinctFeatures: compiled.indices.filter { compiled[$0].kind == .distinct },
@@ -208,7 +239,9 @@ struct CompiledPlan: Sendable {
     }
 
     /// Everything the windows need from a batch, extracted once: no event is looked at twice.
-    func facts(of events: [PaymentEvent], rates: ExchangeRates) -> BatchFacts {
+    /// `hashing`: also hash each key value and distinct value once with the per-process seeded
+    /// `Hasher` (the in-memory store's shard choice, key tables and distinct counts).
+    func facts(of events: [PaymentEvent], rates: ExchangeRates, hashing: Bool = false) -> BatchFacts {
         var facts = BatchFacts(
             count: events.count, maskWords: maskWords, numericCount: numericFields.count,
             stringCount: stringFields.count, groupCount: groups.count
@@ -230,15 +263,27 @@ struct CompiledPlan: Sendable {
             for (slot, field) in stringFields.enumerated() {
                 if let value = field.windowString(of: event, rates: rates) {
                     facts.strings[i * stringFields.count + slot] = value
+                    if hashing { facts.stringHashes[i * stringFields.count + slot] = seededHash(value) }
                     set(stringPresenceBase + slot)
                 }
             }
             for (g, group) in groups.enumerated() {
-                facts.keys[i * groups.count + g] = group.key.windowString(of: event, rates: rates)
+                guard let key = group.key.windowString(of: event, rates: rates) else { continue }
+                facts.keys[i * groups.count + g] = key
+                if hashing { facts.keyHashes[i * groups.count + g] = seededHash(key) }
             }
         }
         return facts
     }
+}
+
+/// Swift's SipHash with this process's random seed: cheap to compare, and not something a customer
+/// who controls a key or a distinct value (a device id, an IP) can aim collisions at.
+@inline(__always)
+func seededHash(_ text: String) -> UInt64 {
+    var hasher = Hasher()
+    hasher.combine(text)
+    return UInt64(UInt(bitPattern: hasher.finalize()))
 }
 
 /// Per-event values of one batch, flattened row-major so extraction allocates per batch, not per event.
@@ -249,6 +294,10 @@ struct BatchFacts {
     var numerics: [Int64]
     var strings: [String]
     var keys: [String?]
+    /// Per-process seeded hash of each key (`Hasher`), when asked for; 0 for a missing key.
+    var keyHashes: [UInt64]
+    /// `seededHash` of each string, when asked for; 0 for a missing value.
+    var stringHashes: [UInt64]
     let maskWords: Int
     let numericCount: Int
     let stringCount: Int
@@ -261,6 +310,8 @@ struct BatchFacts {
         numerics = Array(repeating: 0, count: count * numericCount)
         strings = Array(repeating: "", count: count * stringCount)
         keys = Array(repeating: nil, count: count * groupCount)
+        keyHashes = Array(repeating: 0, count: count * groupCount)
+        stringHashes = Array(repeating: 0, count: count * stringCount)
         self.maskWords = maskWords
         self.numericCount = numericCount
         self.stringCount = stringCount

@@ -5,6 +5,7 @@ import Simulation
 
 // Suite `features`: the velocity-feature stores, all on one simulated file in one run.
 //   swift run -c release waqiti-bench features [--events N] [--redis-events N] [--runs R] [--redis URL] [--python PATH]
+//   [--profile "F1,F2"]  (fill only that plan `runs` times, for perf/callgrind; writes nothing)
 // 1. In-memory store on one core (one caller thread): 6 features per event, then one feature per
 //    aggregate kind. 2. Heap bytes per held event per aggregate kind (glibc malloc_info).
 // 3. The Redis store with 4 features per event against a local Redis, and redis-benchmark -P 32 on
@@ -31,6 +32,8 @@ enum FeaturesBench {
         var events = 1_000_000, redisEvents = 200_000, runs = 3
         var redisURL = getenv("WAQITI_REDIS_URL").map { String(cString: $0) }
         var python = "python3"
+        /// `--profile "F1,F2"`: fill only this plan (for a profiler), write nothing.
+        var profile: String?
 
         init(_ arguments: [String]) {
             var i = 0
@@ -41,6 +44,7 @@ enum FeaturesBench {
                 case "--runs": runs = max(1, Int(arguments[i + 1]) ?? runs)
                 case "--redis": redisURL = arguments[i + 1]
                 case "--python": python = arguments[i + 1]
+                case "--profile": profile = arguments[i + 1]
                 default: break
                 }
                 i += 2
@@ -55,6 +59,12 @@ enum FeaturesBench {
         let configuration = SimulationConfiguration(events: options.events, seed: 42, eventsPerSecond: 200, disorder: .seconds(30), duplicateRate: 0.01)
         let stream = Array(try SimulatedDelivery(configuration))
         let batches = chunks(stream)
+        if let expressions = options.profile {
+            // For a profiler (perf, callgrind): only this plan, filled `runs` times, no report written.
+            let profiled = FeaturePlan(try FeatureSpec.parseList(expressions))
+            for _ in 0..<options.runs { _ = fill(batches, plan: profiled) }
+            return
+        }
         var sections: [String] = []
 
         // 1. Throughput of the in-memory store.
@@ -164,7 +174,10 @@ enum FeaturesBench {
     static func redisSection(stream: [PaymentEvent], url: String, runs: Int) throws -> String {
         let batches = chunks(stream)
         let four = try plan(fourRedisFeatures)
-        let configuration = try RedisConfiguration(url: url)
+        var configuration = try RedisConfiguration(url: url)
+        // A starved redis-server on the shared machine can take over the 1 s default for one 512-event
+        // script; the benchmark measures throughput, so it waits rather than failing the run.
+        configuration.commandTimeout = .seconds(30)
         let host = configuration.host, port = configuration.port
         let cli = "redis-cli -h \(host) -p \(port)"
         let serverPID = shell("\(cli) info server | tr -d '\\r' | grep '^process_id:' | cut -d: -f2")
