@@ -1,14 +1,23 @@
+import Engine
+import Features
 import Foundation
 import FraudCore
+import Logging
 import Replay
 import Simulation
 import Reporting
 import Testing
 
-/// Replays through the real `DecisionEngine` with rules/default.rules (tests run from the package root).
+/// Replays through the real `DecisionEngine` with rules/default.rules and models/default.json
+/// (tests run from the package root).
 @Suite("Replay through the engine", .serialized)
 struct EngineReplayTests {
-    static let expectedSummaryPath = "Tests/ReplayTests/Expected/default-rules-20k-seed7.summary.json"
+    static let expectedSummaryPath = "Tests/ReplayTests/Expected/default-rules-model-20k-seed7.summary.json"
+
+    /// The configuration every test here decides with, as `waqiti serve` loads it.
+    static func defaultScoring() throws -> ReplayScoring {
+        try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: "models/default.json")
+    }
 
     /// 20,000 simulated events (seed 7, 1% fraud) as JSON Lines.
     static func simulatedInput() throws -> String {
@@ -28,12 +37,19 @@ struct EngineReplayTests {
         return path
     }
 
-    static func replay(_ setup: EngineReplaySetup, input: String, decisionsOut: String? = nil, candidateOut: String? = nil) async throws -> ReplayResult {
+    static func replay(_ setup: EngineReplaySetup, input: String, decisionsOut: String? = nil, candidateOut: String? = nil, workers: Int = 1) async throws -> ReplayResult {
         var (replay, _) = setup.make()
         replay.batchSize = 500
         let output = try decisionsOut.map { try FileOutput(path: $0) }
         let candidate = try candidateOut.map { try FileOutput(path: $0) }
-        let result = try await replay.run(from: ReplayLoopTests.reader(input), decisionsOut: output, candidateDecisionsOut: candidate)
+        let next: DecisionReplay.NextBatch
+        if workers > 1 {
+            let source = PipelinedEventSource(reader: try JSONLinesReader(path: input), workers: workers - 1)
+            next = { try source.nextBatch(maxEvents: $0) }
+        } else {
+            next = try ReplayLoopTests.reader(input)
+        }
+        let result = try await replay.run(from: next, decisionsOut: output, candidateDecisionsOut: candidate)
         try output?.close()
         try candidate?.close()
         return result
@@ -52,10 +68,10 @@ struct EngineReplayTests {
         return path
     }
 
-    @Test("a fixed simulated file replays to the committed summary (regenerate with WAQITI_REGENERATE_EXPECTED=1 when the rules change)")
+    @Test("a fixed simulated file replays to the committed summary (regenerate with WAQITI_REGENERATE_EXPECTED=1 when the rules or model change)")
     func committedSummary() async throws {
         let input = try Self.simulatedInput()
-        let result = try await Self.replay(EngineReplaySetup(baseline: try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil)), input: input)
+        let result = try await Self.replay(EngineReplaySetup(baseline: try Self.defaultScoring()), input: input)
         let bytes = try SummaryJSON.encode(result.baseline.summary)
         if ProcessInfo.processInfo.environment["WAQITI_REGENERATE_EXPECTED"] == "1" {
             try FileManager.default.createDirectory(atPath: "Tests/ReplayTests/Expected", withIntermediateDirectories: true)
@@ -66,12 +82,54 @@ struct EngineReplayTests {
         let expected = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.expectedSummaryPath)))
         #expect(String(decoding: bytes, as: UTF8.self) == String(decoding: expected, as: UTF8.self))
         #expect(result.baseline.summary.events == 20_000)
+        #expect(result.baseline.summary.modelVersions.count == 1)
+    }
+
+    /// The committed summary is not its own oracle: a separate engine, fed one event at a time
+    /// and tallied here without the summary builder, must reach the same counts.
+    @Test("the committed summary's outcomes and rule hits equal deciding the file event by event with a bare DecisionEngine")
+    func committedSummaryMatchesEventByEvent() async throws {
+        let input = try Self.simulatedInput()
+        let expected = try JSONDecoder().decode(ReplaySummary.self, from: Data(contentsOf: URL(fileURLWithPath: Self.expectedSummaryPath)))
+        let scoring = try Self.defaultScoring()
+        let store = InMemoryFeatureStore(lateness: .minutes(5), rates: scoring.rules.rates)
+        let router = FeatureRouter(local: store, shared: nil, storeOf: { _ in .memory }, probeInterval: .seconds(5), logger: Logger(label: "test"))
+        let rules = scoring.rules, model = scoring.model
+        let engine = DecisionEngine(rules: { rules }, model: { model }, features: router, cache: InMemoryDecisionCache(capacity: 1 << 16), degradedPolicy: .decide)
+
+        var outcomes = OutcomeCounts(), fraudOutcomes = OutcomeCounts()
+        var hits: [String: Int] = [:]
+        let events = try JSONLinesReader.readAll(path: input).events
+        for event in events {
+            let decision = try #require(try await engine.decide([event]).first)
+            outcomes[decision.outcome] += 1
+            if event.label == .fraud { fraudOutcomes[decision.outcome] += 1 }
+            for case .rule(let reason) in decision.reasons { hits[reason.rule, default: 0] += 1 }
+        }
+        #expect(events.count == 20_000)
+        #expect(expected.outcomes == outcomes)
+        #expect(expected.labels?.confusion.fraud == fraudOutcomes)
+        #expect(Dictionary(uniqueKeysWithValues: expected.rules.filter { $0.hits > 0 }.map { ($0.rule, $0.hits) }) == hits)
+        #expect(expected.model != nil)
+    }
+
+    @Test("--workers: decoding on other threads gives byte-identical decisions", arguments: [2, 3])
+    func workersGiveIdenticalDecisions(workers: Int) async throws {
+        let input = try Self.simulatedInput()
+        let scoring = try Self.defaultScoring()
+        let one = ReplayLoopTests.temporaryPath("workers-1.decisions.jsonl"), many = ReplayLoopTests.temporaryPath("workers-\(workers).decisions.jsonl")
+        let sequential = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: one)
+        let pipelined = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: many, workers: workers)
+        let a = try Data(contentsOf: URL(fileURLWithPath: one)), b = try Data(contentsOf: URL(fileURLWithPath: many))
+        #expect(a.count > 1_000_000)
+        #expect(a == b)
+        #expect(sequential.baseline.summary == pipelined.baseline.summary)
     }
 
     @Test("the same input and rules give byte-identical decision files")
     func deterministic() async throws {
         let input = try Self.simulatedInput()
-        let scoring = try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil)
+        let scoring = try Self.defaultScoring()
         let first = ReplayLoopTests.temporaryPath("engine-a.decisions.jsonl"), second = ReplayLoopTests.temporaryPath("engine-b.decisions.jsonl")
         _ = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: first)
         _ = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: second)
@@ -89,6 +147,9 @@ struct EngineReplayTests {
         let candidatePath = try Self.candidateRules("stricter-decline") {
             $0.replacingOccurrences(of: "threshold points_decline: decline if risk_points >= 80", with: "threshold points_decline: decline if risk_points >= 40")
         }
+        // Rules only: with models/default.json the paired run's model_score differs from the solo
+        // run's in the last digits for about 1% of events (float32 BLAS scoring), which is
+        // reported as a bug rather than hidden by a tolerance here.
         let baseline = try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil)
         let candidate = try ReplayScoring.load(rulesPath: candidatePath, modelPath: nil)
         let aPath = ReplayLoopTests.temporaryPath("alone-default.jsonl"), bPath = ReplayLoopTests.temporaryPath("alone-candidate.jsonl")
@@ -127,7 +188,7 @@ struct EngineReplayTests {
     @Test("the report of a real replay carries its summary's numbers")
     func reportOfRealReplay() async throws {
         let input = try Self.simulatedInput()
-        let result = try await Self.replay(EngineReplaySetup(baseline: try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil)), input: input)
+        let result = try await Self.replay(EngineReplaySetup(baseline: try Self.defaultScoring()), input: input)
         let summary = result.baseline.summary
         let html = ReplayReport(run: result.baseline, source: input).html()
         let outcomes = try ReportTests.cells(of: "outcomes", in: html)
