@@ -24,6 +24,8 @@ struct ConfigurationTests {
         #expect(config.http.port == 8083)
         #expect(config.rulesFile == "rules/default.rules")
         #expect(config.modelFile == "models/default.json")
+        #expect(config.features.redisConnectTimeout == .seconds(1))
+        #expect(config.features.redisCommandTimeout == .seconds(2))
     }
 
     @Test("the environment overrides the file, key by key")
@@ -33,13 +35,17 @@ struct ConfigurationTests {
          "batch": {"max_events": 250, "linger": "20ms"},
          "features": {"store": "memory", "store_overrides": {"count(ip,1h)": "redis"}, "allowed_lateness": "2m"},
          "degraded": {"policy": "review_above", "review_above_usd": 250},
-         "model": {"file": "none"}}
+         "model": {"file": "none"},
+         "redis": {"connect_timeout": "250ms", "command_timeout": "750ms"}}
         """)
         let config = try EngineConfiguration.load(file: path, environment: [
             "WAQITI_KAFKA_BROKERS": "127.0.0.1:19092", "WAQITI_REDIS_URL": "redis://127.0.0.1:16379",
             "WAQITI_HTTP_PORT": "9083", "WAQITI_API_KEYS": "0123456789abcdef, fedcba9876543210",
             "WAQITI_FEATURES_STORE_OVERRIDES": "count(card_fingerprint,10m)=memory",
+            "WAQITI_REDIS_COMMAND_TIMEOUT": "3s",
         ])
+        #expect(config.features.redisConnectTimeout == EventDuration(milliseconds: 250))
+        #expect(config.features.redisCommandTimeout == .seconds(3))
         #expect(config.kafka.brokers == "127.0.0.1:19092")
         #expect(config.kafka.groupID == "fraud-a")
         #expect(config.features.redisURL == "redis://127.0.0.1:16379")
@@ -61,6 +67,9 @@ struct ConfigurationTests {
         (["WAQITI_JWT_SECRET": "short"], "WAQITI_JWT_SECRET: http.jwt_secret: an HS256 secret of 5 bytes is shorter than the 32 the algorithm needs; use at least 32 random bytes, e.g. from `openssl rand -hex 32`"),
         (["WAQITI_API_KEYS": "abc"], "WAQITI_API_KEYS: http.api_keys: an API key of 3 characters is too easy to guess; use keys of at least 16 random characters, e.g. from `openssl rand -hex 16`"),
         (["WAQITI_DEGRADED_POLICY": "panic"], "WAQITI_DEGRADED_POLICY: degraded.policy: unknown policy \"panic\"; use decide, review_above or review_all"),
+        (["WAQITI_REDIS_COMMAND_TIMEOUT": "0ms"], "WAQITI_REDIS_COMMAND_TIMEOUT: redis.command_timeout: expected a duration from 1ms to 1m, got \"0ms\"; write a duration such as 2s"),
+        (["WAQITI_REDIS_CONNECT_TIMEOUT": "2m"], "WAQITI_REDIS_CONNECT_TIMEOUT: redis.connect_timeout: expected a duration from 1ms to 1m, got \"2m\"; write a duration such as 1s"),
+        (["WAQITI_REDIS_CONNECT_TIMEOUT": "1.5s"], "WAQITI_REDIS_CONNECT_TIMEOUT: redis.connect_timeout: expected a duration (500ms, 30s, 10m, 24h, 7d), got \"1.5s\"; write a duration such as 1s"),
         (["WAQITI_KAFKA_BROKERS": "  "], "WAQITI_KAFKA_BROKERS: kafka.brokers: empty value; give host:port pairs separated by commas, e.g. 127.0.0.1:9092"),
     ])
     func environmentErrors(environment: [String: String], message: String) {

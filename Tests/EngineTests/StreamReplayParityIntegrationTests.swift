@@ -19,7 +19,7 @@ private let parityEnabled = EngineIntegration.isEnabled && ProcessInfo.processIn
 struct StreamReplayParityIntegrationTests {
     /// Redis database of this test alone: the simulator's ids are the same on every run, so the
     /// windows and remembered decisions of an earlier run must not be there.
-    static let database = 13
+    static let database = 11
 
     @Test("100,000 simulated payments with redeliveries: one decision per payment_id, redeliveries byte-identical, same features and decisions as replaying the events")
     func streamEqualsReplay() async throws {

@@ -54,11 +54,17 @@ struct DecisionOracle {
         var inconsistentCopies: [String] = []
         /// Payments whose decision (outcome, points, reasons with their window values) differs from the replay's.
         var differing: [String] = []
+        /// How many of `differing` were decided on local windows (`features_degraded`): Redis
+        /// failed or timed out for their batch.
+        var degradedDiffering = 0
+        /// The first difference, expected then published, to tell a wrong window from a wrong flag.
+        var firstDifference: String?
         var published = 0
 
         var summary: String {
             "missing \(missing.count) \(missing.prefix(3)), unexpected \(unexpected.count) \(unexpected.prefix(3)), "
                 + "inconsistent copies \(inconsistentCopies.count) \(inconsistentCopies.prefix(3)), differing from replay \(differing.count) \(differing.prefix(3))"
+                + " (\(degradedDiffering) of them features_degraded)" + (firstDifference.map { "; first: \($0)" } ?? "")
         }
     }
 
@@ -72,7 +78,11 @@ struct DecisionOracle {
             }
             let decoded = try copies.map { copy in try copy.withUnsafeBufferPointer { try decoder.decode($0) } }.map(Self.normalized)
             if Set(decoded).count > 1 { comparison.inconsistentCopies.append(paymentID) }
-            if decoded[0] != expected { comparison.differing.append(paymentID) }
+            if decoded[0] != expected {
+                comparison.differing.append(paymentID)
+                if decoded[0].featuresDegraded { comparison.degradedDiffering += 1 }
+                if comparison.firstDifference == nil { comparison.firstDifference = "expected \(expected), published \(decoded[0])" }
+            }
         }
         comparison.missing = decisions.keys.filter { published.byPayment[$0] == nil }.sorted()
         comparison.unexpected.sort()

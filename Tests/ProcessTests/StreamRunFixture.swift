@@ -15,10 +15,9 @@ struct StreamRunFixture {
     let partitions: Int32
     let oracle: DecisionOracle
     let redisURL: String
-    /// Opt-in until these tests have passed on the local stack once (they were written while the
-    /// shared machine could not finish a build): WAQITI_INTEGRATION=1 and WAQITI_RESILIENCE_TESTS=1.
-    static let isEnabled = ProcessEnvironment.isEnabled && ProcessInfo.processInfo.environment["WAQITI_RESILIENCE_TESTS"] == "1"
-    static let skipMessage: Comment = "SKIPPED: crash and scale-out process tests are opt-in (WAQITI_RESILIENCE_TESTS=1 with scripts/test)"
+    /// Like every process test: on with WAQITI_INTEGRATION=1 (scripts/test, CI).
+    static let isEnabled = ProcessEnvironment.isEnabled
+    static let skipMessage = ProcessEnvironment.skipMessage
 
     /// `EngineTopics.create` makes the decisions topic with one partition.
     static let decisionPartitions: Int32 = 1

@@ -35,6 +35,8 @@ struct ConfigurationSetting: Sendable {
         integer("kafka.max_message_bytes", \.kafka.maxMessageBytes, in: 256...16_777_216, fix: "use a size in bytes such as 65536"),
         text("redis.url", \.features.redisURL, fix: "write redis://host:port, e.g. redis://127.0.0.1:6379"),
         duration("redis.probe_interval", \.features.redisProbeInterval, fix: "write a duration such as 2s"),
+        duration("redis.connect_timeout", \.features.redisConnectTimeout, in: EventDuration(milliseconds: 1)...(.seconds(60)), fix: "write a duration such as 1s"),
+        duration("redis.command_timeout", \.features.redisCommandTimeout, in: EventDuration(milliseconds: 1)...(.seconds(60)), fix: "write a duration such as 2s"),
         ConfigurationSetting("features.store", apply: { config, value, source in
             config.features.store = try storeKind(value, key: "features.store", source: source)
         }, render: { $0.features.store.rawValue }),
@@ -147,6 +149,22 @@ extension ConfigurationSetting {
             }
             config[keyPath: path] = parsed
         }, render: { $0[keyPath: path].description })
+    }
+
+    /// A duration that must lie in `range`, e.g. a timeout: zero would fail every call, hours would hang a batch.
+    static func duration(
+        _ key: String, _ path: WritableKeyPath<EngineConfiguration, EventDuration> & Sendable, in range: ClosedRange<EventDuration>, fix: String
+    ) -> ConfigurationSetting {
+        let unbounded = duration(key, path, fix: fix)
+        return ConfigurationSetting(key, apply: { config, value, source in
+            var candidate = config
+            try unbounded.apply(&candidate, value, source)
+            let parsed = candidate[keyPath: path]
+            guard range.contains(parsed) else {
+                throw ConfigurationError(key: key, source: source, problem: "expected a duration from \(range.lowerBound) to \(range.upperBound), got \(value.shown)", fix: fix)
+            }
+            config[keyPath: path] = parsed
+        }, render: unbounded.render)
     }
 
     static func string(_ value: ConfigurationValue, key: String, source: String, fix: String) throws -> String {

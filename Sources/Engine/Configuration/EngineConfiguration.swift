@@ -59,6 +59,13 @@ public struct EngineConfiguration: Sendable, Equatable {
         public var allowedLateness: EventDuration = .minutes(5)
         /// How often a degraded engine tries Redis again.
         public var redisProbeInterval: EventDuration = .seconds(2)
+        /// Upper bound for opening a Redis connection; a slower connect counts as Redis down.
+        public var redisConnectTimeout: EventDuration = .seconds(1)
+        /// Upper bound for each Redis read or write of a batch (its window script, the decision
+        /// cache's look-up and store). On expiry the batch is decided on local windows
+        /// (`features_degraded`), so it must exceed the slowest healthy round trip of the largest
+        /// batch, with room for a loaded host; it also bounds how long a dead Redis stalls a batch.
+        public var redisCommandTimeout: EventDuration = .seconds(2)
 
         /// The store `feature` lives in.
         public func store(for feature: FeatureSpec) -> FeatureStoreKind {

@@ -83,7 +83,7 @@ public final class FeatureRouter: Sendable {
         var sharedValues: [Double] = []
         do {
             // Redis decides what is a duplicate across instances; its report wins when it answers.
-            report = try await shared.process(events, plan: routing.sharedPlan, mode: mode, into: &sharedValues)
+            report = try await processShared(shared, events, plan: routing.sharedPlan, mode: mode, into: &sharedValues)
         } catch {
             // Unavailable or answering nonsense: either way the shared windows cannot be trusted
             // for this batch, and deciding on local windows beats not deciding.
@@ -98,6 +98,26 @@ public final class FeatureRouter: Sendable {
             }
         }
         return Result(values: values, degraded: false, report: report)
+    }
+
+    /// One Redis call, sent a second time on a fresh connection if the first failed while Redis
+    /// was healthy. The window script is idempotent per payment (an event already stored is
+    /// recognised as a duplicate and read as of its own time), so a batch whose reply was lost or
+    /// late gets exactly the values one call would have given. Without the retry a single slow
+    /// reply on a loaded host decides the batch on local windows and leaves its events out of
+    /// Redis, so every later event of those keys reads windows that are short by them. While
+    /// degraded, a probe is not retried: a down Redis costs one attempt per probe interval.
+    private func processShared(
+        _ shared: any FeatureStore, _ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into values: inout [Double]
+    ) async throws -> BatchReport {
+        do {
+            return try await shared.process(events, plan: plan, mode: mode, into: &values)
+        } catch FeatureStoreError.unavailable(let reason) where sharedState == .healthy {
+            logger.warning("Redis failed a batch; sending it once more before deciding on local windows", metadata: [
+                "reason": "\(reason)", "events": "\(events.count)",
+            ])
+            return try await shared.process(events, plan: plan, mode: mode, into: &values)
+        }
     }
 
     /// While degraded, only one batch per probe interval pays for a Redis attempt.

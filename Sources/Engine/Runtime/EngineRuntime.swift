@@ -90,7 +90,9 @@ public final class EngineRuntime: Sendable {
         var redisConfiguration: RedisConfiguration?
         if usesRedis {
             do {
-                redisConfiguration = try RedisConfiguration(url: features.redisURL)
+                redisConfiguration = try RedisConfiguration(
+                    url: features.redisURL, connectTimeout: .milliseconds(features.redisConnectTimeout.milliseconds),
+                    commandTimeout: .milliseconds(features.redisCommandTimeout.milliseconds))
             } catch {
                 throw StartError.configuration(ConfigurationError(key: "redis.url", source: "configuration", problem: "\(error)", fix: "write redis://host:port, e.g. redis://127.0.0.1:6379"))
             }

@@ -1,0 +1,53 @@
+import Engine
+import Foundation
+import FraudCore
+import Logging
+import Testing
+
+/// `redis.connect_timeout` and `redis.command_timeout` reach the engine's Redis clients: a Redis
+/// that stops answering costs a batch at most the configured time, and the batch is decided on
+/// local windows with the reason naming that time. No services: the "Redis" is a loopback port
+/// that never answers.
+@Suite("Redis timeouts from the configuration")
+struct RedisTimeoutTests {
+    private func runtime(redisPort: Int, configure: (inout EngineConfiguration) -> Void) throws -> EngineRuntime {
+        let rulesFile = FileManager.default.temporaryDirectory.appendingPathComponent("redis-timeout-\(UUID().uuidString).rules").path
+        try """
+        version "redis-timeout-1"
+        rule burst: decline +50 if count(account_id, 10m) >= 4
+        """.write(toFile: rulesFile, atomically: true, encoding: .utf8)
+        var configuration = EngineConfiguration()
+        configuration.rulesFile = rulesFile
+        configuration.modelFile = nil
+        configuration.features.redisURL = "redis://127.0.0.1:\(redisPort)"
+        configure(&configuration)
+        return try EngineRuntime(configuration: configuration, withKafka: false, logger: Logger(label: "redis-timeout-tests"))
+    }
+
+    @Test("a Redis that accepts but never replies: the batch waits redis.command_timeout, then is decided degraded")
+    func commandTimeout() async throws {
+        let redis = try UnresponsiveRedis(.silent)
+        let runtime = try runtime(redisPort: redis.port) { $0.features.redisCommandTimeout = EventDuration(milliseconds: 150) }
+        let start = ContinuousClock.now
+        let decisions = try await runtime.engine.decide([payment("timeout-1", account: "acct-t")])
+        let waited = ContinuousClock.now - start
+        #expect(decisions.map(\.featuresDegraded) == [true])
+        #expect(runtime.engine.featureRouter.sharedState == .degraded(reason:
+            "feature store unavailable: Redis at 127.0.0.1:\(redis.port) did not reply within 0.15 seconds; the connection was dropped and the next command reconnects"))
+        // The decision cache's look-up and the window script each wait one timeout.
+        #expect(waited >= .milliseconds(300))
+    }
+
+    @Test("a Redis whose host drops connection attempts: each connect gives up after redis.connect_timeout")
+    func connectTimeout() async throws {
+        let redis = try UnresponsiveRedis(.unreachable)
+        let runtime = try runtime(redisPort: redis.port) { $0.features.redisConnectTimeout = EventDuration(milliseconds: 200) }
+        let start = ContinuousClock.now
+        let decisions = try await runtime.engine.decide([payment("timeout-2", account: "acct-t")])
+        let waited = ContinuousClock.now - start
+        #expect(decisions.map(\.featuresDegraded) == [true])
+        #expect(runtime.engine.featureRouter.sharedState == .degraded(reason:
+            "feature store unavailable: cannot connect to Redis at 127.0.0.1:\(redis.port): Connection timed out; check that redis-server runs there (deploy/local/start.sh redis)"))
+        #expect(waited >= .milliseconds(400))
+    }
+}
