@@ -191,6 +191,38 @@ struct DegradedModeTests {
         #expect(changes.value == [.degraded(reason: "feature store unavailable: connection refused"), .healthy])
     }
 
+    @Test("a batch Redis fails while healthy is sent once more; a second failure degrades; a probe is not retried")
+    func retriesOnceWhileHealthy() async throws {
+        let shared = CountingStore()
+        let changes = Swappable<[SharedStoreState]>([])
+        let engine = try makeEngine(shared: shared, stateChanges: changes)
+        shared.failNext(1)
+        let retried = try await engine.decide([payment("p1")])
+        #expect(retried.map(\.featuresDegraded) == [false])
+        #expect(shared.failedCalls == 1)
+        #expect(shared.calls.map(\.paymentIDs) == [["p1"]])
+        #expect(changes.value == [])
+
+        shared.failNext(2)
+        let degraded = try await engine.decide([payment("p2")])
+        #expect(degraded.map(\.featuresDegraded) == [true])
+        #expect(shared.failedCalls == 3)
+        #expect(changes.value == [.degraded(reason: "feature store unavailable: timed out")])
+
+        // Degraded (probe interval zero): each batch probes once, and a failed probe is not repeated.
+        shared.failNext(2)
+        let probed = try await engine.decide([payment("p3")])
+        #expect(probed.map(\.featuresDegraded) == [true])
+        #expect(shared.failedCalls == 4)
+        let recovered = try await engine.decide([payment("p4")])
+        #expect(recovered.map(\.featuresDegraded) == [true], "the probe met the last planned failure")
+        #expect(shared.failedCalls == 5)
+        let healthy = try await engine.decide([payment("p5")])
+        #expect(healthy.map(\.featuresDegraded) == [false])
+        #expect(shared.calls.map(\.paymentIDs) == [["p1"], ["p5"]])
+        #expect(changes.value == [.degraded(reason: "feature store unavailable: timed out"), .healthy])
+    }
+
     @Test("while degraded, Redis is tried at most once per probe interval")
     func probesAtInterval() async throws {
         let shared = CountingStore()

@@ -19,16 +19,27 @@ final class CountingStore: FeatureStore {
         var seen: [String: Set<String>] = [:]
         var calls: [Call] = []
         var unavailable = false
+        var failuresLeft = 0
+        var failedCalls = 0
     }
 
     private let state = Mutex(State())
 
     var calls: [Call] { state.withLock { $0.calls } }
     func setUnavailable(_ value: Bool) { state.withLock { $0.unavailable = value } }
+    /// The next `count` calls fail as unavailable (a timeout, a dropped connection); later ones work.
+    func failNext(_ count: Int) { state.withLock { $0.failuresLeft = count } }
+    /// Calls that failed because of `failNext`.
+    var failedCalls: Int { state.withLock { $0.failedCalls } }
 
     func process(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) async throws -> BatchReport {
         try state.withLock { state in
             if state.unavailable { throw FeatureStoreError.unavailable("connection refused") }
+            if state.failuresLeft > 0 {
+                state.failuresLeft -= 1
+                state.failedCalls += 1
+                throw FeatureStoreError.unavailable("timed out")
+            }
             state.calls.append(Call(paymentIDs: events.map(\.paymentID), features: plan.features.map(\.canonicalName), mode: mode))
             var report = BatchReport()
             var values: [Double] = []

@@ -9,21 +9,20 @@ import Rules
 import Simulation
 import Testing
 
-/// Opt-in (WAQITI_IT_PARITY_EVENTS=100000 with WAQITI_INTEGRATION=1): on the shared 2-core
-/// machine at load 30, 100,000 events did not all pass in 240 s, and a Redis reply slower than the
-/// 1 s command timeout degraded a batch (features_degraded, so it differs from the replay). It is
-/// meant for a quiet machine until the Redis command timeout is configurable.
-private let parityEnabled = EngineIntegration.isEnabled && ProcessInfo.processInfo.environment["WAQITI_IT_PARITY_EVENTS"] != nil
+/// Runs with WAQITI_INTEGRATION=1 on 20,000 payments; WAQITI_IT_PARITY_EVENTS=100000 runs issue
+/// 6's full acceptance (100,984 deliveries: 184 s on the shared 2-core machine beside a release
+/// build, too long for every CI run).
+private let parityEvents = Int(ProcessInfo.processInfo.environment["WAQITI_IT_PARITY_EVENTS"] ?? "") ?? 20_000
 
-@Suite("Simulated traffic through the engine vs. its replay, against the real broker and Redis", .enabled(if: parityEnabled, "SKIPPED: opt-in, set WAQITI_IT_PARITY_EVENTS (e.g. 100000) with WAQITI_INTEGRATION=1"))
+@Suite("Simulated traffic through the engine vs. its replay, against the real broker and Redis", .enabled(if: EngineIntegration.isEnabled, EngineIntegration.skipMessage))
 struct StreamReplayParityIntegrationTests {
     /// Redis database of this test alone: the simulator's ids are the same on every run, so the
     /// windows and remembered decisions of an earlier run must not be there.
     static let database = 11
 
-    @Test("100,000 simulated payments with redeliveries: one decision per payment_id, redeliveries byte-identical, same features and decisions as replaying the events")
+    @Test("simulated payments with redeliveries (100,000 with WAQITI_IT_PARITY_EVENTS=100000): one decision per payment_id, redeliveries byte-identical, same features and decisions as replaying the events")
     func streamEqualsReplay() async throws {
-        let count = Int(ProcessInfo.processInfo.environment["WAQITI_IT_PARITY_EVENTS"] ?? "") ?? 100_000
+        let count = parityEvents
         let redis = try RedisConfiguration(url: try EngineIntegration.required("WAQITI_REDIS_URL"))
         let flush = try RedisConnection(configuration: RedisConfiguration(host: redis.host, port: redis.port, username: redis.username, password: redis.password, database: Self.database))
         try flush.send(RedisCommand("FLUSHDB"))
@@ -34,7 +33,13 @@ struct StreamReplayParityIntegrationTests {
         let distinct = Set(events.map(\.paymentID))
         #expect(events.count > count && distinct.count == count)
 
-        let harness = try EngineHarness(rules: nil, paymentPartitions: 6) { configuration in
+        // One partition: the default rules read windows keyed by card, device, IP and beneficiary,
+        // not only by account_id (the message key). Across partitions, events of one card reach
+        // the engine in an interleaving no file order reproduces, so an event can miss a
+        // same-card event of another partition that happened earlier but arrived later (with 6
+        // partitions, 879 of 100,000 decisions differed that way). In one partition the engine
+        // sees the file's order, so every window must equal the replay's exactly.
+        let harness = try EngineHarness(rules: nil, paymentPartitions: 1) { configuration in
             configuration.features.redisURL = "redis://\(redis.host):\(redis.port)/\(Self.database)"
         }
         let produced = ContinuousClock.now
