@@ -19,7 +19,7 @@ public enum PlatformServices {
         }
     }
 
-    /// Payment (8081): the payment API, publishing to `payments`, and the decision consumer.
+    /// Payment (8081): the payment API, the outbox relay publishing to `payments`, and the decision consumer.
     public static func runPayment(configuration: ServicesConfiguration, messaging: any Messaging, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await ServiceHost.run(name: "payment", defaultPort: 8081, configuration: configuration, logger: logger,
@@ -33,10 +33,12 @@ public enum PlatformServices {
                 : nil
             let processor = PaymentProcessor(
                 store: store, wallet: HTTPWalletClient(baseURL: configuration.walletURL, credential: credential), scorer: scorer,
-                publisher: publisher, paymentsTopic: configuration.paymentsTopic, metrics: metrics, logger: logger)
+                paymentsTopic: configuration.paymentsTopic, metrics: metrics, logger: logger)
             PaymentRoutes(processor: processor, store: store, publisher: publisher, reviewsTopic: configuration.reviewsTopic).add(to: router)
             let applier = DecisionApplier(store: store, metrics: metrics, logger: logger)
-            return .init(services: [try consumerLoop(
+            // Listed first so that it stops last, after the HTTP server stopped adding rows.
+            let relay = OutboxRelay(database: database, publisher: publisher, metrics: OutboxMetrics(registry: registry))
+            return .init(services: [relay, try consumerLoop(
                 "payment-decisions", group: "payment", topics: [configuration.decisionsTopic],
                 configuration: configuration, messaging: messaging, logger: logger, handle: applier.handle)])
         }

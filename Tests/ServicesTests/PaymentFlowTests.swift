@@ -31,6 +31,8 @@ struct Platform: Sendable {
     let database: Database
     let ledger: WalletLedger
     let published: PublishedRecords
+    /// The payment service's outbox relay, publishing to `published`; drained on demand.
+    let relay: OutboxRelay
     let payments: JSONClient
     let wallet: JSONClient
     let paymentConsumer: DecisionApplier
@@ -53,13 +55,13 @@ struct Platform: Sendable {
                 let metrics = PaymentMetrics(registry: registry)
                 let processor = PaymentProcessor(
                     store: store, wallet: HTTPWalletClient(baseURL: "http://127.0.0.1:\(walletPort)", credential: .anonymous, timeout: .seconds(60)),
-                    scorer: scorer, publisher: published, paymentsTopic: "payments", metrics: metrics, logger: logger)
+                    scorer: scorer, paymentsTopic: "payments", metrics: metrics, logger: logger)
                 let paymentRouter = Router(context: BasicRequestContext.self)
                 PaymentRoutes(processor: processor, store: store, publisher: published, reviewsTopic: "payment-reviews").add(to: paymentRouter)
                 try await LiveServer.with(paymentRouter) { paymentPort in
                     let reconciler = Reconciler(database: database, deadline: .init(milliseconds: 0), metrics: ReconciliationMetrics(registry: registry))
                     try await body(Platform(
-                        database: database, ledger: ledger, published: published,
+                        database: database, ledger: ledger, published: published, relay: OutboxRelay(database: database, publisher: published),
                         payments: JSONClient(base: "http://127.0.0.1:\(paymentPort)"),
                         wallet: JSONClient(base: "http://127.0.0.1:\(walletPort)"),
                         paymentConsumer: DecisionApplier(store: store, metrics: metrics, logger: logger),
@@ -75,7 +77,7 @@ struct Platform: Sendable {
     /// The engine's side: a decision record for each published payment, by the given rule.
     func decide(_ outcome: @Sendable (PaymentEvent) -> Outcome) async throws -> [ConsumedRecord] {
         var decisions: [ConsumedRecord] = []
-        for (index, record) in await published.consumed("payments").enumerated() {
+        for (index, record) in try await publishedPayments().enumerated() {
             let event = try EventDecoder().decode(record.value)
             decisions.append(Self.decisionRecord(event.paymentID, outcome(event), offset: Int64(index)))
         }
@@ -97,7 +99,13 @@ struct Platform: Sendable {
     func deliver(_ decisions: [ConsumedRecord]) async throws {
         try await paymentConsumer.handle(decisions)
         try await walletConsumer.handle(decisions)
-        try await recorder.handle(await published.consumed("payments") + decisions)
+        try await recorder.handle(try await publishedPayments() + decisions)
+    }
+
+    /// What reached `payments` once the outbox relay published everything owed.
+    func publishedPayments() async throws -> [ConsumedRecord] {
+        try await relay.drain()
+        return await published.consumed("payments")
     }
 
     static func request(account: String, amount: Int64, merchant: String = "m-1") -> PaymentRequest {
@@ -129,7 +137,7 @@ struct PaymentFlowTests {
             #expect(replies.filter { $0.status != 201 }.map { "\($0.status) \(String(decoding: $0.body, as: UTF8.self))" } == [])
             #expect(replies.filter { $0.string("status") == "pending" }.count == 10)
             #expect(replies.filter { $0.string("decline_reason") == "insufficient_funds" }.count == 40)
-            #expect(await platform.published.consumed("payments").count == 10)
+            #expect(try await platform.publishedPayments().count == 10)
 
             try await platform.deliver(try await platform.decide { _ in .approve })
             let wallet = try await platform.wallet.get("/api/v1/wallets/acc-50")
@@ -156,7 +164,7 @@ struct PaymentFlowTests {
             #expect(second.headers["idempotent-replayed"] == "true")
             #expect(first.string("payment_id") != nil)
             #expect(second.string("payment_id") == first.string("payment_id"))
-            #expect(await platform.published.consumed("payments").count == 1)
+            #expect(try await platform.publishedPayments().count == 1)
             #expect(try await platform.ledger.view(walletID: "acc-i")?.balances.first?.heldMinor == 1_000)
 
             var changed = request

@@ -66,7 +66,7 @@ struct SynchronousScoringTests {
                                                              headers: ["Idempotency-Key": "s2"])
                 #expect(small.string("status") == "approved")
                 // Both still go to `payments`, so the engine's stream emits the decisions the wallet settles.
-                #expect(await platform.published.consumed("payments").count == 2)
+                #expect(try await platform.publishedPayments().count == 2)
                 try await platform.deliver(try await platform.decide { $0.amount.minorUnits == 60_000 ? .decline : .approve })
                 #expect(try await platform.ledger.view(walletID: "acc-s")?.balances == [.init(currency: "USD", availableMinor: 99_000, heldMinor: 0)])
                 #expect(try await platform.payments.get("/api/v1/payments/\(try #require(small.string("payment_id")))").string("status") == "approved")
@@ -97,7 +97,7 @@ struct SynchronousScoringTests {
                     #expect(reply.status == 201)
                     #expect(reply.string("status") == "pending")
                     #expect(ContinuousClock.now - started < .seconds(4))
-                    #expect(await platform.published.consumed("payments").count == 1)
+                    #expect(try await platform.publishedPayments().count == 1)
                     try await platform.deliver(try await platform.decide { _ in .approve })
                     let id = try #require(reply.string("payment_id"))
                     #expect(try await platform.payments.get("/api/v1/payments/\(id)").string("status") == "approved")

@@ -8,6 +8,29 @@ public typealias ConsumedRecord = KafkaConsumerMessage
 /// marks something "published" after `publish` returns is never wrong.
 public protocol RecordPublisher: Sendable {
     func publish(topic: String, key: String, value: [UInt8]) async throws
+    /// Publishes `records` in order and returns once the broker acknowledged every one; throws
+    /// if any was not (the others may have been: callers retry the whole batch).
+    func publish(_ records: [OutgoingRecord]) async throws
+}
+
+/// A record to publish.
+public struct OutgoingRecord: Sendable, Equatable {
+    public var topic: String
+    public var key: String
+    public var value: [UInt8]
+
+    public init(topic: String, key: String, value: [UInt8]) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+    }
+}
+
+extension RecordPublisher {
+    /// One record at a time; a broker client overrides this to send the batch at once.
+    public func publish(_ records: [OutgoingRecord]) async throws {
+        for record in records { try await publish(topic: record.topic, key: record.key, value: record.value) }
+    }
 }
 
 /// A consumer-group member with explicit commits: `poll` hands out records, `commit` stores the

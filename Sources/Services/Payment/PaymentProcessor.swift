@@ -13,8 +13,9 @@ public struct SubmitResult: Sendable {
 public enum SubmitError: Error, Equatable, CustomStringConvertible {
     case invalid(PaymentValidationError)
     case idempotencyKeyReused(key: String, paymentID: String)
-    /// The wallet or the broker did not answer; the payment stays `received` and a retry with
-    /// the same Idempotency-Key resumes it where it stopped.
+    /// The wallet did not answer; the payment stays `received` and a retry with the same
+    /// Idempotency-Key resumes it where it stopped. (The broker is not on this path: the outbox
+    /// relay publishes once it is back.)
     case unavailable(paymentID: String, reason: String)
 
     public var description: String {
@@ -29,26 +30,23 @@ public enum SubmitError: Error, Equatable, CustomStringConvertible {
 }
 
 /// The payment service's use case: store ▶ hold funds ▶ (optionally score synchronously) ▶
-/// publish to the engine, each step idempotent so that a retried request resumes rather than
-/// duplicates.
+/// `pending` plus an outbox row for the engine (OutboxRelay publishes it), each step idempotent
+/// so that a retried request resumes rather than duplicates.
 public struct PaymentProcessor: Sendable {
     let store: PaymentStore
     let wallet: any WalletClient
     /// Set in synchronous mode: the decision is asked for over HTTP before publishing, and the
     /// answer returned to the client; on any failure the payment goes on asynchronously.
     let scorer: (any EngineScorer)?
-    let publisher: any RecordPublisher
     let paymentsTopic: String
     let metrics: PaymentMetrics
     let logger: Logger
     let clock: @Sendable () -> EventTime
 
-    public init(store: PaymentStore, wallet: any WalletClient, scorer: (any EngineScorer)? = nil, publisher: any RecordPublisher,
-                paymentsTopic: String, metrics: PaymentMetrics, logger: Logger, clock: @escaping @Sendable () -> EventTime = WallClock.now) {
+    public init(store: PaymentStore, wallet: any WalletClient, scorer: (any EngineScorer)? = nil, paymentsTopic: String, metrics: PaymentMetrics, logger: Logger, clock: @escaping @Sendable () -> EventTime = WallClock.now) {
         self.store = store
         self.wallet = wallet
         self.scorer = scorer
-        self.publisher = publisher
         self.paymentsTopic = paymentsTopic
         self.metrics = metrics
         self.logger = logger
@@ -97,17 +95,16 @@ public struct PaymentProcessor: Sendable {
         // Scored before publishing: the engine remembers the decision, so the copy it then reads
         // from `payments` gets the same decision and counts in no window twice.
         let synchronous = await scoreSynchronously(event)
-        do {
-            try await publisher.publish(topic: paymentsTopic, key: event.accountID, value: EventEncoder().encode(event))
-        } catch {
-            logger.warning("publish failed; payment stays received", metadata: ["payment_id": "\(event.paymentID)", "error": "\(error)"])
-            throw SubmitError.unavailable(paymentID: event.paymentID, reason: "the broker did not acknowledge: \(error)")
+        let outgoing = OutgoingRecord(topic: paymentsTopic, key: event.accountID, value: EventEncoder().encode(event))
+        guard try await store.markPendingAndEnqueue(event.paymentID, record: outgoing) else {
+            return try await store.fetch(paymentID: event.paymentID) ?? record
         }
-        try await store.markPublished(event.paymentID)
-        if let synchronous {
-            for seconds in try await store.applyDecisions([synchronous]) {
-                metrics.decisionLatency.recordNanoseconds(Int64(seconds * 1e9))
-            }
+        guard let synchronous else {
+            record.status = .pending
+            return record
+        }
+        for seconds in try await store.applyDecisions([synchronous]) {
+            metrics.decisionLatency.recordNanoseconds(Int64(seconds * 1e9))
         }
         return try await store.fetch(paymentID: event.paymentID) ?? record
     }

@@ -88,15 +88,20 @@ public struct PaymentStore: Sendable {
         try await select(where: "status = 'in_review' ORDER BY created_at, payment_id LIMIT \(limit)")
     }
 
-    /// Funds held and the event acknowledged by the broker. A decision that arrived in between
-    /// has already moved the payment on, which this leaves alone.
-    public func markPublished(_ paymentID: String) async throws {
-        try await database.client.query("""
-            UPDATE payments.payments
-            SET published_at = coalesce(published_at, now()),
-                status = CASE WHEN status = 'received' THEN 'pending' ELSE status END, updated_at = now()
-            WHERE payment_id = \(paymentID)
-            """, logger: logger)
+    /// Funds held: moves the payment from `received` to `pending` and owes its event to the
+    /// broker (the outbox row), in one statement. False when the payment was not `received` (a
+    /// concurrent retry of the same request got there first), in which case nothing is written.
+    public func markPendingAndEnqueue(_ paymentID: String, record: OutgoingRecord) async throws -> Bool {
+        let enqueued = try await database.client.query("""
+            WITH moved AS (
+                UPDATE payments.payments SET status = 'pending', updated_at = now()
+                WHERE payment_id = \(paymentID) AND status = 'received'
+                RETURNING payment_id)
+            INSERT INTO payments.outbox (payment_id, topic, key, value)
+            SELECT payment_id, \(record.topic), \(record.key), \(ByteBuffer(bytes: record.value)) FROM moved
+            RETURNING id
+            """, logger: logger).collect()
+        return !enqueued.isEmpty
     }
 
     /// Declines a payment the wallet could not fund; only one still `received` is changed.
@@ -107,29 +112,32 @@ public struct PaymentStore: Sendable {
             """, logger: logger)
     }
 
-    /// Applies engine decisions in one transaction. Only undecided payments move, so a redelivered
-    /// decision, or a second one with another outcome, changes nothing. Returns, for each payment
-    /// that moved, the seconds from its publication to now (the payment→decision latency).
+    /// Applies engine decisions in one statement. Only undecided payments move, so a redelivered
+    /// decision, or a second one with another outcome, changes nothing; within one batch the first
+    /// decision for a payment wins, as it would applied one by one. Returns, for each payment that
+    /// moved, the seconds from its publication to now (the payment→decision latency).
     @discardableResult
     public func applyDecisions(_ decisions: [DecisionEnvelope]) async throws -> [Double] {
-        guard !decisions.isEmpty else { return [] }
-        return try await database.transaction { connection in
-            var latencies: [Double] = []
-            for decision in decisions {
-                let status = PaymentStatus.after(decision.outcome)
-                let reason: String? = decision.outcome == .decline ? DeclineReason.fraud.rawValue : nil
-                let decidedAt = Date(timeIntervalSince1970: Double(decision.decidedAt.millisecondsSinceEpoch) / 1000)
-                let rows = try await connection.query("""
-                    UPDATE payments.payments
-                    SET status = \(status.rawValue), decline_reason = \(reason), decision = \(String(decoding: decision.raw, as: UTF8.self))::jsonb,
-                        decided_at = \(decidedAt), updated_at = now()
-                    WHERE payment_id = \(decision.paymentID) AND status IN ('received', 'pending')
-                    RETURNING extract(epoch FROM now() - coalesce(published_at, created_at))::float8
-                    """, logger: logger)
-                for try await seconds in rows.decode(Double.self) { latencies.append(seconds) }
-            }
-            return latencies
-        }
+        var seen = Set<String>()
+        let firsts = decisions.filter { seen.insert($0.paymentID).inserted }
+        guard !firsts.isEmpty else { return [] }
+        let ids = firsts.map(\.paymentID)
+        let statuses = firsts.map { PaymentStatus.after($0.outcome).rawValue }
+        // '' stands for no reason: an array of optionals does not bind as text[].
+        let reasons = firsts.map { $0.outcome == .decline ? DeclineReason.fraud.rawValue : "" }
+        let bodies = firsts.map { String(decoding: $0.raw, as: UTF8.self) }
+        let decidedAt = firsts.map(\.decidedAt.millisecondsSinceEpoch)
+        let rows = try await database.client.query("""
+            UPDATE payments.payments p
+            SET status = d.status, decline_reason = nullif(d.reason, ''), decision = d.body::jsonb,
+                decided_at = to_timestamp(d.decided_ms / 1000.0), updated_at = now()
+            FROM unnest(\(ids), \(statuses), \(reasons), \(bodies), \(decidedAt)) AS d(payment_id, status, reason, body, decided_ms)
+            WHERE p.payment_id = d.payment_id AND p.status IN ('received', 'pending')
+            RETURNING extract(epoch FROM now() - coalesce(p.published_at, p.created_at))::float8
+            """, logger: logger)
+        var latencies: [Double] = []
+        for try await seconds in rows.decode(Double.self) { latencies.append(seconds) }
+        return latencies
     }
 
     /// Locks an in-review payment, runs `publish` (the wallet's instruction), then records the

@@ -22,7 +22,8 @@ public struct HoldRequest: Sendable, Hashable {
 /// Every money movement is one journal row plus entries that sum to zero, written in one
 /// transaction. The available account is locked (`FOR UPDATE`) before it is checked and debited,
 /// so concurrent holds on one wallet serialize and the last one that does not fit is refused; the
-/// table's CHECK constraint is the backstop should any code path forget.
+/// table's CHECK constraint is the backstop should any code path forget. The hot paths (hold,
+/// settlement) are server-side functions (0004) so that those locks last one statement.
 public struct WalletLedger: Sendable {
     let database: Database
     var logger: Logger { database.logger }
@@ -59,46 +60,33 @@ public struct WalletLedger: Sendable {
 
     /// Moves the payment's amount from available to held. Idempotent by payment id: a repeat
     /// returns the existing hold's status; a repeat with different terms is refused.
+    ///
+    /// One statement (`wallet.place_hold`, 0004): the payer's row lock is held for the
+    /// function's few microseconds, not across client round trips, so holds on one hot wallet
+    /// queue briefly instead of waiting out each other's network latency.
     @discardableResult
     public func hold(_ request: HoldRequest) async throws -> HoldStatus {
-        guard request.amount.minorUnits > 0 else { throw WalletError.invalidAmount(request.amount.minorUnits) }
-        do {
-            return try await database.transaction { connection in try await hold(request, on: connection) }
-        } catch where error.sqlState == PostgresError.Code.uniqueViolation.raw {
-            // A concurrent request for the same payment won the insert; answer with its result.
-            return try await database.transaction { connection in try await hold(request, on: connection) }
-        }
-    }
-
-    private func hold(_ request: HoldRequest, on connection: PostgresConnection) async throws -> HoldStatus {
         let amount = request.amount
-        if let existing = try await existingHold(request.paymentID, on: connection) {
-            guard existing.request == request else { throw WalletError.holdMismatch(paymentID: request.paymentID) }
-            return existing.status
-        }
-        let rows = try await connection.query("""
-            SELECT id, balance_minor FROM wallet.accounts
-            WHERE wallet_id = \(request.walletID) AND kind = 'available' AND currency = \(amount.currency.code)
-            FOR UPDATE
+        guard amount.minorUnits > 0 else { throw WalletError.invalidAmount(amount.minorUnits) }
+        let rows = try await database.client.query("""
+            SELECT result, available_minor FROM wallet.place_hold(
+                \(request.paymentID), \(request.walletID), \(request.merchantID), \(amount.minorUnits), \(amount.currency.code))
             """, logger: logger)
-        var locked: (id: Int64, balance: Int64)?
-        for try await row in rows.decode((Int64, Int64).self) { locked = (row.0, row.1) }
-        guard let available = locked else {
-            throw WalletError.unknownWallet(walletID: request.walletID, currency: amount.currency)
+        for try await (result, available) in rows.decode((String, Int64?).self) {
+            if let status = HoldStatus(rawValue: result) { return status }
+            switch result {
+            case "mismatch":
+                throw WalletError.holdMismatch(paymentID: request.paymentID)
+            case "insufficient_funds":
+                throw WalletError.insufficientFunds(
+                    walletID: request.walletID, available: Money(minorUnits: available ?? 0, currency: amount.currency), requested: amount)
+            case "unknown_wallet":
+                throw WalletError.unknownWallet(walletID: request.walletID, currency: amount.currency)
+            default:
+                preconditionFailure("wallet.place_hold answered '\(result)', which this version does not know")
+            }
         }
-        guard available.balance >= amount.minorUnits else {
-            throw WalletError.insufficientFunds(
-                walletID: request.walletID,
-                available: Money(minorUnits: available.balance, currency: amount.currency), requested: amount)
-        }
-        let held = try await ensureAccount(wallet: request.walletID, kind: "held", currency: amount.currency, on: connection)
-        try await connection.query("""
-            INSERT INTO wallet.holds (payment_id, wallet_id, merchant_id, amount_minor, currency, status)
-            VALUES (\(request.paymentID), \(request.walletID), \(request.merchantID), \(amount.minorUnits), \(amount.currency.code), 'held')
-            """, logger: logger)
-        try await post(kind: "hold", reference: request.paymentID, amount: amount,
-                       legs: [(available.id, -amount.minorUnits), (held, amount.minorUnits)], on: connection)
-        return .held
+        preconditionFailure("wallet.place_hold returned no row")
     }
 
     // MARK: Settlement
@@ -113,78 +101,62 @@ public struct WalletLedger: Sendable {
 
     /// `apply`, also telling which instructions had been applied before (redeliveries), for the
     /// consumer's metrics.
+    ///
+    /// Three statements per batch whatever its size: read the batch's earlier instructions, read
+    /// and lock its holds, then record every new instruction and move its money
+    /// (`wallet.record_settlements`). The policy is decided here, instruction by instruction in
+    /// batch order, so a decision and a review outcome for one payment in one batch see each other.
     public func settle(_ instructions: [SettlementInstruction]) async throws -> [AppliedSettlement] {
         guard !instructions.isEmpty else { return [] }
+        let paymentIDs = Array(Set(instructions.map(\.paymentID))).sorted()
         return try await database.transaction { connection in
+            var earlier: [InstructionKey: SettlementEffect] = [:]
+            for try await (payment, source, effect) in try await connection.query("""
+                SELECT payment_id, source, effect FROM wallet.applied_instructions WHERE payment_id = ANY(\(paymentIDs))
+                """, logger: logger).decode((String, String, String).self) {
+                guard let source = InstructionSource(rawValue: source) else { continue }
+                earlier[InstructionKey(paymentID: payment, source: source)] = SettlementEffect(rawValue: effect) ?? .alreadyFinal
+            }
+            var holds: [String: HoldStatus] = [:]
+            for try await (payment, status) in try await connection.query("""
+                SELECT payment_id, status FROM wallet.holds WHERE payment_id = ANY(\(paymentIDs)) ORDER BY payment_id FOR UPDATE
+                """, logger: logger).decode((String, String).self) {
+                holds[payment] = HoldStatus(rawValue: status)
+            }
             var applied: [AppliedSettlement] = []
             applied.reserveCapacity(instructions.count)
+            var new = (payments: [String](), sources: [String](), outcomes: [String](), effects: [String]())
             for instruction in instructions {
-                applied.append(try await apply(instruction, on: connection))
+                let key = InstructionKey(paymentID: instruction.paymentID, source: instruction.source)
+                if let effect = earlier[key] {
+                    applied.append(AppliedSettlement(effect: effect, redelivered: true))
+                    continue
+                }
+                let effect = SettlementPolicy.effect(of: instruction.outcome, on: holds[instruction.paymentID])
+                earlier[key] = effect
+                if effect == .captured { holds[instruction.paymentID] = .captured }
+                if effect == .released { holds[instruction.paymentID] = .released }
+                new.payments.append(instruction.paymentID)
+                new.sources.append(instruction.source.rawValue)
+                new.outcomes.append(instruction.outcome.rawValue)
+                new.effects.append(effect.rawValue)
+                applied.append(AppliedSettlement(effect: effect, redelivered: false))
+            }
+            if !new.payments.isEmpty {
+                try await connection.query("""
+                    SELECT wallet.record_settlements(\(new.payments), \(new.sources), \(new.outcomes), \(new.effects))
+                    """, logger: logger)
             }
             return applied
         }
     }
 
-    private func apply(_ instruction: SettlementInstruction, on connection: PostgresConnection) async throws -> AppliedSettlement {
-        let previous = try await connection.query("""
-            SELECT effect FROM wallet.applied_instructions
-            WHERE payment_id = \(instruction.paymentID) AND source = \(instruction.source.rawValue)
-            """, logger: logger)
-        for try await effect in previous.decode(String.self) {
-            return AppliedSettlement(effect: SettlementEffect(rawValue: effect) ?? .alreadyFinal, redelivered: true)
-        }
-        return AppliedSettlement(effect: try await applyFirstTime(instruction, on: connection), redelivered: false)
-    }
-
-    private func applyFirstTime(_ instruction: SettlementInstruction, on connection: PostgresConnection) async throws -> SettlementEffect {
-        let hold = try await existingHold(instruction.paymentID, forUpdate: true, on: connection)
-        let effect = SettlementPolicy.effect(of: instruction.outcome, on: hold?.status)
-        // Inserted before the money moves and without ON CONFLICT: if another consumer raced us
-        // here, this fails with a unique violation and the whole batch rolls back and retries.
-        try await connection.query("""
-            INSERT INTO wallet.applied_instructions (payment_id, source, outcome, effect)
-            VALUES (\(instruction.paymentID), \(instruction.source.rawValue), \(instruction.outcome.rawValue), \(effect.rawValue))
-            """, logger: logger)
-        guard let hold, effect == .captured || effect == .released else { return effect }
-        let amount = hold.request.amount
-        // Lock the wallet's accounts in the order `hold` does (available, then held): a settlement
-        // batch taking held first deadlocks against a concurrent hold on the same wallet.
-        let available = try await ensureAccount(wallet: hold.request.walletID, kind: "available", currency: amount.currency, on: connection)
-        try await connection.query("SELECT 1 FROM wallet.accounts WHERE id = \(available) FOR UPDATE", logger: logger)
-        let heldAccount = try await ensureAccount(wallet: hold.request.walletID, kind: "held", currency: amount.currency, on: connection)
-        let destination = effect == .captured
-            ? try await ensureAccount(wallet: hold.request.merchantID, kind: "merchant", currency: amount.currency, on: connection)
-            : try await ensureAccount(wallet: hold.request.walletID, kind: "available", currency: amount.currency, on: connection)
-        try await post(kind: effect == .captured ? "capture" : "release", reference: instruction.paymentID, amount: amount,
-                       legs: [(heldAccount, -amount.minorUnits), (destination, amount.minorUnits)], on: connection)
-        let status = effect == .captured ? HoldStatus.captured : .released
-        try await connection.query("""
-            UPDATE wallet.holds SET status = \(status.rawValue), resolved_at = now() WHERE payment_id = \(instruction.paymentID)
-            """, logger: logger)
-        return effect
+    private struct InstructionKey: Hashable {
+        var paymentID: String
+        var source: InstructionSource
     }
 
     // MARK: Building blocks
-
-    struct StoredHold {
-        var request: HoldRequest
-        var status: HoldStatus
-    }
-
-    private func existingHold(_ paymentID: String, forUpdate: Bool = false, on connection: PostgresConnection) async throws -> StoredHold? {
-        let query: PostgresQuery = forUpdate
-            ? "SELECT wallet_id, merchant_id, amount_minor, currency, status FROM wallet.holds WHERE payment_id = \(paymentID) FOR UPDATE"
-            : "SELECT wallet_id, merchant_id, amount_minor, currency, status FROM wallet.holds WHERE payment_id = \(paymentID)"
-        for try await (wallet, merchant, minor, code, status) in try await connection.query(query, logger: logger)
-            .decode((String, String, Int64, String, String).self) {
-            guard let currency = Currency(code), let status = HoldStatus(rawValue: status) else { continue }
-            return StoredHold(
-                request: HoldRequest(paymentID: paymentID, walletID: wallet, merchantID: merchant,
-                                     amount: Money(minorUnits: minor, currency: currency)),
-                status: status)
-        }
-        return nil
-    }
 
     private func existingJournal(kind: String, reference: String, on connection: PostgresConnection) async throws -> (id: Int64, amount: Money)? {
         for try await (id, minor, code) in try await connection.query("""
