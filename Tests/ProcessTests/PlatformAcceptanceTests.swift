@@ -54,6 +54,8 @@ struct PlatformAcceptanceTests {
             let trafficStatus = try await traffic.waitForExit(timeout: .seconds(900))
             #expect(trafficStatus == 0, "traffic stderr:\n\(traffic.stderrTail()) stdout:\n\(traffic.standardOutput().suffix(2000))")
             let summary = try JSONSerialization.jsonObject(with: Data(traffic.standardOutput().utf8)) as? [String: Any] ?? [:]
+            // The run's pace, for docs/services.md's record of the full 20,000-payment run.
+            print("platform acceptance: \(n) payments, traffic \(summary["seconds"] ?? "?") s, \(summary["paymentsPerSecond"] ?? "?") requests/s")
             #expect(summary["distinctPayments"] as? Int == n)
             #expect(summary["duplicatesSent"] as? Int == n / 100)
             #expect(summary["submitted"] as? Int == n + n / 100)
