@@ -57,29 +57,48 @@ enum ReplayBench {
         rows.append(row("feature store alone, all \(union.count) replay features (pre-decoded)", events, storeUnion, peakRSS()))
 
         var decided = OutcomeCounts()
-        func endToEnd(workers: Int) async throws -> Timings {
+        enum Input { case file(workers: Int), decoded }
+        func endToEnd(_ input: Input, decisionsFile: Bool = true) async throws -> Timings {
             try await measureAsync(runs: runs) {
                 var (replay, _) = setup.make()
                 replay.batchSize = 1024
                 let next: DecisionReplay.NextBatch
-                if workers > 1 {
+                switch input {
+                case .file(let workers) where workers > 1:
                     let source = PipelinedEventSource(reader: try JSONLinesReader(path: path), workers: workers - 1)
                     next = { try source.nextBatch(maxEvents: $0) }
-                } else {
+                case .file:
                     let reader = try JSONLinesReader(path: path)
                     next = { try reader.nextBatch(maxLines: $0) }
+                case .decoded:
+                    var start = 0
+                    next = { max in
+                        guard start < decoded.count else { return nil }
+                        var batch = EventBatch()
+                        let end = min(start + max, decoded.count)
+                        batch.events = Array(decoded[start..<end])
+                        batch.lineNumbers = Array(start + 1...end)
+                        start = end
+                        return batch
+                    }
                 }
-                let output = try FileOutput(path: decisionsPath)
+                let output = decisionsFile ? try FileOutput(path: decisionsPath) : nil
                 let result = try await replay.run(from: next, decisionsOut: output)
-                try output.close()
+                try output?.close()
                 decided = result.baseline.summary.outcomes
                 return Int64(result.baseline.summary.events)
             }
         }
-        let replay = try await endToEnd(workers: 1)
+        let replay = try await endToEnd(.file(workers: 1))
         rows.append(row("replay end to end, 1 thread (decode, engine, summary, decisions file)", events, replay, peakRSS()))
-        let pipelined = try await endToEnd(workers: workers)
+        let pipelined = try await endToEnd(.file(workers: workers))
         rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s))", events, pipelined, peakRSS()))
+
+        // Where the time goes: the engine without any decoding, then without writing decisions.
+        let engineOnly = try await endToEnd(.decoded)
+        rows.append(row("stage: engine + summary + decisions file (pre-decoded events in memory)", events, engineOnly, peakRSS()))
+        let engineNoOutput = try await endToEnd(.decoded, decisionsFile: false)
+        rows.append(row("stage: engine + summary, no decisions file (pre-decoded events in memory)", events, engineNoOutput, peakRSS()))
 
         let python = runPython(input: path)
         rows.append(python.map { ["Python reference (bench/reference/replay.py: 3 features, 3 rules, no model; 1 run)", String(events), format2($0.seconds * 1000), format2($0.cpuSeconds * 1000),
@@ -94,6 +113,8 @@ enum ReplayBench {
         notes += "Peak RSS is the process high-water mark after each measurement (cumulative, in measurement order); the Python row is its own process. "
         if let python { notes += "End to end (1 thread) vs Python, by CPU time: \(format2(endToEnd / (Double(events) / python.cpuSeconds)))x. " }
         notes += "End to end (1 thread) vs the store's own ceiling over the same plan, by CPU time: \(format2(endToEnd / (Double(events) / storeUnion.cpu[storeUnion.cpu.count / 2]) * 100))% of it. "
+        notes += "Per-stage CPU per event (medians): decode \(nanos(decode, events)) ns, feature store over the replay plan \(nanos(storeUnion, events)) ns, "
+        notes += "engine + summary without decisions file \(nanos(engineNoOutput, events)) ns, decisions encoding and writing \(format2((median(engineOnly.cpu) - median(engineNoOutput.cpu)) * 1e9 / Double(events))) ns, end to end \(nanos(replay, events)) ns. "
         notes += "Pipelined vs 1 thread, wall clock: \(format2(replay.wall[replay.wall.count / 2] / pipelined.wall[pipelined.wall.count / 2]))x."
         try writeReport(runs: runs, arguments: arguments, rows: rows, notes: notes)
     }
@@ -129,6 +150,10 @@ enum ReplayBench {
         }
         return sink
     }
+
+    private static func median(_ values: [Double]) -> Double { values[values.count / 2] }
+
+    private static func nanos(_ timings: Timings, _ events: Int) -> String { format2(median(timings.cpu) * 1e9 / Double(events)) }
 
     private static func runPython(input: String) -> (seconds: Double, cpuSeconds: Double, peakKiB: Int)? {
         guard let pipe = popen("python3 bench/reference/replay.py --input \(input) 2>/dev/null", "r") else { return nil }
