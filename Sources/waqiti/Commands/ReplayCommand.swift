@@ -1,5 +1,7 @@
 import ArgumentParser
+import BLAS
 import Features
+import Foundation
 import FraudCore
 import Glibc
 import Redis
@@ -71,6 +73,10 @@ struct ReplayCommand: AsyncParsableCommand {
             throw ValidationError("--features: \(error)")
         }
         if backtest.isEnabled {
+            // One OpenBLAS thread, as in serve: replay parallelizes with its own decode workers, and
+            // a model score must not depend on how OpenBLAS splits or schedules a product when
+            // other threads call it too. OPENBLAS_NUM_THREADS wins.
+            if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreadCount(1) }
             guard store == .memory else { throw ValidationError("--rules replays on the in-memory windows; drop --store redis") }
             let shared = ReplayBacktest.Shared(input: input, features: specs, featuresOut: featuresOut, batchSize: batchSize, lateness: EventDuration(parsing: lateness)!, deadLetters: deadLetters)
             return try await ReplayBacktest.run(backtest, shared)
