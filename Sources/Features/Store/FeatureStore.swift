@@ -37,7 +37,9 @@ public protocol FeatureStore: Sendable {
 }
 
 public enum FeatureStoreError: Error, Sendable, CustomStringConvertible {
-    /// The store's backing service is unreachable; nothing of this batch was applied.
+    /// The store's backing service is unreachable or did not answer in time. Part of the batch may
+    /// have been applied (a timed-out call can still finish on the server); stores must be
+    /// idempotent per payment so that sending the batch again gives the values one call would.
     case unavailable(String)
     /// The store answered but the answer broke the store's protocol (a bug or a version mismatch).
     case protocolViolation(String)
