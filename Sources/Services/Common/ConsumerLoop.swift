@@ -32,16 +32,17 @@ public struct ConsumerLoop: Service {
 
     public func run() async throws {
         defer { logger.info("consumer stopped", metadata: ["consumer": "\(name)"]) }
-        var backoff = Duration.milliseconds(100)
+        var backoff = RetryBackoff()
         var handled = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let batch: [ConsumedRecord]
             do {
                 batch = try await source.poll(maxRecords: maxRecords)
             } catch {
-                logger.error("poll failed; retrying", metadata: ["consumer": "\(name)", "error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                logger.error("poll failed; retrying", metadata: [
+                    "consumer": "\(name)", "error": "\(error)", "retry_in": "\(backoff.next)",
+                ])
+                await backoff.wait()
                 continue
             }
             guard !batch.isEmpty else { continue }
@@ -56,17 +57,17 @@ public struct ConsumerLoop: Service {
                         _exit(75)
                     }
                     try await source.commit(batch)
-                    backoff = .milliseconds(100)
+                    backoff.reset()
                     break
                 } catch {
                     logger.error("batch failed; retrying the same batch", metadata: [
                         "consumer": "\(name)", "records": "\(batch.count)",
                         "first_offset": "\(batch[0].offset)", "error": "\(String(reflecting: error))",
+                        "retry_in": "\(backoff.next)",
                     ])
                     // Shutting down mid-retry leaves the offsets uncommitted: the next start redelivers.
                     if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                    try? await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, .seconds(5))
+                    await backoff.wait()
                 }
             }
         }

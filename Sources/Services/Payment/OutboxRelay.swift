@@ -32,19 +32,18 @@ public struct OutboxRelay: Service {
     }
 
     public func run() async throws {
-        var backoff = Duration.milliseconds(100)
+        var backoff = RetryBackoff()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let sent = try await relayBatch()
-                backoff = .milliseconds(100)
+                backoff.reset()
                 if sent == 0 { try? await Task.sleep(for: idleInterval) }
             } catch {
                 metrics?.failures.increment()
                 logger.error("outbox publish failed; the rows stay unsent and are retried", metadata: [
-                    "error": "\(String(reflecting: error))", "retry_in": "\(backoff)",
+                    "error": "\(String(reflecting: error))", "retry_in": "\(backoff.next)",
                 ])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                await backoff.wait()
             }
         }
         logger.info("outbox relay stopped")
