@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// One round trip per batch: the whole batch is one `EVALSHA` of `WindowScript`, which groups the
 /// events by (key field, key value) and keeps, per key value, the entries in a sorted set and the
-/// running aggregates beside them, so an in-order event costs O(1) amortized work on the server.
+/// running aggregates beside them, so an in-order event costs O(1) amortized work on the server and
+/// a late one work in proportion to the entries within its lateness, never to the window.
 /// Both keys of one entity carry the same hash tag (`waqiti:fw:{card_fingerprint:abc}:1f2e3d4c`,
 /// `…:s`), so each entity lives in one Redis Cluster slot; the script declares
 /// `allow-cross-slot-keys`, so a cluster-aware client sends one call per node. (This build's
@@ -14,7 +15,8 @@ import Synchronization
 ///
 /// Results equal `InMemoryFeatureStore`'s exactly (docs/features.md; the oracle tests check both).
 /// Every key has a TTL of the eviction horizon (longest window + 2 × lateness) in wall-clock time,
-/// refreshed on each insert, so Redis memory stays bounded even if no event ever comes back for a key.
+/// refreshed on each insert (the entries key up to 1/8 longer, so it always outlives the state), so
+/// Redis memory stays bounded even if no event ever comes back for a key.
 /// If Redis loses its data (restart without persistence, FLUSHALL), windows restart empty.
 public final class RedisFeatureStore: FeatureStore {
     public let lateness: EventDuration

@@ -8,14 +8,21 @@ import Redis
 ///   it never contains ␟), score = event time in ms. One token per feature of the key: `-` when the
 ///   event does not count for that feature (filter false or value missing), else `1` (count,
 ///   seconds_since_*), the integer value (sum, avg, min, max) or `=value` (distinct). The script
-///   needs no knowledge of filters or currencies.
-/// - the running state, a MessagePack string: the watermark, per window length its start (entries
-///   with time > start are in it) and its oldest entry time, and per feature the running count and
-///   sum, a monotonic deque (min/max) or a counted map (distinct). Updated incrementally: an entry
-///   enters each window once (on insert) and leaves once (when the window start passes it, fetched
-///   with one range read), so an in-order event costs O(1) amortized calls whatever the window
-///   holds. Reads in the past (accepted late events, redeliveries of older events, too-late events)
-///   and read-only batches scan the event's window instead, like `KeyWindow`'s reads in the past.
+///   needs no knowledge of filters or currencies; one pattern match splits a member, and each
+///   member is split at most once per call.
+/// - the running state of every window (n − W, n] at the key's watermark n, a MessagePack string:
+///   the watermark, per window length its oldest entry time, and per feature the running count and
+///   sum, a monotonic deque (min/max) or a counted map (distinct). An entry enters each window once
+///   (on insert) and leaves once (when the window start passes it, fetched with one range read).
+///
+/// A read at time t < n (an accepted late event, the redelivery of an older event) is answered by
+/// deltas against that state: the entries in (t, n] leave and those in (t − W, n − W] enter, both
+/// ranges spanning n − t ≤ lateness of event time, so its cost does not grow with W. The one range
+/// read [t, n] per late event also serves the duplicate check. min/max take the deque front when it
+/// is at or before t and otherwise read (n − W, t] of that window (rare unless values rise
+/// steadily). A too-late event, or a window shorter than the event is late, reads (t − W, t] of that
+/// window. A read-only read after n removes the entries in (n − W, t − W]. Nothing is ever scanned
+/// over the key's longest window.
 ///
 /// The script declares `allow-cross-slot-keys` (Redis ≥ 7.0): one call may touch many entities,
 /// all on one node; a cluster-aware client sends one call per node.
@@ -32,22 +39,23 @@ import Redis
 /// read; they are trimmed in steps of retention / 8), read over (t − W, t].
 enum WindowScript {
     /// Part of every key name: keys written by an older layout of members or state are never read.
-    static let layoutVersion = 2
+    static let layoutVersion = 3
 
     static let script = RedisScript(#"""
     #!lua flags=allow-cross-slot-keys
     local lateness = tonumber(ARGV[1])
     local retention = tonumber(ARGV[2])
     local evictAfter = tonumber(ARGV[3])
-    local ttl = ARGV[4]
+    local ttl = tonumber(ARGV[4])
     local readOnly = ARGV[5] == '1'
     local SEP = string.char(31)
     local CHUNK = 16
+    local NONE = {}
 
     local layouts = {}
     local a = 7
     for g = 1, tonumber(ARGV[6]) do
-      local L = { nf = tonumber(ARGV[a]), kinds = {}, windows = {}, wins = {}, winOf = {}, byWin = {}, horizon = 0 }
+      local L = { nf = tonumber(ARGV[a]), kinds = {}, windows = {}, wins = {}, byWin = {}, horizon = 0 }
       a = a + 1
       for f = 1, L.nf do
         local kind, w = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
@@ -61,36 +69,59 @@ enum WindowScript {
             wi = #L.wins + 1
             L.wins[wi], L.byWin[wi] = w, {}
           end
-          L.winOf[f] = wi
           L.byWin[wi][#L.byWin[wi] + 1] = f
         end
       end
+      -- One pattern match splits a member (Lua allows 32 captures; wider layouts split in a loop).
+      if L.nf + 2 <= 32 then L.pattern = '^([^' .. SEP .. ']*)' .. string.rep(SEP .. '([^' .. SEP .. ']*)', L.nf + 1) .. '$' end
       layouts[g] = L
     end
 
+    -- A member as { time, payment_id, token… }: a token is false when the event does not count for
+    -- that feature, the value's text (`=…`) for distinct, else a number.
     local cache = {}
-    local function parse(member)
-      local parts = cache[member]
-      if parts then return parts end
-      parts = {}
-      local start = 1
-      while true do
-        local i = string.find(member, SEP, start, true)
-        if not i then
-          parts[#parts + 1] = string.sub(member, start)
-          break
+    local function parse(member, L)
+      local e = cache[member]
+      if e then return e end
+      if L.pattern then
+        e = { string.match(member, L.pattern) }
+      else
+        e = {}
+        local start = 1
+        while true do
+          local i = string.find(member, SEP, start, true)
+          if not i then
+            e[#e + 1] = string.sub(member, start)
+            break
+          end
+          e[#e + 1] = string.sub(member, start, i - 1)
+          start = i + 1
         end
-        parts[#parts + 1] = string.sub(member, start, i - 1)
-        start = i + 1
       end
-      parts[1] = tonumber(parts[1])
-      cache[member] = parts
-      return parts
+      e[1] = tonumber(e[1])
+      for i = 3, #e do
+        local tok = e[i]
+        if tok == '-' then
+          e[i] = false
+        elseif string.byte(tok, 1) ~= 61 then
+          e[i] = tonumber(tok)
+        end
+      end
+      cache[member] = e
+      return e
+    end
+
+    -- The stored entries with time in (lo, hi], oldest first.
+    local function range(Z, L, lo, hi)
+      local list = {}
+      if hi <= lo then return list end
+      for i, member in ipairs(redis.call('ZRANGEBYSCORE', Z, '(' .. lo, hi)) do list[i] = parse(member, L) end
+      return list
     end
 
     local function fresh(L)
-      local st = { n = false, tr = false, lo = {}, nx = {}, c = {}, s = {}, dt = {}, dv = {}, m = {}, d = {} }
-      for wi = 1, #L.wins do st.lo[wi], st.nx[wi] = 0, false end
+      local st = { n = false, tr = false, zx = false, nx = {}, pv = {}, c = {}, s = {}, dt = {}, dv = {}, m = {}, d = {} }
+      for wi = 1, #L.wins do st.nx[wi], st.pv[wi] = false, false end
       for f = 1, L.nf do st.c[f], st.s[f], st.dt[f], st.dv[f], st.m[f], st.d[f] = 0, 0, {}, {}, {}, 0 end
       return st
     end
@@ -115,15 +146,15 @@ enum WindowScript {
 
     local function enter(st, L, f, e)
       local tok = e[2 + f]
-      if tok == '-' then return end
+      if not tok then return end
       local kind = L.kinds[f]
       if kind == 1 then
         st.c[f] = st.c[f] + 1
       elseif kind == 2 or kind == 3 then
         st.c[f] = st.c[f] + 1
-        st.s[f] = st.s[f] + tonumber(tok)
+        st.s[f] = st.s[f] + tok
       elseif kind == 4 or kind == 5 then
-        dequeInsert(st.dt[f], st.dv[f], e[1], tonumber(tok), kind == 5)
+        dequeInsert(st.dt[f], st.dv[f], e[1], tok, kind == 5)
       else
         local n = (st.m[f][tok] or 0) + 1
         st.m[f][tok] = n
@@ -133,13 +164,13 @@ enum WindowScript {
 
     local function leave(st, L, f, e)
       local tok = e[2 + f]
-      if tok == '-' then return end
+      if not tok then return end
       local kind = L.kinds[f]
       if kind == 1 then
         st.c[f] = st.c[f] - 1
       elseif kind == 2 or kind == 3 then
         st.c[f] = st.c[f] - 1
-        st.s[f] = st.s[f] - tonumber(tok)
+        st.s[f] = st.s[f] - tok
       elseif kind == 6 then
         local n = st.m[f][tok] - 1
         if n == 0 then
@@ -151,22 +182,22 @@ enum WindowScript {
       end
     end
 
-    -- Moves window wi's start to newLo: the entries in (start, newLo] leave, read in chunks.
-    local function advance(Z, st, L, wi, newLo)
-      local lo = st.lo[wi]
-      if newLo <= lo then return end
-      st.lo[wi] = newLo
+    -- Moves window wi's start from lo to newLo: the entries in (lo, newLo] leave, read in chunks.
+    -- nx = the oldest entry time in the window (no read when it stays in); pv = the newest entry time
+    -- before the window (or more), so a late read knows when no entry can enter.
+    local function advance(Z, st, L, wi, lo, newLo)
       local nx = st.nx[wi]
       if nx and nx <= newLo then
         local offset, nextTime = 0, false
         while true do
           local members = redis.call('ZRANGEBYSCORE', Z, '(' .. lo, '+inf', 'LIMIT', offset, CHUNK)
           for _, member in ipairs(members) do
-            local e = parse(member)
+            local e = parse(member, L)
             if e[1] > newLo then
               nextTime = e[1]
               break
             end
+            st.pv[wi] = e[1]
             for _, f in ipairs(L.byWin[wi]) do leave(st, L, f, e) end
           end
           if nextTime or #members < CHUNK then break end
@@ -183,23 +214,24 @@ enum WindowScript {
       end
     end
 
-    -- Adds a stored entry to every window it falls in, then moves the windows with the watermark.
+    -- Adds a stored entry to every window (n − W, n] it falls in, then moves the windows with the watermark n.
     local function insert(Z, st, L, e)
       local te = e[1]
       local old = st.n
       if not old then
-        st.n, st.tr = te, te - retention
-        for wi = 1, #L.wins do st.lo[wi], st.nx[wi] = te - L.wins[wi], false end
+        st.n, st.tr, old = te, te - retention, te
       end
-      for wi = 1, #L.wins do
-        if te > st.lo[wi] then
+      for wi, w in ipairs(L.wins) do
+        if te > old - w then
           if not st.nx[wi] or te < st.nx[wi] then st.nx[wi] = te end
           for _, f in ipairs(L.byWin[wi]) do enter(st, L, f, e) end
+        elseif not st.pv[wi] or te > st.pv[wi] then
+          st.pv[wi] = te
         end
       end
-      if old and te > old then
+      if te > old then
         st.n = te
-        for wi = 1, #L.wins do advance(Z, st, L, wi, te - L.wins[wi]) end
+        for wi, w in ipairs(L.wins) do advance(Z, st, L, wi, old - w, te - w) end
       end
     end
 
@@ -210,13 +242,12 @@ enum WindowScript {
       local st = fresh(L)
       local top = redis.call('ZRANGE', Z, -1, -1)
       if #top == 0 then return st, false end
-      local newest = parse(top[1])[1]
+      local newest = parse(top[1], L)[1]
       st.n, st.tr = newest, newest - retention - retention
-      for wi = 1, #L.wins do st.lo[wi] = newest - L.wins[wi] end
-      for _, member in ipairs(redis.call('ZRANGEBYSCORE', Z, '(' .. (newest - L.horizon), '+inf')) do
-        local e = parse(member)
-        for wi = 1, #L.wins do
-          if e[1] > st.lo[wi] then
+      for wi, w in ipairs(L.wins) do st.pv[wi] = newest - w end
+      for _, e in ipairs(range(Z, L, newest - L.horizon, newest)) do
+        for wi, w in ipairs(L.wins) do
+          if e[1] > newest - w then
             if not st.nx[wi] then st.nx[wi] = e[1] end
             for _, f in ipairs(L.byWin[wi]) do enter(st, L, f, e) end
           end
@@ -225,15 +256,8 @@ enum WindowScript {
       return st, true
     end
 
-    local function isDuplicate(Z, t, pid)
-      for _, member in ipairs(redis.call('ZRANGEBYSCORE', Z, t, t)) do
-        if parse(member)[2] == pid then return true end
-      end
-      return false
-    end
-
     -- seconds_since_first / _last over (floor, t]: the first / last entry that counts for feature f.
-    local function firstCounting(Z, f, floor, t, latest)
+    local function firstCounting(Z, L, f, floor, t, latest)
       local offset = 0
       while true do
         local members
@@ -243,8 +267,8 @@ enum WindowScript {
           members = redis.call('ZRANGEBYSCORE', Z, '(' .. floor, t, 'LIMIT', offset, CHUNK)
         end
         for _, member in ipairs(members) do
-          local e = parse(member)
-          if e[2 + f] ~= '-' then return e[1] end
+          local e = parse(member, L)
+          if e[2 + f] then return e[1] end
         end
         if #members < CHUNK then return nil end
         offset = offset + CHUNK
@@ -252,84 +276,159 @@ enum WindowScript {
     end
 
     local out = {}
-    local function emit(a, b)
-      out[#out + 1] = a
-      out[#out + 1] = b
-    end
+    local ra, rb = {}, {}
 
-    -- An in-order read (t is the watermark): every window's running state is exactly (t − W, t].
-    local function runningRead(Z, st, L, t)
-      for f = 1, L.nf do
-        local kind = L.kinds[f]
-        if kind == 1 then
-          emit(st.c[f], 0)
-        elseif kind == 2 or kind == 3 then
-          emit(st.s[f], st.c[f])
-        elseif kind == 4 or kind == 5 then
-          local dv = st.dv[f]
-          if #dv > 0 then emit(dv[1], 1) else emit(0, 0) end
-        elseif kind == 6 then
-          emit(st.d[f], 0)
-        else
-          local at = firstCounting(Z, f, t - L.windows[f], t, kind == 8)
-          if at then emit(t - at, 1) else emit(0, 0) end
-        end
-      end
-    end
-
-    -- A read in the past or a read-only read: scan the window, plus the unstored event itself.
-    local function scanRead(Z, st, L, t, virtual)
-      local entries = {}
-      if st.n then
-        local floor = t - L.horizon
-        if st.n - retention > floor then floor = st.n - retention end
-        for k, member in ipairs(redis.call('ZRANGEBYSCORE', Z, '(' .. floor, t)) do entries[k] = parse(member) end
-      end
-      if virtual then entries[#entries + 1] = virtual end
-      for f = 1, L.nf do
-        local kind, lo = L.kinds[f], t - L.windows[f]
-        local n, sum, ext, first, last = 0, 0, nil, nil, nil
-        local seen = {}
-        for _, e in ipairs(entries) do
-          local et = e[1]
+    -- count/sum/avg (kind ≤ 3) and distinct (6) over a window given as a base (the running state of
+    -- (n − W, n], or nothing) minus the leaving entries plus the entering ones. Nothing is modified:
+    -- distinct overlays its changes on the counted map.
+    local function additive(st, f, kind, base, leaving, entering, virtual)
+      if kind <= 3 then
+        local c, s = 0, 0
+        if base then c, s = st.c[f], st.s[f] end
+        for _, e in ipairs(leaving) do
           local tok = e[2 + f]
-          if et > lo and et <= t and tok ~= '-' then
-            if kind == 1 then
-              n = n + 1
-            elseif kind == 2 or kind == 3 then
-              n = n + 1
-              sum = sum + tonumber(tok)
-            elseif kind == 4 then
-              local v = tonumber(tok)
-              if ext == nil or v < ext then ext = v end
-            elseif kind == 5 then
-              local v = tonumber(tok)
-              if ext == nil or v > ext then ext = v end
-            elseif kind == 6 then
-              if not seen[tok] then
-                seen[tok] = true
-                n = n + 1
-              end
-            elseif kind == 7 then
-              if first == nil or et < first then first = et end
-            elseif et < t and (last == nil or et > last) then
-              last = et
-            end
+          if tok then
+            c = c - 1
+            if kind > 1 then s = s - tok end
           end
         end
-        if kind == 1 or kind == 6 then
-          emit(n, 0)
-        elseif kind == 2 or kind == 3 then
-          emit(sum, n)
-        elseif kind == 4 or kind == 5 then
-          if ext then emit(ext, 1) else emit(0, 0) end
-        elseif kind == 7 then
-          if first then emit(t - first, 1) else emit(0, 0) end
-        elseif last then
-          emit(t - last, 1)
-        else
-          emit(0, 0)
+        for _, e in ipairs(entering) do
+          local tok = e[2 + f]
+          if tok then
+            c = c + 1
+            if kind > 1 then s = s + tok end
+          end
         end
+        if virtual and virtual[2 + f] then
+          c = c + 1
+          if kind > 1 then s = s + virtual[2 + f] end
+        end
+        if kind == 1 then ra[f], rb[f] = c, 0 else ra[f], rb[f] = s, c end
+      else
+        local m, d, overlay = NONE, 0, {}
+        if base then m, d = st.m[f], st.d[f] end
+        for _, e in ipairs(leaving) do
+          local tok = e[2 + f]
+          if tok then
+            local k = (overlay[tok] or m[tok] or 0) - 1
+            overlay[tok] = k
+            if k == 0 then d = d - 1 end
+          end
+        end
+        local function add(tok)
+          local k = (overlay[tok] or m[tok] or 0) + 1
+          overlay[tok] = k
+          if k == 1 then d = d + 1 end
+        end
+        for _, e in ipairs(entering) do
+          if e[2 + f] then add(e[2 + f]) end
+        end
+        if virtual and virtual[2 + f] then add(virtual[2 + f]) end
+        ra[f], rb[f] = d, 0
+      end
+    end
+
+    -- Reads every feature at time t given the key's running state at its watermark n (t ≤ n unless
+    -- read-only). R = the entries in (t, n] when the event is within lateness and t < n; virtual =
+    -- the event itself when it counts but is not stored (read-only). Per window W:
+    -- - t = n: the running state.
+    -- - n − W < t < n: state − R + the entries in (t − W, n − W]; both ranges span n − t ≤ lateness.
+    --   min/max: the deque front when its time ≤ t (it is then also the extreme of (n − W, t]),
+    --   else the entries of (n − W, t] are read.
+    -- - t > n (read-only): state − the entries in (n − W, t − W]; min/max: the first deque element
+    --   after t − W.
+    -- - otherwise (a window shorter than the event is late, a too-late event): the entries of
+    --   (max(t − W, n − retention), t] are read.
+    local function read(Z, st, L, t, R, virtual)
+      local n = st.n
+      for wi, w in ipairs(L.wins) do
+        local base, leaving, entering = false, NONE, NONE
+        if not n then
+          base = false
+        elseif t == n then
+          base = true
+        elseif t > n then
+          if t - w < n then
+            base = true
+            local nx = st.nx[wi]
+            if nx and nx <= t - w then leaving = range(Z, L, n - w, t - w) end
+          end
+        elseif R and t > n - w then
+          base, leaving = true, R
+          local pv = st.pv[wi]
+          if pv and pv > t - w then entering = range(Z, L, t - w, n - w) end
+        else
+          local lo = t - w
+          if lo < n - retention then lo = n - retention end
+          entering = range(Z, L, lo, t)
+        end
+        local between = nil
+        for _, f in ipairs(L.byWin[wi]) do
+          local kind = L.kinds[f]
+          if kind == 4 or kind == 5 then
+            local isMax = kind == 5
+            local ext = nil
+            local function take(v)
+              if ext == nil or (isMax and v > ext) or (not isMax and v < ext) then ext = v end
+            end
+            for _, e in ipairs(entering) do
+              if e[2 + f] then take(e[2 + f]) end
+            end
+            if virtual and virtual[2 + f] then take(virtual[2 + f]) end
+            if base then
+              local dt, dv = st.dt[f], st.dv[f]
+              if t >= n then
+                for j = 1, #dt do
+                  if dt[j] > t - w then
+                    take(dv[j])
+                    break
+                  end
+                end
+              elseif #dt > 0 then
+                if dt[1] <= t then
+                  take(dv[1])
+                else
+                  between = between or range(Z, L, n - w, t)
+                  for _, e in ipairs(between) do
+                    if e[2 + f] then take(e[2 + f]) end
+                  end
+                end
+              end
+            end
+            if ext then ra[f], rb[f] = ext, 1 else ra[f], rb[f] = 0, 0 end
+          else
+            additive(st, f, kind, base, leaving, entering, virtual)
+          end
+        end
+      end
+      for f = 1, L.nf do
+        local kind = L.kinds[f]
+        if kind >= 7 then
+          local floor = t - L.windows[f]
+          if n and n - retention > floor then floor = n - retention end
+          local at = nil
+          if n then at = firstCounting(Z, L, f, floor, t, kind == 8) end
+          if kind == 7 and not at and virtual and virtual[2 + f] then at = t end
+          if at then ra[f], rb[f] = t - at, 1 else ra[f], rb[f] = 0, 0 end
+        end
+        out[#out + 1] = ra[f]
+        out[#out + 1] = rb[f]
+      end
+    end
+
+    -- The entries key must outlive the state key (a state without its entries would count events
+    -- that are gone): its expiry is set ttl / 8 past the state's and refreshed (one PEXPIRE) only when
+    -- the state's comes within ttl / 16 of it, by the server's clock (TIME, once per call).
+    local now = false
+    local function refreshEntriesTTL(Z, st)
+      if not now then
+        local clock = redis.call('TIME')
+        now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+      end
+      if not st.zx or now + ttl + ttl / 16 > st.zx then
+        local entriesTTL = ttl + math.floor(ttl / 8)
+        redis.call('PEXPIRE', Z, entriesTTL)
+        st.zx = now + entriesTTL
       end
     end
 
@@ -348,33 +447,42 @@ enum WindowScript {
           if not readOnly then redis.call('DEL', Z, S) end
           st, dirty = fresh(L), false
         end
-        local status = 0
+        -- One range read [t, n] gives both the duplicate check (entries at t) and R = (t, n].
+        local status, R = 0, nil
         if st.n then
           if t < st.n - lateness then
             status = 2
-          elseif t <= st.n and isDuplicate(Z, t, pid) then
-            status = 1
+          elseif t <= st.n then
+            R = {}
+            for _, stored in ipairs(redis.call('ZRANGEBYSCORE', Z, t, st.n)) do
+              local e = parse(stored, L)
+              if e[1] > t then
+                R[#R + 1] = e
+              elseif e[2] == pid then
+                status = 1
+              end
+            end
           end
         end
         local virtual = nil
         if status == 0 then
           if readOnly then
-            virtual = parse(member)
+            virtual = parse(member, L)
           else
             redis.call('ZADD', Z, t, member)
-            insert(Z, st, L, parse(member))
+            insert(Z, st, L, parse(member, L))
             dirty = true
           end
         end
         out[#out + 1] = status
-        if not readOnly and st.n == t then runningRead(Z, st, L, t) else scanRead(Z, st, L, t, virtual) end
+        read(Z, st, L, t, R, virtual)
       end
       if dirty and not readOnly then
         if st.n - retention - st.tr >= retention / 8 then
           redis.call('ZREMRANGEBYSCORE', Z, '-inf', st.n - retention)
           st.tr = st.n - retention
         end
-        redis.call('PEXPIRE', Z, ttl)
+        refreshEntriesTTL(Z, st)
         redis.call('SET', S, cmsgpack.pack(st), 'PX', ttl)
       end
     end

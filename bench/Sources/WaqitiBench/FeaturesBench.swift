@@ -6,6 +6,7 @@ import Simulation
 // Suite `features`: the velocity-feature stores, all on one simulated file in one run.
 //   swift run -c release waqiti-bench features [--events N] [--redis-events N] [--runs R] [--redis URL] [--python PATH]
 //   [--profile "F1,F2"]  (fill only that plan `runs` times, for perf/callgrind; writes nothing)
+//   [--only redis]  (only the Redis rows; they replace the Redis section of bench/results/features.md)
 // 1. In-memory store on one core (one caller thread): 6 features per event, then one feature per
 //    aggregate kind. 2. Heap bytes per held event per aggregate kind (glibc malloc_info).
 // 3. The Redis store with 4 features per event against a local Redis, and redis-benchmark -P 32 on
@@ -34,6 +35,8 @@ enum FeaturesBench {
         var python = "python3"
         /// `--profile "F1,F2"`: fill only this plan (for a profiler), write nothing.
         var profile: String?
+        /// `--only redis`: measure only the Redis store and rewrite only its section of the results.
+        var onlyRedis = false
 
         init(_ arguments: [String]) {
             var i = 0
@@ -45,6 +48,7 @@ enum FeaturesBench {
                 case "--redis": redisURL = arguments[i + 1]
                 case "--python": python = arguments[i + 1]
                 case "--profile": profile = arguments[i + 1]
+                case "--only": onlyRedis = arguments[i + 1] == "redis"
                 default: break
                 }
                 i += 2
@@ -63,6 +67,12 @@ enum FeaturesBench {
             // For a profiler (perf, callgrind): only this plan, filled `runs` times, no report written.
             let profiled = FeaturePlan(try FeatureSpec.parseList(expressions))
             for _ in 0..<options.runs { _ = fill(batches, plan: profiled) }
+            return
+        }
+        if options.onlyRedis {
+            guard let redisURL = options.redisURL else { throw BenchError("--only redis needs --redis URL or WAQITI_REDIS_URL") }
+            let section = try redisSection(stream: Array(stream.prefix(options.redisEvents)), url: redisURL, runs: options.runs)
+            try writeRedisOnly(arguments: arguments, section: section)
             return
         }
         var sections: [String] = []
@@ -105,9 +115,9 @@ enum FeaturesBench {
 
         // 3. Redis.
         if let redisURL = options.redisURL {
-            sections.append(try redisSection(stream: Array(stream.prefix(options.redisEvents)), url: redisURL, runs: options.runs))
+            sections.append(try redisBegin + redisSection(stream: Array(stream.prefix(options.redisEvents)), url: redisURL, runs: options.runs) + redisEnd)
         } else {
-            sections.append("Redis rows skipped: no --redis URL and no WAQITI_REDIS_URL.")
+            sections.append(redisBegin + "Redis rows skipped: no --redis URL and no WAQITI_REDIS_URL.\n" + redisEnd)
         }
         try write(arguments: arguments, options: options, events: stream.count, sections: sections)
     }
@@ -169,68 +179,6 @@ enum FeaturesBench {
         return text
     }
 
-    // MARK: Redis
-
-    static func redisSection(stream: [PaymentEvent], url: String, runs: Int) throws -> String {
-        let batches = chunks(stream)
-        let four = try plan(fourRedisFeatures)
-        var configuration = try RedisConfiguration(url: url)
-        // A starved redis-server on the shared machine can take over the 1 s default for one 512-event
-        // script; the benchmark measures throughput, so it waits rather than failing the run.
-        configuration.commandTimeout = .seconds(30)
-        let host = configuration.host, port = configuration.port
-        let cli = "redis-cli -h \(host) -p \(port)"
-        let serverPID = shell("\(cli) info server | tr -d '\\r' | grep '^process_id:' | cut -d: -f2")
-        let prefix = "waqiti-bench:\(getpid()):"
-        var run = 0
-        var serverCPU: [Double] = []
-        let memoryBefore = Double(shell("\(cli) info memory | tr -d '\\r' | grep '^used_memory:' | cut -d: -f2")) ?? 0
-        let timings = try measureTimings(runs: runs) {
-            run += 1
-            let store = RedisFeatureStore(configuration: configuration, keyPrefix: "\(prefix)\(run):")
-            var out: [Double] = []
-            let cpuBefore = processCPUSeconds(serverPID)
-            for batch in batches { _ = try store.processSync(batch, plan: four, mode: .update, into: &out) }
-            serverCPU.append(processCPUSeconds(serverPID) - cpuBefore)
-            return Int64(out.count)
-        }
-        // The last run's keys are still there: Redis memory per stored entry.
-        let memoryAfter = Double(shell("\(cli) info memory | tr -d '\\r' | grep '^used_memory:' | cut -d: -f2")) ?? 0
-        let count = #"local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('TYPE', k).ok == 'zset' then n = n + redis.call('ZCARD', k) end end return n"#
-        let entries = Double(shell("\(cli) eval \"\(count)\" 0 '\(prefix)\(run):*'")) ?? 0
-        _ = shell("\(cli) --scan --pattern '\(prefix)*' | xargs -r -n 500 \(cli) del > /dev/null")
-        // Other runs' keys were deleted above only now, so the memory delta covers all runs' keys: divide by runs + 1.
-        let bytesPerEntry = entries > 0 ? (memoryAfter - memoryBefore) / (entries * Double(runs + 1)) : .nan
-        serverCPU = Array(serverCPU.dropFirst()).sorted()
-        let wall = timings.wall[timings.wall.count / 2], clientCPU = timings.cpu[timings.cpu.count / 2]
-        let server = serverCPU[serverCPU.count / 2]
-        let n = Double(stream.count)
-
-        let requests = 1_000_000
-        let cpuBefore = processCPUSeconds(serverPID)
-        let benchmark = shell("redis-benchmark -h \(host) -p \(port) -P 32 -n \(requests) -t set -q 2>/dev/null | tr '\\r' '\\n' | grep -o 'SET: [0-9.]*' | tail -1 | cut -d' ' -f2")
-        let benchmarkCPU = processCPUSeconds(serverPID) - cpuBefore
-        var rows = [["Redis store, 4 features (2 keys) per event", String(stream.count), format2(wall * 1000), String(Int(n / wall)),
-                     format2(clientCPU * 1000), format2(server * 1000), String(Int(n / server))]]
-        var note = "redis-benchmark failed (is it installed?)."
-        if let setsPerSecond = Double(benchmark) {
-            let setWall = Double(requests) / setsPerSecond
-            rows.append(["redis-benchmark -P 32 -t set (ceiling)", String(requests), format2(setWall * 1000), String(Int(setsPerSecond)),
-                         "–", format2(benchmarkCPU * 1000), String(Int(Double(requests) / benchmarkCPU))])
-            note = "The store reaches **\(format2(n / wall / setsPerSecond * 100))%** of `redis-benchmark -P 32 -t set` in events/s by wall time, and \(format2((n / server) / (Double(requests) / benchmarkCPU) * 100))% by Redis CPU time (events per server CPU-second ÷ SETs per server CPU-second). One event is one script step per entity (card, account): a sorted-set insert, the running state read and written, and a range read when entries leave a window."
-        }
-        return "### Redis store (`redis-server` \(shell("\(cli) info server | tr -d '\\r' | grep '^redis_version:' | cut -d: -f2")) on \(host):\(port))\n\n" + table(
-            ["measurement", "events / requests", "wall ms", "per second (wall)", "client CPU ms", "redis-server CPU ms", "per server CPU-second"], rows)
-            + "\nMedians of \(runs) runs after one warm-up, first \(stream.count) events of the same file, batches of 512, one connection, one `EVALSHA` per batch. redis-server CPU = utime + stime of the server process (/proc/PID/stat) during the run.\n\n- \(note)\n- Redis memory: \(format2(bytesPerEntry)) bytes of `used_memory` per stored entry (sorted-set member of ~30–60 bytes, its skiplist node and dict entry, and the per-entity state string; \(Int(entries)) entries per run).\n"
-    }
-
-    /// utime + stime of a process, in seconds (0 when it cannot be read).
-    static func processCPUSeconds(_ pid: String) -> Double {
-        let fields = shell("cut -d' ' -f14,15 /proc/\(pid)/stat 2>/dev/null").split(separator: " ").compactMap { Double($0) }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return fields.count == 2 ? (fields[0] + fields[1]) / ticks : 0
-    }
-
     // MARK: Python
 
     static func runPython(_ stream: [PaymentEvent], options: Options) throws -> (result: (wall: Double, cpu: Double, checksum: Double)?, failure: String?) {
@@ -253,13 +201,19 @@ enum FeaturesBench {
 
     // MARK: Report
 
+    /// Machine, load, commit and date lines of a results file.
+    static func provenance() -> String {
+        var text = "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores shared with other engineers' builds (load average at the end: \(shell("cut -d' ' -f1-3 /proc/loadavg"))): wall-clock numbers are pessimistic, CPU time is the fairer figure\n"
+        text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
+        text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n"
+        return text
+    }
+
     static func write(arguments: [String], options: Options, events: Int, sections: [String]) throws {
         var text = "# Benchmark: features\n\n"
         text += "- Command: `\((["swift run -c release waqiti-bench features"] + arguments).joined(separator: " "))` (from the repository root; Redis from `WAQITI_REDIS_URL` or `--redis`)\n"
         text += "- Input: \(events) simulated events (`SimulationConfiguration(events: \(events), seed: 42, eventsPerSecond: 200, disorder: 30 s, duplicateRate: 0.01)`, the same as `waqiti simulate --seed 42 --events \(events) --rate 200 --disorder 30000 --duplicates 0.01`), delivered in arrival order\n"
-        text += "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores shared with other engineers' builds (load average at the end: \(shell("cut -d' ' -f1-3 /proc/loadavg"))): wall-clock numbers are pessimistic, CPU time is the fairer figure\n"
-        text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
-        text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n\n"
+        text += provenance() + "\n"
         text += sections.joined(separator: "\n")
         print(text)
         let output = try FileOutput(path: "bench/results/features.md")
