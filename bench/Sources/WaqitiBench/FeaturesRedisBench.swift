@@ -91,7 +91,7 @@ extension FeaturesBench {
             + notes.map { "- \($0)\n" }.joined()
             + "\n#### Redis server time per event, by command\n\n"
             + table(["command", "calls / event", "µs / call", "µs / event"], perCommand)
-            + "\nFrom `INFO commandstats` deltas over the warm-up and the \(runs) runs (\(Int(passes)) events); `evalsha` includes the commands the script calls. `get`/`set` are the script's state read/write; `info` (the bench's own probes) is left out.\n"
+            + "\nFrom `INFO commandstats` deltas over the warm-up and the \(runs) runs (\(Int(passes)) events); `evalsha` includes the commands the script calls. `usec` is time inside the command by the wall clock, so on a loaded machine it includes time the server was descheduled; compare with the server CPU per event above. `get`/`set` are the script's state read/write; `info` (the bench's own probes) is left out.\n"
     }
 
     /// `INFO commandstats` as command → (calls, usec).
