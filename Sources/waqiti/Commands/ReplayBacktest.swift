@@ -44,6 +44,9 @@ struct BacktestOptions: ParsableArguments {
     @Option(name: .long, help: "Threads: 1 decides on one thread; N > 1 decodes a JSON Lines --input on N - 1 more threads ahead of the engine (same decisions, byte for byte).")
     var workers: Int = 1
 
+    @Option(name: .long, help: "Pre-decoded cache of --input: read from it when it exists and matches the input (size and modification time), else written during this replay. Same decisions, byte for byte.")
+    var cache: String?
+
     @Option(name: .customLong("kafka-topic"), help: "Replay this Kafka topic instead of --input (assign mode: no consumer group is joined).")
     var kafkaTopic: String?
 
@@ -67,7 +70,7 @@ struct BacktestOptions: ParsableArguments {
             let decisionOnly: [(String, Bool)] = [
                 ("--model", model != nil), ("--compare", compare != nil), ("--compare-model", compareModel != nil),
                 ("--decisions-out", decisionsOut != nil), ("--summary-json", summaryJSON != nil), ("--report", report != nil),
-                ("--kafka-topic", kafkaTopic != nil),
+                ("--kafka-topic", kafkaTopic != nil), ("--cache", cache != nil),
             ]
             if let used = decisionOnly.first(where: \.1) { throw ValidationError("\(used.0) needs --rules FILE (the rules to decide with)") }
             return
@@ -76,6 +79,7 @@ struct BacktestOptions: ParsableArguments {
         guard examples >= 0 else { throw ValidationError("--examples must be 0 or more") }
         guard dedupCapacity > 0 else { throw ValidationError("--dedup-capacity must be at least 1") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        if cache != nil, kafkaTopic != nil { throw ValidationError("--cache stands for an --input file; a Kafka replay reads the topic") }
         for (name, value) in [("--kafka-from", kafkaFrom), ("--kafka-to", kafkaTo)] {
             if let value, Self.bound(value) == nil { throw ValidationError("\(name) '\(value)' is neither an offset nor an RFC 3339 time such as 2026-11-01T00:00:00Z") }
         }
@@ -186,21 +190,41 @@ private final class InputSource: CustomStringConvertible {
             return
         }
         guard let input else { throw ValidationError("give --input FILE (or - for stdin) or --kafka-topic") }
+        if let cache = options.cache {
+            let source: CachedEventSource
+            do {
+                source = try CachedEventSource(input: input, cache: cache) {
+                    let decoding = try Self.decoding(input, workers: options.workers)
+                    return (decoding.next, decoding.bytesRead)
+                }
+            } catch let error as EventCacheError {
+                throw ValidationError(error.description)
+            }
+            next = { max in try source.nextBatch(maxEvents: max) }
+            let total = source.totalBytes(input: input)
+            bytes = { total.map { (source.bytesRead, $0) } }
+            description = source.mode == .reading ? "\(input) (from the cache \(cache))" : input
+            return
+        }
+        let decoding = try Self.decoding(input, workers: options.workers)
+        next = decoding.next
         let total = Self.size(of: input)
+        bytes = { total.map { (decoding.bytesRead(), $0) } }
+        description = input == "-" ? "standard input" : input
+    }
+
+    /// The reader a file (or stdin) is decoded with: CSV, JSON Lines, or JSON Lines pipelined over workers.
+    private static func decoding(_ input: String, workers: Int) throws -> (next: DecisionReplay.NextBatch, bytesRead: () -> Int) {
         if input.lowercased().hasSuffix(".csv") {
             let reader = try CSVEventReader(path: input)
-            next = { max in try reader.nextBatch(maxRecords: max) }
-            bytes = { total.map { (reader.bytesRead, $0) } }
-        } else if options.workers > 1 {
-            let source = PipelinedEventSource(reader: try JSONLinesReader(path: input), workers: options.workers - 1)
-            next = { max in try source.nextBatch(maxEvents: max) }
-            bytes = { total.map { (source.bytesRead, $0) } }
+            return ({ max in try reader.nextBatch(maxRecords: max) }, { reader.bytesRead })
+        } else if workers > 1 {
+            let source = PipelinedEventSource(reader: try JSONLinesReader(path: input), workers: workers - 1)
+            return ({ max in try source.nextBatch(maxEvents: max) }, { source.bytesRead })
         } else {
             let reader = try JSONLinesReader(path: input)
-            next = { max in try reader.nextBatch(maxLines: max) }
-            bytes = { total.map { (reader.bytesRead, $0) } }
+            return ({ max in try reader.nextBatch(maxLines: max) }, { reader.bytesRead })
         }
-        description = input == "-" ? "standard input" : input
     }
 
     private static func size(of path: String) -> Int? {
