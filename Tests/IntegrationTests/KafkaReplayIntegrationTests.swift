@@ -1,3 +1,4 @@
+import Foundation
 import FraudCore
 import Kafka
 import Replay
@@ -44,5 +45,58 @@ struct KafkaReplayIntegrationTests {
         #expect(first.ids.count + first.errors == expectedCount)
         #expect(first.ids == second.ids)
         #expect(Set(first.ids).count == first.ids.count)
+    }
+
+    /// Session 3 saw "from a time to the end" return 42 of 80 records: the end came from Tansu's
+    /// latest-offset answer (one past the first record of the last batch). Every record here is
+    /// sent in two bursts (several records per batch and partition), with the broker's clock
+    /// between them as the time bound.
+    @Test("a topic read between broker times returns exactly the records of each stretch, to the end included")
+    func replayBetweenTimes() async throws {
+        let client = KafkaClientConfiguration(brokers: try IntegrationEnvironment.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-replay-tests")
+        let topic = IntegrationEnvironment.uniqueName("replay-times")
+        #expect(try KafkaAdmin(configuration: client).createTopic(topic, partitions: 3))
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
+        let encoder = EventEncoder()
+        func send(_ ids: [String]) async throws {
+            let messages = ids.enumerated().map { index, id in
+                let event = PaymentEvent(
+                    paymentID: id, occurredAt: EventTime(millisecondsSinceEpoch: 1_767_225_600_000 + Int64(index) * 1000),
+                    accountID: "a\(index % 7)", cardFingerprint: "c", deviceID: "d", ip: "10.0.0.1", merchantID: "m",
+                    mcc: "5411", amount: Money(minorUnits: 100, currency: .usd), cardCountry: "US", ipCountry: "US", channel: .ecom, type: .payment)
+                return KafkaProducerMessage(topic: topic, key: Array(event.accountID.utf8), value: encoder.encode(event))
+            }
+            #expect(try await producer.send(messages).count == ids.count)
+        }
+        let early = (0..<40).map { "early-\($0)" }, late = (0..<80).map { "late-\($0)" }
+        try await send(early)
+        try await Task.sleep(for: .milliseconds(1_500))
+        let between = EventTime(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+        try await Task.sleep(for: .milliseconds(1_500))
+        try await send(late)
+        try producer.close()
+
+        func replay(from: KafkaReplayBound, to: KafkaReplayBound) throws -> [String] {
+            let source = try KafkaReplaySource(options: .init(client: client, topic: topic, from: from, to: to, idleTimeout: .seconds(20)))
+            var ids: [String] = []
+            while let batch = try source.nextBatch(maxEvents: 32) {
+                #expect(batch.errors.isEmpty)
+                ids += batch.events.map(\.paymentID)
+            }
+            return ids
+        }
+        let toEnd = try replay(from: .time(between), to: .edge)
+        #expect(toEnd.count == 80)
+        #expect(Set(toEnd) == Set(late))
+        let beforeTime = try replay(from: .edge, to: .time(between))
+        #expect(beforeTime.count == 40)
+        #expect(Set(beforeTime) == Set(early))
+        let everything = try replay(from: .edge, to: .edge)
+        #expect(everything.count == 120)
+        #expect(Set(everything) == Set(early + late))
+        // Merged by broker time: every early record comes before every late one.
+        #expect(Array(everything.prefix(40)) == beforeTime)
+        #expect(Array(everything.suffix(80)) == toEnd)
+        #expect(try replay(from: .time(between), to: .edge) == toEnd)
     }
 }

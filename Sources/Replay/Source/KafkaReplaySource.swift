@@ -3,7 +3,8 @@ import Kafka
 
 /// One end of the stretch of a topic to replay.
 public enum KafkaReplayBound: Sendable, Hashable {
-    /// The partition's first retained record (as a start) or its end when the replay starts (as an end).
+    /// The partition's first retained record (as a start) or its end (as an end: the offset at
+    /// which the broker reports the end of the partition when the replay catches up with it).
     case edge
     /// This offset in every partition (inclusive as a start, exclusive as an end).
     case offset(Int64)
@@ -15,11 +16,18 @@ public enum KafkaReplayBound: Sendable, Hashable {
 /// replay never steals partitions from, or commits offsets for, the live engine.
 ///
 /// Partitions are merged deterministically (broker timestamp, then partition, then offset), so
-/// the same stretch of the topic always replays in the same order. A time bound is turned into
-/// an offset per partition with the broker's offsets-for-times lookup (the first record whose
-/// timestamp is at or after it), so a replay of the last hour of a week-long topic reads only
-/// that hour; a record inside the range whose own timestamp is outside the interval (producer
-/// clocks out of order) is still skipped, so the interval is exact.
+/// the same stretch of the topic always replays in the same order.
+///
+/// Where a partition ends is decided from what is read, never from the broker's ListOffsets
+/// answers: Tansu 0.6 answers the latest offset as one past the first record of the last record
+/// batch and offsets-for-times with the start of a batch (0 even for a time after every record),
+/// which cut a replay "to the end" short (42 of 80 records in a test). So an `.edge` end is the
+/// partition's end-of-partition event (the fetch's high watermark, exact on Tansu and Kafka), an
+/// `.offset` end is that offset, and a `.time` end is the first record whose timestamp is at or
+/// after it (the definition of offsets-for-times) or the end of the partition, whichever comes
+/// first. A `.time` start still seeks with offsets-for-times, which may only point earlier than
+/// the first record in range (a batch start); records before the start time are skipped by their
+/// own timestamp, so the interval is exact either way.
 public final class KafkaReplaySource {
     public struct Options: Sendable {
         public var client: KafkaClientConfiguration
@@ -28,7 +36,7 @@ public final class KafkaReplaySource {
         public var partitions: [Int32]?
         public var from: KafkaReplayBound
         public var to: KafkaReplayBound
-        /// Give up when no record arrives for this long while some partition is short of its end.
+        /// Give up when nothing arrives for this long while some partition is short of its end.
         public var idleTimeout: Duration
 
         public init(client: KafkaClientConfiguration, topic: String, partitions: [Int32]? = nil, from: KafkaReplayBound = .edge, to: KafkaReplayBound = .edge, idleTimeout: Duration = .seconds(30)) {
@@ -41,14 +49,26 @@ public final class KafkaReplaySource {
         }
     }
 
+    /// How far one partition has been read.
+    public struct PartitionProgress: Sendable, Hashable {
+        /// The next offset expected.
+        public var next: Int64
+        /// The exclusive end offset, when the bound is an offset.
+        public var end: Int64?
+        public var finished = false
+    }
+
     /// A replay that cannot make progress, naming the partitions that are short of their end.
     public struct Stalled: Error, CustomStringConvertible {
         public var topic: String
-        public var waiting: [Int32: (next: Int64, end: Int64)]
+        public var waiting: [Int32: PartitionProgress]
         public var idle: Duration
 
         public var description: String {
-            let parts = waiting.keys.sorted().map { "\(topic)[\($0)] at offset \(waiting[$0]!.next) of \(waiting[$0]!.end)" }
+            let parts = waiting.keys.sorted().map { partition in
+                let progress = waiting[partition]!
+                return "\(topic)[\(partition)] at offset \(progress.next) " + (progress.end.map { "of \($0)" } ?? "(its end not reported yet)")
+            }
             return "Kafka replay stalled: nothing received for \(idle) while \(parts.joined(separator: ", ")) had not reached its end; check the broker, or give --kafka-to offsets that exist"
         }
     }
@@ -57,8 +77,7 @@ public final class KafkaReplaySource {
     private let consumer: KafkaConsumer
     private let decoder = EventDecoder()
     private var merger: PartitionMerger<Result<PaymentEvent, EventLineError>>
-    /// Per partition: next offset expected and the exclusive end.
-    private var progress: [Int32: (next: Int64, end: Int64)] = [:]
+    private var progress: [Int32: PartitionProgress] = [:]
     private let fromTime: Int64?
     private let toTime: Int64?
 
@@ -69,40 +88,34 @@ public final class KafkaReplaySource {
         consumer = try KafkaConsumer(configuration: configuration)
         let partitions = try options.partitions ?? Self.discoverPartitions(consumer, topic: options.topic)
         guard !partitions.isEmpty else { throw KafkaError.invalidConfiguration(key: "topic", reason: "topic '\(options.topic)' has no partitions") }
-        var ranges: [KafkaPartitionRange] = []
-        let startsAt = try Self.offsets(at: options.from, consumer, topic: options.topic, partitions: partitions)
-        let endsAt = try Self.offsets(at: options.to, consumer, topic: options.topic, partitions: partitions)
-        for partition in partitions {
-            let (low, high) = try consumer.watermarks(topic: options.topic, partition: partition)
-            var start = low, end = high
-            switch options.from {
-            case .edge: break
-            case .offset(let offset): start = max(low, offset)
-            case .time: start = max(low, startsAt[partition].flatMap { $0 } ?? high)
-            }
-            switch options.to {
-            case .edge: break
-            case .offset(let offset): end = offset
-            case .time: end = min(high, endsAt[partition].flatMap { $0 } ?? high)
-            }
-            progress[partition] = (start, end)
-            ranges.append(KafkaPartitionRange(topic: options.topic, partition: partition, start: .offset(start), end: end))
-        }
         if case .time(let time) = options.from { fromTime = time.millisecondsSinceEpoch } else { fromTime = nil }
         if case .time(let time) = options.to { toTime = time.millisecondsSinceEpoch } else { toTime = nil }
+        var seek: [Int32: Int64?] = [:]
+        if case .time(let time) = options.from {
+            seek = try consumer.offsetsForTimes(topic: options.topic, partitions: partitions, milliseconds: time.millisecondsSinceEpoch)
+        }
+        var ranges: [KafkaPartitionRange] = []
+        for partition in partitions {
+            let start: KafkaStartOffset
+            switch options.from {
+            case .edge: start = .beginning
+            case .offset(let offset): start = .offset(offset)
+            case .time: start = seek[partition].flatMap { $0 }.map(KafkaStartOffset.offset) ?? .end
+            }
+            var state = PartitionProgress(next: 0, end: nil)
+            if case .offset(let offset) = start { state.next = offset }
+            if case .offset(let offset) = options.to { state.end = offset }
+            // A time start with no record that late: nothing of this partition is in range.
+            if start == .end || state.end.map({ state.next >= $0 }) == true { state.finished = true }
+            progress[partition] = state
+            if !state.finished { ranges.append(KafkaPartitionRange(topic: options.topic, partition: partition, start: start)) }
+        }
         merger = PartitionMerger(partitions: partitions)
-        for (partition, range) in progress where range.next >= range.end { merger.finish(partition) }
-        try consumer.assign(ranges.filter { progress[$0.partition]!.next < progress[$0.partition]!.end })
+        for (partition, state) in progress where state.finished { merger.finish(partition) }
+        try consumer.assign(ranges)
     }
 
     deinit { consumer.close() }
-
-    /// The first offset at or after a time bound, per partition (nil: no record that late); empty
-    /// for other bounds.
-    static func offsets(at bound: KafkaReplayBound, _ consumer: KafkaConsumer, topic: String, partitions: [Int32]) throws -> [Int32: Int64?] {
-        guard case .time(let time) = bound else { return [:] }
-        return try consumer.offsetsForTimes(topic: topic, partitions: partitions, milliseconds: time.millisecondsSinceEpoch)
-    }
 
     /// Partitions 0, 1, … for which the broker reports watermarks.
     static func discoverPartitions(_ consumer: KafkaConsumer, topic: String) throws -> [Int32] {
@@ -127,15 +140,20 @@ public final class KafkaReplaySource {
             merger.release(into: &released, limit: maxEvents)
             if merger.isDrained || released.count >= maxEvents { break }
             let batch = try consumer.poll(maxMessages: 2_000, timeout: .milliseconds(200))
-            if batch.messages.isEmpty {
+            for message in batch.messages { accept(message) }
+            var ends = 0
+            for case .partitionEOF(let partition, let offset) in batch.events where partition.topic == options.topic {
+                reachedEnd(partition.partition, at: offset)
+                ends += 1
+            }
+            if batch.messages.isEmpty && ends == 0 {
                 if !released.isEmpty { break }
                 if ContinuousClock.now - lastArrival > options.idleTimeout {
-                    throw Stalled(topic: options.topic, waiting: progress.filter { $0.value.next < $0.value.end }, idle: options.idleTimeout)
+                    throw Stalled(topic: options.topic, waiting: progress.filter { !$0.value.finished }, idle: options.idleTimeout)
                 }
                 continue
             }
             lastArrival = ContinuousClock.now
-            for message in batch.messages { accept(message) }
         }
         guard !released.isEmpty else { return nil }
         var out = EventBatch()
@@ -151,12 +169,13 @@ public final class KafkaReplaySource {
     }
 
     private func accept(_ message: KafkaConsumerMessage) {
-        guard let range = progress[message.partition], message.offset >= range.next, message.offset < range.end else { return }
-        progress[message.partition]!.next = message.offset + 1
-        if message.offset + 1 >= range.end { merger.finish(message.partition) }
+        guard let state = progress[message.partition], !state.finished, message.offset >= state.next else { return }
+        if let end = state.end, message.offset >= end { return finish(message.partition) }
         let timestamp = message.timestampMilliseconds ?? 0
+        if let toTime, timestamp >= toTime { return finish(message.partition) }
+        progress[message.partition]!.next = message.offset + 1
+        if let end = state.end, message.offset + 1 >= end { finish(message.partition) }
         if let fromTime, timestamp < fromTime { return }
-        if let toTime, timestamp >= toTime { return }
         let record: Result<PaymentEvent, EventLineError>
         do throws(EventDecodingError) {
             record = .success(try decoder.decode(message.value))
@@ -164,5 +183,19 @@ public final class KafkaReplaySource {
             record = .failure(EventLineError(file: "\(message.topic)[\(message.partition)]", line: Int(message.offset), error: error, rawLine: Array(message.value.prefix(4096))))
         }
         merger.add(record, at: .init(timestamp: timestamp, partition: message.partition, offset: message.offset))
+    }
+
+    /// The broker reported the end of `partition` at `offset` (the next offset to be written):
+    /// every record before it has been delivered. An `.offset` end further on is still waited for
+    /// (a live topic may reach it); any other end is reached.
+    private func reachedEnd(_ partition: Int32, at offset: Int64) {
+        guard let state = progress[partition], !state.finished, offset >= state.next else { return }
+        if let end = state.end, offset < end { return }
+        finish(partition)
+    }
+
+    private func finish(_ partition: Int32) {
+        progress[partition]!.finished = true
+        merger.finish(partition)
     }
 }
