@@ -123,7 +123,7 @@ let package = Package(
         ]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "Features", "Simulation", "FraudCore", "Rules", "Engine", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "BLAS", "Features", "Simulation", "FraudCore", "Rules", "Engine", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ModelTests", dependencies: [
             "Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation", "Engine",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
