@@ -24,7 +24,10 @@ struct EngineReplayTests {
         let path = ReplayLoopTests.temporaryPath("sim-20k-seed7.jsonl")
         if FileManager.default.fileExists(atPath: path) { return path }
         var delivery = try SimulatedDelivery(SimulationConfiguration(events: 20_000, seed: 7, fraudRate: 0.01))
-        let output = try FileOutput(path: path + ".partial")
+        // Suites run in parallel and several build this file: each writes its own partial file and
+        // renames it over the path (atomic, and every writer writes the same bytes).
+        let partial = path + ".partial-\(UUID().uuidString)"
+        let output = try FileOutput(path: partial)
         let encoder = EventEncoder()
         while let event = delivery.next() {
             try output.append { buffer in
@@ -33,7 +36,7 @@ struct EngineReplayTests {
             }
         }
         try output.close()
-        try FileManager.default.moveItem(atPath: path + ".partial", toPath: path)
+        guard rename(partial, path) == 0 else { throw FileIOError(path: path, operation: "rename \(partial) to", reason: String(cString: strerror(errno))) }
         return path
     }
 
