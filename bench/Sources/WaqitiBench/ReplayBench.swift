@@ -6,12 +6,14 @@ import Simulation
 // Suite `replay`: backtesting end to end against its parts and a Python peer, in one run.
 //   swift run -c release waqiti-bench replay [--events N] [--runs R] [--rules FILE] [--model FILE|none] [--workers N]
 // Measures, on one core, from a JSON Lines file written by the simulator:
-//   - decode only (JSONLinesReader): the input ceiling;
+//   - decode only (JSONLinesReader): the input ceiling; writing the pre-decoded cache
+//     (`waqiti replay --cache`, first run) and reading it back (later runs);
 //   - the in-memory feature store alone, the three bench features, pre-decoded events: its ceiling;
 //   - the same store over the replay's whole plan (the bench features plus every rule feature);
 //   - the replay end to end (decode ▶ features ▶ rules + model ▶ decision ▶ summary, decisions
 //     encoded to a file), through the same DecisionEngine as serve, on one thread and with
-//     decoding pipelined on `--workers - 1` more threads (`waqiti replay --workers N`);
+//     decoding pipelined on `--workers - 1` more threads (`waqiti replay --workers N`), and
+//     from the pre-decoded cache;
 //   - bench/reference/replay.py over the same file (same three features, three rules).
 
 enum ReplayBench {
@@ -33,7 +35,8 @@ enum ReplayBench {
         }
         let path = "/tmp/waqiti-bench-replay-\(getpid()).jsonl"
         let decisionsPath = "/tmp/waqiti-bench-replay-\(getpid()).decisions.jsonl"
-        defer { unlink(path); unlink(decisionsPath) }
+        let cachePath = "/tmp/waqiti-bench-replay-\(getpid()).wqc"
+        defer { unlink(path); unlink(decisionsPath); unlink(cachePath) }
         let bytes = try writeSimulation(events: events, to: path)
         var rows: [[String]] = []
 
@@ -44,6 +47,31 @@ enum ReplayBench {
             return count
         }
         rows.append(row("decode only (JSONLinesReader)", events, decode, peakRSS()))
+
+        func cachedSource() throws -> CachedEventSource {
+            try CachedEventSource(input: path, cache: cachePath) {
+                let reader = try JSONLinesReader(path: path)
+                return ({ try reader.nextBatch(maxLines: $0) }, { reader.bytesRead })
+            }
+        }
+        let cacheWrite = try measureSync(runs: runs) {
+            unlink(cachePath)
+            let source = try cachedSource()
+            var count: Int64 = 0
+            while let batch = try source.nextBatch(maxEvents: 1024) { count += Int64(batch.events.count) }
+            return count
+        }
+        rows.append(row("decode + write the cache (first --cache run's input side)", events, cacheWrite, peakRSS()))
+        var cacheInfo = stat()
+        let cacheBytes = stat(cachePath, &cacheInfo) == 0 ? Int(cacheInfo.st_size) : 0
+        let cacheRead = try measureSync(runs: runs) {
+            let source = try cachedSource()
+            precondition(source.mode == .reading)
+            var count: Int64 = 0
+            while let batch = try source.nextBatch(maxEvents: 1024) { count += Int64(batch.events.count) }
+            return count
+        }
+        rows.append(row("read the cache (checksums verified, events built)", events, cacheRead, peakRSS()))
 
         let decoded = try JSONLinesReader.readAll(path: path).events
         let benchPlan = FeaturePlan(try FeatureSpec.parseList(features))
@@ -57,7 +85,7 @@ enum ReplayBench {
         rows.append(row("feature store alone, all \(union.count) replay features (pre-decoded)", events, storeUnion, peakRSS()))
 
         var decided = OutcomeCounts()
-        enum Input { case file(workers: Int), decoded }
+        enum Input { case file(workers: Int), cache, decoded }
         func endToEnd(_ input: Input, decisionsFile: Bool = true) async throws -> Timings {
             try await measureAsync(runs: runs) {
                 var (replay, _) = setup.make()
@@ -70,6 +98,9 @@ enum ReplayBench {
                 case .file:
                     let reader = try JSONLinesReader(path: path)
                     next = { try reader.nextBatch(maxLines: $0) }
+                case .cache:
+                    let source = try cachedSource()
+                    next = { try source.nextBatch(maxEvents: $0) }
                 case .decoded:
                     var start = 0
                     next = { max in
@@ -93,6 +124,8 @@ enum ReplayBench {
         rows.append(row("replay end to end, 1 thread (decode, engine, summary, decisions file)", events, replay, peakRSS()))
         let pipelined = try await endToEnd(.file(workers: workers))
         rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s))", events, pipelined, peakRSS()))
+        let fromCache = try await endToEnd(.cache)
+        rows.append(row("replay end to end from the cache, 1 thread (--cache, cache present)", events, fromCache, peakRSS()))
 
         // Where the time goes: the engine without any decoding, then without writing decisions.
         let engineOnly = try await endToEnd(.decoded)
@@ -107,14 +140,14 @@ enum ReplayBench {
 
         // Ratios by CPU time: the machine is shared, so wall-clock ratios would measure the neighbours.
         let endToEnd = Double(events) / replay.cpu[replay.cpu.count / 2]
-        var notes = "Input: \(events) events from the simulator (seed 42, fraud rate 0.01), \(format2(Double(bytes) / 1e6)) MB of JSON Lines. "
+        var notes = "Input: \(events) events from the simulator (seed 42, fraud rate 0.01), \(format2(Double(bytes) / 1e6)) MB of JSON Lines; the pre-decoded cache is \(format2(Double(cacheBytes) / 1e6)) MB. "
         notes += "Rules: \(rulesPath) (\(scoring.rules.version)); model: \(modelPath ?? "none"); replay plan: \(union.count) features (\(union.features.map(\.canonicalName).joined(separator: ", "))). "
         notes += "Decisions: approve \(decided.approve), review \(decided.review), decline \(decided.decline). "
         notes += "Peak RSS is the process high-water mark after each measurement (cumulative, in measurement order); the Python row is its own process. "
         if let python { notes += "End to end (1 thread) vs Python, by CPU time: \(format2(endToEnd / (Double(events) / python.cpuSeconds)))x. " }
         notes += "End to end (1 thread) vs the store's own ceiling over the same plan, by CPU time: \(format2(endToEnd / (Double(events) / storeUnion.cpu[storeUnion.cpu.count / 2]) * 100))% of it. "
-        notes += "Per-stage CPU per event (medians): decode \(nanos(decode, events)) ns, feature store over the replay plan \(nanos(storeUnion, events)) ns, "
-        notes += "engine + summary without decisions file \(nanos(engineNoOutput, events)) ns, decisions encoding and writing \(format2((median(engineOnly.cpu) - median(engineNoOutput.cpu)) * 1e9 / Double(events))) ns, end to end \(nanos(replay, events)) ns. "
+        notes += "Per-stage CPU per event (medians): decode \(nanos(decode, events)) ns, cache read \(nanos(cacheRead, events)) ns, feature store over the replay plan \(nanos(storeUnion, events)) ns, "
+        notes += "engine + summary without decisions file \(nanos(engineNoOutput, events)) ns, decisions encoding and writing \(format2((median(engineOnly.cpu) - median(engineNoOutput.cpu)) * 1e9 / Double(events))) ns, end to end \(nanos(replay, events)) ns, end to end from the cache \(nanos(fromCache, events)) ns. "
         notes += "Pipelined vs 1 thread, wall clock: \(format2(replay.wall[replay.wall.count / 2] / pipelined.wall[pipelined.wall.count / 2]))x."
         try writeReport(runs: runs, arguments: arguments, rows: rows, notes: notes)
     }
