@@ -109,7 +109,7 @@ enum EngineBench {
         for round in 0..<options.runs {
             let copyTopic = "bench-\(run)-copy-\(round)"
             try admin.createTopic(copyTopic, partitions: partitions)
-            let reader = try OutputReader(topic: copyTopic, partitions: partitions, brokers: brokers)
+            let reader = try OutputReader(topic: copyTopic, partitions: partitions, brokers: brokers, identity: .value)
             async let copied = reader.read(expected: options.events, timeout: drainTimeout)
             try await PassThroughCopier.copy(from: drainTopic, to: copyTopic, group: "bench-\(run)-copy-\(round)", expected: options.events,
                                              brokers: brokers, batch: 500, linger: .milliseconds(5))
@@ -229,7 +229,9 @@ enum EngineBench {
     }
 
     static func check(_ result: ReadResult, expected: Int, what: String) throws {
-        guard result.distinct == expected else { throw BenchError("\(what): \(result.distinct) of \(expected) outputs arrived before the deadline") }
+        guard result.distinct == expected else {
+            throw BenchError("\(what): \(result.distinct) distinct of \(expected) outputs arrived before the deadline (\(result.received) messages read)")
+        }
     }
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }

@@ -104,15 +104,26 @@ struct ReadResult: Sendable {
 }
 
 /// Reads every partition of an output topic on its own thread (no consumer
-/// group), until `expected` distinct keys arrived or the deadline passed.
+/// group), until `expected` distinct outputs arrived or the deadline passed.
 ///
 /// With `schedule`, each arrival is timed against the instant its payment was scheduled to be
 /// produced (microseconds, HdrHistogram); arrivals scheduled before `measureFrom` are warm-up.
 final class OutputReader: @unchecked Sendable {
+    /// What makes two output messages the same output (a redelivery rather than a new one).
+    enum Identity {
+        /// Decisions are keyed by payment id.
+        case key
+        /// Copies keep the payment's key, the account id, which many payments share: only the
+        /// whole value (the payment, with its id) tells two copies apart.
+        case value
+    }
+
     private let consumer: KafkaConsumer
+    private let identity: Identity
 
     /// Reads from each partition's current end (`fromEnd`) or from its beginning.
-    init(topic: String, partitions: Int32, brokers: String, fromEnd: Bool = false) throws {
+    init(topic: String, partitions: Int32, brokers: String, identity: Identity = .key, fromEnd: Bool = false) throws {
+        self.identity = identity
         var configuration = KafkaConsumerConfiguration(client: BenchKafka.client(brokers, "waqiti-bench-reader"), groupID: nil)
         configuration.fetchWaitMax = .milliseconds(1)
         consumer = try KafkaConsumer(configuration: configuration)
@@ -149,11 +160,17 @@ final class OutputReader: @unchecked Sendable {
             let now = ContinuousClock.now
             for message in batch.messages {
                 result.received += 1
-                guard let key = message.key, seen.insert(key).inserted else { continue }
+                let output = identity == .key ? message.key : message.value
+                guard let output else { continue }
+                // Tansu's high watermark can lie before the true end (see KafkaConsumer.watermarks),
+                // so a reader started "from the end" may first see older decisions: with a
+                // schedule, only the scheduled payments count.
+                let index = schedule?.index[String(decoding: output, as: UTF8.self)]
+                guard schedule == nil || index != nil, seen.insert(output).inserted else { continue }
                 result.distinct += 1
                 if result.first == nil { result.first = now }
                 result.last = now
-                if let schedule, let index = schedule.index[String(decoding: key, as: UTF8.self)], index >= schedule.measureFrom {
+                if let schedule, let index, index >= schedule.measureFrom {
                     let sent = BenchKafka.scheduledInstant(index: index, rate: schedule.rate, start: schedule.start)
                     _ = result.latency.record((now - sent).inMicroseconds)
                 }
