@@ -37,10 +37,10 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusExport.registry
         let logger = Logger(label: "waqiti.serve")
 
-        print("waqiti serve: configuration\n\(configuration.redactedDescription.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n"))")
-        if !httpOnly { print("waqiti serve: librdkafka \(KafkaLibrary.version)") }
+        Self.say("waqiti serve: configuration\n\(configuration.redactedDescription.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n"))")
+        if !httpOnly { Self.say("waqiti serve: librdkafka \(KafkaLibrary.version)") }
         if configuration.http.apiKeys.isEmpty, configuration.http.jwtSecret == nil {
-            print("waqiti serve: warning: neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
+            Self.say("waqiti serve: warning: neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
         }
 
         // Model scoring is one small product per batch, on the engine's own workers: a second
@@ -53,12 +53,12 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("waqiti serve: cannot start: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        for warning in runtime.warnings { print("waqiti serve: warning: \(warning)") }
-        print("waqiti serve: rules \(runtime.rules.current.version), model \(runtime.model?.current.model.version ?? "none"), features \(runtime.engine.currentPlan.count)")
+        for warning in runtime.warnings { Self.say("waqiti serve: warning: \(warning)") }
+        Self.say("waqiti serve: rules \(runtime.rules.current.version), model \(runtime.model?.current.model.version ?? "none"), features \(runtime.engine.currentPlan.count)")
 
         let http = FraudHTTPServer.makeApplication(
             engine: runtime.engine, configuration: configuration, health: runtime.health, registry: registry, logger: logger,
-            onServerRunning: { port in print("waqiti serve: HTTP on \(configuration.http.host):\(port)") }
+            onServerRunning: { port in Self.say("waqiti serve: HTTP on \(configuration.http.host):\(port)") }
         )
         let group = ServiceGroup(configuration: .init(
             services: runtime.services.map { .init(service: $0) } + [.init(service: http)],
@@ -67,6 +67,14 @@ struct ServeCommand: AsyncParsableCommand {
         ))
         try await group.run()
         runtime.close()
-        print("waqiti serve: stopped cleanly")
+        Self.say("waqiti serve: stopped cleanly")
+    }
+
+    /// Prints one line of the operator banner and flushes it: stdout to a file or pipe (systemd,
+    /// a supervisor, the bench) is block-buffered, so "HTTP on host:port" would otherwise wait
+    /// in the buffer until exit.
+    private static func say(_ line: String) {
+        print(line)
+        fflush(nil)
     }
 }
