@@ -86,14 +86,20 @@ public final class InMemoryFeatureStore: FeatureStore {
                     if shard.insertsSinceSweep >= max(4096, shard.keyCount) {
                         shard.sweep(storeNewest: before, plan: layout, maxKeys: maxKeys)
                     }
-                    for op in ops {
-                        let i = Int(op) / groupCount, g = Int(op) % groupCount
-                        let outcome = apply(i, group: g, newestAt: newestAt[i], facts: facts, plan: layout, mode: mode, shard: &shard, out: buffer, row: i * width)
-                        switch outcome {
-                        case .inserted: shard.insertsSinceSweep += 1
-                        case .duplicate: flags[i] |= 1
-                        case .tooLate: flags[i] |= 2
+                    var start = 0
+                    while start < ops.count {
+                        let run = ops[start..<min(start + Self.warmRun, ops.count)]
+                        warm(run, facts: facts, plan: layout, shard: &shard)
+                        for op in run {
+                            let i = Int(op) / groupCount, g = Int(op) % groupCount
+                            let outcome = apply(i, group: g, newestAt: newestAt[i], facts: facts, plan: layout, mode: mode, shard: &shard, out: buffer, row: i * width)
+                            switch outcome {
+                            case .inserted: shard.insertsSinceSweep += 1
+                            case .duplicate: flags[i] |= 1
+                            case .tooLate: flags[i] |= 2
+                            }
                         }
+                        start += run.count
                     }
                 }
             }
@@ -104,6 +110,31 @@ public final class InMemoryFeatureStore: FeatureStore {
             if flag & 2 != 0 { report.tooLate += 1 }
         }
         return report
+    }
+
+    /// (event, key) pairs whose memory is loaded together before they are applied: enough to keep
+    /// the core's outstanding cache misses busy, few enough that the lines are still cached when used.
+    static let warmRun = 32
+
+    /// Loads, for a run of (event, key) pairs, the key-table slots, then the windows' headers,
+    /// then their buffers: each step's loads are independent across the run, so their cache misses
+    /// overlap instead of queuing one after another. Changes no state but `shard.warmed`.
+    private func warm(_ run: ArraySlice<Int32>, facts: BatchFacts, plan: CompiledPlan, shard: inout WindowShard) {
+        let groupCount = facts.groupCount
+        var sum: UInt64 = 0
+        for op in run { sum &+= shard.tables[Int(op) % groupCount].warmSlot(hash: facts.keyHashes[Int(op)]) }
+        for op in run {
+            if let window = shard.tables[Int(op) % groupCount].likelyWindow(hash: facts.keyHashes[Int(op)]) {
+                sum &+= UInt64(bitPattern: window.warmHeader())
+            }
+        }
+        for op in run {
+            let g = Int(op) % groupCount
+            if let window = shard.tables[g].likelyWindow(hash: facts.keyHashes[Int(op)]) {
+                sum &+= UInt64(bitPattern: window.warmBuffers(Int(op) / groupCount, facts: facts, layout: plan.groups[g]))
+            }
+        }
+        shard.warmed &+= sum
     }
 
     private func apply(

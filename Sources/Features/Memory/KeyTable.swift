@@ -3,41 +3,60 @@
 /// itself, so keys whose hashes collide stay apart.
 ///
 /// Open addressing with linear probing over the hash's high bits (the low bits chose the shard).
+/// A slot holds the hash beside the window reference, so a probe costs one cache line, not two.
 /// The hash is Swift's per-process seeded `Hasher`, so customer-controlled keys (device ids, IPs)
 /// cannot be crafted to collide and degrade probing. Keys leave only in bulk (`removeAll(where:)`,
 /// which rebuilds), so there are no tombstones.
 struct KeyTable {
-    private var hashes: [UInt64]
-    private var windows: [KeyWindow?]
+    private struct Slot {
+        var hash: UInt64
+        var window: KeyWindow?
+    }
+
+    private var slots: [Slot]
     private var shift: UInt64
     private(set) var count = 0
 
     init() {
-        hashes = Array(repeating: 0, count: 8)
-        windows = Array(repeating: nil, count: 8)
+        slots = Array(repeating: Slot(hash: 0, window: nil), count: 8)
         shift = 64 - 3
     }
+
+    @inline(__always)
+    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash &>> shift) }
 
     /// The slot of `key`, or nil when the table does not hold it.
     @inline(__always)
     func find(_ key: String, hash: UInt64) -> Int? {
-        let mask = windows.count &- 1
-        var s = Int(truncatingIfNeeded: hash &>> shift)
-        while let window = windows[s] {
-            if hashes[s] == hash, window.key == key { return s }
+        let mask = slots.count &- 1
+        var s = home(hash)
+        while let window = slots[s].window {
+            if slots[s].hash == hash, window.key == key { return s }
             s = (s &+ 1) & mask
         }
         return nil
     }
 
+    /// The window in `hash`'s home slot when that slot carries `hash` (no key comparison): for
+    /// warming caches ahead of `find`, never for answers.
+    @inline(__always)
+    func likelyWindow(hash: UInt64) -> KeyWindow? {
+        let slot = slots[home(hash)]
+        return slot.hash == hash ? slot.window : nil
+    }
+
+    /// Loads the home slot of `hash` so that a later `find` hits the cache; returns a word of it.
+    @inline(__always)
+    func warmSlot(hash: UInt64) -> UInt64 { slots[home(hash)].hash }
+
     subscript(slot: Int) -> KeyWindow {
-        get { windows[slot]! }
-        set { windows[slot] = newValue }
+        get { slots[slot].window! }
+        set { slots[slot].window = newValue }
     }
 
     /// Adds a window whose key the table does not hold (`find` returned nil).
     mutating func insert(_ window: KeyWindow, hash: UInt64) {
-        if (count + 1) * 4 > windows.count * 3 { rebuild(capacity: windows.count * 2) { _ in true } }
+        if (count + 1) * 4 > slots.count * 3 { rebuild(capacity: slots.count * 2) { _ in true } }
         place(window, hash: hash)
         count += 1
     }
@@ -45,32 +64,30 @@ struct KeyTable {
     /// Drops every window the predicate selects; shrinks the table when it becomes sparse.
     mutating func removeAll(where shouldRemove: (KeyWindow) -> Bool) {
         var kept = 0
-        for case let window? in windows where !shouldRemove(window) { kept += 1 }
+        for slot in slots { if let window = slot.window, !shouldRemove(window) { kept += 1 } }
         guard kept < count else { return }
         var capacity = 8
         while kept * 4 > capacity * 3 / 2 { capacity *= 2 }
         rebuild(capacity: capacity) { !shouldRemove($0) }
     }
 
-    var values: [KeyWindow] { windows.compactMap { $0 } }
+    var values: [KeyWindow] { slots.compactMap(\.window) }
 
     private mutating func place(_ window: KeyWindow, hash: UInt64) {
-        let mask = windows.count &- 1
-        var s = Int(truncatingIfNeeded: hash &>> shift)
-        while windows[s] != nil { s = (s &+ 1) & mask }
-        hashes[s] = hash
-        windows[s] = window
+        let mask = slots.count &- 1
+        var s = home(hash)
+        while slots[s].window != nil { s = (s &+ 1) & mask }
+        slots[s] = Slot(hash: hash, window: window)
     }
 
     private mutating func rebuild(capacity: Int, keeping: (KeyWindow) -> Bool) {
-        let oldHashes = hashes, oldWindows = windows
-        hashes = Array(repeating: 0, count: capacity)
-        windows = Array(repeating: nil, count: capacity)
+        let old = slots
+        slots = Array(repeating: Slot(hash: 0, window: nil), count: capacity)
         shift = UInt64(64 - capacity.trailingZeroBitCount)
         count = 0
-        for (s, window) in oldWindows.enumerated() {
-            guard let window, keeping(window) else { continue }
-            place(window, hash: oldHashes[s])
+        for slot in old {
+            guard let window = slot.window, keeping(window) else { continue }
+            place(window, hash: slot.hash)
             count += 1
         }
     }

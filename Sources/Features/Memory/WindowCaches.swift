@@ -53,11 +53,16 @@ struct MonotonicDeque {
 /// Open addressing over the values' seeded hashes (stored per entry, computed once per event), so
 /// no string is hashed again here; a hash match is confirmed by comparing the strings, so two
 /// values whose hashes collide still count as two. Linear probing with backward-shift deletion.
+/// A slot keeps hash, value and count together: a probe reads one cache line, not three.
 struct DistinctCounter {
-    private var hashes: [UInt64] = []
-    private var values: [String] = []
-    /// 0 marks an empty slot.
-    private var counts: [Int32] = []
+    private struct Slot {
+        var hash: UInt64 = 0
+        var value = ""
+        /// 0 marks an empty slot.
+        var count: Int32 = 0
+    }
+
+    private var slots: [Slot] = []
     /// Distinct values present.
     private(set) var count = 0
     var lo = 0
@@ -65,24 +70,21 @@ struct DistinctCounter {
 
     mutating func reset(lo: Int) {
         if count > 0 {
-            for s in counts.indices where counts[s] != 0 {
-                counts[s] = 0
-                values[s] = ""
-            }
+            for s in slots.indices where slots[s].count != 0 { slots[s] = Slot() }
         }
         count = 0
         self.lo = lo
         valid = true
     }
 
-    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & (counts.count &- 1) }
+    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & (slots.count &- 1) }
 
     private func slot(of value: String, hash: UInt64) -> Int? {
-        guard !counts.isEmpty else { return nil }
-        let mask = counts.count &- 1
+        guard !slots.isEmpty else { return nil }
+        let mask = slots.count &- 1
         var s = home(hash)
-        while counts[s] != 0 {
-            if hashes[s] == hash, values[s] == value { return s }
+        while slots[s].count != 0 {
+            if slots[s].hash == hash, slots[s].value == value { return s }
             s = (s &+ 1) & mask
         }
         return nil
@@ -90,62 +92,60 @@ struct DistinctCounter {
 
     func contains(_ value: String, hash: UInt64) -> Bool { slot(of: value, hash: hash) != nil }
 
+    /// Loads the home slot of `hash` (see `KeyWindow.warmHeader`); returns a word of it.
+    @inline(__always)
+    func warm(hash: UInt64) -> Int64 {
+        guard !slots.isEmpty else { return 0 }
+        let s = home(hash)
+        return Int64(slots[s].count) &+ Int64(bitPattern: slots[s].hash)
+    }
+
     mutating func add(_ value: String, hash: UInt64) {
         if let s = slot(of: value, hash: hash) {
-            counts[s] += 1
+            slots[s].count += 1
             return
         }
-        if (count + 1) * 4 > counts.count * 3 { grow() }
-        let mask = counts.count &- 1
+        if (count + 1) * 4 > slots.count * 3 { grow() }
+        let mask = slots.count &- 1
         var s = home(hash)
-        while counts[s] != 0 { s = (s &+ 1) & mask }
-        hashes[s] = hash
-        values[s] = value
-        counts[s] = 1
+        while slots[s].count != 0 { s = (s &+ 1) & mask }
+        slots[s] = Slot(hash: hash, value: value, count: 1)
         count += 1
     }
 
     mutating func remove(_ value: String, hash: UInt64) {
         guard let s = slot(of: value, hash: hash) else { return }
-        if counts[s] > 1 {
-            counts[s] -= 1
+        if slots[s].count > 1 {
+            slots[s].count -= 1
             return
         }
         count -= 1
         // Backward-shift deletion: pull later members of the probe run into the hole.
-        let mask = counts.count &- 1
+        let mask = slots.count &- 1
         var hole = s
         var j = s
         while true {
             j = (j &+ 1) & mask
-            if counts[j] == 0 { break }
-            let h = home(hashes[j])
+            if slots[j].count == 0 { break }
+            let h = home(slots[j].hash)
             // Movable when its home is not cyclically within (hole, j].
             let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
             if !inRange {
-                hashes[hole] = hashes[j]
-                values[hole] = values[j]
-                counts[hole] = counts[j]
+                slots[hole] = slots[j]
                 hole = j
             }
         }
-        counts[hole] = 0
-        values[hole] = ""
+        slots[hole] = Slot()
     }
 
     private mutating func grow() {
-        let oldHashes = hashes, oldValues = values, oldCounts = counts
-        let capacity = Swift.max(8, counts.count * 2)
-        hashes = Array(repeating: 0, count: capacity)
-        values = Array(repeating: "", count: capacity)
-        counts = Array(repeating: 0, count: capacity)
-        let mask = capacity - 1
-        for k in oldCounts.indices where oldCounts[k] != 0 {
-            var s = home(oldHashes[k])
-            while counts[s] != 0 { s = (s &+ 1) & mask }
-            hashes[s] = oldHashes[k]
-            values[s] = oldValues[k]
-            counts[s] = oldCounts[k]
+        let old = slots
+        slots = Array(repeating: Slot(), count: Swift.max(8, old.count * 2))
+        let mask = slots.count - 1
+        for slot in old where slot.count != 0 {
+            var s = home(slot.hash)
+            while slots[s].count != 0 { s = (s &+ 1) & mask }
+            slots[s] = slot
         }
     }
 }

@@ -4,6 +4,9 @@ struct WindowShard: Sendable {
     var tables: [KeyTable]
     var insertsSinceSweep = 0
     var capacityEvictions = 0
+    /// Where cache warming (`InMemoryFeatureStore.warm`) leaves the words it loaded, so the
+    /// optimizer keeps the loads. Meaningless.
+    var warmed: UInt64 = 0
 
     init(groupCount: Int) {
         tables = Array(repeating: KeyTable(), count: groupCount)

@@ -246,34 +246,41 @@ struct CompiledPlan: Sendable {
             count: events.count, maskWords: maskWords, numericCount: numericFields.count,
             stringCount: stringFields.count, groupCount: groups.count
         )
-        let presenceBase = filters.count
-        let stringPresenceBase = filters.count + numericFields.count
-        for (i, event) in events.enumerated() {
-            facts.times[i] = event.occurredAt.millisecondsSinceEpoch
-            facts.idHashes[i] = StableHash.hash(event.paymentID)
-            let maskBase = i * maskWords
-            func set(_ bit: Int) { facts.masks[maskBase + bit >> 6] |= 1 << UInt64(bit & 63) }
-            for (bit, filter) in filters.enumerated() where filter.matches(event, rates: rates) { set(bit) }
-            for (slot, field) in numericFields.enumerated() {
-                if let value = field.windowInteger(of: event, rates: rates) {
-                    facts.numerics[i * numericFields.count + slot] = value
-                    set(presenceBase + slot)
-                }
-            }
-            for (slot, field) in stringFields.enumerated() {
-                if let value = field.windowString(of: event, rates: rates) {
-                    facts.strings[i * stringFields.count + slot] = value
-                    if hashing { facts.stringHashes[i * stringFields.count + slot] = seededHash(value) }
-                    set(stringPresenceBase + slot)
-                }
-            }
-            for (g, group) in groups.enumerated() {
-                guard let key = group.key.windowString(of: event, rates: rates) else { continue }
-                facts.keys[i * groups.count + g] = key
-                if hashing { facts.keyHashes[i * groups.count + g] = seededHash(key) }
-            }
+        // Events are read in place: iterating `enumerated()` copied every event (a dozen string
+        // retains and releases each), which cost more than the extraction itself.
+        events.withUnsafeBufferPointer { events in
+            for i in events.indices { extract(events[i], index: i, into: &facts, hashing: hashing, rates: rates) }
         }
         return facts
+    }
+
+    @inline(__always)
+    private func extract(_ event: borrowing PaymentEvent, index i: Int, into facts: inout BatchFacts, hashing: Bool, rates: ExchangeRates) {
+        let presenceBase = filters.count
+        let stringPresenceBase = filters.count + numericFields.count
+        facts.times[i] = event.occurredAt.millisecondsSinceEpoch
+        facts.idHashes[i] = StableHash.hash(event.paymentID)
+        let maskBase = i * maskWords
+        func set(_ bit: Int) { facts.masks[maskBase + bit >> 6] |= 1 << UInt64(bit & 63) }
+        for (bit, filter) in filters.enumerated() where filter.matches(event, rates: rates) { set(bit) }
+        for (slot, field) in numericFields.enumerated() {
+            if let value = field.windowInteger(of: event, rates: rates) {
+                facts.numerics[i * numericFields.count + slot] = value
+                set(presenceBase + slot)
+            }
+        }
+        for (slot, field) in stringFields.enumerated() {
+            if let value = field.windowString(of: event, rates: rates) {
+                facts.strings[i * stringFields.count + slot] = value
+                if hashing { facts.stringHashes[i * stringFields.count + slot] = seededHash(value) }
+                set(stringPresenceBase + slot)
+            }
+        }
+        for (g, group) in groups.enumerated() {
+            guard let key = group.key.windowString(of: event, rates: rates) else { continue }
+            facts.keys[i * groups.count + g] = key
+            if hashing { facts.keyHashes[i * groups.count + g] = seededHash(key) }
+        }
     }
 }
 

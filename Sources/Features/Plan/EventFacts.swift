@@ -7,8 +7,15 @@ import FraudCore
 /// why it only ever hashes server-generated identifiers (payment ids), never customer input.
 enum StableHash {
     static func hash(_ text: String) -> UInt64 {
+        // A contiguous view of the bytes (native and small strings have one) keeps the loop free
+        // of the UTF-8 view's per-byte index bookkeeping; the value is the same either way.
+        text.utf8.withContiguousStorageIfAvailable(hash(bytes:)) ?? hash(bytes: text.utf8)
+    }
+
+    @inline(__always)
+    private static func hash<Bytes: Sequence<UInt8>>(bytes: Bytes) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
+        for byte in bytes {
             h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
         h ^= h >> 33
