@@ -113,9 +113,12 @@ let package = Package(
             path: "bench/Sources/WaqitiBench"
         ),
 
+        // The integration gate and the local stack's addresses, shared by every test target that
+        // talks to a real service.
+        .target(name: "LocalStackSupport", path: "Tests/LocalStackSupport"),
         .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis", "LocalStackSupport"], swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "RulesTests", dependencies: [
             "Rules", "Features", "FraudCore", "Simulation",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -132,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "Engine", "Features", "Rules", "Model", "FraudCore", "Kafka", "Redis", "Simulation",
+                "Engine", "Features", "Rules", "Model", "FraudCore", "Kafka", "Redis", "Simulation", "LocalStackSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -149,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "Services", "FraudCore", "Kafka", "Server", "Engine", "Features", "Rules",
+                "Services", "FraudCore", "Kafka", "Server", "Engine", "Features", "Rules", "LocalStackSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -157,13 +160,13 @@ let package = Package(
         ),
         // Launches the real `waqiti` binary (built by scripts/test) against the local stack.
         .testTarget(name: "ProcessTests", dependencies: [
-            "FraudCore", "Simulation", "Kafka", "Redis", "Features",
+            "FraudCore", "Simulation", "Kafka", "Redis", "Features", "LocalStackSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Talks to the real Redis, Kafka-protocol broker and PostgreSQL started by scripts/test.
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Kafka", "Redis", "BLAS", "FraudCore", "Replay", .product(name: "Logging", package: "swift-log"),
+            "Kafka", "Redis", "BLAS", "FraudCore", "Replay", "LocalStackSupport", .product(name: "Logging", package: "swift-log"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
     ]

@@ -3,12 +3,13 @@ import FraudCore
 import Kafka
 import Redis
 import Testing
+import LocalStackSupport
 
-@Suite("Redis outage during a run, against the real broker and Redis", .enabled(if: EngineIntegration.isEnabled, EngineIntegration.skipMessage))
+@Suite("Redis outage during a run, against the real broker and Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct DegradedModeIntegrationTests {
     @Test("Redis cut mid-run: decisions continue with features_degraded and the review_above policy, health says DEGRADED; Redis back: both recover")
     func outageAndRecovery() async throws {
-        let redis = try RedisConfiguration(url: try EngineIntegration.required("WAQITI_REDIS_URL"))
+        let redis = try RedisConfiguration(url: try LocalStack.required("WAQITI_REDIS_URL"))
         // The engine reaches Redis through a proxy the test cuts: Redis goes away for this engine
         // exactly as a crashed server would (connections closed, new ones refused).
         let proxy = try TCPProxy(upstreamPort: redis.port)
@@ -21,7 +22,7 @@ struct DegradedModeIntegrationTests {
             configuration.features.redisProbeInterval = EventDuration(milliseconds: 200)
             configuration.degradedPolicy = .reviewAbove(usd: 1000)
         }
-        let run = EngineIntegration.runID()
+        let run = LocalStack.runID()
         // Per phase 40 payments on 5 cards; even ones $50.00, odd ones $2,000.00.
         func phase(_ number: Int) -> [PaymentEvent] {
             (0..<40).map { i in

@@ -2,8 +2,9 @@ import Engine
 import FraudCore
 import Kafka
 import Testing
+import LocalStackSupport
 
-@Suite("Hostile messages on payments, against the real broker", .enabled(if: EngineIntegration.isEnabled, EngineIntegration.skipMessage))
+@Suite("Hostile messages on payments, against the real broker", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct HostileInputIntegrationTests {
     /// A valid event's JSON with one field's raw JSON value replaced.
     private static func event(_ id: String, replacing field: String? = nil, with raw: String = "") -> [UInt8] {
@@ -25,7 +26,7 @@ struct HostileInputIntegrationTests {
         version "hostile-it-1"
         rule big: review +10 if amount > 500.00 USD
         """, paymentPartitions: 1)
-        let run = EngineIntegration.runID()
+        let run = LocalStack.runID()
         let nested = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
         // A device id whose '~' becomes the bytes FF FE, which are not UTF-8.
         let invalidUTF8 = Self.event("hostile-\(run)-utf8", replacing: "device_id", with: "\"dev-~\"")

@@ -3,8 +3,9 @@ import FraudCore
 import Logging
 import Redis
 import Testing
+import LocalStackSupport
 
-@Suite("RedisDecisionCache against the real Redis", .enabled(if: EngineIntegration.isEnabled, EngineIntegration.skipMessage))
+@Suite("RedisDecisionCache against the real Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisDecisionCacheIntegrationTests {
     private static func cache(_ configuration: RedisConfiguration, horizon: Duration = .seconds(3600)) -> RedisDecisionCache {
         RedisDecisionCache(
@@ -15,8 +16,8 @@ struct RedisDecisionCacheIntegrationTests {
 
     @Test("a restarted instance finds the decision byte-identical, the key expires with the horizon, and the first decision stands")
     func roundTrip() async throws {
-        let configuration = try RedisConfiguration(url: try EngineIntegration.required("WAQITI_REDIS_URL"))
-        let run = EngineIntegration.runID()
+        let configuration = try RedisConfiguration(url: try LocalStack.required("WAQITI_REDIS_URL"))
+        let run = LocalStack.runID()
         let ids = (0..<3).map { "it-cache-\(run)-\($0)" }
         let first = Self.cache(configuration, horizon: .seconds(3600))
         let decisions = ids.map { cachedDecision($0, .review, score: 0.1 + 0.2) }

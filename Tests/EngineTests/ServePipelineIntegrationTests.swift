@@ -3,8 +3,9 @@ import Foundation
 import FraudCore
 import Kafka
 import Testing
+import LocalStackSupport
 
-@Suite("waqiti serve pipeline against the real broker and Redis", .enabled(if: EngineIntegration.isEnabled, EngineIntegration.skipMessage))
+@Suite("waqiti serve pipeline against the real broker and Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct ServePipelineIntegrationTests {
     @Test("simulated payments in, exactly one decision per payment_id out (redeliveries identical), bad messages dead-lettered, offsets committed")
     func endToEnd() async throws {
@@ -13,7 +14,7 @@ struct ServePipelineIntegrationTests {
         rule card_velocity: decline +50 if count(card_fingerprint, 10m) >= 4
         rule big: review +10 if amount > 500.00 USD
         """)
-        let run = EngineIntegration.runID()
+        let run = LocalStack.runID()
         // 2,000 payments (WAQITI_IT_EVENTS to change it) from 40 accounts, then the first 200
         // again (redeliveries), then 3 bad messages.
         let count = max(200, Int(ProcessInfo.processInfo.environment["WAQITI_IT_EVENTS"] ?? "") ?? 2000)

@@ -8,13 +8,14 @@ import Redis
 import Rules
 import Simulation
 import Testing
+import LocalStackSupport
 
 /// Runs with WAQITI_INTEGRATION=1 on 20,000 payments; WAQITI_IT_PARITY_EVENTS=100000 runs issue
 /// 6's full acceptance (100,984 deliveries: 184 s on the shared 2-core machine beside a release
 /// build, too long for every CI run).
 private let parityEvents = Int(ProcessInfo.processInfo.environment["WAQITI_IT_PARITY_EVENTS"] ?? "") ?? 20_000
 
-@Suite("Simulated traffic through the engine vs. its replay, against the real broker and Redis", .enabled(if: EngineIntegration.isEnabled, EngineIntegration.skipMessage))
+@Suite("Simulated traffic through the engine vs. its replay, against the real broker and Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct StreamReplayParityIntegrationTests {
     /// Redis database of this test alone: the simulator's ids are the same on every run, so the
     /// windows and remembered decisions of an earlier run must not be there.
@@ -23,7 +24,7 @@ struct StreamReplayParityIntegrationTests {
     @Test("simulated payments with redeliveries (100,000 with WAQITI_IT_PARITY_EVENTS=100000): one decision per payment_id, redeliveries byte-identical, same features and decisions as replaying the events")
     func streamEqualsReplay() async throws {
         let count = parityEvents
-        let redis = try RedisConfiguration(url: try EngineIntegration.required("WAQITI_REDIS_URL"))
+        let redis = try RedisConfiguration(url: try LocalStack.required("WAQITI_REDIS_URL"))
         let flush = try RedisConnection(configuration: RedisConfiguration(host: redis.host, port: redis.port, username: redis.username, password: redis.password, database: Self.database))
         try flush.send(RedisCommand("FLUSHDB"))
         // 1,000 payments per second of event time: the whole run spans less than the allowed

@@ -1,6 +1,7 @@
 import FraudCore
 import Testing
 @testable import Features
+import LocalStackSupport
 
 /// Edge cases of reads in the past: the Redis script answers a late event by deltas against the
 /// running state of the newest window (entries in (t, n] leave, entries in (t − W, n − W] enter),
@@ -116,7 +117,7 @@ struct LatePathTableTests {
     }
 }
 
-@Suite("Late-path window edges, Redis", .enabled(if: RedisTestEnvironment.isEnabled, RedisTestEnvironment.skipMessage))
+@Suite("Late-path window edges, Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisLatePathTests {
     @Test(arguments: latePathCases)
     func redis(_ c: WindowCase) async throws {

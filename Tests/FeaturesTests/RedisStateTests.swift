@@ -2,10 +2,11 @@ import FraudCore
 import Redis
 import Testing
 @testable import Features
+import LocalStackSupport
 
 /// The Redis store's server-side state: the running aggregates beside each key's entries, and the
 /// one-call-per-batch protocol.
-@Suite("Redis store state and round trips", .enabled(if: RedisTestEnvironment.isEnabled, RedisTestEnvironment.skipMessage))
+@Suite("Redis store state and round trips", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisStateTests {
     static let plan = FeaturePlan([
         "count(card_fingerprint, 1h)", "sum(amount_minor, card_fingerprint, 1h)",

@@ -3,20 +3,13 @@ import FraudCore
 import Redis
 import Testing
 @testable import Features
+import LocalStackSupport
 
-/// Integration tests against a real redis-server. They run only when WAQITI_INTEGRATION=1 (set by
-/// scripts/test, which also starts Redis and exports WAQITI_REDIS_URL) and then fail if Redis is
-/// down; otherwise they are skipped with the message below.
+/// The real redis-server of the local stack (gated by `LocalStack`; a server that is down is a
+/// failure).
 enum RedisTestEnvironment {
-    static let isEnabled = ProcessInfo.processInfo.environment["WAQITI_INTEGRATION"] == "1"
-    static let skipMessage: Comment = "SKIPPED: Redis feature-store tests need WAQITI_INTEGRATION=1 and WAQITI_REDIS_URL (run scripts/test)"
-
-    static func configuration() throws -> RedisConfiguration {
-        guard let url = ProcessInfo.processInfo.environment["WAQITI_REDIS_URL"], !url.isEmpty else {
-            Issue.record("WAQITI_REDIS_URL is not set: source deploy/local/env.sh after deploy/local/start.sh")
-            throw RedisError.invalidURL("WAQITI_REDIS_URL is not set")
-        }
-        return try RedisConfiguration(url: url)
+    static func configuration(sourceLocation: SourceLocation = #_sourceLocation) throws -> RedisConfiguration {
+        try RedisConfiguration(url: LocalStack.required("WAQITI_REDIS_URL", sourceLocation: sourceLocation))
     }
 
     /// A key prefix no other test or run shares.
@@ -25,7 +18,7 @@ enum RedisTestEnvironment {
     }
 }
 
-@Suite("Redis store against the oracle", .enabled(if: RedisTestEnvironment.isEnabled, RedisTestEnvironment.skipMessage))
+@Suite("Redis store against the oracle", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisStoreTests {
     @Test("100,000 events with disorder, 1% redeliveries and read-only batches: every aggregate matches the oracle")
     func hundredThousand() async throws {
@@ -154,7 +147,7 @@ final class DisposableRedis {
     deinit { stop() }
 }
 
-@Suite("Redis store outage", .enabled(if: RedisTestEnvironment.isEnabled, RedisTestEnvironment.skipMessage))
+@Suite("Redis store outage", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisOutageTests {
     @Test("A restart mid-stream: unavailable while down, then windows start empty once Redis is back")
     func restart() async throws {

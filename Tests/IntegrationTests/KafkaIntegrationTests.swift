@@ -1,19 +1,20 @@
 import Kafka
 import Logging
 import Testing
+import LocalStackSupport
 
 /// Against the Tansu broker that scripts/test starts (WAQITI_KAFKA_BROKERS), through the
 /// librdkafka runtime that env.sh puts first on the library path.
-@Suite("Kafka against the Tansu broker", .enabled(if: IntegrationEnvironment.isEnabled, IntegrationEnvironment.skipMessage))
+@Suite("Kafka against the Tansu broker", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct KafkaIntegrationTests {
     let client: KafkaClientConfiguration
 
     init() throws {
-        client = KafkaClientConfiguration(brokers: try IntegrationEnvironment.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-integration-tests")
+        client = KafkaClientConfiguration(brokers: try LocalStack.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-integration-tests")
     }
 
     func freshTopic(_ stem: String, partitions: Int32) throws -> String {
-        let topic = IntegrationEnvironment.uniqueName(stem)
+        let topic = LocalStack.uniqueName(stem)
         #expect(try KafkaAdmin(configuration: client).createTopic(topic, partitions: partitions))
         return topic
     }
@@ -41,7 +42,7 @@ struct KafkaIntegrationTests {
         #expect(Set(byPartition.keys).isSubset(of: [0, 1, 2]))
         for (_, acks) in byPartition { #expect(acks.map(\.offset) == Array(0..<Int64(acks.count))) }
 
-        let group = IntegrationEnvironment.uniqueName("group")
+        let group = LocalStack.uniqueName("group")
         let first = try consumer(group: group)
         try first.subscribe(topics: [topic])
         var received: [String: String] = [:]
@@ -93,7 +94,7 @@ struct KafkaIntegrationTests {
     @Test("A second member joining splits the partitions: each side sees its assignment as events, disjoint and complete")
     func rebalance() throws {
         let topic = try freshTopic("rebalance", partitions: 6)
-        let group = IntegrationEnvironment.uniqueName("rebalance-group")
+        let group = LocalStack.uniqueName("rebalance-group")
         let first = try consumer(group: group)
         let second = try consumer(group: group)
         defer {
@@ -141,7 +142,7 @@ struct KafkaIntegrationTests {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
         _ = try await producer.send((0..<5).map { KafkaProducerMessage(topic: topic, key: "k\($0)", value: "v") })
         try producer.close()
-        let member = try consumer(group: IntegrationEnvironment.uniqueName("async-group"))
+        let member = try consumer(group: LocalStack.uniqueName("async-group"))
         try member.subscribe(topics: [topic])
         var read = 0
         for try await batch in member.batches() {

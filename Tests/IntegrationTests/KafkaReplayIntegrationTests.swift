@@ -3,15 +3,16 @@ import FraudCore
 import Kafka
 import Replay
 import Testing
+import LocalStackSupport
 
 /// `waqiti replay --kafka-topic`: reading a stretch of a topic without a consumer group, against
 /// the Tansu broker that scripts/test starts.
-@Suite("Kafka replay source against the Tansu broker", .enabled(if: IntegrationEnvironment.isEnabled, IntegrationEnvironment.skipMessage))
+@Suite("Kafka replay source against the Tansu broker", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct KafkaReplayIntegrationTests {
     @Test("a topic read between offsets replays the same events in the same order twice, bad records reported")
     func replayBetweenOffsets() async throws {
-        let client = KafkaClientConfiguration(brokers: try IntegrationEnvironment.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-replay-tests")
-        let topic = IntegrationEnvironment.uniqueName("replay")
+        let client = KafkaClientConfiguration(brokers: try LocalStack.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-replay-tests")
+        let topic = LocalStack.uniqueName("replay")
         #expect(try KafkaAdmin(configuration: client).createTopic(topic, partitions: 3))
         let encoder = EventEncoder()
         var messages: [KafkaProducerMessage] = []
@@ -53,8 +54,8 @@ struct KafkaReplayIntegrationTests {
     /// between them as the time bound.
     @Test("a topic read between broker times returns exactly the records of each stretch, to the end included")
     func replayBetweenTimes() async throws {
-        let client = KafkaClientConfiguration(brokers: try IntegrationEnvironment.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-replay-tests")
-        let topic = IntegrationEnvironment.uniqueName("replay-times")
+        let client = KafkaClientConfiguration(brokers: try LocalStack.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-replay-tests")
+        let topic = LocalStack.uniqueName("replay-times")
         #expect(try KafkaAdmin(configuration: client).createTopic(topic, partitions: 3))
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
         let encoder = EventEncoder()

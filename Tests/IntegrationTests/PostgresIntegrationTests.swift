@@ -2,16 +2,17 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
+import LocalStackSupport
 
 /// Against the PostgreSQL that scripts/test starts (WAQITI_POSTGRES_URL, role and database
 /// `waqiti`, password generated into .state/ at first start).
-@Suite("PostgreSQL round trip", .enabled(if: IntegrationEnvironment.isEnabled, IntegrationEnvironment.skipMessage))
+@Suite("PostgreSQL round trip", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct PostgresIntegrationTests {
     let configuration: PostgresClient.Configuration
     let logger = Logger(label: "waqiti.tests.postgres")
 
     init() throws {
-        let text = try IntegrationEnvironment.required("WAQITI_POSTGRES_URL")
+        let text = try LocalStack.required("WAQITI_POSTGRES_URL")
         let url = try #require(URLComponents(string: text), "WAQITI_POSTGRES_URL is not a URL")
         configuration = PostgresClient.Configuration(
             host: try #require(url.host), port: url.port ?? 5432, username: try #require(url.user),

@@ -1,19 +1,20 @@
 import Testing
 @testable import Redis
+import LocalStackSupport
 
 /// Against the real redis-server that scripts/test starts (WAQITI_REDIS_URL).
-@Suite("Redis against redis-server", .enabled(if: IntegrationEnvironment.isEnabled, IntegrationEnvironment.skipMessage))
+@Suite("Redis against redis-server", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisIntegrationTests {
     let configuration: RedisConfiguration
 
     init() throws {
-        configuration = try RedisConfiguration(url: IntegrationEnvironment.required("WAQITI_REDIS_URL"))
+        configuration = try RedisConfiguration(url: LocalStack.required("WAQITI_REDIS_URL"))
     }
 
     @Test("A pipeline of 1,000 commands returns exactly the expected replies, binary values intact")
     func pipeline() throws {
         let connection = try RedisConnection(configuration: configuration)
-        let prefix = IntegrationEnvironment.uniqueName("pipeline")
+        let prefix = LocalStack.uniqueName("pipeline")
         func value(_ i: Int) -> [UInt8] { [0x00, 0xFF, 0x0D, 0x0A] + Array("value-\(i)".utf8) + [0x00] }
 
         var writes: [RedisCommand] = []
@@ -46,7 +47,7 @@ struct RedisIntegrationTests {
     @Test("An error reply in a pipeline stays in its place; send() throws it as a server error")
     func errorReplies() throws {
         let connection = try RedisConnection(configuration: configuration)
-        let key = IntegrationEnvironment.uniqueName("text")
+        let key = LocalStack.uniqueName("text")
         let replies = try connection.pipeline([
             RedisCommand("SET", key, "not a number"), RedisCommand("INCR", key), RedisCommand("GET", key), RedisCommand("DEL", key),
         ])
@@ -60,7 +61,7 @@ struct RedisIntegrationTests {
     @Test("EVALSHA loads the script after NOSCRIPT (including after SCRIPT FLUSH) and retries once")
     func evalSHA() throws {
         let connection = try RedisConnection(configuration: configuration)
-        let key = IntegrationEnvironment.uniqueName("script")
+        let key = LocalStack.uniqueName("script")
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1]) * 10")
         try connection.send(RedisCommand("SCRIPT", "FLUSH"))
         #expect(try connection.send(RedisCommand("SCRIPT", "EXISTS", script.sha1)) == .array([.integer(0)]))
@@ -93,7 +94,7 @@ struct RedisIntegrationTests {
     func selectsDatabase() throws {
         var inDatabase3 = configuration
         inDatabase3.database = 3
-        let key = IntegrationEnvironment.uniqueName("db")
+        let key = LocalStack.uniqueName("db")
         let database3 = try RedisConnection(configuration: inDatabase3)
         let database0 = try RedisConnection(configuration: configuration)
         try database3.send(RedisCommand("SET", key, "three"))
@@ -133,7 +134,7 @@ struct RedisIntegrationTests {
         var impatient = configuration
         impatient.commandTimeout = .milliseconds(200)
         let connection = try RedisConnection(configuration: impatient)
-        let key = IntegrationEnvironment.uniqueName("never-pushed")
+        let key = LocalStack.uniqueName("never-pushed")
         #expect(throws: RedisError.timeout(endpoint: configuration.endpoint, after: .milliseconds(200))) {
             try connection.send(RedisCommand("BLPOP", key, "2"))
         }

@@ -1,13 +1,14 @@
 import Foundation
 import Simulation
 import Testing
+import LocalStackSupport
 
 /// Issue 6's crash acceptance with the real binary: `waqiti serve` (Redis store, so windows
 /// outlive the process) is killed with SIGKILL three times while payments stream in, and
 /// restarted each time. Every payment must end with a decision, copies of a decision must agree,
 /// and every decision must equal the replay's, which holds only if no redelivered payment was
 /// counted twice in any window.
-@Suite("Engine crash recovery: kill -9 mid-run", .enabled(if: StreamRunFixture.isEnabled, StreamRunFixture.skipMessage))
+@Suite("Engine crash recovery: kill -9 mid-run", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct CrashRecoveryTests {
     static let events = 4_000
 

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import LocalStackSupport
 
 /// Issue 8's acceptance, end to end with the real processes: `waqiti serve` (the engine), the
 /// payment, wallet and reconciliation services, and `waqiti traffic` as the client, on the local
@@ -8,7 +9,7 @@ import Testing
 ///
 /// CI runs 1,000 payments; the full 20,000 of the acceptance is the same test with
 /// `WAQITI_ACCEPTANCE_PAYMENTS=20000` (docs/services.md records the run).
-@Suite("Platform acceptance: engine and services as processes", .enabled(if: ProcessEnvironment.isEnabled, ProcessEnvironment.skipMessage))
+@Suite("Platform acceptance: engine and services as processes", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct PlatformAcceptanceTests {
     static var payments: Int { Int(ProcessInfo.processInfo.environment["WAQITI_ACCEPTANCE_PAYMENTS"] ?? "") ?? 1_000 }
 

@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import PostgresNIO
 import Testing
+import LocalStackSupport
 
 /// A PostgreSQL database of one test's own on the local stack (from `WAQITI_POSTGRES_URL`),
 /// dropped at the end, with a pool for the test's assertions.
@@ -13,7 +14,7 @@ struct PlatformDatabase: Sendable {
 
     /// Creates a fresh database, runs `body` with it, and drops it (the services have exited by then).
     static func with<T: Sendable>(_ body: @Sendable (PlatformDatabase) async throws -> T) async throws -> T {
-        let server = try ProcessEnvironment.required("WAQITI_POSTGRES_URL")
+        let server = try LocalStack.required("WAQITI_POSTGRES_URL")
         guard var components = URLComponents(string: server), let host = components.host, let user = components.user else {
             throw ProcessTestError.missingVariable("WAQITI_POSTGRES_URL (not postgres://user:password@host:port/database)")
         }

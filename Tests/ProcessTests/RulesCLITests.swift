@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import LocalStackSupport
 
 /// `waqiti rules check|test|explain` as an analyst runs them: the real binary, exact output lines
 /// and exit status.
-@Suite("waqiti rules CLI", .enabled(if: ProcessEnvironment.isEnabled, ProcessEnvironment.skipMessage))
+@Suite("waqiti rules CLI", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RulesCLITests {
     static let rules = """
     version "cli-1"

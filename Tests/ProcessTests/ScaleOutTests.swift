@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import LocalStackSupport
 
 /// Issue 6's scale-out acceptance with the real binary: two `waqiti serve` processes in one
 /// consumer group share a 6-partition topic through the Redis store. The second joins mid-run
 /// and the first leaves (SIGTERM) before the end, so partitions move twice while payments
 /// stream; the decisions, window values included, must still be exactly the single-process
 /// replay's, with none missing.
-@Suite("Engine scale-out: two instances, one consumer group", .enabled(if: StreamRunFixture.isEnabled, StreamRunFixture.skipMessage))
+@Suite("Engine scale-out: two instances, one consumer group", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct ScaleOutTests {
     static let events = 4_000
 

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import LocalStackSupport
 
 /// The engine as an operator runs it: the real binary, started, asked, and stopped by signal.
-@Suite("waqiti serve process lifecycle", .enabled(if: ProcessEnvironment.isEnabled, ProcessEnvironment.skipMessage))
+@Suite("waqiti serve process lifecycle", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct ServeLifecycleTests {
     @Test("serve answers health without credentials, 401 without them elsewhere, scores with them, and exits 0 on SIGTERM")
     func startScoreStop() async throws {

@@ -3,6 +3,7 @@ import FraudCore
 import Kafka
 import Redis
 import Testing
+import LocalStackSupport
 
 /// One streamed run for the crash and scale-out tests: a file of simulated payments (with
 /// redeliveries), its oracle from `waqiti replay`, the test's own topics, and a Redis database
@@ -15,9 +16,6 @@ struct StreamRunFixture {
     let partitions: Int32
     let oracle: DecisionOracle
     let redisURL: String
-    /// Like every process test: on with WAQITI_INTEGRATION=1 (scripts/test, CI).
-    static let isEnabled = ProcessEnvironment.isEnabled
-    static let skipMessage = ProcessEnvironment.skipMessage
 
     /// `EngineTopics.create` makes the decisions topic with one partition.
     static let decisionPartitions: Int32 = 1
@@ -45,7 +43,7 @@ struct StreamRunFixture {
         oracle = try DecisionOracle(decisionsFile: oracleFile.path, lines: lines)
 
         topics = try EngineTopics.create(name, partitions: partitions)
-        let base = try ProcessEnvironment.required("WAQITI_REDIS_URL")
+        let base = try LocalStack.required("WAQITI_REDIS_URL")
         redisURL = Self.redisURL(base, database: redisDatabase)
         let redis = try RedisConnection(configuration: RedisConfiguration(url: redisURL))
         _ = try redis.send(RedisCommand("FLUSHDB"))

@@ -4,12 +4,11 @@ import Kafka
 import Prometheus
 import Testing
 @testable import Services
+import LocalStackSupport
 
 // Needs PostgreSQL and the Kafka-protocol broker: runs under scripts/test (WAQITI_INTEGRATION=1).
-@Suite("Wallet settlement through the broker", .enabled(if: Integration.enabled, "set WAQITI_INTEGRATION=1, WAQITI_POSTGRES_URL and WAQITI_KAFKA_BROKERS (scripts/test does) to run the broker tests"))
+@Suite("Wallet settlement through the broker", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct KafkaRedeliveryTests {
-    static var brokers: String { ProcessInfo.processInfo.environment["WAQITI_KAFKA_BROKERS"] ?? "127.0.0.1:9092" }
-
     /// Polls until `count` records arrived (a group join can take seconds), failing after 60 s.
     static func poll(_ source: any RecordSource, count: Int) async throws -> [ConsumedRecord] {
         var records: [ConsumedRecord] = []
@@ -29,8 +28,9 @@ struct KafkaRedeliveryTests {
             }
             let run = UInt32.random(in: 0...UInt32.max)
             let topic = "services-test-decisions-\(run)"
-            #expect(try KafkaAdmin(configuration: KafkaClientConfiguration(brokers: Self.brokers, clientID: "services-tests")).createTopic(topic, partitions: 1))
-            let messaging = KafkaMessaging(brokers: Self.brokers, logger: TestDatabase.logger)
+            let brokers = try Integration.brokers
+            #expect(try KafkaAdmin(configuration: KafkaClientConfiguration(brokers: brokers, clientID: "services-tests")).createTopic(topic, partitions: 1))
+            let messaging = KafkaMessaging(brokers: brokers, logger: TestDatabase.logger)
             let publisher = try messaging.publisher()
             for i in 0..<5 {
                 let record = Platform.decisionRecord("k\(i)", i == 4 ? .decline : .approve, offset: Int64(i))

@@ -4,6 +4,7 @@ import Kafka
 import PostgresNIO
 import Testing
 @testable import Services
+import LocalStackSupport
 
 /// A broker that refuses everything, or that acknowledges and then loses the relay before it
 /// marks the rows sent (the crash window the outbox must survive).
@@ -24,7 +25,7 @@ struct BrokenBroker: RecordPublisher {
 }
 
 // Needs PostgreSQL and the Kafka-protocol broker: runs under scripts/test (WAQITI_INTEGRATION=1).
-@Suite("Payment outbox relay", .enabled(if: Integration.enabled, "set WAQITI_INTEGRATION=1, WAQITI_POSTGRES_URL and WAQITI_KAFKA_BROKERS (scripts/test does) to run the outbox tests"))
+@Suite("Payment outbox relay", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct OutboxRelayTests {
     /// Three payments stored `received`, then moved to `pending` with their outbox rows for `topic`.
     static func enqueueThree(topic: String, in database: Database) async throws -> [OutgoingRecord] {
@@ -57,7 +58,7 @@ struct OutboxRelayTests {
 
     @Test func unsentRowsSurviveBrokerFailuresAndACrashAndArePublishedAfterTheRestart() async throws {
         try await TestDatabase.with { database in
-            let brokers = KafkaRedeliveryTests.brokers
+            let brokers = try Integration.brokers
             let topic = "services-test-outbox-\(UInt32.random(in: 0...UInt32.max))"
             #expect(try KafkaAdmin(configuration: KafkaClientConfiguration(brokers: brokers, clientID: "services-tests")).createTopic(topic, partitions: 1))
             let records = try await Self.enqueueThree(topic: topic, in: database)

@@ -5,6 +5,7 @@ import Logging
 import Prometheus
 import Testing
 @testable import Services
+import LocalStackSupport
 
 /// Holds what the payment service published, in order; stands in for the broker so the flow
 /// through real HTTP and PostgreSQL can be driven step by step (the Kafka path has its own test).
@@ -117,7 +118,7 @@ struct Platform: Sendable {
 }
 
 // Needs PostgreSQL: runs under scripts/test (WAQITI_INTEGRATION=1), skipped loudly otherwise.
-@Suite("Payment flow over HTTP and PostgreSQL", .enabled(if: Integration.enabled, "set WAQITI_INTEGRATION=1 and WAQITI_POSTGRES_URL (scripts/test does) to run the payment flow tests"))
+@Suite("Payment flow over HTTP and PostgreSQL", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct PaymentFlowTests {
     @Test func fiftyConcurrentPaymentsAgainstFundsForTenCaptureExactlyTen() async throws {
         try await Platform.with { platform in

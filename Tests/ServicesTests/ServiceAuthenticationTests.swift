@@ -6,6 +6,7 @@ import Logging
 import Server
 import Testing
 @testable import Services
+import LocalStackSupport
 
 /// A broker stand-in for services whose consumers have nothing to read in the test.
 struct IdleMessaging: Messaging {
@@ -23,7 +24,7 @@ struct IdleSource: RecordSource {
 }
 
 // Needs PostgreSQL: runs under scripts/test (WAQITI_INTEGRATION=1), skipped loudly otherwise.
-@Suite("The engine's authentication on every service", .enabled(if: Integration.enabled, "set WAQITI_INTEGRATION=1 and WAQITI_POSTGRES_URL (scripts/test does) to run the service authentication tests"))
+@Suite("The engine's authentication on every service", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct ServiceAuthenticationTests {
     static let apiKey = "services-auth-key-0123456789"
     static let jwtSecret = "services-auth-secret-0123456789abcdef"

@@ -8,6 +8,7 @@ import Rules
 import Server
 import Testing
 @testable import Services
+import LocalStackSupport
 
 /// The real engine (rules, in-memory windows, decision cache) behind its real HTTP server on a
 /// loopback port, as `waqiti serve --http-only` runs it.
@@ -40,7 +41,7 @@ enum LiveEngine {
 }
 
 // Needs PostgreSQL: runs under scripts/test (WAQITI_INTEGRATION=1), skipped loudly otherwise.
-@Suite("Synchronous scoring against the real engine over HTTP", .enabled(if: Integration.enabled, "set WAQITI_INTEGRATION=1 and WAQITI_POSTGRES_URL (scripts/test does) to run the synchronous scoring tests"))
+@Suite("Synchronous scoring against the real engine over HTTP", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct SynchronousScoringTests {
     static func credential(_ key: String) -> ServiceCredential {
         var configuration = ServicesConfiguration()

@@ -1,18 +1,19 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Testing
 @testable import Services
+import LocalStackSupport
 
-/// Integration tests run only under scripts/test (WAQITI_INTEGRATION=1), which starts PostgreSQL;
-/// there a service that is down is a failure, not a skip.
+/// The local stack's PostgreSQL and broker (gated by `LocalStack`: a missing address is a failure,
+/// never a default that may be someone else's server).
 enum Integration {
-    static let enabled = ProcessInfo.processInfo.environment["WAQITI_INTEGRATION"] == "1"
-
     static var postgresURL: PostgresURL {
-        get throws {
-            try PostgresURL(parsing: ProcessInfo.processInfo.environment["WAQITI_POSTGRES_URL"]
-                ?? "postgres://postgres@127.0.0.1:5432/postgres")
-        }
+        get throws { try PostgresURL(parsing: LocalStack.required("WAQITI_POSTGRES_URL")) }
+    }
+
+    static var brokers: String {
+        get throws { try LocalStack.required("WAQITI_KAFKA_BROKERS") }
     }
 }
 

@@ -2,9 +2,10 @@ import FraudCore
 import PostgresNIO
 import Testing
 @testable import Services
+import LocalStackSupport
 
 // Needs PostgreSQL: runs under scripts/test (WAQITI_INTEGRATION=1), skipped loudly otherwise.
-@Suite("Wallet ledger (PostgreSQL)", .enabled(if: Integration.enabled, "set WAQITI_INTEGRATION=1 and WAQITI_POSTGRES_URL (scripts/test does) to run the PostgreSQL ledger tests"))
+@Suite("Wallet ledger (PostgreSQL)", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct WalletLedgerTests {
     static func usd(_ minor: Int64) -> Money { Money(minorUnits: minor, currency: .usd) }
 

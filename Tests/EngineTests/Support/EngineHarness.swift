@@ -5,6 +5,7 @@ import Kafka
 import Logging
 import ServiceLifecycle
 import Testing
+import LocalStackSupport
 
 /// One `waqiti serve` engine (its EngineRuntime services in a ServiceGroup, as `waqiti serve`
 /// runs them) on topics of its own, with a producer for `payments` and readers of its decisions
@@ -23,9 +24,9 @@ final class EngineHarness {
     ///   - rules: the rules file's text, or nil for `rules/default.rules`.
     ///   - configure: last changes to the configuration (store, Redis URL, policy, …).
     init(rules: String?, paymentPartitions: Int32 = 3, configure: (inout EngineConfiguration) -> Void = { _ in }) throws {
-        let brokers = try EngineIntegration.required("WAQITI_KAFKA_BROKERS")
-        let redisURL = try EngineIntegration.required("WAQITI_REDIS_URL")
-        let run = EngineIntegration.runID()
+        let brokers = try LocalStack.required("WAQITI_KAFKA_BROKERS")
+        let redisURL = try LocalStack.required("WAQITI_REDIS_URL")
+        let run = LocalStack.runID()
         client = KafkaClientConfiguration(brokers: brokers, clientID: "waqiti-engine-tests")
         var configuration = EngineConfiguration()
         configuration.kafka.brokers = brokers

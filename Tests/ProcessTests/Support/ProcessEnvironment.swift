@@ -1,35 +1,18 @@
 import Foundation
 import Testing
 
+import LocalStackSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The gate, the addresses and small utilities for tests that launch the real `waqiti` binary
-/// against the local stack. `scripts/test` builds every product, starts the stack, sources
-/// deploy/local/env.sh and sets WAQITI_INTEGRATION=1; then a missing variable, binary or service
-/// is a failure, never a skip.
+/// Small utilities for tests that launch the real `waqiti` binary against the local stack (the
+/// gate and the stack's addresses are `LocalStack`'s). `scripts/test` builds every product first;
+/// a missing binary is a failure, never a skip.
 enum ProcessEnvironment {
-    /// Use as `.enabled(if: ProcessEnvironment.isEnabled, ProcessEnvironment.skipMessage)`.
-    static let isEnabled = ProcessInfo.processInfo.environment["WAQITI_INTEGRATION"] == "1"
-    static let skipMessage: Comment =
-        "SKIPPED: process test needs the built waqiti binary and the local stack; run scripts/test"
 
-    /// The value of an environment variable that env.sh exports; records a failure naming it when
-    /// it is missing.
-    static func required(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
-            Issue.record("\(name) is not set: source deploy/local/env.sh after deploy/local/start", sourceLocation: sourceLocation)
-            throw ProcessTestError.missingVariable(name)
-        }
-        return value
-    }
 
-    /// A name unique to one test run (topics, consumer groups, Redis prefixes), so reruns and
-    /// other tests never see each other's state.
-    static func uniqueName(_ stem: String) -> String {
-        "waqiti-ptest-\(stem)-\(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF)"
-    }
 
     /// A TCP port on loopback that was free a moment ago: bind port 0, read what the kernel chose,
     /// close. A child process binds it right after; a clash is possible but rare and loud.
@@ -53,7 +36,7 @@ enum ProcessEnvironment {
 
     /// A fresh folder under the system's temporary directory, for a test's files.
     static func temporaryDirectory(_ stem: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName(stem), isDirectory: true)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(LocalStack.uniqueName(stem), isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

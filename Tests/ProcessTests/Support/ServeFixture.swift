@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import LocalStackSupport
 
 /// Kafka topics and a consumer group of one test's own, created on the local broker, so an
 /// engine under test reads nothing another test wrote.
@@ -14,8 +15,8 @@ struct EngineTopics: Sendable {
     /// Creates `payments` with `partitions` partitions and one-partition decision and dead-letter
     /// topics, all named after `stem` and a random run id.
     static func create(_ stem: String, partitions: Int32 = 3) throws -> EngineTopics {
-        let brokers = try ProcessEnvironment.required("WAQITI_KAFKA_BROKERS")
-        let base = ProcessEnvironment.uniqueName(stem)
+        let brokers = try LocalStack.required("WAQITI_KAFKA_BROKERS")
+        let base = LocalStack.uniqueName(stem)
         let topics = EngineTopics(
             payments: "\(base)-payments", decisions: "\(base)-decisions", deadLetters: "\(base)-dlq",
             group: "\(base)-group", brokers: brokers)
