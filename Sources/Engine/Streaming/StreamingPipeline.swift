@@ -97,7 +97,7 @@ public final class StreamingPipeline: Service, Sendable {
     }
 
     private func pollLoop(into queue: BoundedQueue<DecodedBatch>) async throws {
-        var backoff = Backoff()
+        var backoff = RetryBackoff()
         while !Task.isCancelled {
             let messages: [KafkaConsumerMessage]
             do {
@@ -179,7 +179,7 @@ public final class StreamingPipeline: Service, Sendable {
     /// Retries until the broker acknowledges: committing without delivery would lose decisions.
     /// On cancellation the batch stays uncommitted and is redelivered to the next consumer.
     private func deliver(_ messages: [OutgoingMessage]) async throws {
-        var backoff = Backoff()
+        var backoff = RetryBackoff()
         while true {
             do {
                 try await sink.send(messages)
@@ -199,15 +199,5 @@ public final class StreamingPipeline: Service, Sendable {
             // A failed commit only means redelivery, which idempotent decisions absorb.
             logger.warning("committing offsets failed; the batch may be redelivered", metadata: ["error": "\(error)"])
         }
-    }
-}
-
-/// Exponential backoff from 100 ms to 5 s.
-struct Backoff {
-    private var attempt = 0
-    mutating func reset() { attempt = 0 }
-    mutating func next() -> Duration {
-        defer { attempt = min(attempt + 1, 6) }
-        return min(.milliseconds(100) * (1 << attempt), .seconds(5))
     }
 }

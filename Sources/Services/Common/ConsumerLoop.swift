@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FraudCore
 import Logging
 import ServiceLifecycle
 
@@ -39,10 +40,11 @@ public struct ConsumerLoop: Service {
             do {
                 batch = try await source.poll(maxRecords: maxRecords)
             } catch {
+                let wait = backoff.next()
                 logger.error("poll failed; retrying", metadata: [
-                    "consumer": "\(name)", "error": "\(error)", "retry_in": "\(backoff.next)",
+                    "consumer": "\(name)", "error": "\(error)", "retry_in": "\(wait)",
                 ])
-                await backoff.wait()
+                try? await Task.sleep(for: wait)
                 continue
             }
             guard !batch.isEmpty else { continue }
@@ -60,14 +62,15 @@ public struct ConsumerLoop: Service {
                     backoff.reset()
                     break
                 } catch {
+                    let wait = backoff.next()
                     logger.error("batch failed; retrying the same batch", metadata: [
                         "consumer": "\(name)", "records": "\(batch.count)",
                         "first_offset": "\(batch[0].offset)", "error": "\(String(reflecting: error))",
-                        "retry_in": "\(backoff.next)",
+                        "retry_in": "\(wait)",
                     ])
                     // Shutting down mid-retry leaves the offsets uncommitted: the next start redelivers.
                     if Task.isShuttingDownGracefully || Task.isCancelled { return }
-                    await backoff.wait()
+                    try? await Task.sleep(for: wait)
                 }
             }
         }

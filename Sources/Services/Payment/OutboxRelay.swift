@@ -1,3 +1,4 @@
+import FraudCore
 import Logging
 import PostgresNIO
 import Prometheus
@@ -39,11 +40,12 @@ public struct OutboxRelay: Service {
                 backoff.reset()
                 if sent == 0 { try? await Task.sleep(for: idleInterval) }
             } catch {
+                let wait = backoff.next()
                 metrics?.failures.increment()
                 logger.error("outbox publish failed; the rows stay unsent and are retried", metadata: [
-                    "error": "\(String(reflecting: error))", "retry_in": "\(backoff.next)",
+                    "error": "\(String(reflecting: error))", "retry_in": "\(wait)",
                 ])
-                await backoff.wait()
+                try? await Task.sleep(for: wait)
             }
         }
         logger.info("outbox relay stopped")
