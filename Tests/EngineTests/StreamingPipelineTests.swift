@@ -7,12 +7,23 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// Test double of the consumer: hands out preloaded messages, then nothing; records commits.
+/// Test double of the consumer: hands out preloaded messages, then nothing; records commits and,
+/// through `acknowledged`, how many messages the sink had acknowledged when each was made.
 final class ScriptedSource: MessageSource {
-    private let state: Mutex<(pending: [KafkaConsumerMessage], commits: [[PartitionOffset]])>
-    init(_ messages: [KafkaConsumerMessage]) { state = Mutex((messages, [])) }
+    struct Commit: Equatable {
+        var offsets: [PartitionOffset]
+        var mode: KafkaCommitMode
+        var acknowledgedMessages: Int
+    }
 
-    var commits: [[PartitionOffset]] { state.withLock { $0.commits } }
+    private let state: Mutex<(pending: [KafkaConsumerMessage], commits: [Commit])>
+    private let acknowledged: @Sendable () -> Int
+    init(_ messages: [KafkaConsumerMessage], acknowledged: @escaping @Sendable () -> Int = { 0 }) {
+        state = Mutex((messages, []))
+        self.acknowledged = acknowledged
+    }
+
+    var commits: [Commit] { state.withLock { $0.commits } }
     var drained: Bool { state.withLock { $0.pending.isEmpty } }
 
     func poll(maxMessages: Int, linger: Duration) async throws -> [KafkaConsumerMessage] {
@@ -25,28 +36,59 @@ final class ScriptedSource: MessageSource {
         return batch
     }
 
-    func commit(_ offsets: [PartitionOffset]) async throws {
-        state.withLock { $0.commits.append(offsets) }
+    func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async throws {
+        let acknowledged = acknowledged()
+        state.withLock { $0.commits.append(Commit(offsets: offsets, mode: mode, acknowledgedMessages: acknowledged)) }
     }
 }
 
-/// Test double of the producer: fails the first `failures` sends, then records what it is given.
+/// Test double of the producer: the first `failures` deliveries fail (as if the broker rejected
+/// them), later ones are acknowledged; records what was enqueued and what was acknowledged.
 final class RecordingSink: MessageSink {
     struct SendFailed: Error {}
     private let state: Mutex<(sent: [OutgoingMessage], failuresLeft: Int, attempts: Int)>
     init(failures: Int = 0) { state = Mutex(([], failures, 0)) }
 
+    /// Acknowledged messages, in acknowledgement order.
     var sent: [OutgoingMessage] { state.withLock { $0.sent } }
     var attempts: Int { state.withLock { $0.attempts } }
 
-    func send(_ messages: [OutgoingMessage]) async throws {
-        try state.withLock { state in
-            state.attempts += 1
-            if state.failuresLeft > 0 {
-                state.failuresLeft -= 1
-                throw SendFailed()
+    func enqueue(_ messages: [OutgoingMessage]) async throws -> PendingDelivery {
+        state.withLock { $0.attempts += 1 }
+        return PendingDelivery { [self] in
+            try state.withLock { state in
+                if state.failuresLeft > 0 {
+                    state.failuresLeft -= 1
+                    throw SendFailed()
+                }
+                state.sent += messages
             }
-            state.sent += messages
+        }
+    }
+}
+
+/// Test double of the producer whose acknowledgements the test releases, batch by batch, in any
+/// order: shows what the pipeline does while the broker has not answered.
+final class GatedSink: MessageSink {
+    private let state = Mutex<(batches: [[OutgoingMessage]], released: Set<Int>)>(([], []))
+
+    /// Batches handed to the producer so far, in order.
+    var enqueued: [[OutgoingMessage]] { state.withLock { $0.batches } }
+    /// Messages of the batches released so far: what the broker has acknowledged.
+    var acknowledgedMessages: Int {
+        // A batch may be released before it exists; it counts once it is enqueued.
+        state.withLock { state in state.released.filter { $0 < state.batches.count }.reduce(0) { $0 + state.batches[$1].count } }
+    }
+
+    func release(_ batch: Int) { state.withLock { _ = $0.released.insert(batch) } }
+
+    func enqueue(_ messages: [OutgoingMessage]) async throws -> PendingDelivery {
+        let index = state.withLock { state in
+            state.batches.append(messages)
+            return state.batches.count - 1
+        }
+        return PendingDelivery { [self] in
+            while !state.withLock({ $0.released.contains(index) }) { try await Task.sleep(for: .milliseconds(2)) }
         }
     }
 }
@@ -63,10 +105,11 @@ private func message(_ offset: Int64, partition: Int32 = 0, _ value: [UInt8]) ->
 
 @Suite("StreamingPipeline")
 struct StreamingPipelineTests {
-    private func run(_ source: ScriptedSource, _ sink: RecordingSink, batch: Int = 3) async throws {
+    private func pipeline(_ source: ScriptedSource, _ sink: some MessageSink, batch: Int = 3, maxInFlight: Int = 8) throws -> StreamingPipeline {
         var configuration = EngineConfiguration()
         configuration.batching.maxEvents = batch
         configuration.batching.linger = EventDuration(milliseconds: 1)
+        configuration.batching.maxInFlight = maxInFlight
         configuration.kafka.maxMessageBytes = 1024
         let rules = try compileTestRules()
         let engine = DecisionEngine(
@@ -74,21 +117,29 @@ struct StreamingPipelineTests {
             features: FeatureRouter(local: CountingStore(), shared: nil, storeOf: { _ in .memory }, probeInterval: .seconds(1), logger: Logger(label: "test")),
             cache: InMemoryDecisionCache(capacity: 100), degradedPolicy: .decide
         )
-        let pipeline = StreamingPipeline(source: source, sink: sink, engine: engine, settings: .init(configuration: configuration), logger: Logger(label: "test"))
+        return StreamingPipeline(source: source, sink: sink, engine: engine, settings: .init(configuration: configuration), logger: Logger(label: "test"))
+    }
+
+    /// Runs the pipeline until `done` holds (bounded), then shuts it down like SIGTERM.
+    private func run(_ pipeline: StreamingPipeline, until done: @escaping @Sendable () -> Bool) async throws {
         let group = ServiceGroup(configuration: .init(services: [pipeline], logger: Logger(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            // Wait (bounded) until everything polled is committed, then shut down like SIGTERM.
-            for _ in 0..<500 where !(source.drained && source.commits.last?.contains { $0.nextOffset == 6 } == true) {
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            for _ in 0..<500 where !done() { try await Task.sleep(for: .milliseconds(10)) }
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
     }
 
+    private func run(_ source: ScriptedSource, _ sink: RecordingSink, batch: Int = 3) async throws {
+        try await run(pipeline(source, sink, batch: batch)) {
+            source.drained && source.commits.last?.offsets.contains { $0.nextOffset == 6 } == true
+        }
+    }
+
     @Test("decisions keyed by payment_id, bad input dead-lettered with its origin, offsets committed after delivery")
     func endToEnd() async throws {
+        let sink = RecordingSink(failures: 1)
         let source = ScriptedSource([
             message(0, eventJSON("p1")),
             message(1, Array("{not json".utf8)),
@@ -96,8 +147,7 @@ struct StreamingPipelineTests {
             message(3, eventJSON("p1")),
             message(4, [UInt8](repeating: UInt8(ascii: " "), count: 2000)),
             message(5, eventJSON("p3")),
-        ])
-        let sink = RecordingSink(failures: 1)
+        ], acknowledged: { sink.sent.count })
         try await run(source, sink)
 
         let decisions = sink.sent.filter { $0.topic == "fraud-decisions" }
@@ -111,10 +161,62 @@ struct StreamingPipelineTests {
         #expect(headers.map { $0["waqiti-source-partition"] } == ["0", "0"])
         #expect(headers[1]["waqiti-error"] == "message of 2000 bytes exceeds kafka.max_message_bytes (1024)")
         #expect(headers[1]["waqiti-error-kind"] == "oversized")
-        #expect(sink.attempts == 3, "the first send failed and was retried before anything was committed")
-        #expect(source.commits == [
-            [PartitionOffset(topic: "payments", partition: 0, nextOffset: 3)],
-            [PartitionOffset(topic: "payments", partition: 0, nextOffset: 6)],
-        ])
+        #expect(sink.attempts == 3, "the first delivery failed and its batch was published again")
+        // Every message here comes from exactly one input offset, so a commit is after delivery
+        // exactly when it names no offset beyond the acknowledged messages.
+        for commit in source.commits {
+            #expect(commit.offsets.count == 1 && commit.offsets[0].nextOffset <= commit.acknowledgedMessages, "\(commit)")
+        }
+        #expect(source.commits.last == ScriptedSource.Commit(
+            offsets: [PartitionOffset(topic: "payments", partition: 0, nextOffset: 6)], mode: .sync, acknowledgedMessages: 6),
+            "the last commit, on shutdown, waits for the broker")
+    }
+
+    @Test("later batches are published before earlier ones are acknowledged; offsets are committed in poll order")
+    func overlapsDeliveries() async throws {
+        let sink = GatedSink()
+        let source = ScriptedSource((0..<9).map { message(Int64($0), eventJSON("p\($0)")) }, acknowledged: { sink.acknowledgedMessages })
+        let pipeline = try pipeline(source, sink, batch: 3)
+        let polls = Mutex(0)
+        let committedEarly = Mutex(false)
+        try await run(pipeline) {
+            if sink.enqueued.count == 3 {
+                // All three batches are out; the broker answers the last two first, the first
+                // one ten checks (about 100 ms) later.
+                sink.release(2)
+                sink.release(1)
+                let checks = polls.withLock { $0 += 1; return $0 }
+                if checks < 10 {
+                    if !source.commits.isEmpty { committedEarly.withLock { $0 = true } }
+                } else {
+                    sink.release(0)
+                }
+            }
+            return source.commits.last?.offsets.first?.nextOffset == 9
+        }
+        #expect(!committedEarly.withLock { $0 }, "an offset was committed while the first batch was unacknowledged")
+        #expect(sink.enqueued.map { $0.map { String(decoding: $0.key ?? [], as: UTF8.self) } } == [["p0", "p1", "p2"], ["p3", "p4", "p5"], ["p6", "p7", "p8"]])
+        #expect(source.commits.first?.acknowledgedMessages == 9)
+        #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 9)])
+        #expect(source.commits.last?.mode == .sync)
+    }
+
+    @Test("with batch.max_in_flight = 1 the next batch waits for the previous acknowledgement")
+    func boundsBatchesInFlight() async throws {
+        let sink = GatedSink()
+        let source = ScriptedSource((0..<6).map { message(Int64($0), eventJSON("p\($0)")) }, acknowledged: { sink.acknowledgedMessages })
+        let pipeline = try pipeline(source, sink, batch: 3, maxInFlight: 1)
+        let observed = Mutex<[Int]>([])
+        try await run(pipeline) {
+            let enqueued = sink.enqueued.count
+            observed.withLock { $0.append(enqueued) }
+            // Hold the first batch for a while, then let everything through.
+            if observed.withLock({ $0.count }) > 20 { sink.release(0); sink.release(1) }
+            return source.commits.last?.offsets.first?.nextOffset == 6
+        }
+        let counts = observed.withLock { $0 }
+        #expect(counts.prefix(20).allSatisfy { $0 <= 1 }, "a second batch was published while the first was unacknowledged: \(Array(counts.prefix(20)))")
+        #expect(sink.enqueued.count == 2)
+        #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 6)])
     }
 }

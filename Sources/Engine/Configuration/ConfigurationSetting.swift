@@ -49,6 +49,7 @@ struct ConfigurationSetting: Sendable {
         duration("features.allowed_lateness", \.features.allowedLateness, fix: "write a duration such as 5m"),
         integer("batch.max_events", \.batching.maxEvents, in: 1...100_000, fix: "use a batch size such as 500"),
         duration("batch.linger", \.batching.linger, fix: "write a duration such as 5ms"),
+        integer("batch.max_in_flight", \.batching.maxInFlight, in: 1...64, fix: "use a count of batches such as 8"),
         integer("idempotency.capacity", \.idempotency.capacity, in: 1...100_000_000, fix: "use a count of decisions such as 1000000"),
         duration("idempotency.horizon", \.idempotency.horizon, fix: "write a duration such as 24h"),
         text("http.host", \.http.host, fix: "give the address to listen on, e.g. 127.0.0.1 or 0.0.0.0"),

@@ -43,6 +43,9 @@ actor BoundedQueue<Element: Sendable> {
         return await withCheckedContinuation { waitingConsumer = $0 }
     }
 
+    /// Whether nothing waits to be taken (now; a sender may add an item right after).
+    var isEmpty: Bool { head == items.count }
+
     /// No more items will be sent; the consumer drains what is queued, then gets nil.
     func finish() {
         finished = true

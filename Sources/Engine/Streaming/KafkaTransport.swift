@@ -24,8 +24,8 @@ public final class KafkaMessageSource: MessageSource {
         return batch.messages
     }
 
-    public func commit(_ offsets: [PartitionOffset]) async throws {
-        try consumer.commit(offsets.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.nextOffset) })
+    public func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async throws {
+        try consumer.commit(offsets.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.nextOffset) }, mode: mode)
     }
 
     private func log(_ event: KafkaConsumerEvent) {
@@ -39,19 +39,20 @@ public final class KafkaMessageSource: MessageSource {
     }
 }
 
-/// The pipeline's producer over the Kafka wrapper: returns once the broker acknowledged all.
+/// The pipeline's producer over the Kafka wrapper.
 public final class KafkaMessageSink: MessageSink {
     private let producer: KafkaProducer
 
     public init(producer: KafkaProducer) { self.producer = producer }
 
-    public func send(_ messages: [OutgoingMessage]) async throws {
-        _ = try await producer.send(messages.map { message in
+    public func enqueue(_ messages: [OutgoingMessage]) async throws -> PendingDelivery {
+        let delivery = try await producer.enqueue(messages.map { message in
             KafkaProducerMessage(
                 topic: message.topic, key: message.key, value: message.value,
                 headers: message.headers.map { KafkaHeader(name: $0.0, value: $0.1) }
             )
         })
+        return PendingDelivery { _ = try await delivery.acknowledgements() }
     }
 }
 

@@ -3,11 +3,14 @@ import Kafka
 import Logging
 import ServiceLifecycle
 
-/// The Kafka path of `waqiti serve`: poll ▶ decode ▶ decide ▶ publish ▶ commit, as three stages
-/// joined by bounded queues so polling, scoring and the broker round trip overlap.
+/// The Kafka path of `waqiti serve`: poll ▶ decode ▶ decide ▶ publish ▶ commit, as four stages
+/// joined by bounded queues so polling, scoring and the broker round trip overlap: a batch is
+/// handed to the producer as soon as it is scored, and up to `maxInFlight` batches await their
+/// acknowledgement while later ones are polled and scored.
 ///
 /// At-least-once: a batch's offsets are committed only after the broker acknowledged every
-/// decision and dead letter of it, and batches are published and committed in poll order.
+/// decision and dead letter of it, and batches are published and committed in poll order (a
+/// batch acknowledged early waits for the ones before it).
 /// Malformed or oversized messages go to the dead-letter topic; nothing on the input stops the
 /// pipeline. On graceful shutdown (SIGTERM) it stops polling, drains what is in flight, commits,
 /// and returns.
@@ -21,6 +24,11 @@ public final class StreamingPipeline: Service, Sendable {
         public var maxMessageBytes: Int
         /// Batches waiting between two stages before the earlier stage waits.
         public var queueDepth = 4
+        /// Batches published whose acknowledgement (and commit) is still awaited.
+        public var maxInFlight: Int
+        /// While batches keep coming, offsets are committed (asynchronously) at most this often;
+        /// when the pipeline runs dry they are committed at once.
+        public var commitInterval: Duration = .milliseconds(100)
 
         public init(configuration: EngineConfiguration) {
             decisionsTopic = configuration.kafka.decisionsTopic
@@ -28,6 +36,7 @@ public final class StreamingPipeline: Service, Sendable {
             maxBatchEvents = configuration.batching.maxEvents
             linger = .milliseconds(configuration.batching.linger.milliseconds)
             maxMessageBytes = configuration.kafka.maxMessageBytes
+            maxInFlight = configuration.batching.maxInFlight
         }
     }
 
@@ -43,6 +52,13 @@ public final class StreamingPipeline: Service, Sendable {
     struct PublishableBatch: Sendable {
         var messages: [OutgoingMessage]
         var offsets: [PartitionOffset]
+    }
+
+    struct InFlightBatch: Sendable {
+        var messages: [OutgoingMessage]
+        var offsets: [PartitionOffset]
+        var delivery: PendingDelivery
+        var publishedAt: ContinuousClock.Instant
     }
 
     private let source: any MessageSource
@@ -66,30 +82,45 @@ public final class StreamingPipeline: Service, Sendable {
     public func run() async throws {
         let decoded = BoundedQueue<DecodedBatch>(capacity: settings.queueDepth)
         let scored = BoundedQueue<PublishableBatch>(capacity: settings.queueDepth)
+        let published = BoundedQueue<InFlightBatch>(capacity: settings.maxInFlight)
+        let inFlight = InFlightLimit(settings.maxInFlight)
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Each stage finishes its output queue when it ends, however it ends, so the next
-            // stage drains and ends too.
+            // stage drains and ends too; a stage that fails also finishes its input queue, so
+            // the earlier stage is not left waiting for room.
             group.addTask {
-                do { try await self.pollStage(into: decoded) } catch {
-                    await decoded.finish()
-                    throw error
-                }
-                await decoded.finish()
+                try await Self.stage({ try await self.pollStage(into: decoded) }, onExit: { await decoded.finish() })
             }
             group.addTask {
-                do { try await self.decideStage(from: decoded, into: scored) } catch {
-                    await scored.finish()
-                    throw error
-                }
-                await scored.finish()
+                try await Self.stage({ try await self.decideStage(from: decoded, into: scored) },
+                                     onExit: { await scored.finish() }, onFailure: { await decoded.finish() })
             }
-            group.addTask { try await self.publishStage(from: scored) }
+            group.addTask {
+                try await Self.stage({ try await self.publishStage(from: scored, into: published, limit: inFlight) },
+                                     onExit: { await published.finish() }, onFailure: { await scored.finish() })
+            }
+            group.addTask {
+                try await Self.stage({ try await self.commitStage(from: published, limit: inFlight) },
+                                     onExit: {}, onFailure: { await published.finish(); await inFlight.close() })
+            }
             try await group.waitForAll()
         }
         logger.notice("pipeline drained: every polled batch is published and committed")
     }
 
     // MARK: Stages
+
+    /// Runs one stage; `onExit` runs however it ends, `onFailure` first when it fails.
+    private static func stage(
+        _ body: () async throws -> Void, onExit: () async -> Void, onFailure: () async -> Void = {}
+    ) async throws {
+        do { try await body() } catch {
+            await onFailure()
+            await onExit()
+            throw error
+        }
+        await onExit()
+    }
 
     /// Graceful shutdown cancels only this stage: polling stops, the later stages drain.
     private func pollStage(into queue: BoundedQueue<DecodedBatch>) async throws {
@@ -130,15 +161,41 @@ public final class StreamingPipeline: Service, Sendable {
         }
     }
 
-    private func publishStage(from input: BoundedQueue<PublishableBatch>) async throws {
+    /// Hands each scored batch to the producer in poll order without waiting for the broker;
+    /// waits only while `maxInFlight` batches are unacknowledged.
+    private func publishStage(from input: BoundedQueue<PublishableBatch>, into output: BoundedQueue<InFlightBatch>, limit: InFlightLimit) async throws {
         while let batch = await input.next() {
-            let start = ContinuousClock.now
-            try await deliver(batch.messages)
-            let delivered = ContinuousClock.now
-            engine.metrics.record(.produce, delivered - start)
-            try await commit(batch.offsets)
-            engine.metrics.record(.commit, .now - delivered)
+            try Task.checkCancellation()
+            await limit.acquire()
+            let delivery = try await enqueue(batch.messages)
+            await output.send(InFlightBatch(messages: batch.messages, offsets: batch.offsets, delivery: delivery, publishedAt: .now))
         }
+    }
+
+    /// Waits for each batch's acknowledgement in poll order, then commits its offsets:
+    /// asynchronously while batches keep coming (merged, at most every `commitInterval`), at once
+    /// when nothing else is in flight, and synchronously, for every partition, before returning.
+    private func commitStage(from input: BoundedQueue<InFlightBatch>, limit: InFlightLimit) async throws {
+        var uncommitted: [PartitionOffset] = []
+        var latest: [PartitionKey: Int64] = [:]
+        var lastCommit = ContinuousClock.now
+        while let batch = await input.next() {
+            try await awaitDelivery(batch)
+            engine.metrics.record(.produce, .now - batch.publishedAt)
+            await limit.release()
+            uncommitted = PartitionOffset.merged(uncommitted + batch.offsets)
+            for offset in batch.offsets { latest[PartitionKey(offset)] = offset.nextOffset }
+            let now = ContinuousClock.now
+            let runDry = await input.isEmpty
+            guard runDry || now - lastCommit >= settings.commitInterval else { continue }
+            await commit(uncommitted, mode: .async)
+            engine.metrics.record(.commit, .now - now)
+            uncommitted = []
+            lastCommit = now
+        }
+        // Async commits may still be on their way: this one waits for the broker's answer.
+        let all = latest.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }
+        await commit(PartitionOffset.merged(all), mode: .sync)
     }
 
     // MARK: Steps
@@ -176,28 +233,69 @@ public final class StreamingPipeline: Service, Sendable {
         return DeadLetter.message(for: message, kind: kind, error: error, topic: settings.deadLetterTopic)
     }
 
-    /// Retries until the broker acknowledges: committing without delivery would lose decisions.
-    /// On cancellation the batch stays uncommitted and is redelivered to the next consumer.
-    private func deliver(_ messages: [OutgoingMessage]) async throws {
+    /// Hands messages to the producer; retried (not dropped) if the producer cannot take them.
+    private func enqueue(_ messages: [OutgoingMessage]) async throws -> PendingDelivery {
         var backoff = RetryBackoff()
         while true {
             do {
-                try await sink.send(messages)
-                return
+                return try await sink.enqueue(messages)
             } catch {
                 try Task.checkCancellation()
-                logger.error("publishing decisions failed; retrying before committing", metadata: ["error": "\(error)", "messages": "\(messages.count)"])
+                logger.error("handing decisions to the producer failed; retrying", metadata: ["error": "\(error)", "messages": "\(messages.count)"])
                 try await Task.sleep(for: backoff.next())
             }
         }
     }
 
-    private func commit(_ offsets: [PartitionOffset]) async throws {
+    /// Retries until the broker acknowledges: committing without delivery would lose decisions.
+    /// A failed batch is published again whole (duplicates of its acknowledged part are harmless:
+    /// decisions are idempotent by payment_id). On cancellation the batch stays uncommitted and
+    /// is redelivered to the next consumer.
+    private func awaitDelivery(_ batch: InFlightBatch) async throws {
+        var delivery = batch.delivery
+        var backoff = RetryBackoff()
+        while true {
+            do {
+                try await delivery.acknowledged()
+                return
+            } catch {
+                try Task.checkCancellation()
+                logger.error("publishing decisions failed; retrying before committing", metadata: ["error": "\(error)", "messages": "\(batch.messages.count)"])
+                try await Task.sleep(for: backoff.next())
+                delivery = try await enqueue(batch.messages)
+            }
+        }
+    }
+
+    private func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async {
+        guard !offsets.isEmpty else { return }
         do {
-            try await source.commit(offsets)
+            try await source.commit(offsets, mode: mode)
         } catch {
             // A failed commit only means redelivery, which idempotent decisions absorb.
             logger.warning("committing offsets failed; the batch may be redelivered", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// A topic and partition, as a dictionary key.
+struct PartitionKey: Hashable {
+    var topic: String
+    var partition: Int32
+
+    init(_ offset: PartitionOffset) {
+        topic = offset.topic
+        partition = offset.partition
+    }
+}
+
+extension PartitionOffset {
+    /// One offset per partition, the highest, sorted by topic and partition.
+    static func merged(_ offsets: [PartitionOffset]) -> [PartitionOffset] {
+        var highest: [PartitionKey: PartitionOffset] = [:]
+        for offset in offsets where offset.nextOffset > highest[PartitionKey(offset)]?.nextOffset ?? .min {
+            highest[PartitionKey(offset)] = offset
+        }
+        return highest.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 }

@@ -38,12 +38,36 @@ public protocol MessageSource: Sendable {
     /// Up to `maxMessages` messages, waiting at most `linger` for more once one has arrived;
     /// an empty array when nothing arrived within `linger`.
     func poll(maxMessages: Int, linger: Duration) async throws -> [KafkaConsumerMessage]
-    /// Commits the group's position; called only after every output of those messages was acknowledged.
-    func commit(_ offsets: [PartitionOffset]) async throws
+    /// Commits the group's position; called only after every output of those messages was
+    /// acknowledged. `.async` returns before the broker answers (a lost commit only means
+    /// redelivery); the pipeline's last commit before it stops is `.sync`.
+    func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async throws
 }
 
 /// The producing half of the transport.
 public protocol MessageSink: Sendable {
+    /// Hands the messages to the transport, in order after those of earlier calls, and returns
+    /// without waiting for the broker.
+    func enqueue(_ messages: [OutgoingMessage]) async throws -> PendingDelivery
+}
+
+extension MessageSink {
     /// Returns once the broker acknowledged every message; throws if any was not delivered.
-    func send(_ messages: [OutgoingMessage]) async throws
+    public func send(_ messages: [OutgoingMessage]) async throws {
+        try await enqueue(messages).acknowledged()
+    }
+}
+
+/// Messages handed to a `MessageSink` on their way to the broker.
+public struct PendingDelivery: Sendable {
+    private let acknowledgement: @Sendable () async throws -> Void
+
+    /// - Parameter acknowledgement: returns once the broker acknowledged every message.
+    public init(_ acknowledgement: @escaping @Sendable () async throws -> Void) {
+        self.acknowledgement = acknowledgement
+    }
+
+    /// Returns once the broker acknowledged every message; throws if any was not delivered.
+    /// Call it once.
+    public func acknowledged() async throws { try await acknowledgement() }
 }

@@ -42,23 +42,26 @@ public final class KafkaProducer: Sendable {
     /// - Throws: `KafkaError.deliveryFailed` listing every message that was not acknowledged
     ///   (the others were); `KafkaError.closed` after `close`.
     public func send(_ messages: [KafkaProducerMessage]) async throws(KafkaError) -> [KafkaAcknowledgement] {
+        try await enqueue(messages).acknowledgements()
+    }
+
+    /// Hands `messages` to librdkafka in order and returns without waiting for the broker, so a
+    /// caller can keep several batches in flight and still learn, per batch, when all of it
+    /// landed. Batches enqueued one after another keep their order per partition.
+    ///
+    /// - Throws: `KafkaError.closed` after `close`. A message that cannot even be queued is not
+    ///   thrown here: it fails the returned delivery, like one the broker rejected.
+    public func enqueue(_ messages: [KafkaProducerMessage]) async throws(KafkaError) -> KafkaDelivery {
         guard !client.isDestroyed else { throw .closed }
-        guard !messages.isEmpty else { return [] }
+        // An empty batch registers nothing: its delivery answers at once.
+        guard !messages.isEmpty else { return KafkaDelivery(tracker: tracker, batch: 0, topics: []) }
         let batch = tracker.open(count: messages.count)
         for (index, message) in messages.enumerated() {
             if let code = await enqueue(message, opaque: DeliveryTracker.opaque(batch: batch, index: index)) {
                 tracker.record(batch: batch, index: index, partition: -1, offset: -1, error: code)
             }
         }
-        let outcome = await tracker.wait(batch: batch)
-        if !outcome.failures.isEmpty {
-            let failures = outcome.failures.sorted { $0.index < $1.index }
-                .map { KafkaDeliveryFailure(index: $0.index, topic: messages[$0.index].topic, code: $0.code) }
-            throw .deliveryFailed(failures: failures, batchSize: messages.count)
-        }
-        return messages.indices.map {
-            KafkaAcknowledgement(topic: messages[$0].topic, partition: outcome.partitions[$0], offset: outcome.offsets[$0])
-        }
+        return KafkaDelivery(tracker: tracker, batch: batch, topics: messages.map(\.topic))
     }
 
     /// Waits until every queued message is delivered or failed.
@@ -149,6 +152,37 @@ extension rd_kafka_vu_t {
         field.vtype = type
         set(&field.u)
         return field
+    }
+}
+
+/// One enqueued batch of `KafkaProducer.enqueue(_:)`, awaiting its delivery reports.
+public struct KafkaDelivery: Sendable {
+    private let tracker: DeliveryTracker
+    private let batch: UInt32
+    private let topics: [String]
+
+    init(tracker: DeliveryTracker, batch: UInt32, topics: [String]) {
+        self.tracker = tracker
+        self.batch = batch
+        self.topics = topics
+    }
+
+    /// Waits until every message of the batch has a delivery report; where each landed, in
+    /// input order. Call it once.
+    ///
+    /// - Throws: `KafkaError.deliveryFailed` listing every message that was not acknowledged
+    ///   (the others were).
+    public func acknowledgements() async throws(KafkaError) -> [KafkaAcknowledgement] {
+        guard !topics.isEmpty else { return [] }
+        let outcome = await tracker.wait(batch: batch)
+        if !outcome.failures.isEmpty {
+            let failures = outcome.failures.sorted { $0.index < $1.index }
+                .map { KafkaDeliveryFailure(index: $0.index, topic: topics[$0.index], code: $0.code) }
+            throw .deliveryFailed(failures: failures, batchSize: topics.count)
+        }
+        return topics.indices.map {
+            KafkaAcknowledgement(topic: topics[$0], partition: outcome.partitions[$0], offset: outcome.offsets[$0])
+        }
     }
 }
 
