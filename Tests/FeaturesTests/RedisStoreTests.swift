@@ -60,9 +60,14 @@ struct RedisStoreTests {
         var out: [Double] = []
         _ = try store.processSync([payment("p1", at: 0, card: "abc")], plan: plan, mode: .update, into: &out)
         let connection = try RedisConnection(configuration: configuration)
-        let keys = (try connection.send(RedisCommand("KEYS", "\(prefix)*")).array?.compactMap(\.string) ?? []).sorted()
+        let keys = (try connection.send(RedisCommand("KEYS", "\(prefix){*")).array?.compactMap(\.string) ?? []).sorted()
         // The entries (a sorted set) and the running state (a string), under one hash tag.
         #expect(keys.count == 2)
+        // And the call's reply, kept 10 s for a retry after a lost reply.
+        let replies = try connection.send(RedisCommand("KEYS", "\(prefix)reply:*")).array?.compactMap(\.string) ?? []
+        #expect(replies.count == 1)
+        let replyTTL = try connection.send(RedisCommand("PTTL", replies.first ?? "")).integer ?? -1
+        #expect(replyTTL > 9_000 && replyTTL <= 10_000)
         let entries = try #require(keys.first)
         #expect(entries.hasPrefix("\(prefix){card_fingerprint:abc}:"))
         #expect(keys.last == entries + ":s")
@@ -86,7 +91,7 @@ struct RedisStoreTests {
         var out: [Double] = []
         _ = try store.processSync([payment("p1", at: 0, card: "abc")], plan: plan, mode: .update, into: &out)
         let connection = try RedisConnection(configuration: configuration)
-        let keys = (try connection.send(RedisCommand("KEYS", "\(prefix)*")).array?.compactMap(\.string) ?? []).sorted()
+        let keys = (try connection.send(RedisCommand("KEYS", "\(prefix){*")).array?.compactMap(\.string) ?? []).sorted()
         let entries = try #require(keys.first)
         try await Task.sleep(for: .milliseconds(400))
         let before = try connection.send(RedisCommand("PTTL", entries)).integer ?? -1

@@ -102,11 +102,9 @@ public final class FeatureRouter: Sendable {
 
     /// One Redis call, sent a second time on a fresh connection if the first failed while Redis
     /// was healthy. The window script is idempotent per payment (an event already stored is
-    /// recognised as a duplicate and changes nothing), so the retry never counts an event twice.
-    /// Its values are not always the ones the lost reply held: a duplicate is read as of its own
-    /// time over everything stored, so when the first call did run, an event also sees the
-    /// events of its keys that came after it in the batch with an earlier or equal time
-    /// (disorder within one batch). Without the retry a single slow reply on a loaded host
+    /// recognised as a duplicate and changes nothing), and the Redis store sends the retry with
+    /// the first call's reply token, so a batch whose reply was lost or late gets exactly the
+    /// values one call would have given. Without the retry a single slow reply on a loaded host
     /// decides the batch on local windows and leaves its events out of Redis, so every later
     /// event of those keys reads windows that are short by them. While degraded, a probe is not
     /// retried: a down Redis costs one attempt per probe interval.

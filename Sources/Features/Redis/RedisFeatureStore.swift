@@ -26,6 +26,16 @@ public final class RedisFeatureStore: FeatureStore {
     private let pool: RedisConnectionPool
     private let clock = StoreClock()
     private let compiled = Mutex<(plan: CompiledPlan, tags: [String])?>(nil)
+    /// The last update whose reply did not arrive, as it was sent.
+    private let unanswered = Mutex<UnansweredCall?>(nil)
+
+    private struct UnansweredCall {
+        var plan: FeaturePlan
+        var paymentIDs: [String]
+        var times: [Int64]
+        var arguments: [String]
+        var token: String
+    }
 
     public init(
         configuration: RedisConfiguration, lateness: EventDuration = .minutes(5), rates: ExchangeRates = .builtIn,
@@ -74,7 +84,26 @@ public final class RedisFeatureStore: FeatureStore {
                 }
             }
         }
-        let command = command(calls: calls, keys: keys, facts: facts, newestAt: newestAt, plan: layout, mode: mode, paymentIDs: events)
+        var (redisKeys, arguments) = command(calls: calls, keys: keys, facts: facts, newestAt: newestAt, plan: layout, mode: mode, paymentIDs: events)
+        // An update keeps its reply under a token for a short while. The same batch sent again
+        // after its reply was lost (the caller's retry) goes out exactly as the first time, token
+        // included, and gets exactly that reply: its events were stored by the first call, and
+        // reading them again as duplicates would also count same-key events that came after them
+        // in the batch. (The arguments are reused, not rebuilt, because the first call already
+        // advanced the store's clock that "newest time" arguments come from.)
+        var token: String?
+        if mode == .update {
+            let paymentIDs = events.map(\.paymentID)
+            if let last = unanswered.withLock({ $0 }), last.plan == plan, last.paymentIDs == paymentIDs, last.times == facts.times {
+                arguments = last.arguments
+                token = last.token
+            } else {
+                token = Self.newToken()
+                unanswered.withLock { $0 = UnansweredCall(plan: plan, paymentIDs: paymentIDs, times: facts.times, arguments: arguments, token: token!) }
+            }
+            redisKeys.append("\(keyPrefix)reply:\(token!)")
+        }
+        let command = WindowScript.script.invocation(keys: redisKeys, arguments: arguments)
         let reply: RedisReply
         do {
             reply = try pool.withConnection { connection throws(RedisError) in
@@ -84,6 +113,8 @@ public final class RedisFeatureStore: FeatureStore {
             if error.isUnavailable { throw .unavailable(error.description) }
             throw .protocolViolation(error.description)
         }
+        // Answered: nothing to resend.
+        if token != nil { unanswered.withLock { $0 = nil } }
         var flags = [UInt8](repeating: 0, count: events.count)
         try out.withUnsafeMutableBufferPointer { buffer throws(FeatureStoreError) in
             try decode(reply, plan: layout, calls: calls, width: width, flags: &flags, into: buffer)
@@ -96,14 +127,19 @@ public final class RedisFeatureStore: FeatureStore {
         return report
     }
 
-    /// The whole batch as one `EVALSHA`: per call group its two keys (entries, state) and its events.
+    static func newToken() -> String {
+        String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16)
+    }
+
+    /// The keys and arguments of the batch's `EVALSHA`: per call group its two keys (entries,
+    /// state) and its events; an update's reply key is added by the caller.
     private func command(
         calls: [(group: Int, events: [Int])], keys: [String], facts: BatchFacts, newestAt: [Int64], plan: CompiledPlan,
         mode: StoreMode, paymentIDs: [PaymentEvent]
-    ) -> RedisCommand {
+    ) -> (keys: [String], arguments: [String]) {
         var arguments: [String] = [
             String(plan.lateness), String(plan.retention), String(plan.evictAfter), String(plan.evictAfter),
-            mode == .readOnly ? "1" : "0", String(plan.groups.count),
+            mode == .readOnly ? "1" : "2", String(plan.groups.count),
         ]
         for group in plan.groups {
             arguments.append(String(group.features.count))
@@ -127,7 +163,7 @@ public final class RedisFeatureStore: FeatureStore {
                 arguments.append(member(i, paymentID: paymentID, group: plan.groups[call.group], facts: facts))
             }
         }
-        return WindowScript.script.invocation(keys: redisKeys, arguments: arguments)
+        return (redisKeys, arguments)
     }
 
     /// `time␟payment_id␟token…`: what the event contributes to each feature of the key.

@@ -27,8 +27,10 @@ import Redis
 /// The script declares `allow-cross-slot-keys` (Redis ≥ 7.0): one call may touch many entities,
 /// all on one node; a cluster-aware client sends one call per node.
 ///
-/// KEYS: per call group, the sorted set and the state key.
-/// ARGV: lateness, retention, evictAfter, ttl (ms), readOnly (0/1), number of layouts; per layout
+/// KEYS: per call group, the sorted set and the state key; then, for mode 2, the reply key.
+/// ARGV: lateness, retention, evictAfter, ttl (ms), mode (0 update, 1 read-only, 2 update whose
+/// reply is kept for `replyRetentionMilliseconds` under the reply key and returned as it was if
+/// the same call comes again), number of layouts; per layout
 /// n features then n × (kind, window ms); then per call group: layout index, m events, and
 /// m × (time, the store's newest time at this event, payment_id, member).
 ///
@@ -48,6 +50,14 @@ enum WindowScript {
     local evictAfter = tonumber(ARGV[3])
     local ttl = tonumber(ARGV[4])
     local readOnly = ARGV[5] == '1'
+    -- '2': an update whose reply is kept under the last key, so the same call sent again (a retry
+    -- after a lost or late reply) gets that reply back instead of re-reading its events as
+    -- duplicates over everything stored since.
+    local replyKey = ARGV[5] == '2' and KEYS[#KEYS] or nil
+    if replyKey then
+      local kept = redis.call('GET', replyKey)
+      if kept then return cmsgpack.unpack(kept) end
+    end
     local SEP = string.char(31)
     local CHUNK = 16
     local NONE = {}
@@ -486,8 +496,13 @@ enum WindowScript {
         redis.call('SET', S, cmsgpack.pack(st), 'PX', ttl)
       end
     end
+    if replyKey then redis.call('SET', replyKey, cmsgpack.pack(out), 'PX', \#(replyRetentionMilliseconds)) end
     return out
     """#)
+
+    /// How long the reply of an update is kept for a repeated call: well beyond a command
+    /// timeout plus a reconnect, short enough that kept replies cost little memory.
+    static let replyRetentionMilliseconds = 10_000
 
     static func code(_ kind: AggregateKind) -> Int {
         switch kind {

@@ -17,6 +17,8 @@ final class TCPProxy: Sendable {
     let port: Int
     private let upstreamPort: Int
     private let state = Mutex<(listener: Int32?, connections: Set<Int32>)>((nil, []))
+    /// Set by `loseNextReply`; taken by the next connection that gets data from upstream.
+    private let replyToLose = Mutex(false)
 
     init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -42,6 +44,10 @@ final class TCPProxy: Sendable {
         }
         for socket in connections { shutdown(socket, Int32(SHUT_RDWR)) }
     }
+
+    /// The next connection to get a reply from upstream never passes it (nor anything after it)
+    /// on: the server did the work, the client waits in vain, as when a reply is lost on the way.
+    func loseNextReply() { replyToLose.withLock { $0 = true } }
 
     /// Accepts connections again, on the same port.
     func restore() throws {
@@ -71,14 +77,19 @@ final class TCPProxy: Sendable {
                 close(upstream)
                 continue
             }
-            let pair = SocketPair(client, upstream) { [self] in
+            let pair = SocketPair(client, upstream, takeReplyToLose: { [self] in
+                replyToLose.withLock { lose in
+                    defer { lose = false }
+                    return lose
+                }
+            }) { [self] in
                 state.withLock { state in
                     state.connections.remove(client)
                     state.connections.remove(upstream)
                 }
             }
             Thread.detachNewThread { pair.pump(from: client, to: upstream) }
-            Thread.detachNewThread { pair.pump(from: upstream, to: client) }
+            Thread.detachNewThread { pair.pump(from: upstream, to: client, losingReplies: true) }
         }
     }
 
@@ -126,17 +137,22 @@ private final class SocketPair: Sendable {
     private let sockets: (Int32, Int32)
     private let running = Mutex(2)
     private let onClose: @Sendable () -> Void
+    private let takeReplyToLose: @Sendable () -> Bool
 
-    init(_ a: Int32, _ b: Int32, onClose: @escaping @Sendable () -> Void) {
+    init(_ a: Int32, _ b: Int32, takeReplyToLose: @escaping @Sendable () -> Bool, onClose: @escaping @Sendable () -> Void) {
         sockets = (a, b)
         self.onClose = onClose
+        self.takeReplyToLose = takeReplyToLose
     }
 
-    func pump(from source: Int32, to destination: Int32) {
+    func pump(from source: Int32, to destination: Int32, losingReplies: Bool = false) {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var losing = false
         copying: while true {
             let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
             guard count > 0 else { break }
+            if losingReplies, !losing { losing = takeReplyToLose() }
+            if losing { continue }
             var sent = 0
             while sent < count {
                 // MSG_NOSIGNAL: a peer that went away must not SIGPIPE the test process.
