@@ -80,8 +80,9 @@ public struct EngineConfiguration: Sendable, Equatable {
         public var maxEvents = 500
         /// How long the consumer waits to fill a batch before scoring what it has.
         public var linger: EventDuration = EventDuration(milliseconds: 5)
-        /// Batches handed to the producer whose acknowledgement is still awaited: the broker's
-        /// round trip overlaps scoring of the next batches; offsets are still committed in order.
+        /// Full batches' worth of decisions (`maxInFlight` × `maxEvents` messages) handed to the
+        /// producer whose acknowledgement may still be awaited: the broker's round trip overlaps
+        /// scoring of the next batches; offsets are still committed in order.
         public var maxInFlight = 8
     }
 

@@ -5,8 +5,8 @@ import ServiceLifecycle
 
 /// The Kafka path of `waqiti serve`: poll ▶ decode ▶ decide ▶ publish ▶ commit, as four stages
 /// joined by bounded queues so polling, scoring and the broker round trip overlap: a batch is
-/// handed to the producer as soon as it is scored, and up to `maxInFlight` batches await their
-/// acknowledgement while later ones are polled and scored.
+/// handed to the producer as soon as it is scored, and up to `maxInFlight` full batches' worth of
+/// messages await their acknowledgement while later ones are polled and scored.
 ///
 /// At-least-once: a batch's offsets are committed only after the broker acknowledged every
 /// decision and dead letter of it, and batches are published and committed in poll order (a
@@ -24,7 +24,8 @@ public final class StreamingPipeline: Service, Sendable {
         public var maxMessageBytes: Int
         /// Batches waiting between two stages before the earlier stage waits.
         public var queueDepth = 4
-        /// Batches published whose acknowledgement (and commit) is still awaited.
+        /// Full batches' worth of messages (`maxInFlight` × `maxBatchEvents`) published whose
+        /// acknowledgement (and commit) may be awaited at once.
         public var maxInFlight: Int
         /// While batches keep coming, offsets are committed (asynchronously) at most this often;
         /// when the pipeline runs dry they are committed at once.
@@ -82,8 +83,9 @@ public final class StreamingPipeline: Service, Sendable {
     public func run() async throws {
         let decoded = BoundedQueue<DecodedBatch>(capacity: settings.queueDepth)
         let scored = BoundedQueue<PublishableBatch>(capacity: settings.queueDepth)
-        let published = BoundedQueue<InFlightBatch>(capacity: settings.maxInFlight)
-        let inFlight = InFlightLimit(settings.maxInFlight)
+        let inFlight = InFlightLimit(settings.maxInFlight * settings.maxBatchEvents)
+        // Never full: `inFlight` bounds what waits here.
+        let published = BoundedQueue<InFlightBatch>(capacity: .max)
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Each stage finishes its output queue when it ends, however it ends, so the next
             // stage drains and ends too; a stage that fails also finishes its input queue, so
@@ -162,11 +164,11 @@ public final class StreamingPipeline: Service, Sendable {
     }
 
     /// Hands each scored batch to the producer in poll order without waiting for the broker;
-    /// waits only while `maxInFlight` batches are unacknowledged.
+    /// waits only while `maxInFlight` full batches' worth of messages are unacknowledged.
     private func publishStage(from input: BoundedQueue<PublishableBatch>, into output: BoundedQueue<InFlightBatch>, limit: InFlightLimit) async throws {
         while let batch = await input.next() {
             try Task.checkCancellation()
-            await limit.acquire()
+            await limit.acquire(batch.messages.count)
             let delivery = try await enqueue(batch.messages)
             await output.send(InFlightBatch(messages: batch.messages, offsets: batch.offsets, delivery: delivery, publishedAt: .now))
         }
@@ -182,7 +184,7 @@ public final class StreamingPipeline: Service, Sendable {
         while let batch = await input.next() {
             try await awaitDelivery(batch)
             engine.metrics.record(.produce, .now - batch.publishedAt)
-            await limit.release()
+            await limit.release(batch.messages.count)
             uncommitted = PartitionOffset.merged(uncommitted + batch.offsets)
             for offset in batch.offsets { latest[PartitionKey(offset)] = offset.nextOffset }
             let now = ContinuousClock.now
