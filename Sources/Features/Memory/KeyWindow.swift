@@ -30,7 +30,8 @@ final class KeyWindow: @unchecked Sendable {
     let key: String
     /// `capacity × stride` entry words, then one base word per prefix column, then the cursors.
     private var storage: UnsafeMutablePointer<Int64>
-    private var strings: [String]
+    /// `capacity × stringsPerEntry` values for distinct (all initialized), slot-aligned with the ring.
+    private var strings: UnsafeMutablePointer<String>
     private var capacity: Int
     private var head = 0
     private(set) var count = 0
@@ -38,8 +39,13 @@ final class KeyWindow: @unchecked Sendable {
     private var firstSeq = 0
     /// The newest event time stored: the key's watermark for lateness.
     private(set) var newest: Int64 = .min
-    private var deques: [MonotonicDeque]
-    private var distincts: [DistinctCounter]
+    /// One deque per min/max feature and one counted map per distinct feature, owned by the window:
+    /// as pointers rather than arrays, a mutation of one is not preceded by a uniqueness check of
+    /// the array holding it.
+    private let deques: UnsafeMutablePointer<MonotonicDeque>
+    private let dequeCount: Int
+    private let distincts: UnsafeMutablePointer<DistinctCounter>
+    private let distinctMapCount: Int
     private let stride: Int
     private let stringsPerEntry: Int
     private let maskWords: Int
@@ -65,15 +71,38 @@ final class KeyWindow: @unchecked Sendable {
         cursorCount = layout.windows.count
         storage = .allocate(capacity: capacity * stride + prefixCount + cursorCount)
         storage.initialize(repeating: 0, count: capacity * stride + prefixCount + cursorCount)
-        strings = stringsPerEntry == 0 ? [] : Array(repeating: "", count: capacity * stringsPerEntry)
-        deques = Array(repeating: MonotonicDeque(), count: layout.dequeIsMax.count)
-        distincts = Array(repeating: DistinctCounter(), count: layout.distinctCount)
+        strings = KeyWindow.buffer(of: "", count: capacity * stringsPerEntry)
+        dequeCount = layout.dequeIsMax.count
+        deques = KeyWindow.buffer(of: MonotonicDeque(), count: dequeCount)
+        distinctMapCount = layout.distinctCount
+        distincts = KeyWindow.buffer(of: DistinctCounter(), count: distinctMapCount)
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        KeyWindow.free(strings, count: capacity * stringsPerEntry)
+        KeyWindow.free(deques, count: dequeCount)
+        KeyWindow.free(distincts, count: distinctMapCount)
+    }
+
+    /// `count` copies of `value` on the heap; for none, no allocation at all (most windows have no
+    /// deque, counted map or strings, and an empty malloc would add ~32 bytes per key) but an
+    /// aligned placeholder that is never dereferenced.
+    private static func buffer<Element>(of value: Element, count: Int) -> UnsafeMutablePointer<Element> {
+        guard count > 0 else { return UnsafeMutablePointer(bitPattern: MemoryLayout<Element>.alignment)! }
+        let buffer = UnsafeMutablePointer<Element>.allocate(capacity: count)
+        buffer.initialize(repeating: value, count: count)
+        return buffer
+    }
+
+    private static func free<Element>(_ buffer: UnsafeMutablePointer<Element>, count: Int) {
+        guard count > 0 else { return }
+        buffer.deinitialize(count: count)
+        buffer.deallocate()
+    }
 
     /// Bytes this window holds on the heap for its entries (capacity, not count), for statistics.
-    var entryBytes: Int { (capacity * stride + tailWords) * 8 + strings.capacity * 16 }
+    var entryBytes: Int { (capacity * stride + tailWords) * 8 + capacity * stringsPerEntry * MemoryLayout<String>.stride }
 
     // MARK: Addressing
 
@@ -98,13 +127,28 @@ final class KeyWindow: @unchecked Sendable {
         return condition.holds(UnsafeBufferPointer(start: storage + offset(i) + GroupLayout.maskOffset, count: maskWords))
     }
 
-    /// First entry with time > t.
+    /// First entry with time > t. Inserts and reads are at or near the newest entry (an event is
+    /// late by at most the lateness), so this steps back from the end a few entries before it
+    /// bisects: the steps touch the ring's end, which is already cached, where each step of a
+    /// bisection is a dependent cache miss.
     func upperBound(_ t: Int64) -> Int {
-        if count == 0 || time(count - 1) <= t { return count }
-        var lo = 0, hi = count - 1
+        var hi = count
+        for _ in 0..<KeyWindow.linearSteps {
+            if hi == 0 || time(hi &- 1) <= t { return hi }
+            hi &-= 1
+        }
+        return firstAfter(t, from: 0, to: hi)
+    }
+
+    /// Entries examined one by one before a search bisects.
+    static let linearSteps = 8
+
+    /// First entry in `[lo, hi)` with time > t, or `hi`, by bisection; entry `hi` (if any) is known to be after t.
+    private func firstAfter(_ t: Int64, from lo: Int, to hi: Int) -> Int {
+        var lo = lo, hi = hi
         while lo < hi {
-            let mid = (lo + hi) >> 1
-            if time(mid) > t { hi = mid } else { lo = mid + 1 }
+            let mid = (lo &+ hi) >> 1
+            if time(mid) > t { hi = mid } else { lo = mid &+ 1 }
         }
         return lo
     }
@@ -112,19 +156,23 @@ final class KeyWindow: @unchecked Sendable {
     @inline(__always) private func cursor(_ slot: Int) -> Int { Int(storage[capacity &* stride &+ prefixCount &+ slot]) }
 
     /// First entry with time > `after`, from the window's cursor: O(1) amortized while reads move
-    /// forward in time, a binary search for a read in the past (which leaves the cursor alone).
+    /// forward in time; a read in the past (a late event's) steps back from the cursor a few
+    /// entries, then bisects, and leaves the cursor alone.
     private func windowStart(slot: Int, after: Int64) -> Int {
         var c = min(max(cursor(slot) - firstSeq, 0), count)
         if c == count || time(c) > after {
-            if c == 0 || time(c - 1) <= after { return c }
-            return upperBound(after)
+            for _ in 0..<KeyWindow.linearSteps {
+                if c == 0 || time(c &- 1) <= after { return c }
+                c &-= 1
+            }
+            return firstAfter(after, from: 0, to: c)
         }
         var steps = 0
         while c < count, time(c) <= after {
             c += 1
             steps += 1
             if steps == 16 {
-                c = upperBound(after)
+                c = firstAfter(after, from: c, to: count)
                 break
             }
         }
@@ -149,11 +197,11 @@ final class KeyWindow: @unchecked Sendable {
             sum &+= storage[offset(count - 1)] &+ storage[offset(0)]
             // Where each window starts: the read moves its cursor from there.
             for slot in 0..<cursorCount { sum &+= storage[offset(Swift.min(Swift.max(cursor(slot) - firstSeq, 0), count - 1))] }
-            for d in deques.indices where !deques[d].isEmpty && deques[d].front >= firstSeq {
+            for d in 0..<dequeCount where !deques[d].isEmpty && deques[d].front >= firstSeq {
                 sum &+= storage[offset(Swift.min(deques[d].front - firstSeq, count - 1))]
             }
         }
-        for d in distincts.indices {
+        for d in 0..<distinctMapCount {
             let feature = layout.features[layout.distinctFeatures[d]]
             let hash = facts.stringHashes[i &* facts.stringCount &+ layout.stringSlots[feature.stringColumn!]]
             sum &+= distincts[d].warm(hash: hash)
@@ -238,7 +286,7 @@ final class KeyWindow: @unchecked Sendable {
 
     private func updateCaches(insertedAt p: Int, appended: Bool, layout: GroupLayout) {
         let seq = firstSeq + p
-        for d in deques.indices where deques[d].valid {
+        for d in 0..<dequeCount where deques[d].valid {
             if !appended {
                 // A late insert: the entries after it moved up one place; the deque stays exact.
                 deques[d].shiftForInsert(at: seq)
@@ -269,7 +317,7 @@ final class KeyWindow: @unchecked Sendable {
             while r > deques[d].start, dominated(deques[d].items[r - 1]) { r -= 1 }
             deques[d].items.replaceSubrange(r..<m, with: CollectionOfOne(seq))
         }
-        for d in distincts.indices where distincts[d].valid {
+        for d in 0..<distinctMapCount where distincts[d].valid {
             if seq < distincts[d].lo {
                 distincts[d].lo += 1
                 continue
@@ -286,11 +334,11 @@ final class KeyWindow: @unchecked Sendable {
             for (column, _) in layout.prefixColumns {
                 storage[capacity &* stride &+ column &- prefixBase] = storage[base + column]
             }
-            for d in deques.indices {
+            for d in 0..<dequeCount {
                 if !deques[d].isEmpty, deques[d].front == firstSeq { deques[d].popFront() }
                 if deques[d].lo == firstSeq { deques[d].lo += 1 }
             }
-            for d in distincts.indices where distincts[d].valid && distincts[d].lo == firstSeq {
+            for d in 0..<distinctMapCount where distincts[d].valid && distincts[d].lo == firstSeq {
                 let feature = layout.features[layout.distinctFeatures[d]]
                 if holds(feature.condition, 0) { distincts[d].remove(strings[stringIndex(0, feature.stringColumn!)], hash: stringHash(feature, 0)) }
                 distincts[d].lo += 1
@@ -314,11 +362,12 @@ final class KeyWindow: @unchecked Sendable {
         (newStorage + count * stride).initialize(repeating: 0, count: (newCapacity - count) * stride)
         (newStorage + newCapacity * stride).initialize(from: storage + capacity * stride, count: tailWords)
         if stringsPerEntry > 0 {
-            var newStrings: [String] = []
-            newStrings.reserveCapacity(newCapacity * stringsPerEntry)
-            newStrings.append(contentsOf: strings[(head * stringsPerEntry)..<((head + firstRun) * stringsPerEntry)])
-            newStrings.append(contentsOf: strings[0..<(secondRun * stringsPerEntry)])
-            newStrings.append(contentsOf: repeatElement("", count: (newCapacity - count) * stringsPerEntry))
+            let spe = stringsPerEntry
+            let newStrings = UnsafeMutablePointer<String>.allocate(capacity: newCapacity * spe)
+            newStrings.initialize(from: strings + head * spe, count: firstRun * spe)
+            (newStrings + firstRun * spe).initialize(from: strings, count: secondRun * spe)
+            (newStrings + count * spe).initialize(repeating: "", count: (newCapacity - count) * spe)
+            KeyWindow.free(strings, count: capacity * spe)
             strings = newStrings
         }
         storage.deallocate()
@@ -335,8 +384,13 @@ final class KeyWindow: @unchecked Sendable {
         at t: Int64, layout: GroupLayout, facts: BatchFacts, virtual: Int?, into out: UnsafeMutableBufferPointer<Double>, row: Int
     ) {
         let hi = upperBound(t)
-        for feature in layout.features {
-            out[row + feature.outColumn] = value(of: feature, at: t, hi: hi, facts: facts, virtual: virtual, layout: layout)
+        // Each window length's start once, shared by the features over it (a plan has fewer window
+        // lengths per key field than features).
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: cursorCount) { starts in
+            for slot in 0..<cursorCount { starts[slot] = windowStart(slot: slot, after: t &- layout.windows[slot]) }
+            for feature in layout.features {
+                out[row + feature.outColumn] = value(of: feature, at: t, lo: starts[feature.cursorSlot], hi: hi, facts: facts, virtual: virtual, layout: layout)
+            }
         }
     }
 
@@ -345,8 +399,7 @@ final class KeyWindow: @unchecked Sendable {
         return facts.masks.withUnsafeBufferPointer { condition.holds(UnsafeBufferPointer(rebasing: $0[(v * facts.maskWords)...])) }
     }
 
-    private func value(of feature: CompiledFeature, at t: Int64, hi: Int, facts: BatchFacts, virtual: Int?, layout: GroupLayout) -> Double {
-        let lo = windowStart(slot: feature.cursorSlot, after: t - feature.windowMs)
+    private func value(of feature: CompiledFeature, at t: Int64, lo: Int, hi: Int, facts: BatchFacts, virtual: Int?, layout: GroupLayout) -> Double {
         let withVirtual = virtualHolds(feature.condition, virtual, facts)
         switch feature.kind {
         case .count, .sum, .avg:
@@ -398,9 +451,22 @@ final class KeyWindow: @unchecked Sendable {
     private func extremeValue(_ feature: CompiledFeature, lo: Int, hi: Int, layout: GroupLayout) -> Int64? {
         let column = feature.valueColumn!
         let isMax = feature.kind == .max
-        guard hi == count else { return scanExtreme(column: column, condition: feature.condition, isMax: isMax, lo: lo, hi: hi) }
         let d = feature.auxSlot!
         let loSeq = firstSeq + lo
+        guard hi == count else {
+            // A window in the past, [lo, hi) with hi < count. The deque holds, from its `lo` on, every
+            // entry no later entry equals or beats, in position order: its first item at or after
+            // `lo` is where the extreme of [lo, count) sits. When that lies before `hi` it is the
+            // extreme of [lo, hi) too, which for a late event is the usual case (its window ends a
+            // few entries before the newest); otherwise the window is scanned.
+            if deques[d].valid, deques[d].lo <= loSeq {
+                var k = deques[d].start
+                while k < deques[d].items.count, deques[d].items[k] < loSeq { k += 1 }
+                if k == deques[d].items.count { return nil }
+                if deques[d].items[k] < firstSeq + hi { return storage[offset(deques[d].items[k] - firstSeq) + column] }
+            }
+            return scanExtreme(column: column, condition: feature.condition, isMax: isMax, lo: lo, hi: hi)
+        }
         if !deques[d].valid || loSeq < deques[d].lo {
             deques[d].reset(lo: loSeq)
             for k in lo..<hi where holds(feature.condition, k) {
