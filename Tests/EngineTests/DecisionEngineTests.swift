@@ -269,6 +269,23 @@ struct DecisionCacheTests {
         #expect(cache.count == 2)
     }
 
+    @Test("eviction goes round and round: after seven decisions in capacity three, the last three are remembered")
+    func evictsAroundTheRing() async {
+        let cache = InMemoryDecisionCache(capacity: 3)
+        let decision = { (id: String, points: Int) in
+            Decision(paymentID: id, outcome: .approve, modelScore: 0, riskPoints: points, reasons: [], rulesVersion: "r", modelVersion: "m",
+                     featuresDegraded: false, eventTime: decidedAt, decidedAt: decidedAt, latencyMicros: 1)
+        }
+        _ = await cache.remember(["a", "b", "c", "d"].map { decision($0, 1) })
+        // "d" again among new payments: its first decision stands and the repeat takes no slot,
+        // so "e", "f" and "g" evict exactly "b", "c" and "d" (the oldest, in order).
+        let standing = await cache.remember([decision("e", 2), decision("d", 2), decision("f", 2), decision("g", 2)])
+        #expect(standing.map(\.riskPoints) == [2, 1, 2, 2])
+        let found = await cache.decisions(for: ["a", "b", "c", "d", "e", "f", "g"])
+        #expect(found.map { $0?.paymentID } == [nil, nil, nil, nil, "e", "f", "g"])
+        #expect(cache.count == 3)
+    }
+
     @Test("a payment remembered twice keeps its first decision, and returns it to the second caller")
     func firstDecisionStands() async {
         let cache = InMemoryDecisionCache(capacity: 4)

@@ -37,6 +37,19 @@ import Testing
         #expect(first.contributions[0][0].contribution == 5)
     }
 
+    @Test func flatContributionsAreEachRowsInOneArray() throws {
+        let compiled = try Self.compiled()
+        let pool = ScorerPool(capacity: 2)
+        let nested = pool.score(compiled, events: Self.events, features: [9, 1], featureCount: 1, reasons: 2)
+        let flat = pool.scoreFlat(compiled, events: Self.events, features: [9, 1], featureCount: 1, reasons: 2)
+        #expect(flat.scores == nested.scores)
+        #expect(flat.perRow == 2)
+        #expect(flat.contributions == nested.contributions[0] + nested.contributions[1])
+        #expect(Array(flat.contributions(ofRow: 1)) == nested.contributions[1])
+        // More reasons asked than the model has features: every feature, once per row.
+        #expect(pool.scoreFlat(compiled, events: Self.events, features: [9, 1], featureCount: 1, reasons: 5).perRow == 3)
+    }
+
     @Test func aReloadedModelReplacesTheIdleScorersOfTheOldOne() throws {
         let pool = ScorerPool(capacity: 2)
         var next = Fixtures.model

@@ -17,9 +17,12 @@ public protocol DecisionCache: Sendable {
 /// partition), and as the fallback of the Redis cache while Redis is down.
 public final class InMemoryDecisionCache: DecisionCache {
     private struct State {
-        var byID: [String: Decision] = [:]
-        /// Insertion order as a ring, to evict the oldest in O(1).
-        var order: [String] = []
+        /// Payment id → its decision's slot in `ring`. Small values keep the table's growth
+        /// (a rehash per doubling) cheap; the decisions themselves are never moved by it.
+        var slotOf: [String: Int] = [:]
+        /// The remembered decisions in insertion order; a ring once `capacity` is reached, so
+        /// the oldest is evicted in O(1).
+        var ring: [Decision] = []
         var next = 0
     }
 
@@ -32,25 +35,33 @@ public final class InMemoryDecisionCache: DecisionCache {
     }
 
     public func decisions(for paymentIDs: [String]) async -> [Decision?] {
-        state.withLock { state in paymentIDs.map { state.byID[$0] } }
+        state.withLock { state in paymentIDs.map { id in state.slotOf[id].map { state.ring[$0] } } }
     }
 
     public func remember(_ decisions: [Decision]) async -> [Decision] {
+        // Returned as given unless some payment was already decided (a copy only then).
+        var standing = decisions
         state.withLock { state in
-            decisions.map { decision in
-                if let standing = state.byID[decision.paymentID] { return standing }
-                state.byID[decision.paymentID] = decision
-                if state.order.count < capacity {
-                    state.order.append(decision.paymentID)
-                } else {
-                    state.byID[state.order[state.next]] = nil
-                    state.order[state.next] = decision.paymentID
-                    state.next = (state.next + 1) % capacity
+            for (index, decision) in decisions.enumerated() {
+                let slot = state.ring.count < capacity ? state.ring.count : state.next
+                // One hash of the id in the common case (a new payment); a payment already
+                // remembered gets its slot back and keeps its decision.
+                if let remembered = state.slotOf.updateValue(slot, forKey: decision.paymentID) {
+                    state.slotOf[decision.paymentID] = remembered
+                    standing[index] = state.ring[remembered]
+                    continue
                 }
-                return decision
+                if state.ring.count < capacity {
+                    state.ring.append(decision)
+                } else {
+                    state.slotOf[state.ring[slot].paymentID] = nil
+                    state.ring[slot] = decision
+                    state.next = (slot + 1) % capacity
+                }
             }
         }
+        return standing
     }
 
-    public var count: Int { state.withLock { $0.byID.count } }
+    public var count: Int { state.withLock { $0.slotOf.count } }
 }

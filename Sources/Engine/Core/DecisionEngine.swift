@@ -71,10 +71,14 @@ public final class DecisionEngine: Sendable {
         // Only the first occurrence of each unremembered payment is scored; later copies in the
         // same batch get the same decision.
         var firstIndex: [String: Int] = [:]
+        firstIndex.reserveCapacity(events.count)
         var fresh: [Int] = []
+        fresh.reserveCapacity(events.count)
         for (index, event) in events.enumerated() where decisions[index] == nil {
-            if firstIndex[event.paymentID] == nil {
-                firstIndex[event.paymentID] = index
+            // One hash per event; a repeated id gets its first index back.
+            if let first = firstIndex.updateValue(index, forKey: event.paymentID) {
+                firstIndex[event.paymentID] = first
+            } else {
                 fresh.append(index)
             }
         }
@@ -89,12 +93,12 @@ public final class DecisionEngine: Sendable {
         metrics.record(.features, modelStart - featuresStart)
 
         var scores: [Double] = []
-        var contributions: [[ModelContribution]] = []
+        var contributions: [ModelContribution] = []
+        var perRow = 0
         if let model {
             let input = PlanBinding.matrix(features.values, rows: batch.count, width: width, columns: binding.modelColumns)
-            let scored = scorers.score(model, events: batch, features: input.values, featureCount: input.width, reasons: 3)
-            scores = scored.scores
-            contributions = scored.contributions
+            let scored = scorers.scoreFlat(model, events: batch, features: input.values, featureCount: input.width, reasons: Self.modelReasons)
+            (scores, contributions, perRow) = (scored.scores, scored.contributions, scored.perRow)
         }
         let rulesStart = ContinuousClock.now
         metrics.record(.model, rulesStart - modelStart)
@@ -111,8 +115,11 @@ public final class DecisionEngine: Sendable {
             let verdict = verdicts[row]
             var outcome = verdict.outcome
             if features.degraded { outcome = degradedPolicy.adjust(outcome, amount: event.amount, rates: rules.rates) }
-            var reasons = verdict.reasons.map(Reason.rule)
-            if model != nil { reasons += contributions[row].map(Reason.model) }
+            // One array per decision, sized once: the rules' reasons, then the model's.
+            var reasons: [Reason] = []
+            reasons.reserveCapacity(verdict.reasons.count + perRow)
+            for reason in verdict.reasons { reasons.append(.rule(reason)) }
+            for contribution in contributions[row * perRow ..< (row + 1) * perRow] { reasons.append(.model(contribution)) }
             made.append(Decision(
                 paymentID: event.paymentID, outcome: outcome, modelScore: model == nil ? 0 : scores[row],
                 riskPoints: verdict.riskPoints, reasons: reasons, rulesVersion: rules.version,
@@ -130,12 +137,17 @@ public final class DecisionEngine: Sendable {
         // its decision stands and is the one returned, so a payment never gets two answers.
         if mode == .update { made = await cache.remember(made) }
         metrics.recordDecisions(made)
+        // Every event fresh and distinct (the usual batch): the decisions are the answer as made.
+        if fresh.count == events.count { return made }
         for (row, index) in fresh.enumerated() { decisions[index] = made[row] }
         for (index, event) in events.enumerated() where decisions[index] == nil {
             decisions[index] = decisions[firstIndex[event.paymentID]!]
         }
         return decisions.map { $0! }
     }
+
+    /// How many of the model's largest contributions each decision carries as reasons.
+    static let modelReasons = 3
 
     static func microseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components

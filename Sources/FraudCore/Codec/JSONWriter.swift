@@ -22,12 +22,7 @@ enum JSONWriter {
 
     static func string(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var needsEscape = false
-        for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            needsEscape = true
-            break
-        }
-        if !needsEscape {
+        if !needsEscaping(bytes) {
             out.append(contentsOf: bytes)
         } else {
             for byte in bytes {
@@ -47,6 +42,34 @@ enum JSONWriter {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any byte is a control character, `"` or `\`. Eight bytes per step (the classic
+    /// SWAR tests for a zero byte and for a byte below 0x20): the ids, versions and feature names
+    /// of a decision are 15 to 50 bytes and almost never need escaping.
+    @inline(__always)
+    static func needsEscaping(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = ones &* UInt64(UInt8(ascii: "\"")), backslashes = ones &* UInt64(UInt8(ascii: "\\"))
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            // A byte b < 0x20 sets its high bit in b − 0x20 while its own high bit is clear; a
+            // byte equal to c is zero in word ^ c. Exact per byte: borrows only run from a byte
+            // that already matched.
+            let control = (word &- ones &* 0x20) & ~word & highs
+            let quote = ((word ^ quotes) &- ones) & ~(word ^ quotes) & highs
+            let backslash = ((word ^ backslashes) &- ones) & ~(word ^ backslashes) & highs
+            if control | quote | backslash != 0 { return true }
+            index += 8
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            index += 1
+        }
+        return false
     }
 
     /// Decimal digits of `value` without going through String.
@@ -78,10 +101,26 @@ enum JSONWriter {
             return
         }
         // Swift's description is the shortest round-trip form and always valid JSON for finite
-        // values ("0.0123", "6.0", "1e-05", "1.5e+300"). Calling the runtime's formatter
-        // (`swift_float64ToString`) directly to skip the String was tried and wrote `=.98…`: it is
-        // not a public entry point and its contract changed between toolchains.
-        out.append(contentsOf: value.description.utf8)
+        // values ("0.0123", "6.0", "1e-05", "1.5e+300"). `write(to:)` formats the same text into
+        // a stack buffer and hands it to the stream, so no String is allocated per value (a
+        // decision carries seven doubles, and their Strings were a third of its encoding cost).
+        // Calling the runtime's formatter (`swift_float64ToString`) directly was tried and wrote
+        // `=.98…`: it is not a public entry point and its contract changed between toolchains.
+        var sink = ByteSink(out: out)
+        out = []
+        value.write(to: &sink)
+        out = sink.out
+    }
+
+    /// A text stream appending to a byte buffer. The standard library writes numbers through
+    /// `_writeASCII` (its formatted bytes, no String); without that hook (another toolchain) it
+    /// falls back to `write(_:)` with a String, which gives the same bytes, only slower.
+    private struct ByteSink: TextOutputStream {
+        var out: [UInt8]
+
+        mutating func write(_ string: String) { out.append(contentsOf: string.utf8) }
+
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { out.append(contentsOf: buffer) }
     }
 
     static func bool(_ value: Bool, to out: inout [UInt8]) {

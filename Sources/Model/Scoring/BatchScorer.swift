@@ -81,6 +81,15 @@ public final class BatchScorer {
         raw.withUnsafeBufferPointer { model.topContributions(raw: $0, offset: row * featureCount, count: count) }
     }
 
+    /// Appends `topContributions(raw:row:count:)` of rows `0..<rows` of `raw` to `out`, row after
+    /// row, `min(count, featureCount)` per row.
+    public func appendTopContributions(raw: [Double], rows: Int, count: Int, to out: inout [ModelContribution]) {
+        precondition(raw.count >= rows * featureCount, "raw feature matrix holds \(raw.count) values; \(rows) rows × \(featureCount) features need \(rows * featureCount)")
+        raw.withUnsafeBufferPointer { raw in
+            for row in 0..<rows { model.appendTopContributions(raw: raw, offset: row * featureCount, count: count, to: &out) }
+        }
+    }
+
     /// Every feature's contribution to one row's logit, in feature order.
     public func contributions(raw: [Double], row: Int) -> [Double] {
         raw.withUnsafeBufferPointer { model.contributions(raw: $0, offset: row * featureCount) }

@@ -13,16 +13,38 @@ extension LogisticModel {
     /// arithmetic); called only for the rows whose decision carries reasons.
     public func topContributions(raw: UnsafeBufferPointer<Double>, offset: Int, count: Int) -> [ModelContribution] {
         var top: [ModelContribution] = []
-        top.reserveCapacity(count + 1)
-        for (column, feature) in features.enumerated() {
-            let value = raw[offset + column]
-            let contribution = feature.weight * feature.standardize(value)
-            guard top.count < count || contribution > top[top.count - 1].contribution else { continue }
-            let position = top.firstIndex { contribution > $0.contribution } ?? top.count
-            top.insert(ModelContribution(feature: feature.expression, value: value, contribution: contribution), at: position)
-            if top.count > count { top.removeLast() }
-        }
+        top.reserveCapacity(Swift.min(count, features.count))
+        appendTopContributions(raw: raw, offset: offset, count: count, to: &top)
         return top
+    }
+
+    /// Appends `topContributions(raw:offset:count:)` to `out`: exactly `min(count, features.count)`
+    /// entries, largest first, ties in feature order. The engine collects every row of a batch in
+    /// one array this way instead of one array per row.
+    public func appendTopContributions(raw: UnsafeBufferPointer<Double>, offset: Int, count: Int, to out: inout [ModelContribution]) {
+        let kept = Swift.min(count, features.count)
+        guard kept > 0 else { return }
+        // The running top list holds columns and contributions only: a feature's name is copied
+        // once it is known to be among the top, not on every insertion.
+        withUnsafeTemporaryAllocation(of: (column: Int, contribution: Double).self, capacity: kept + 1) { top in
+            var size = 0
+            for (column, feature) in features.enumerated() {
+                let contribution = feature.weight * feature.standardize(raw[offset + column])
+                guard size < kept || contribution > top[size - 1].contribution else { continue }
+                var position = 0
+                while position < size, !(contribution > top[position].contribution) { position += 1 }
+                var index = size
+                while index > position {
+                    top[index] = top[index - 1]
+                    index -= 1
+                }
+                top[position] = (column, contribution)
+                size = Swift.min(size + 1, kept)
+            }
+            for (column, contribution) in top.prefix(size) {
+                out.append(ModelContribution(feature: features[column].expression, value: raw[offset + column], contribution: contribution))
+            }
+        }
     }
 }
 

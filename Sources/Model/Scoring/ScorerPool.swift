@@ -43,15 +43,42 @@ public final class ScorerPool: Sendable {
         self.onScored = onScored
     }
 
+    /// The scores of one batch and the reasons of every row, in two flat arrays.
+    public struct FlatResult: Sendable {
+        public var scores: [Double]
+        /// Row after row, `perRow` contributions each (largest first).
+        public var contributions: [ModelContribution]
+        /// `min(reasons, the model's feature count)`: every row gets exactly this many.
+        public var perRow: Int
+
+        /// The contributions of one row.
+        public func contributions(ofRow row: Int) -> ArraySlice<ModelContribution> {
+            contributions[row * perRow ..< (row + 1) * perRow]
+        }
+    }
+
     /// Scores `events` with `model` from the feature store's rows for them, and computes the top
     /// `reasons` contributions of every row.
     public func score(_ model: CompiledModel, events: [PaymentEvent], features: [Double], featureCount: Int, reasons: Int = 3) -> Result {
+        let flat = scoreFlat(model, events: events, features: features, featureCount: featureCount, reasons: reasons)
+        let contributions = reasons > 0 ? events.indices.map { Array(flat.contributions(ofRow: $0)) } : []
+        return Result(scores: flat.scores, contributions: contributions)
+    }
+
+    /// `score`, with the contributions of all rows in one array instead of an array per row:
+    /// the engine's path, two allocations per batch whatever its size.
+    public func scoreFlat(_ model: CompiledModel, events: [PaymentEvent], features: [Double], featureCount: Int, reasons: Int = 3) -> FlatResult {
         let scorer = take(model.model)
         defer { giveBack(scorer) }
         scorer.score(events: events, features: features, featureCount: featureCount, extractor: model.extractor)
         let rows = events.count
         let scores = Array(scorer.scores.prefix(rows))
-        let contributions = reasons > 0 ? (0..<rows).map { scorer.topContributions(row: $0, count: reasons) } : []
+        let perRow = max(0, min(reasons, scorer.featureCount))
+        var contributions: [ModelContribution] = []
+        if perRow > 0 {
+            contributions.reserveCapacity(rows * perRow)
+            scorer.appendTopContributions(raw: scorer.raw, rows: rows, count: perRow, to: &contributions)
+        }
         if let onScored {
             scorer.raw.withUnsafeBufferPointer { raw in
                 scores.withUnsafeBufferPointer { scores in
@@ -59,7 +86,7 @@ public final class ScorerPool: Sendable {
                 }
             }
         }
-        return Result(scores: scores, contributions: contributions)
+        return FlatResult(scores: scores, contributions: contributions, perRow: perRow)
     }
 
     /// Idle scorers for any model (for tests and health).

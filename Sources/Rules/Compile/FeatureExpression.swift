@@ -66,14 +66,23 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
         precondition(features.count == events.count * featureCount, "feature matrix is \(features.count) values; expected \(events.count) × \(featureCount)")
         precondition(expressions.allSatisfy { $0.requiredColumns <= featureCount || $0.features.isEmpty }, "feature matrix has fewer columns than the plan the expressions were compiled with")
         out.removeAll(keepingCapacity: true)
-        out.reserveCapacity(events.count * expressions.count)
         guard !events.isEmpty else { return }
+        let width = expressions.count
+        out.append(contentsOf: repeatElement(.nan, count: events.count * width))
+        // The closures alone, once per batch: iterating the expressions themselves copied each
+        // one (its text, features and rates: four retains and releases) for every event; and
+        // values are stored into the sized matrix, not appended one by one.
+        let evaluators = ContiguousArray(expressions.lazy.map(\.evaluator))
         features.withUnsafeBufferPointer { matrix in
             events.withUnsafeBufferPointer { batch in
-                let frame = Frame(event: .placeholder, row: matrix.baseAddress ?? Frame.emptyRow, lets: 0, rates: expressions.first?.rates ?? .builtIn)
-                for index in batch.indices {
-                    frame.load(batch.baseAddress! + index, row: (matrix.baseAddress ?? Frame.emptyRow) + index * featureCount, modelScore: .nan)
-                    for expression in expressions { out.append(expression.evaluator.run(frame)) }
+                evaluators.withUnsafeBufferPointer { evaluators in
+                    out.withUnsafeMutableBufferPointer { out in
+                        let frame = Frame(event: .placeholder, row: matrix.baseAddress ?? Frame.emptyRow, lets: 0, rates: expressions.first?.rates ?? .builtIn)
+                        for index in batch.indices {
+                            frame.load(batch.baseAddress! + index, row: (matrix.baseAddress ?? Frame.emptyRow) + index * featureCount, modelScore: .nan)
+                            for (column, evaluator) in evaluators.enumerated() { out[index * width + column] = evaluator.run(frame) }
+                        }
+                    }
                 }
             }
         }
