@@ -7,15 +7,19 @@ import Engine
 /// then rate-limits it per credential. Health endpoints stay open for load balancers and
 /// orchestrators.
 public struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// SHA-256 digests of the configured keys: compared in constant time, and a key never needs to
-    /// be held or logged in clear after start.
-    private let keyDigests: [[UInt8]]
+    /// Each configured key's SHA-256 digest, compared in constant time (a key is never held or
+    /// logged in clear after start), and the rate-limiting identity it stands for, made once here
+    /// rather than formatted again on every request.
+    private let keys: [(digest: [UInt8], client: String)]
     private let verifier: HS256Verifier?
     private let limiter: RateLimiter
     private let now: @Sendable () -> Double
 
     public init(apiKeys: [String], jwtSecret: String?, limiter: RateLimiter, now: @escaping @Sendable () -> Double = { Double(WallClockSeconds.now()) }) {
-        self.keyDigests = apiKeys.map { HMACSHA256.digest($0.utf8) }
+        self.keys = apiKeys.map { key in
+            let digest = HMACSHA256.digest(key.utf8)
+            return (digest, "key:" + digest.prefix(8).map { String($0, radix: 16) }.joined())
+        }
         self.verifier = jwtSecret.map { HS256Verifier(secret: $0) }
         self.limiter = limiter
         self.now = now
@@ -35,10 +39,10 @@ public struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddlewar
         if let key = request.headers.first(where: { $0.name.canonicalName == "x-api-key" })?.value {
             let digest = HMACSHA256.digest(key.utf8)
             // Check every configured key so timing does not tell which one was close.
-            var matched = false
-            for candidate in keyDigests where constantTimeEquals(candidate, digest) { matched = true }
-            guard matched else { throw APIError.unauthorized("unknown API key") }
-            return "key:" + digest.prefix(8).map { String($0, radix: 16) }.joined()
+            var client: String?
+            for candidate in keys where constantTimeEquals(candidate.digest, digest) { client = candidate.client }
+            guard let client else { throw APIError.unauthorized("unknown API key") }
+            return client
         }
         if let authorization = request.headers[.authorization] {
             guard authorization.hasPrefix("Bearer ") else { throw APIError.unauthorized("Authorization must be 'Bearer <token>'") }

@@ -6,7 +6,7 @@ import Redis
 // Suite `engine`: `waqiti serve` end to end over the real broker, Redis and HTTP over loopback.
 //   deploy/local/start && source deploy/local/env.sh && swift build -c release
 //   swift run -c release waqiti-bench engine [--events N] [--runs R] [--seconds S] [--warmup S]
-//       [--stores memory,redis] [--http-seconds S] [--no-http] [--waqiti .build/release/waqiti]
+//       [--stores memory,redis] [--http-seconds S] [--no-http] [--only http] [--waqiti .build/release/waqiti]
 //
 // 1. Throughput: N simulated payments are preloaded on a 6-partition topic; in each of R rounds
 //    the pass-through copier (the ceiling), then a fresh engine per store (new consumer group,
@@ -15,7 +15,9 @@ import Redis
 // 2. Latency: per store, a fresh engine on an empty topic is offered payments at fixed rates
 //    (1,000/s, a quarter and half of that store's measured maximum), open loop; latency runs
 //    from each payment's scheduled produce instant to its decision's arrival at the reader.
-// 3. HTTP: `POST /v1/score` under wrk at fixed rates and unthrottled, on the in-memory engine.
+// 3. HTTP: `POST /v1/score` under wrk at fixed rates and unthrottled, on the in-memory engine
+//    (EngineBenchHTTP.swift). `--only http` runs this phase alone on a fresh engine and replaces
+//    only the HTTP section and target line of bench/results/engine.md.
 
 enum EngineBench {
     struct Options {
@@ -26,6 +28,7 @@ enum EngineBench {
         var stores = ["memory", "redis"]
         var httpSeconds = 15
         var http = true
+        var onlyHTTP = false
         var waqiti = ".build/release/waqiti"
 
         init(_ arguments: [String]) throws {
@@ -47,6 +50,9 @@ enum EngineBench {
                 case "--warmup": warmup = try number()
                 case "--http-seconds": httpSeconds = try number()
                 case "--no-http": http = false
+                case "--only":
+                    guard try value() == "http" else { throw BenchError("--only takes http (the one phase that runs alone)") }
+                    onlyHTTP = true
                 case "--waqiti": waqiti = try value()
                 case "--stores":
                     stores = try value().split(separator: ",").map(String.init)
@@ -96,6 +102,15 @@ enum EngineBench {
         }
 
         var pool = try BenchEventPool(seed: 42)
+        if options.onlyHTTP {
+            let topic = "bench-\(run)-http-payments"
+            try admin.createTopic(topic, partitions: partitions)
+            let (engine, _) = try await startEngine("http-memory", store: "memory", payments: topic)
+            let outcome = try EngineBenchHTTP.measure(engine: engine, pool: &pool, seconds: options.httpSeconds, warmup: options.warmup, run: run, work: work)
+            engine.stop()
+            try EngineBenchReport.writeHTTPOnly(arguments: arguments, options: options, loadBefore: loadBefore, outcome: outcome)
+            return
+        }
         let drainEvents = pool.take(options.events)
         let drainTopic = "bench-\(run)-payments"
         try admin.createTopic(drainTopic, partitions: partitions)
@@ -136,8 +151,7 @@ enum EngineBench {
         // 2. Latency at fixed offered loads, and 3. HTTP on the in-memory engine.
         var latencyRows: [[String]] = []
         var halfMaxP99: [String: Double] = [:]
-        var httpRows: [[String]] = []
-        var http5000: WrkRun.Result?
+        var http = EngineBenchHTTP.Outcome()
         for store in options.stores {
             let maximum = median(rates["engine-\(store)"]!)
             let half = roundedRate(maximum / 2)
@@ -173,19 +187,7 @@ enum EngineBench {
             }
 
             if store == "memory", options.http {
-                let bodies = pool.take(1_000).map { String(decoding: $0.value, as: UTF8.self).replacingOccurrences(of: "\"\($0.paymentID)\"", with: "\"PAYMENT_ID\"") }
-                let shapes: [(label: String, target: Int, connections: Int, delay: Int)] = [
-                    ("1000", 1_000, 2, 2), ("5000", 5_000, 10, 2), ("max", 0, 16, 0),
-                ]
-                for shape in shapes {
-                    let result = try WrkRun.run(label: "\(run)-\(shape.label)", port: engine.httpPort, connections: shape.connections,
-                                                delayMilliseconds: shape.delay, seconds: options.httpSeconds, bodies: bodies, workDirectory: work)
-                    if shape.target == 5_000 { http5000 = result }
-                    httpRows.append([shape.target == 0 ? "unthrottled" : String(shape.target),
-                                     "\(shape.connections) × \(shape.delay == 0 ? "no delay" : "\(shape.delay) ms delay")",
-                                     String(Int(result.rate)), String(result.p50), String(result.p99), String(result.p999), String(result.max), String(result.errors)])
-                    print("  http \(shape.label): \(Int(result.rate)) req/s, p50 \(result.p50) ms, p99 \(result.p99) ms, p99.9 \(result.p999) ms, errors \(result.errors)")
-                }
+                http = try EngineBenchHTTP.measure(engine: engine, pool: &pool, seconds: options.httpSeconds, warmup: options.warmup, run: run, work: work)
             }
             engine.stop()
         }
@@ -204,13 +206,10 @@ enum EngineBench {
                 targets.append("p99 event→decision ≤ 25 ms at half the measured maximum (\(store)): \(String(format: "%.2f", p99)) ms — \(p99 <= 25 ? "met" : "NOT met")")
             }
         }
-        if let http5000 {
-            let met = http5000.p99 <= 2 && http5000.rate >= 4_500
-            targets.append("HTTP POST /v1/score p99 ≤ 2 ms at 5,000 req/s: p99 \(http5000.p99) ms at \(Int(http5000.rate)) req/s achieved — \(met ? "met" : "NOT met")")
-        }
+        if let line = http.targetLine { targets.append(line) }
         try EngineBenchReport(
             arguments: arguments, options: options, loadBefore: loadBefore, throughput: throughputRows,
-            latency: latencyRows, http: httpRows, targets: targets
+            latency: latencyRows, http: http.rows, targets: targets
         ).write()
     }
 

@@ -25,19 +25,15 @@ struct EngineBenchReport {
         text += "## Throughput\n\n\(options.events) payments preloaded; rate from the first to the last output message (start-up and group join excluded); "
         text += "median of \(options.runs) interleaved rounds, each on a fresh consumer group and a fresh engine process (Redis database flushed). "
         text += "CPU is the engine process's user + system time from start to its last decision, per event.\n\n"
-        text += table(["path", "store", "events/s", "engine CPU µs/event", "share of pass-through"], throughput)
+        text += Self.table(["path", "store", "events/s", "engine CPU µs/event", "share of pass-through"], throughput)
 
         text += "\n## Event → decision latency\n\nOpen loop: payments are produced on a fixed schedule (1 ms ticks); latency runs from each payment's "
         text += "scheduled produce instant to the arrival of its decision at the reader (HdrHistogram, 3 significant digits), "
         text += "after \(options.warmup) s of warm-up, over \(options.seconds) s; one fresh engine per store.\n\n"
-        text += table(["store", "offered events/s", "load", "decided", "p50 ms", "p99 ms", "p99.9 ms", "max ms"], latency)
+        text += Self.table(["store", "offered events/s", "load", "decided", "p50 ms", "p99 ms", "p99.9 ms", "max ms"], latency)
 
         if !http.isEmpty {
-            text += "\n## HTTP `POST /v1/score`\n\nwrk 4.1 (closed loop, one thread), \(options.httpSeconds) s per row, on the in-memory engine; "
-            text += "each request is a simulated payment with a new payment id (scored and windows updated). A fixed rate is approximated by "
-            text += "a per-connection delay, so the achieved rate is below the target by the response time; wrk's latency is measured from "
-            text += "the request's send, without coordinated-omission correction.\n\n"
-            text += table(["target req/s", "connections", "achieved req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors"], http)
+            text += "\n" + EngineBenchHTTP.section(rows: http, seconds: options.httpSeconds, warmup: options.warmup)
         }
 
         text += "\n## Targets (issue 6)\n\n" + targets.map { "- \($0)" }.joined(separator: "\n") + "\n"
@@ -47,7 +43,24 @@ struct EngineBenchReport {
         try output.close()
     }
 
-    private func table(_ header: [String], _ rows: [[String]]) -> String {
+    /// `--only http`: the HTTP section, with its own command, load and commit since the rest of
+    /// the file comes from an earlier full run, spliced into bench/results/engine.md.
+    static func writeHTTPOnly(arguments: [String], options: EngineBench.Options, loadBefore: String, outcome: EngineBenchHTTP.Outcome) throws {
+        var header = "Measured alone: `source deploy/local/env.sh && swift build -c release && "
+        header += "\((["swift run -c release waqiti-bench engine"] + arguments).joined(separator: " "))` at commit \(shell("git rev-parse --short HEAD")), "
+        header += "\(shell("date -u +%Y-%m-%dT%H:%M:%SZ")), load average before: \(loadBefore); after: \(shell("cut -d' ' -f1-3 /proc/loadavg")) "
+        header += "(\(shell("nproc")) cores shared with other engineers' builds).\n\n"
+        let section = EngineBenchHTTP.section(rows: outcome.rows, seconds: options.httpSeconds, warmup: options.warmup, header: header)
+        print(section)
+        if let line = outcome.targetLine { print("- " + line) }
+        let path = "bench/results/engine.md"
+        let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "# Benchmark: engine (`waqiti serve` end to end)\n"
+        let output = try FileOutput(path: path)
+        try output.write(Array(EngineBenchHTTP.splice(into: existing, section: section, targetLine: outcome.targetLine).utf8))
+        try output.close()
+    }
+
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
         var text = "| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count) + "\n"
         for row in rows { text += "| " + row.joined(separator: " | ") + " |\n" }
         return text

@@ -1,0 +1,168 @@
+import Foundation
+
+/// Phase 3 of the `engine` suite: `POST /v1/score` under wrk on the in-memory engine, at target
+/// rates and unthrottled, with the CPU the engine and wrk each spent per request (on a shared
+/// 2-core machine wall-clock latency depends on the neighbours; CPU per request does not).
+enum EngineBenchHTTP {
+    /// One wrk configuration. A closed loop approximates a fixed rate by a per-connection delay:
+    /// `connections × 1000 / delay` is the ceiling, reached when responses take no time. Many
+    /// connections with a long delay keep the achieved rate close to the target (a response time
+    /// of 0.2 ms costs 2% at 10 ms of delay, 10% at 2 ms) and behave like many independent clients.
+    struct Shape {
+        var label: String
+        /// Requests per second aimed at; 0 for unthrottled.
+        var target: Int
+        var connections: Int
+        var delayMilliseconds: Int
+    }
+
+    static let shapes = [
+        Shape(label: "1000", target: 1_000, connections: 10, delayMilliseconds: 10),
+        Shape(label: "5000", target: 5_000, connections: 50, delayMilliseconds: 10),
+        Shape(label: "max", target: 0, connections: 16, delayMilliseconds: 0),
+    ]
+
+    /// The target of issue 6, counted as reached when wrk achieves 95% of the rate.
+    static let targetRate = 5_000
+    static let targetP99Milliseconds = 2.0
+
+    struct Outcome {
+        var rows: [[String]] = []
+        var atTarget: WrkRun.Result?
+
+        var targetLine: String? {
+            guard let result = atTarget else { return nil }
+            let met = result.p99 <= targetP99Milliseconds && result.rate >= Double(targetRate) * 0.95
+            return "HTTP POST /v1/score p99 ≤ 2 ms at 5,000 req/s: p99 \(result.p99) ms at \(Int(result.rate)) req/s achieved — \(met ? "met" : "NOT met")"
+        }
+    }
+
+    /// Warms the engine up (connections, windows, caches) at the target shape for `warmup`
+    /// seconds, then runs every shape for `seconds`; each request is a new payment id.
+    static func measure(engine: EngineProcess, pool: inout BenchEventPool, seconds: Int, warmup: Int, run: String, work: String) throws -> Outcome {
+        let bodies = pool.take(1_000).map { String(decoding: $0.value, as: UTF8.self).replacingOccurrences(of: "\"\($0.paymentID)\"", with: "\"PAYMENT_ID\"") }
+        let warmShape = shapes.first { $0.target == targetRate }!
+        _ = try WrkRun.run(label: "\(run)-warmup", port: engine.httpPort, connections: warmShape.connections,
+                           delayMilliseconds: warmShape.delayMilliseconds, seconds: warmup, bodies: bodies, workDirectory: work)
+        var outcome = Outcome()
+        for shape in shapes {
+            let engineCPUBefore = engine.cpuSeconds
+            let result = try WrkRun.run(label: "\(run)-\(shape.label)", port: engine.httpPort, connections: shape.connections,
+                                        delayMilliseconds: shape.delayMilliseconds, seconds: seconds, bodies: bodies, workDirectory: work)
+            let engineCPU = (engine.cpuSeconds - engineCPUBefore) * 1e6 / Double(max(1, result.requests))
+            let wrkCPU = result.cpuSeconds * 1e6 / Double(max(1, result.requests))
+            if shape.target == targetRate { outcome.atTarget = result }
+            outcome.rows.append([
+                shape.target == 0 ? "unthrottled" : String(shape.target),
+                "\(shape.connections) × \(shape.delayMilliseconds == 0 ? "no delay" : "\(shape.delayMilliseconds) ms delay")",
+                String(Int(result.rate)), String(result.p50), String(result.p99), String(result.p999), String(result.max), String(result.errors),
+                String(Int(engineCPU.rounded())), String(Int(wrkCPU.rounded())),
+            ])
+            print("  http \(shape.label): \(Int(result.rate)) req/s, p50 \(result.p50) ms, p99 \(result.p99) ms, p99.9 \(result.p999) ms, errors \(result.errors), engine \(Int(engineCPU)) µs CPU/req, wrk \(Int(wrkCPU)) µs CPU/req")
+        }
+        return outcome
+    }
+
+    static let sectionTitle = "## HTTP `POST /v1/score`"
+
+    /// The results file's HTTP section, from its title to the end of its table.
+    static func section(rows: [[String]], seconds: Int, warmup: Int, header: String = "") -> String {
+        var text = "\(sectionTitle)\n\n\(header)"
+        text += "wrk 4.1 (closed loop, one thread), after \(warmup) s of warm-up at the 5,000 shape, \(seconds) s per row, on the in-memory engine "
+        text += "(Kafka consumer running, idle); each request is a simulated payment with a new payment id (scored and windows updated). "
+        text += "A fixed rate is approximated by a per-connection delay (the ceiling is connections × 1000 / delay, reached only with "
+        text += "zero response time); wrk's latency is measured from the request's send, without coordinated-omission correction. "
+        text += "CPU columns: the engine process's and wrk's user + system time during the row, per request (the broker and Redis are "
+        text += "idle in this phase).\n\n"
+        let columns = ["target req/s", "connections", "achieved req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "engine CPU µs/req", "wrk CPU µs/req"]
+        return text + EngineBenchReport.table(columns, rows)
+    }
+
+    /// `--only http`: replaces the HTTP section and the HTTP target line of an existing results
+    /// file, keeping the Kafka phases' tables measured by a full run.
+    static func splice(into existing: String, section: String, targetLine: String?) -> String {
+        var text = existing
+        if let start = text.range(of: sectionTitle) {
+            let end = text.range(of: "\n## ", range: start.upperBound..<text.endIndex)?.lowerBound ?? text.endIndex
+            text.replaceSubrange(start.lowerBound..<end, with: section)
+        } else if let targets = text.range(of: "\n## Targets") {
+            text.insert(contentsOf: "\n" + section, at: targets.lowerBound)
+        } else {
+            text += "\n" + section
+        }
+        guard let targetLine else { return text }
+        var lines = text.components(separatedBy: "\n")
+        if let index = lines.firstIndex(where: { $0.hasPrefix("- HTTP POST /v1/score p99") }) {
+            lines[index] = "- " + targetLine
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `POST /v1/score` under `wrk` (Debian's wrk 4, closed loop): each connection waits `delay` ms
+/// between requests, which caps the rate at connections × 1000 / delay; requests cycle through
+/// simulated payments of many accounts, each with a new payment id, so every one is scored and
+/// updates windows like a streamed event.
+enum WrkRun {
+    struct Result: Sendable {
+        var requests: Int
+        var seconds: Double
+        var errors: Int
+        var p50: Double, p99: Double, p999: Double, max: Double  // milliseconds
+        /// wrk's own user + system CPU time.
+        var cpuSeconds: Double
+        var rate: Double { Double(requests) / seconds }
+    }
+
+    static func run(label: String, port: Int, connections: Int, delayMilliseconds: Int, seconds: Int, bodies: [String], workDirectory: String) throws -> Result {
+        let script = """
+        local counter = 0
+        local prefix = "wrk-\(label)-"
+        wrk.method = "POST"
+        wrk.headers["Content-Type"] = "application/json"
+        wrk.headers["X-API-Key"] = "\(EngineProcess.apiKey)"
+        local bodies = {
+        \(bodies.map { "[[\($0)]]" }.joined(separator: ",\n"))
+        }
+        request = function()
+          counter = counter + 1
+          local payload = string.gsub(bodies[counter % #bodies + 1], "PAYMENT_ID", prefix .. counter)
+          return wrk.format(nil, "/v1/score", nil, payload)
+        end
+        \(delayMilliseconds > 0 ? "delay = function() return \(delayMilliseconds) end" : "")
+        done = function(summary, latency, requests)
+          local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
+          io.write(string.format("WRK %d %d %d %.3f %.3f %.3f %.3f\\n", summary.requests, summary.duration, errors,
+            latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000, latency.max / 1000))
+        end
+        """
+        let path = "\(workDirectory)/score-\(label).lua"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "-s", path, "http://127.0.0.1:\(port)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        // wrk is the only child that exits during the run (the engine outlives it), so the
+        // change in the reaped children's CPU time is wrk's.
+        let childrenBefore = childrenCPUSeconds()
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let cpu = childrenCPUSeconds() - childrenBefore
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("WRK ") }) else {
+            throw BenchError("wrk printed no summary: \(output.prefix(500))")
+        }
+        let fields = line.split(separator: " ").dropFirst().map { Double($0) ?? 0 }
+        return Result(requests: Int(fields[0]), seconds: fields[1] / 1e6, errors: Int(fields[2]),
+                      p50: fields[3], p99: fields[4], p999: fields[5], max: fields[6], cpuSeconds: cpu)
+    }
+
+    private static func childrenCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+}
