@@ -107,6 +107,13 @@ let windowCases: [WindowCase] = [
                  payment("p4", at: 120, amount: 45, ip: "a"), payment("p5", at: 651, amount: 60, ip: "a")],
         expected: [[50, 50, 1], [40, 50, 2], [50, 90, 2], [40, 90, 3], [40, 60, 2]]
     ),
+    WindowCase(
+        name: "A late min/max read: from the deque when the extreme is inside its window, by a scan when it lies after it",
+        features: ["max(amount_minor, card_fingerprint, 1h)", "min(amount_minor, card_fingerprint, 1h)"],
+        events: [payment("p1", at: 0, amount: 5), payment("p2", at: 10, amount: 9), payment("p3", at: 20, amount: 3),
+                 payment("p4", at: 15, amount: 1), payment("p5", at: 5, amount: 2)],
+        expected: [[5, 5], [9, 5], [9, 3], [9, 1], [5, 2]]
+    ),
 ]
 
 @Suite("Window semantics, exact values")

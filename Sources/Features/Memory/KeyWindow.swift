@@ -12,6 +12,18 @@ struct VirtualEntry {
     var facts: Int
 }
 
+/// A plan feature, read in place: `CompiledFeature` is ~170 bytes, and copying it out of the
+/// layout's array for every feature of every read cost more than the read itself.
+typealias FeatureRef = UnsafePointer<CompiledFeature>
+
+extension GroupLayout {
+    /// Calls `body` with feature `index` of the plan read in place (see `FeatureRef`).
+    @inline(__always)
+    func withFeature<Result>(_ index: Int, _ body: (FeatureRef) -> Result) -> Result {
+        features.withUnsafeBufferPointer { body($0.baseAddress! + index) }
+    }
+}
+
 /// The stored events of one key value (one card, one account, …), oldest first.
 ///
 /// One ring buffer of fixed-stride Int64 entries serves every feature of the key (layout in
@@ -202,8 +214,8 @@ final class KeyWindow: @unchecked Sendable {
             }
         }
         for d in 0..<distinctMapCount {
-            let feature = layout.features[layout.distinctFeatures[d]]
-            let hash = facts.stringHashes[i &* facts.stringCount &+ layout.stringSlots[feature.stringColumn!]]
+            let column = layout.features[layout.distinctFeatures[d]].stringColumn!
+            let hash = facts.stringHashes[i &* facts.stringCount &+ layout.stringSlots[column]]
             sum &+= distincts[d].warm(hash: hash)
         }
         return sum
@@ -292,9 +304,9 @@ final class KeyWindow: @unchecked Sendable {
                 deques[d].shiftForInsert(at: seq)
                 if seq < deques[d].lo { continue }
             }
-            let feature = layout.features[layout.dequeFeatures[d]]
-            guard holds(feature.condition, p) else { continue }
-            let column = feature.valueColumn!
+            let f = layout.dequeFeatures[d]
+            guard holds(layout.features[f].condition, p) else { continue }
+            let column = layout.features[f].valueColumn!
             let value = storage[offset(p) + column]
             let isMax = layout.dequeIsMax[d]
             @inline(__always) func dominated(_ item: Int) -> Bool {
@@ -322,8 +334,9 @@ final class KeyWindow: @unchecked Sendable {
                 distincts[d].lo += 1
                 continue
             }
-            let feature = layout.features[layout.distinctFeatures[d]]
-            if holds(feature.condition, p) { distincts[d].add(strings[stringIndex(p, feature.stringColumn!)], hash: stringHash(feature, p)) }
+            layout.withFeature(layout.distinctFeatures[d]) { feature in
+                if holds(feature.pointee.condition, p) { distincts[d].add(strings[stringIndex(p, feature.pointee.stringColumn!)], hash: stringHash(feature, p)) }
+            }
         }
     }
 
@@ -339,8 +352,9 @@ final class KeyWindow: @unchecked Sendable {
                 if deques[d].lo == firstSeq { deques[d].lo += 1 }
             }
             for d in 0..<distinctMapCount where distincts[d].valid && distincts[d].lo == firstSeq {
-                let feature = layout.features[layout.distinctFeatures[d]]
-                if holds(feature.condition, 0) { distincts[d].remove(strings[stringIndex(0, feature.stringColumn!)], hash: stringHash(feature, 0)) }
+                layout.withFeature(layout.distinctFeatures[d]) { feature in
+                    if holds(feature.pointee.condition, 0) { distincts[d].remove(strings[stringIndex(0, feature.pointee.stringColumn!)], hash: stringHash(feature, 0)) }
+                }
                 distincts[d].lo += 1
             }
             for s in 0..<stringsPerEntry { strings[stringIndex(0, s)] = "" }
@@ -388,8 +402,13 @@ final class KeyWindow: @unchecked Sendable {
         // lengths per key field than features).
         withUnsafeTemporaryAllocation(of: Int.self, capacity: cursorCount) { starts in
             for slot in 0..<cursorCount { starts[slot] = windowStart(slot: slot, after: t &- layout.windows[slot]) }
-            for feature in layout.features {
-                out[row + feature.outColumn] = value(of: feature, at: t, lo: starts[feature.cursorSlot], hi: hi, facts: facts, virtual: virtual, layout: layout)
+            layout.features.withUnsafeBufferPointer { features in
+                for k in features.indices {
+                    let feature = features.baseAddress! + k
+                    out[row + feature.pointee.outColumn] = value(
+                        of: feature, at: t, lo: starts[feature.pointee.cursorSlot], hi: hi, facts: facts, virtual: virtual, layout: layout
+                    )
+                }
             }
         }
     }
@@ -399,36 +418,36 @@ final class KeyWindow: @unchecked Sendable {
         return facts.masks.withUnsafeBufferPointer { condition.holds(UnsafeBufferPointer(rebasing: $0[(v * facts.maskWords)...])) }
     }
 
-    private func value(of feature: CompiledFeature, at t: Int64, lo: Int, hi: Int, facts: BatchFacts, virtual: Int?, layout: GroupLayout) -> Double {
-        let withVirtual = virtualHolds(feature.condition, virtual, facts)
-        switch feature.kind {
+    private func value(of feature: FeatureRef, at t: Int64, lo: Int, hi: Int, facts: BatchFacts, virtual: Int?, layout: GroupLayout) -> Double {
+        let withVirtual = virtualHolds(feature.pointee.condition, virtual, facts)
+        switch feature.pointee.kind {
         case .count, .sum, .avg:
             var n = Int64(hi - lo)
-            if let column = feature.countColumn { n = prefix(column, hi - 1, layout) &- prefix(column, lo - 1, layout) }
+            if let column = feature.pointee.countColumn { n = prefix(column, hi - 1, layout) &- prefix(column, lo - 1, layout) }
             if withVirtual { n += 1 }
-            if feature.kind == .count { return Double(n) }
-            var sum = prefix(feature.sumColumn!, hi - 1, layout) &- prefix(feature.sumColumn!, lo - 1, layout)
+            if feature.pointee.kind == .count { return Double(n) }
+            var sum = prefix(feature.pointee.sumColumn!, hi - 1, layout) &- prefix(feature.pointee.sumColumn!, lo - 1, layout)
             if withVirtual, let v = virtual { sum &+= virtualNumeric(feature, v, facts, layout) }
-            return feature.kind == .sum ? feature.scale.value(sum) : feature.scale.average(sum: sum, count: n)
+            return feature.pointee.kind == .sum ? feature.pointee.scale.value(sum) : feature.pointee.scale.average(sum: sum, count: n)
         case .min, .max:
             var extreme = extremeValue(feature, lo: lo, hi: hi, layout: layout)
             if withVirtual, let v = virtual {
                 let value = virtualNumeric(feature, v, facts, layout)
-                if let e = extreme { extreme = feature.kind == .max ? Swift.max(e, value) : Swift.min(e, value) } else { extreme = value }
+                if let e = extreme { extreme = feature.pointee.kind == .max ? Swift.max(e, value) : Swift.min(e, value) } else { extreme = value }
             }
-            // Not `extreme.map(feature.scale.value)`: the partially applied method allocated a closure per read.
+            // Not `extreme.map(feature.pointee.scale.value)`: the partially applied method allocated a closure per read.
             guard let extreme else { return .nan }
-            return feature.scale.value(extreme)
+            return feature.pointee.scale.value(extreme)
         case .distinct:
             var extra: (value: String, hash: UInt64)?
             if withVirtual, let v = virtual {
-                let slot = v * facts.stringCount + layout.stringSlots[feature.stringColumn!]
+                let slot = v * facts.stringCount + layout.stringSlots[feature.pointee.stringColumn!]
                 extra = (facts.strings[slot], facts.stringHashes[slot])
             }
             return Double(distinctCount(feature, lo: lo, hi: hi, plus: extra))
         case .secondsSinceFirst:
             var k = lo
-            while k < hi, !holds(feature.condition, k) { k += 1 }
+            while k < hi, !holds(feature.pointee.condition, k) { k += 1 }
             if k < hi { return Double((t - time(k)) / 1000) }
             return withVirtual ? 0 : .nan
         case .secondsSinceLast:
@@ -437,21 +456,21 @@ final class KeyWindow: @unchecked Sendable {
             var k = hi - 1
             while k >= lo, time(k) >= t { k -= 1 }
             while k >= lo {
-                if holds(feature.condition, k) { return Double((t - time(k)) / 1000) }
+                if holds(feature.pointee.condition, k) { return Double((t - time(k)) / 1000) }
                 k -= 1
             }
             return .nan
         }
     }
 
-    private func virtualNumeric(_ feature: CompiledFeature, _ v: Int, _ facts: BatchFacts, _ layout: GroupLayout) -> Int64 {
-        facts.numerics[v * facts.numericCount + feature.numericSlot!]
+    private func virtualNumeric(_ feature: FeatureRef, _ v: Int, _ facts: BatchFacts, _ layout: GroupLayout) -> Int64 {
+        facts.numerics[v * facts.numericCount + feature.pointee.numericSlot!]
     }
 
-    private func extremeValue(_ feature: CompiledFeature, lo: Int, hi: Int, layout: GroupLayout) -> Int64? {
-        let column = feature.valueColumn!
-        let isMax = feature.kind == .max
-        let d = feature.auxSlot!
+    private func extremeValue(_ feature: FeatureRef, lo: Int, hi: Int, layout: GroupLayout) -> Int64? {
+        let column = feature.pointee.valueColumn!
+        let isMax = feature.pointee.kind == .max
+        let d = feature.pointee.auxSlot!
         let loSeq = firstSeq + lo
         guard hi == count else {
             // A window in the past, [lo, hi) with hi < count. The deque holds, from its `lo` on, every
@@ -465,11 +484,11 @@ final class KeyWindow: @unchecked Sendable {
                 if k == deques[d].items.count { return nil }
                 if deques[d].items[k] < firstSeq + hi { return storage[offset(deques[d].items[k] - firstSeq) + column] }
             }
-            return scanExtreme(column: column, condition: feature.condition, isMax: isMax, lo: lo, hi: hi)
+            return scanExtreme(column: column, condition: feature.pointee.condition, isMax: isMax, lo: lo, hi: hi)
         }
         if !deques[d].valid || loSeq < deques[d].lo {
             deques[d].reset(lo: loSeq)
-            for k in lo..<hi where holds(feature.condition, k) {
+            for k in lo..<hi where holds(feature.pointee.condition, k) {
                 let value = storage[offset(k) + column]
                 while !deques[d].isEmpty {
                     let backValue = storage[offset(deques[d].back - firstSeq) + column]
@@ -509,22 +528,22 @@ final class KeyWindow: @unchecked Sendable {
         return found ? extreme : nil
     }
 
-    @inline(__always) private func stringHash(_ feature: CompiledFeature, _ i: Int) -> UInt64 {
-        UInt64(bitPattern: storage[offset(i) + feature.stringHashColumn!])
+    @inline(__always) private func stringHash(_ feature: FeatureRef, _ i: Int) -> UInt64 {
+        UInt64(bitPattern: storage[offset(i) + feature.pointee.stringHashColumn!])
     }
 
-    private func distinctCount(_ feature: CompiledFeature, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
-        let column = feature.stringColumn!
-        let d = feature.auxSlot!
+    private func distinctCount(_ feature: FeatureRef, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
+        let column = feature.pointee.stringColumn!
+        let d = feature.pointee.auxSlot!
         guard hi == count else { return pastDistinct(feature, lo: lo, hi: hi, plus: extra) }
         let loSeq = firstSeq + lo
         if !distincts[d].valid || loSeq < distincts[d].lo {
             distincts[d].reset(lo: loSeq)
-            for k in lo..<hi where holds(feature.condition, k) { distincts[d].add(strings[stringIndex(k, column)], hash: stringHash(feature, k)) }
+            for k in lo..<hi where holds(feature.pointee.condition, k) { distincts[d].add(strings[stringIndex(k, column)], hash: stringHash(feature, k)) }
         }
         while distincts[d].lo < loSeq {
             let k = distincts[d].lo - firstSeq
-            if holds(feature.condition, k) { distincts[d].remove(strings[stringIndex(k, column)], hash: stringHash(feature, k)) }
+            if holds(feature.pointee.condition, k) { distincts[d].remove(strings[stringIndex(k, column)], hash: stringHash(feature, k)) }
             distincts[d].lo += 1
         }
         var n = distincts[d].count
@@ -536,15 +555,15 @@ final class KeyWindow: @unchecked Sendable {
     /// The counted map covers `[mapLo, count)`: when the two ranges differ by fewer entries than the
     /// window holds, the map is shifted to the window (entries after `hi` taken out, those between
     /// the two starts added or taken out), read, and shifted back: O(lateness in entries), exact.
-    private func pastDistinct(_ feature: CompiledFeature, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
-        let d = feature.auxSlot!
+    private func pastDistinct(_ feature: FeatureRef, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
+        let d = feature.pointee.auxSlot!
         let mapLo = distincts[d].lo - firstSeq
         guard distincts[d].valid, mapLo <= hi, abs(lo - mapLo) + (count - hi) < hi - lo else {
             return scanDistinct(feature, lo: lo, hi: hi, plus: extra)
         }
-        let column = feature.stringColumn!
+        let column = feature.pointee.stringColumn!
         func apply(_ range: Range<Int>, adding: Bool) {
-            for k in range where holds(feature.condition, k) {
+            for k in range where holds(feature.pointee.condition, k) {
                 if adding {
                     distincts[d].add(strings[stringIndex(k, column)], hash: stringHash(feature, k))
                 } else {
@@ -564,12 +583,12 @@ final class KeyWindow: @unchecked Sendable {
     /// Distinct values of a window in the past: the entries' stored hashes sorted on the stack, equal
     /// hashes confirmed by comparing the strings (no string is hashed, nothing is allocated on the heap
     /// for windows up to a few thousand entries).
-    private func scanDistinct(_ feature: CompiledFeature, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
-        let column = feature.stringColumn!
+    private func scanDistinct(_ feature: FeatureRef, lo: Int, hi: Int, plus extra: (value: String, hash: UInt64)?) -> Int {
+        let column = feature.pointee.stringColumn!
         // Sort key: the hash, then the entry (−1 for the extra value) to find the strings again.
         return withUnsafeTemporaryAllocation(of: (hash: UInt64, entry: Int).self, capacity: hi - lo + 1) { buffer in
             var n = 0
-            for k in lo..<hi where holds(feature.condition, k) {
+            for k in lo..<hi where holds(feature.pointee.condition, k) {
                 buffer[n] = (stringHash(feature, k), k)
                 n += 1
             }
