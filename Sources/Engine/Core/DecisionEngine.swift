@@ -106,9 +106,7 @@ public final class DecisionEngine: Sendable {
         let rulesInput = PlanBinding.matrix(features.values, rows: batch.count, width: width, columns: binding.rulesColumns)
         let verdicts = rules.evaluate(events: batch, features: rulesInput.values, featureCount: rulesInput.width, modelScores: scores)
         let decidedAt = wallClock()
-        // `version` hashes the model's whole content (SHA-256 of its coefficients as text): once
-        // per batch, not once per decision.
-        let modelVersion = model?.model.version ?? "none"
+        let modelVersion = model?.version ?? "none"
         var made: [Decision] = []
         made.reserveCapacity(batch.count)
         for (row, event) in batch.enumerated() {

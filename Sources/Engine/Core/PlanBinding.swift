@@ -44,14 +44,14 @@ final class PlanBinder: Sendable {
 
     func binding(rules: RuleSet, model: CompiledModel?) -> PlanBinding {
         state.withLock { state in
-            if state.rulesVersion == rules.version, state.modelVersion == model?.model.version {
+            if state.rulesVersion == rules.version, state.modelVersion == model?.version {
                 return state.binding
             }
             let rulesColumns = Self.bind(rules.featurePlan, into: &state.plan)
             let modelColumns = model.map { Self.bind($0.plan, into: &state.plan) } ?? nil
             state.binding = PlanBinding(plan: state.plan, rulesColumns: rulesColumns, modelColumns: modelColumns)
             state.rulesVersion = rules.version
-            state.modelVersion = model?.model.version
+            state.modelVersion = model?.version
             return state.binding
         }
     }

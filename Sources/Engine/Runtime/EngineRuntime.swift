@@ -135,7 +135,7 @@ public final class EngineRuntime: Sendable {
             },
             HealthIndicator(name: "model") {
                 guard let model else { return ComponentHealth(name: "model", status: .up, detail: "no model configured: rules only") }
-                return ComponentHealth(name: "model", status: .up, detail: "version \(model.current.model.version), \(model.reloadFailures) rejected reloads")
+                return ComponentHealth(name: "model", status: .up, detail: "version \(model.current.version), \(model.reloadFailures) rejected reloads")
             },
             EngineRuntime.redisHealth(configuration: redisConfiguration, router: router, decisions: redisDecisions),
         ]

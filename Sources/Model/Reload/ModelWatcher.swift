@@ -107,7 +107,7 @@ public final class ModelWatcher: Sendable {
                     previous.destroy()
                 }
                 reloadCounter.increment()
-                event = .reloaded(version: compiled.model.version)
+                event = .reloaded(version: compiled.version)
             } catch {
                 state.withLock {
                     $0.failures += 1
@@ -132,7 +132,7 @@ public final class ModelWatcher: Sendable {
 
     /// The live model's info series, set to 1.
     private static func info(_ compiled: CompiledModel, factory: MetricsFactory) -> Gauge {
-        let gauge = Gauge(label: "waqiti_model_info", dimensions: [("model_version", compiled.model.version)], factory: factory)
+        let gauge = Gauge(label: "waqiti_model_info", dimensions: [("model_version", compiled.version)], factory: factory)
         gauge.record(1)
         return gauge
     }

@@ -28,7 +28,7 @@ struct RulesRoutes<Context: RequestContext>: Sendable {
             let hits = engine.metrics.ruleHitCounts
             let listing = Listing(
                 version: rules.version,
-                modelVersion: engine.currentModel?.model.version ?? "none",
+                modelVersion: engine.currentModel?.version ?? "none",
                 features: engine.currentPlan.features.map(\.canonicalName),
                 rules: rules.ruleNames.map { .init(name: $0, hits: hits[$0] ?? 0) }
             )

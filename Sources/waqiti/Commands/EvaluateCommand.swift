@@ -55,7 +55,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         let scorer = BatchScorer(model: compiled.model)
         scorer.score(raw: replay.matrix.values, rows: replay.matrix.rows)
         let evaluation = BinaryEvaluation(scores: Array(scorer.scores.prefix(replay.matrix.rows)), labels: replay.matrix.labels)
-        print("model \(compiled.model.version) on \(input)\n")
+        print("model \(compiled.version) on \(input)\n")
         print(MetricsReport(evaluation: evaluation, thresholds: thresholdValues).markdown)
     }
 }

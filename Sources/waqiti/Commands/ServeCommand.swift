@@ -54,7 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         for warning in runtime.warnings { Self.say("waqiti serve: warning: \(warning)") }
-        Self.say("waqiti serve: rules \(runtime.rules.current.version), model \(runtime.model?.current.model.version ?? "none"), features \(runtime.engine.currentPlan.count)")
+        Self.say("waqiti serve: rules \(runtime.rules.current.version), model \(runtime.model?.current.version ?? "none"), features \(runtime.engine.currentPlan.count)")
 
         let http = FraudHTTPServer.makeApplication(
             engine: runtime.engine, configuration: configuration, health: runtime.health, registry: registry, logger: logger,
