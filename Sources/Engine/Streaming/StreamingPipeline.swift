@@ -179,14 +179,14 @@ public final class StreamingPipeline: Service, Sendable {
     /// when nothing else is in flight, and synchronously, for every partition, before returning.
     private func commitStage(from input: BoundedQueue<InFlightBatch>, limit: InFlightLimit) async throws {
         var uncommitted: [PartitionOffset] = []
-        var latest: [PartitionKey: Int64] = [:]
+        var latest: [KafkaTopicPartition: Int64] = [:]
         var lastCommit = ContinuousClock.now
         while let batch = await input.next() {
             try await awaitDelivery(batch)
             engine.metrics.record(.produce, .now - batch.publishedAt)
             await limit.release(batch.messages.count)
             uncommitted = PartitionOffset.merged(uncommitted + batch.offsets)
-            for offset in batch.offsets { latest[PartitionKey(offset)] = offset.nextOffset }
+            for offset in batch.offsets { latest[offset.topicPartition] = offset.nextOffset }
             let now = ContinuousClock.now
             let runDry = await input.isEmpty
             guard runDry || now - lastCommit >= settings.commitInterval else { continue }
@@ -280,23 +280,14 @@ public final class StreamingPipeline: Service, Sendable {
     }
 }
 
-/// A topic and partition, as a dictionary key.
-struct PartitionKey: Hashable {
-    var topic: String
-    var partition: Int32
-
-    init(_ offset: PartitionOffset) {
-        topic = offset.topic
-        partition = offset.partition
-    }
-}
-
 extension PartitionOffset {
+    var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+
     /// One offset per partition, the highest, sorted by topic and partition.
     static func merged(_ offsets: [PartitionOffset]) -> [PartitionOffset] {
-        var highest: [PartitionKey: PartitionOffset] = [:]
-        for offset in offsets where offset.nextOffset > highest[PartitionKey(offset)]?.nextOffset ?? .min {
-            highest[PartitionKey(offset)] = offset
+        var highest: [KafkaTopicPartition: PartitionOffset] = [:]
+        for offset in offsets where offset.nextOffset > highest[offset.topicPartition]?.nextOffset ?? .min {
+            highest[offset.topicPartition] = offset
         }
         return highest.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }

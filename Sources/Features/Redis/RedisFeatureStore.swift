@@ -93,13 +93,13 @@ public final class RedisFeatureStore: FeatureStore {
         // advanced the store's clock that "newest time" arguments come from.)
         var token: String?
         if mode == .update {
-            let paymentIDs = events.map(\.paymentID)
-            if let last = unanswered.withLock({ $0 }), last.plan == plan, last.paymentIDs == paymentIDs, last.times == facts.times {
+            // Only after a failure is there anything to compare; a healthy batch pays nothing.
+            if let last = unanswered.withLock({ $0 }), last.plan == plan, last.times == facts.times,
+               last.paymentIDs.elementsEqual(events.lazy.map(\.paymentID)) {
                 arguments = last.arguments
                 token = last.token
             } else {
                 token = Self.newToken()
-                unanswered.withLock { $0 = UnansweredCall(plan: plan, paymentIDs: paymentIDs, times: facts.times, arguments: arguments, token: token!) }
             }
             redisKeys.append("\(keyPrefix)reply:\(token!)")
         }
@@ -110,11 +110,17 @@ public final class RedisFeatureStore: FeatureStore {
                 try connection.pipeline([command], loading: [WindowScript.script])[0]
             }
         } catch {
-            if error.isUnavailable { throw .unavailable(error.description) }
+            if error.isUnavailable {
+                if let token {
+                    let call = UnansweredCall(plan: plan, paymentIDs: events.map(\.paymentID), times: facts.times, arguments: arguments, token: token)
+                    unanswered.withLock { $0 = call }
+                }
+                throw .unavailable(error.description)
+            }
             throw .protocolViolation(error.description)
         }
         // Answered: nothing to resend.
-        if token != nil { unanswered.withLock { $0 = nil } }
+        if token != nil { unanswered.withLock { if $0 != nil { $0 = nil } } }
         var flags = [UInt8](repeating: 0, count: events.count)
         try out.withUnsafeMutableBufferPointer { buffer throws(FeatureStoreError) in
             try decode(reply, plan: layout, calls: calls, width: width, flags: &flags, into: buffer)
