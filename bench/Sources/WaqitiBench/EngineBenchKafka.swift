@@ -184,7 +184,8 @@ final class OutputReader: @unchecked Sendable {
 /// The broker's pass-through ceiling: a consumer-group member that copies every message of the
 /// payments topic to another topic with librdkafka and no scoring, under the engine's delivery
 /// contract (same batch size and fetch wait, the same producer settings, up to four batches in
-/// flight, offsets committed in order after the broker acknowledged the copies).
+/// flight, offsets committed in order after the broker acknowledged the copies: asynchronously
+/// while copying, as the engine does while busy, and synchronously at the end).
 enum PassThroughCopier {
     static func copy(from source: String, to target: String, group: String, expected: Int, brokers: String, batch: Int, linger: Duration) async throws {
         var consumerConfiguration = KafkaConsumerConfiguration(client: BenchKafka.client(brokers, "waqiti-bench-copier"), groupID: group)
@@ -194,10 +195,12 @@ enum PassThroughCopier {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: BenchKafka.client(brokers, "waqiti-bench-copier")))
         var inFlight: [(task: Task<Void, Error>, offsets: [KafkaTopicPartitionOffset])] = []
         var copied = 0
+        var latest: [KafkaTopicPartition: KafkaTopicPartitionOffset] = [:]
         func settleOldest() async throws {
             let oldest = inFlight.removeFirst()
             try await oldest.task.value
-            try consumer.commit(oldest.offsets)
+            try consumer.commit(oldest.offsets, mode: .async)
+            for offset in oldest.offsets { latest[KafkaTopicPartition(topic: offset.topic, partition: offset.partition)] = offset }
         }
         for try await polled in consumer.batches(maxMessages: batch, pollTimeout: linger) {
             guard !polled.messages.isEmpty else { continue }
@@ -208,6 +211,7 @@ enum PassThroughCopier {
             if copied >= expected { break }
         }
         while !inFlight.isEmpty { try await settleOldest() }
+        try consumer.commit(Array(latest.values))
         try producer.close()
         consumer.close()
     }
