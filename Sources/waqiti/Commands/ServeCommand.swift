@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("waqiti serve: configuration error: \(error)\n".utf8))
             throw ExitCode(78)
         }
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        LoggingSystem.bootstrap { DeferredMetadataLogHandler(label: $0) }
         let registry = PrometheusExport.registry
         let logger = Logger(label: "waqiti.serve")
 
