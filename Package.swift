@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "Kafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Redis", dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BLAS", dependencies: ["COpenBLAS"]),
+        // The CPU's prefetch hint, which Swift does not expose (one inline function).
+        .target(name: "CPrefetch"),
 
         // Domain: events, decisions, money, event time, wire formats. Pure Swift, no I/O.
         .target(name: "FraudCore"),
@@ -39,7 +41,7 @@ let package = Package(
         // Sliding-window velocity features: in-memory ring buffers and Redis behind one protocol.
         // Optimized even in debug builds: the oracle property tests push 100k+ events through it.
         // Exclusivity is checked at compile time; the runtime re-check of every window access cost ~8% of the hot path.
-        .target(name: "Features", dependencies: ["FraudCore", "Redis"], swiftSettings: [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]),
+        .target(name: "Features", dependencies: ["FraudCore", "Redis", "CPrefetch"], swiftSettings: [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]),
         // Rules DSL: lexer, parser, type checker, compiler to closures, hot reload.
         .target(name: "Rules", dependencies: [
             "FraudCore", "Features",

@@ -1,3 +1,4 @@
+import CPrefetch
 import FraudCore
 import Synchronization
 
@@ -116,25 +117,35 @@ public final class InMemoryFeatureStore: FeatureStore {
     /// the core's outstanding cache misses busy, few enough that the lines are still cached when used.
     static let warmRun = 32
 
-    /// Loads, for a run of (event, key) pairs, the key-table slots, then the windows' headers,
-    /// then their buffers: each step's loads are independent across the run, so their cache misses
-    /// overlap instead of queuing one after another. Changes no state but `shard.warmed`.
+    /// Brings into the cache, for a run of (event, key) pairs, the key-table slots, then the
+    /// windows' headers, then their buffers, then what those point to. Each step issues
+    /// prefetches (or, at the last, loads) that are independent across the run, so their cache
+    /// misses overlap instead of queuing one after another; a prefetch, unlike a load, does not hold
+    /// up the core while it waits, so one step covers the whole run. Changes no state but `shard.warmed`.
     private func warm(_ run: ArraySlice<Int32>, facts: BatchFacts, plan: CompiledPlan, shard: inout WindowShard) {
         let groupCount = facts.groupCount
-        var sum: UInt64 = 0
-        for op in run { sum &+= shard.tables[Int(op) % groupCount].warmSlot(hash: facts.keyHashes[Int(op)]) }
-        for op in run {
-            if let window = shard.tables[Int(op) % groupCount].likelyWindow(hash: facts.keyHashes[Int(op)]) {
-                sum &+= UInt64(bitPattern: window.warmHeader())
+        withUnsafeTemporaryAllocation(of: UnsafeRawPointer?.self, capacity: run.count) { windows in
+            for op in run {
+                waqiti_prefetch(shard.tables[Int(op) % groupCount].homeSlotAddress(hash: facts.keyHashes[Int(op)]))
             }
-        }
-        for op in run {
-            let g = Int(op) % groupCount
-            if let window = shard.tables[g].likelyWindow(hash: facts.keyHashes[Int(op)]) {
-                sum &+= UInt64(bitPattern: window.warmBuffers(Int(op) / groupCount, facts: facts, layout: plan.groups[g]))
+            for (n, op) in zip(windows.indices, run) {
+                windows[n] = shard.tables[Int(op) % groupCount].likelyWindowAddress(hash: facts.keyHashes[Int(op)])
+                if let window = windows[n] { KeyWindow.prefetchHeader(at: window) }
             }
+            for n in 0..<run.count {
+                guard let window = windows[n] else { continue }
+                Unmanaged<KeyWindow>.fromOpaque(window)._withUnsafeGuaranteedRef { $0.prefetchBuffers() }
+            }
+            var sum: Int64 = 0
+            for (n, op) in zip(windows.indices, run) {
+                guard let window = windows[n] else { continue }
+                let g = Int(op) % groupCount
+                sum &+= Unmanaged<KeyWindow>.fromOpaque(window)._withUnsafeGuaranteedRef {
+                    $0.warmBuffers(Int(op) / groupCount, facts: facts, layout: plan.groups[g])
+                }
+            }
+            shard.warmed &+= UInt64(bitPattern: sum)
         }
-        shard.warmed &+= sum
     }
 
     private func apply(
@@ -156,8 +167,8 @@ public final class InMemoryFeatureStore: FeatureStore {
                 w = KeyWindow(key: key, layout: layout)
                 if let slot { shard.tables[g][slot] = w } else { shard.tables[g].insert(w, hash: hash) }
             }
-            let outcome = w.insert(i, facts: facts, layout: layout, lateness: plan.lateness, retention: plan.retention)
-            w.read(at: t, layout: layout, facts: facts, virtual: nil, into: out, row: row)
+            let (outcome, end) = w.insert(i, facts: facts, layout: layout, lateness: plan.lateness, retention: plan.retention)
+            w.read(at: t, layout: layout, facts: facts, virtual: nil, end: end, into: out, row: row)
             return outcome
         case .readOnly:
             let w = window ?? KeyWindow(key: key, layout: layout)

@@ -37,17 +37,25 @@ struct KeyTable {
         return nil
     }
 
-    /// The window in `hash`'s home slot when that slot carries `hash` (no key comparison): for
-    /// warming caches ahead of `find`, never for answers.
+    /// Where `hash`'s home slot lies, for a prefetch ahead of `find`.
     @inline(__always)
-    func likelyWindow(hash: UInt64) -> KeyWindow? {
-        let slot = slots[home(hash)]
-        return slot.hash == hash ? slot.window : nil
+    func homeSlotAddress(hash: UInt64) -> UnsafeRawPointer {
+        slots.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + home(hash)) }
     }
 
-    /// Loads the home slot of `hash` so that a later `find` hits the cache; returns a word of it.
+    /// The window in `hash`'s home slot when that slot carries `hash` (no key comparison), as an
+    /// unretained address: retaining it would be an atomic write to an object not yet in the cache,
+    /// a stall of its own. For prefetching ahead of `find`, never for answers.
     @inline(__always)
-    func warmSlot(hash: UInt64) -> UInt64 { slots[home(hash)].hash }
+    func likelyWindowAddress(hash: UInt64) -> UnsafeRawPointer? {
+        slots.withUnsafeBufferPointer { slots in
+            let slot = slots.baseAddress! + home(hash)
+            guard slot.pointee.hash == hash else { return nil }
+            return UnsafeRawPointer(slot).load(fromByteOffset: KeyTable.windowOffset, as: UnsafeRawPointer?.self)
+        }
+    }
+
+    private static let windowOffset = MemoryLayout<Slot>.offset(of: \Slot.window)!
 
     subscript(slot: Int) -> KeyWindow {
         get { slots[slot].window! }

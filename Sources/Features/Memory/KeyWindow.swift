@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// What happened when an event was offered to one key's window.
 enum InsertOutcome {
     case inserted
@@ -194,27 +196,53 @@ final class KeyWindow: @unchecked Sendable {
 
     // MARK: Cache warming
 
-    /// Reads a word of the window object's header: the first of the dependent loads an insert
-    /// makes. `InMemoryFeatureStore` calls the `warm` methods for a run of (event, key) pairs
-    /// before applying them, so the cache misses of many keys overlap instead of queuing one after
-    /// another (the store is bound by memory latency: its tables and rings exceed the caches).
-    /// The returned words mean nothing; the caller folds them into a value it keeps.
-    @inline(__always) func warmHeader() -> Int64 { newest &+ Int64(count) &+ Int64(key.utf8.count) &+ Int64(prefixCount) }
+    /// Prefetches the window object at `address` (an unretained `KeyWindow`, from
+    /// `KeyTable.likelyWindowAddress`): its stored properties span up to four cache lines.
+    @inline(__always) static func prefetchHeader(at address: UnsafeRawPointer) {
+        waqiti_prefetch(address)
+        waqiti_prefetch(address + 64)
+        waqiti_prefetch(address + 128)
+        waqiti_prefetch(address + (instanceBytes - 1))
+    }
 
-    /// Reads a word of each buffer the next insert and read touch: both ends of the ring, the
-    /// window cursors, the min/max deques and the counted map slots of event `i`'s values.
+    /// The object's size: Swift's two header words and the 19 words of stored properties (a hint:
+    /// a wrong size only prefetches a line too few or too many).
+    private static let instanceBytes = 16 + 19 * 8
+
+    /// Prefetches what the next insert and read touch first, from the header alone (no load of a
+    /// buffer): both ends of the ring and the slot after the newest entry, the prefix bases and
+    /// cursors after the ring, and the deque and counted-map structs.
+    @inline(__always) func prefetchBuffers() {
+        if count > 0 {
+            waqiti_prefetch(storage + offset(count &- 1))
+            waqiti_prefetch(storage + offset(0))
+            if count < capacity { waqiti_prefetch(storage + offset(count)) }
+        }
+        waqiti_prefetch(storage + capacity &* stride)
+        if tailWords > 8 { waqiti_prefetch(storage + (capacity &* stride &+ tailWords &- 1)) }
+        if dequeCount > 0 { waqiti_prefetch(deques) }
+        if distinctMapCount > 0 { waqiti_prefetch(distincts) }
+    }
+
+    /// Prefetches the entries at the window cursors, and reads a word of the other things the
+    /// buffers prefetched by `prefetchBuffers` point to: the min/max deques' fronts and the counted
+    /// map slots of event `i`'s values (behind an array each, whose address is not known without
+    /// loading it).
+    /// The store is bound by memory latency (its tables and rings exceed the caches), and these
+    /// loads, made for a run of (event, key) pairs before they are applied, overlap their misses.
+    /// The returned words mean nothing; the caller folds them into a value it keeps.
     func warmBuffers(_ i: Int, facts: BatchFacts, layout: GroupLayout) -> Int64 {
         var sum: Int64 = 0
         if count > 0 {
-            sum &+= storage[offset(count - 1)] &+ storage[offset(0)]
-            // Where each window starts: the read moves its cursor from there.
-            for slot in 0..<cursorCount { sum &+= storage[offset(Swift.min(Swift.max(cursor(slot) - firstSeq, 0), count - 1))] }
+            // Where each window starts: the read moves its cursor from there. The cursors came in
+            // with `prefetchBuffers`; the entries they point at are only needed by the read.
+            for slot in 0..<cursorCount { waqiti_prefetch(storage + offset(Swift.min(Swift.max(cursor(slot) - firstSeq, 0), count - 1))) }
             for d in 0..<dequeCount where !deques[d].isEmpty && deques[d].front >= firstSeq {
                 sum &+= storage[offset(Swift.min(deques[d].front - firstSeq, count - 1))]
             }
         }
         for d in 0..<distinctMapCount {
-            let column = layout.features[layout.distinctFeatures[d]].stringColumn!
+            let column = layout.withFeature(layout.distinctFeatures[d]) { $0.pointee.stringColumn! }
             let hash = facts.stringHashes[i &* facts.stringCount &+ layout.stringSlots[column]]
             sum &+= distincts[d].warm(hash: hash)
         }
@@ -223,12 +251,14 @@ final class KeyWindow: @unchecked Sendable {
 
     // MARK: Updates
 
-    /// Adds event `i` of the batch unless it is too late or a duplicate.
-    func insert(_ i: Int, facts: BatchFacts, layout: GroupLayout, lateness: Int64, retention: Int64) -> InsertOutcome {
+    /// Adds event `i` of the batch unless it is too late or a duplicate. `end`: the event's
+    /// `upperBound` after the call (the first entry later than it), which its read needs, when
+    /// known without a search.
+    func insert(_ i: Int, facts: BatchFacts, layout: GroupLayout, lateness: Int64, retention: Int64) -> (outcome: InsertOutcome, end: Int?) {
         let t = facts.times[i]
-        if count > 0, t < newest - lateness { return .tooLate }
+        if count > 0, t < newest - lateness { return (.tooLate, nil) }
         let p = upperBound(t)
-        if isDuplicate(i, facts: facts, upperBound: p) { return .duplicate }
+        if isDuplicate(i, facts: facts, upperBound: p) { return (.duplicate, p) }
         if count == capacity { resize(to: capacity + capacity / 2) }
         if p < count { shiftRight(from: p) }
         count += 1
@@ -262,9 +292,12 @@ final class KeyWindow: @unchecked Sendable {
         }
         updateCaches(insertedAt: p, appended: appended, layout: layout)
         if t > newest { newest = t }
+        // The new entry is within lateness of the newest, so never expires here; the entries before
+        // it that do shift its position down.
+        let endSeq = firstSeq + p + 1
         expire(olderThanOrAt: newest - retention, layout: layout)
         if capacity > KeyWindow.minimumCapacity, count * 3 <= capacity { resize(to: Swift.max(KeyWindow.minimumCapacity, capacity * 2 / 3)) }
-        return .inserted
+        return (.inserted, endSeq - firstSeq)
     }
 
     /// Drops the entries a plan with this retention would no longer keep (after a plan change).
@@ -304,9 +337,8 @@ final class KeyWindow: @unchecked Sendable {
                 deques[d].shiftForInsert(at: seq)
                 if seq < deques[d].lo { continue }
             }
-            let f = layout.dequeFeatures[d]
-            guard holds(layout.features[f].condition, p) else { continue }
-            let column = layout.features[f].valueColumn!
+            let (condition, column) = layout.withFeature(layout.dequeFeatures[d]) { ($0.pointee.condition, $0.pointee.valueColumn!) }
+            guard holds(condition, p) else { continue }
             let value = storage[offset(p) + column]
             let isMax = layout.dequeIsMax[d]
             @inline(__always) func dominated(_ item: Int) -> Bool {
@@ -327,7 +359,13 @@ final class KeyWindow: @unchecked Sendable {
             }
             var r = m
             while r > deques[d].start, dominated(deques[d].items[r - 1]) { r -= 1 }
-            deques[d].items.replaceSubrange(r..<m, with: CollectionOfOne(seq))
+            if m == deques[d].items.count {
+                // The usual case, an entry at the end: no generic range replacement.
+                deques[d].items.removeLast(m - r)
+                deques[d].items.append(seq)
+            } else {
+                deques[d].items.replaceSubrange(r..<m, with: CollectionOfOne(seq))
+            }
         }
         for d in 0..<distinctMapCount where distincts[d].valid {
             if seq < distincts[d].lo {
@@ -376,12 +414,18 @@ final class KeyWindow: @unchecked Sendable {
         (newStorage + count * stride).initialize(repeating: 0, count: (newCapacity - count) * stride)
         (newStorage + newCapacity * stride).initialize(from: storage + capacity * stride, count: tailWords)
         if stringsPerEntry > 0 {
+            // The live strings are moved, not copied (no retain and release of each); the free
+            // slots of the old ring are deinitialized, then the old buffer is released.
             let spe = stringsPerEntry
             let newStrings = UnsafeMutablePointer<String>.allocate(capacity: newCapacity * spe)
-            newStrings.initialize(from: strings + head * spe, count: firstRun * spe)
-            (newStrings + firstRun * spe).initialize(from: strings, count: secondRun * spe)
+            newStrings.moveInitialize(from: strings + head * spe, count: firstRun * spe)
+            (newStrings + firstRun * spe).moveInitialize(from: strings, count: secondRun * spe)
             (newStrings + count * spe).initialize(repeating: "", count: (newCapacity - count) * spe)
-            KeyWindow.free(strings, count: capacity * spe)
+            let freeStart = head + count < capacity ? head + count : head + count - capacity
+            let freeFirstRun = Swift.min(capacity - count, capacity - freeStart)
+            (strings + freeStart * spe).deinitialize(count: freeFirstRun * spe)
+            strings.deinitialize(count: (capacity - count - freeFirstRun) * spe)
+            strings.deallocate()
             strings = newStrings
         }
         storage.deallocate()
@@ -394,10 +438,11 @@ final class KeyWindow: @unchecked Sendable {
 
     /// Writes every feature of the group for the event at time t into `out[row…]`.
     /// `virtual`: the event itself, counted without being stored (read-only mode).
+    /// `end`: `upperBound(t)` when the caller knows it.
     func read(
-        at t: Int64, layout: GroupLayout, facts: BatchFacts, virtual: Int?, into out: UnsafeMutableBufferPointer<Double>, row: Int
+        at t: Int64, layout: GroupLayout, facts: BatchFacts, virtual: Int?, end: Int? = nil, into out: UnsafeMutableBufferPointer<Double>, row: Int
     ) {
-        let hi = upperBound(t)
+        let hi = end ?? upperBound(t)
         // Each window length's start once, shared by the features over it (a plan has fewer window
         // lengths per key field than features).
         withUnsafeTemporaryAllocation(of: Int.self, capacity: cursorCount) { starts in

@@ -92,7 +92,7 @@ struct DistinctCounter {
 
     func contains(_ value: String, hash: UInt64) -> Bool { slot(of: value, hash: hash) != nil }
 
-    /// Loads the home slot of `hash` (see `KeyWindow.warmHeader`); returns a word of it.
+    /// Loads the home slot of `hash` (see `KeyWindow.warmBuffers`); returns a word of it.
     @inline(__always)
     func warm(hash: UInt64) -> Int64 {
         guard !slots.isEmpty else { return 0 }

@@ -118,6 +118,8 @@ struct CompiledPlan: Sendable {
     let stringFields: [EventField]
     let maskWords: Int
     let groups: [GroupLayout]
+    /// Per group, the string slot of its key field when a distinct feature also counts that field.
+    let keyStringSlots: [Int?]
 
     init(plan: FeaturePlan, lateness: EventDuration) {
         self.plan = plan
@@ -236,6 +238,7 @@ struct CompiledPlan: Sendable {
                 storageSignature: signature
             )
         }
+        keyStringSlots = keys.map { strings.firstIndex(of: $0) }
     }
 
     /// Everything the windows need from a batch, extracted once: no event is looked at twice.
@@ -246,20 +249,21 @@ struct CompiledPlan: Sendable {
             count: events.count, maskWords: maskWords, numericCount: numericFields.count,
             stringCount: stringFields.count, groupCount: groups.count
         )
-        // Events are read in place: iterating `enumerated()` copied every event (a dozen string
-        // retains and releases each), which cost more than the extraction itself.
+        // Events are read in place through a pointer: iterating `enumerated()`, or even subscripting
+        // a buffer pointer, copied every event (a dozen string retains and releases each), which
+        // cost more than the extraction itself.
         events.withUnsafeBufferPointer { events in
-            for i in events.indices { extract(events[i], index: i, into: &facts, hashing: hashing, rates: rates) }
+            for i in events.indices { extract(events.baseAddress! + i, index: i, into: &facts, hashing: hashing, rates: rates) }
         }
         return facts
     }
 
     @inline(__always)
-    private func extract(_ event: borrowing PaymentEvent, index i: Int, into facts: inout BatchFacts, hashing: Bool, rates: ExchangeRates) {
+    private func extract(_ event: UnsafePointer<PaymentEvent>, index i: Int, into facts: inout BatchFacts, hashing: Bool, rates: ExchangeRates) {
         let presenceBase = filters.count
         let stringPresenceBase = filters.count + numericFields.count
-        facts.times[i] = event.occurredAt.millisecondsSinceEpoch
-        facts.idHashes[i] = StableHash.hash(event.paymentID)
+        facts.times[i] = event.pointee.occurredAt.millisecondsSinceEpoch
+        facts.idHashes[i] = StableHash.hash(event.pointee.paymentID)
         let maskBase = i * maskWords
         func set(_ bit: Int) { facts.masks[maskBase + bit >> 6] |= 1 << UInt64(bit & 63) }
         for (bit, filter) in filters.enumerated() where filter.matches(event, rates: rates) { set(bit) }
@@ -276,8 +280,16 @@ struct CompiledPlan: Sendable {
                 set(stringPresenceBase + slot)
             }
         }
-        for (g, group) in groups.enumerated() {
-            guard let key = group.key.windowString(of: event, rates: rates) else { continue }
+        for g in groups.indices {
+            // A key field that is also counted by a distinct feature is hashed once: its value and
+            // hash are the string slot's (the same `windowString`, so the same text).
+            if let slot = keyStringSlots[g] {
+                guard facts.masks[maskBase + (stringPresenceBase + slot) >> 6] & (1 << UInt64((stringPresenceBase + slot) & 63)) != 0 else { continue }
+                facts.keys[i * groups.count + g] = facts.strings[i * stringFields.count + slot]
+                if hashing { facts.keyHashes[i * groups.count + g] = facts.stringHashes[i * stringFields.count + slot] }
+                continue
+            }
+            guard let key = groups[g].key.windowString(of: event, rates: rates) else { continue }
             facts.keys[i * groups.count + g] = key
             if hashing { facts.keyHashes[i * groups.count + g] = seededHash(key) }
         }

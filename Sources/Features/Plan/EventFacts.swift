@@ -55,24 +55,43 @@ enum NumericScale: Sendable {
     }
 }
 
+/// The window stores read events through a pointer: passing the event itself to a function they
+/// cannot see into (`EventField.string(of:)` in FraudCore) made Swift copy the whole event, a
+/// dozen string retains and releases, per field and event, which cost more than the extraction.
+/// These read the one property they need.
 extension EventField {
     /// The integer a window stores for a numeric field, or nil when the event has no value
     /// (an `amount_usd` whose currency has no rate).
-    func windowInteger(of event: PaymentEvent, rates: ExchangeRates) -> Int64? {
+    func windowInteger(of event: UnsafePointer<PaymentEvent>, rates: ExchangeRates) -> Int64? {
         switch self {
-        case .amountMinor: event.amount.minorUnits
-        case .amountUSD: rates.usd(event.amount).map { Int64(($0 * NumericScale.microsPerDollar).rounded()) }
+        case .amountMinor: event.pointee.amount.minorUnits
+        case .amountUSD: rates.usd(event.pointee.amount).map { Int64(($0 * NumericScale.microsPerDollar).rounded()) }
         default: nil
         }
     }
 
     /// The string a window keys on, counts distinct or filters by; nil when the event has none
-    /// (no beneficiary, an absent metadata key, an `amount_usd` without a rate).
-    func windowString(of event: PaymentEvent, rates: ExchangeRates) -> String? {
-        if self == .amountUSD {
-            return windowInteger(of: event, rates: rates).map { NumericScale.usdMicros.value($0).description }
+    /// (no beneficiary, an absent metadata key, an `amount_usd` without a rate). The same text as
+    /// `string(of:)`, property by property.
+    func windowString(of event: UnsafePointer<PaymentEvent>, rates: ExchangeRates) -> String? {
+        switch self {
+        case .paymentID: event.pointee.paymentID
+        case .accountID: event.pointee.accountID
+        case .cardFingerprint: event.pointee.cardFingerprint
+        case .deviceID: event.pointee.deviceID
+        case .ip: event.pointee.ip
+        case .merchantID: event.pointee.merchantID
+        case .mcc: event.pointee.mcc
+        case .beneficiaryID: event.pointee.beneficiaryID
+        case .cardCountry: event.pointee.cardCountry
+        case .ipCountry: event.pointee.ipCountry
+        case .channel: event.pointee.channel.rawValue
+        case .type: event.pointee.type.rawValue
+        case .currency: event.pointee.amount.currency.code
+        case .amountMinor: String(event.pointee.amount.minorUnits)
+        case .amountUSD: windowInteger(of: event, rates: rates).map { NumericScale.usdMicros.value($0).description }
+        case .metadata(let key): event.pointee.metadata[key]
         }
-        return string(of: event)
     }
 
     var numericScale: NumericScale { self == .amountUSD ? .usdMicros : .minorUnits }
@@ -89,7 +108,7 @@ extension EventField {
 extension FeatureFilter {
     /// All clauses hold. A clause on a field the event does not carry is false whatever its
     /// operator (`!=` and `not in` included): a missing value never satisfies a comparison.
-    func matches(_ event: PaymentEvent, rates: ExchangeRates) -> Bool {
+    func matches(_ event: UnsafePointer<PaymentEvent>, rates: ExchangeRates) -> Bool {
         for clause in clauses {
             guard let value = clause.field.windowString(of: event, rates: rates) else { return false }
             let holds: Bool
