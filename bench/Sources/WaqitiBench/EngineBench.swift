@@ -157,18 +157,7 @@ enum EngineBench {
             let half = roundedRate(maximum / 2)
             return (Array(Set([1_000, roundedRate(maximum / 4), half])).filter { $0 > 0 }.sorted(), half)
         }
-        // The broker's own floor at the same offered loads, in the same run: the copier's
-        // event→copy latency is what any consumer-producer pays on this broker and machine.
-        let floorRates = Array(Set(options.stores.flatMap { offeredRates($0).rates })).sorted()
-        let floorResults = try await measureCopierFloor(rates: floorRates, pool: &pool, admin: admin, run: run, options: options, brokers: brokers)
-        var floorP99: [Int: Double] = [:]
-        for (rate, result) in zip(floorRates, floorResults) {
-            let h = result.latency
-            floorP99[rate] = Double(h.valueAtPercentile(99)) / 1000
-            latencyRows.append(["pass-through copier (no scoring)", String(rate), "broker floor", "\(result.distinct) / \(rate * (options.warmup + options.seconds))",
-                                ms(h.valueAtPercentile(50)), ms(h.valueAtPercentile(99)), ms(h.valueAtPercentile(99.9)), ms(h.max)])
-            print("  latency pass-through copier at \(rate)/s: p50 \(ms(h.valueAtPercentile(50))) ms, p99 \(ms(h.valueAtPercentile(99))) ms")
-        }
+        var floorP99: [String: Double] = [:]
         for store in options.stores {
             let (offered, half) = offeredRates(store)
             let topic = "bench-\(run)-latency-\(store)"
@@ -183,6 +172,14 @@ enum EngineBench {
             try check(probed, expected: probe.count, what: "latency probe (\(store))")
 
             for rate in offered {
+                // The broker's own floor at this offered load, measured just before the engine's
+                // row so both see the same machine (the engine is idle meanwhile).
+                let floor = try await measureCopierFloor(rate: rate, label: "\(store)-\(rate)", pool: &pool, admin: admin, run: run, options: options, brokers: brokers)
+                let f = floor.latency
+                floorP99["\(store)-\(rate)"] = Double(f.valueAtPercentile(99)) / 1000
+                latencyRows.append(["pass-through copier (no scoring)", String(rate), "broker floor", "\(floor.distinct) / \(rate * (options.warmup + options.seconds))",
+                                    ms(f.valueAtPercentile(50)), ms(f.valueAtPercentile(99)), ms(f.valueAtPercentile(99.9)), ms(f.max)])
+                print("  latency pass-through copier at \(rate)/s: p50 \(ms(f.valueAtPercentile(50))) ms, p99 \(ms(f.valueAtPercentile(99))) ms")
                 let events = pool.take(rate * (options.warmup + options.seconds))
                 let result = try await timeOutputs(of: events, rate: rate, topic: topic, output: decisions, identity: .key, options: options, brokers: brokers)
                 let h = result.latency
@@ -210,7 +207,7 @@ enum EngineBench {
         }
         for store in options.stores {
             if let (rate, p99) = halfMaxP99[store] {
-                let floor = floorP99[rate].map { String(format: " (the broker's floor, the copier at \(rate)/s: p99 %.2f ms)", $0) } ?? ""
+                let floor = floorP99["\(store)-\(rate)"].map { String(format: " (the broker's floor, the copier at \(rate)/s: p99 %.2f ms)", $0) } ?? ""
                 targets.append("p99 event→decision ≤ 25 ms at half the measured maximum (\(store)): \(String(format: "%.2f", p99)) ms — \(p99 <= 25 ? "met" : "NOT met")\(floor)")
             }
         }
@@ -240,30 +237,26 @@ enum EngineBench {
         return await read
     }
 
-    /// The pass-through copier (the throughput ceiling's, same settings) offered each rate in
-    /// turn on a fresh topic pair, after a probe that waits out its group join.
+    /// The pass-through copier (the throughput ceiling's, same settings) offered `rate` on a fresh
+    /// topic pair and consumer group, after a probe that waits out its group join.
     static func measureCopierFloor(
-        rates: [Int], pool: inout BenchEventPool, admin: KafkaAdmin, run: String, options: Options, brokers: String
-    ) async throws -> [ReadResult] {
-        let input = "bench-\(run)-floor-payments", output = "bench-\(run)-floor-copies"
+        rate: Int, label: String, pool: inout BenchEventPool, admin: KafkaAdmin, run: String, options: Options, brokers: String
+    ) async throws -> ReadResult {
+        let input = "bench-\(run)-floor-\(label)-payments", output = "bench-\(run)-floor-\(label)-copies"
         try admin.createTopic(input, partitions: partitions)
         try admin.createTopic(output, partitions: partitions)
         let probe = pool.take(200)
-        let batches = rates.map { pool.take($0 * (options.warmup + options.seconds)) }
-        let expected = probe.count + batches.reduce(0) { $0 + $1.count }
+        let events = pool.take(rate * (options.warmup + options.seconds))
         let copier = Task {
-            try await PassThroughCopier.copy(from: input, to: output, group: "bench-\(run)-floor", expected: expected,
+            try await PassThroughCopier.copy(from: input, to: output, group: "bench-\(run)-floor-\(label)", expected: probe.count + events.count,
                                              brokers: brokers, batch: 500, linger: .milliseconds(5))
         }
         let probeReader = try OutputReader(topic: output, partitions: partitions, brokers: brokers, identity: .value)
         try await BenchKafka.preload(probe, topic: input, brokers: brokers)
         try check(await probeReader.read(expected: probe.count, timeout: .seconds(120)), expected: probe.count, what: "copier latency probe")
-        var results: [ReadResult] = []
-        for (rate, events) in zip(rates, batches) {
-            results.append(try await timeOutputs(of: events, rate: rate, topic: input, output: output, identity: .value, options: options, brokers: brokers))
-        }
+        let result = try await timeOutputs(of: events, rate: rate, topic: input, output: output, identity: .value, options: options, brokers: brokers)
         try await copier.value
-        return results
+        return result
     }
 
     /// The bench's own Redis database (12), flushed before each Redis phase, so earlier runs'
@@ -275,7 +268,9 @@ enum EngineBench {
     }
 
     static func flush(_ url: String) throws {
-        let connection = try RedisConnection(configuration: RedisConfiguration(url: url))
+        // Synchronous (ASYNC would free the old keys while the next engine is measured), so it
+        // takes seconds after a Redis drain on a loaded machine: the default 1 s timeout failed.
+        let connection = try RedisConnection(configuration: RedisConfiguration(url: url, commandTimeout: .seconds(120)))
         _ = try connection.send(RedisCommand("FLUSHDB"))
         connection.disconnect()
     }

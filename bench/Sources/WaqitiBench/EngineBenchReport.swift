@@ -30,8 +30,9 @@ struct EngineBenchReport {
         text += "\n## Event → decision latency\n\nOpen loop: payments are produced on a fixed schedule (1 ms ticks); latency runs from each payment's "
         text += "scheduled produce instant to the arrival of its decision at the reader (HdrHistogram, 3 significant digits), "
         text += "after \(options.warmup) s of warm-up, over \(options.seconds) s; one fresh engine per store. "
-        text += "The pass-through copier rows are the broker's floor at the same offered loads, in the same run: the copier "
-        text += "(the throughput ceiling's, no scoring) copies each payment to another topic, timed the same way from produce to the copy's arrival.\n\n"
+        text += "Each pass-through copier row is the broker's floor at that offered load, measured just before the engine's row below it "
+        text += "(that engine idle meanwhile): the copier (the throughput ceiling's, no scoring, fresh topics and group) copies each payment "
+        text += "to another topic, timed the same way from produce to the copy's arrival.\n\n"
         text += Self.table(["path / store", "offered events/s", "load", "decided", "p50 ms", "p99 ms", "p99.9 ms", "max ms"], latency)
 
         if !http.isEmpty {
