@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Module boundaries follow ../shared/ARCHITECTURE.md: C interop lives only in the thin wrapper
-// targets (Kafka, Redis, BLAS), the domain (FraudCore) knows no I/O, and transports adapt to the
-// engine rather than the other way round.
+// targets (Kafka, Redis, BLAS; plus CPrefetch, one compiler intrinsic the in-memory store needs
+// and Swift lacks), the domain (FraudCore) knows no I/O, and transports adapt to the engine rather
+// than the other way round.
 let package = Package(
     name: "waqiti",
     platforms: [.macOS(.v14)],
