@@ -1,3 +1,5 @@
+import BLAS
+import Foundation
 import Features
 import FraudCore
 import Replay
@@ -33,6 +35,9 @@ enum ReplayBench {
             }
             i += 2
         }
+        // One OpenBLAS thread, as `waqiti replay` sets it (ReplayCommand): OpenBLAS's idle workers
+        // spin, which on a quiet machine doubled the engine rows' CPU time against their wall time.
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreadCount(1) }
         let path = "/tmp/waqiti-bench-replay-\(getpid()).jsonl"
         let decisionsPath = "/tmp/waqiti-bench-replay-\(getpid()).decisions.jsonl"
         let cachePath = "/tmp/waqiti-bench-replay-\(getpid()).wqc"
