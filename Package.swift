@@ -118,7 +118,10 @@ let package = Package(
 
         // The integration gate and the local stack's addresses, shared by every test target that
         // talks to a real service.
-        .target(name: "LocalStackSupport", path: "Tests/LocalStackSupport"),
+        .target(name: "LocalStackSupport", dependencies: [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/LocalStackSupport"),
         .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis", "LocalStackSupport"], swiftSettings: [.unsafeFlags(["-O"])]),

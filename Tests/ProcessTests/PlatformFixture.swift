@@ -30,38 +30,30 @@ struct PlatformDatabase: Sendable {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await admin.run() }
             defer { group.cancelAll() }
-            try await Self.explained("CREATE DATABASE \(name)") { try await admin.query("CREATE DATABASE \(unescaped: name)", logger: logger) }
+            try await ScratchDatabase.create(name, using: admin, logger: logger)
             components.path = "/" + name
             let database = PlatformDatabase(url: components.string!, client: client(name))
             group.addTask { await database.client.run() }
             let result: Result<T, any Error>
             do { result = .success(try await body(database)) } catch { result = .failure(error) }
-            try await Self.explained("DROP DATABASE \(name)") { try await admin.query("DROP DATABASE \(unescaped: name) WITH (FORCE)", logger: logger) }
+            try await ScratchDatabase.drop(name, using: admin, logger: logger)
             return try result.get()
         }
     }
 
     /// One BIGINT from `query`, for assertions.
     func count(_ query: PostgresQuery) async throws -> Int64 {
-        try await Self.explained(query.sql) {
+        try await ScratchDatabase.explained(query.sql) {
             for try await value in try await client.query(query, logger: Self.logger).decode(Int64.self) { return value }
             return -1
         }
     }
 
     func strings(_ query: PostgresQuery) async throws -> [String] {
-        try await Self.explained(query.sql) {
+        try await ScratchDatabase.explained(query.sql) {
             var values: [String] = []
             for try await value in try await client.query(query, logger: Self.logger).decode(String.self) { values.append(value) }
             return values
-        }
-    }
-
-    /// PSQLError's description leaves out the server's message on purpose (it may carry data into
-    /// logs); a failing test needs it, and the statement, to be diagnosed from the CI log alone.
-    static func explained<T>(_ statement: String, _ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch {
-            throw ProcessTestError.database("\(statement): \(String(reflecting: error))")
         }
     }
 }

@@ -30,7 +30,7 @@ enum TestDatabase {
     static func withURL<T: Sendable>(_ body: @Sendable (Database, PostgresURL) async throws -> T) async throws -> T {
         let server = try Integration.postgresURL
         let name = "waqiti_test_\(UInt64.random(in: 0...UInt64.max))"
-        try await withAdmin(server) { try await $0.query("CREATE DATABASE \(unescaped: name)", logger: logger) }
+        try await withAdmin(server) { try await ScratchDatabase.create(name, using: $0, logger: logger) }
         var url = server
         url.database = name
         let database = Database(url: url, maximumConnections: 60, logger: logger)
@@ -47,7 +47,7 @@ enum TestDatabase {
                 }
             }
         }
-        try await withAdmin(server) { try await $0.query("DROP DATABASE \(unescaped: name) WITH (FORCE)", logger: logger) }
+        try await withAdmin(server) { try await ScratchDatabase.drop(name, using: $0, logger: logger) }
         return try result.get()
     }
 
@@ -62,7 +62,9 @@ enum TestDatabase {
 
     /// Runs one scalar query, for assertions.
     static func scalar<T: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: T.Type, in database: Database) async throws -> T? {
-        for try await value in try await database.client.query(query, logger: logger).decode(T.self) { return value }
-        return nil
+        try await ScratchDatabase.explained(query.sql) {
+            for try await value in try await database.client.query(query, logger: logger).decode(T.self) { return value }
+            return nil
+        }
     }
 }

@@ -53,7 +53,6 @@ enum ProcessTestError: Error, CustomStringConvertible {
     case system(String, Int32)
     case timeout(String)
     case exited(name: String, status: Int32, stderrTail: String)
-    case database(String)
 
     var description: String {
         switch self {
@@ -61,7 +60,6 @@ enum ProcessTestError: Error, CustomStringConvertible {
         case .missingBinary(let path): "no waqiti binary at \(path): run `swift build` first (scripts/test does), or set WAQITI_BINARY"
         case .system(let call, let code): "\(call) failed: \(String(cString: strerror(code)))"
         case .timeout(let what): "timed out waiting for \(what)"
-        case .database(let detail): "PostgreSQL: \(detail)"
         case .exited(let name, let status, let tail): "\(name) exited with status \(status) while still needed; stderr ends:\n\(tail)"
         }
     }
