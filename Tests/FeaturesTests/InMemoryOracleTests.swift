@@ -63,10 +63,10 @@ func compareWithOracle(
 
 @Suite("In-memory store against the brute-force oracle")
 struct InMemoryOracleTests {
-    @Test("100,000 events with disorder and 1% redeliveries: every aggregate matches", arguments: [1, 7])
-    func hundredThousand(shards: Int) async throws {
+    @Test("100,000 events with disorder and 1% redeliveries: every aggregate matches", arguments: [(1, 1), (7, 1), (16, 2)])
+    func hundredThousand(shards: Int, threads: Int) async throws {
         let events = StreamGenerator(eventCount: 100_000, seed: 42).events()
-        let store = InMemoryFeatureStore(configuration: .init(shardCount: shards))
+        let store = InMemoryFeatureStore(configuration: .init(shardCount: shards, parallelism: threads))
         var out: [Double] = []
         let (mismatches, report) = try await compareWithOracle(events, plan: everyAggregatePlan, seed: 7) { batch, mode in
             let report = store.processSync(batch, plan: everyAggregatePlan, mode: mode, into: &out)

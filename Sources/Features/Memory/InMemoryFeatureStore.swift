@@ -1,4 +1,5 @@
 import CPrefetch
+import Dispatch
 import FraudCore
 import Synchronization
 
@@ -16,15 +17,20 @@ public final class InMemoryFeatureStore: FeatureStore {
         /// Key bound per shard; past it the stalest keys are dropped (counted in `Statistics`).
         public var maxKeysPerShard: Int
         public var rates: ExchangeRates
+        /// Threads one batch's shards are applied on: the caller's and `parallelism − 1` more.
+        /// Each shard goes to one thread and keeps batch order, so results do not depend on it;
+        /// more than 1 pays only where a core would otherwise idle (a backtest), not in `serve`.
+        public var parallelism: Int
 
         public init(
             lateness: EventDuration = .minutes(5), shardCount: Int = 16, maxKeysPerShard: Int = 1 << 20,
-            rates: ExchangeRates = .builtIn
+            rates: ExchangeRates = .builtIn, parallelism: Int = 1
         ) {
             self.lateness = lateness
             self.shardCount = max(1, shardCount)
             self.maxKeysPerShard = max(1, maxKeysPerShard)
             self.rates = rates
+            self.parallelism = max(1, parallelism)
         }
     }
 
@@ -66,7 +72,7 @@ public final class InMemoryFeatureStore: FeatureStore {
 
         let facts = layout.facts(of: events, rates: configuration.rates, hashing: true)
         let (before, newestAt) = clock.advance(over: facts.times, mode: mode)
-        var flags = [UInt8](repeating: 0, count: events.count)
+        var flags: [UInt8] = []
         let groupCount = layout.groups.count
         var opsByShard = [[Int32]](repeating: [], count: shards.count)
         let maxKeys = configuration.maxKeysPerShard
@@ -81,36 +87,62 @@ public final class InMemoryFeatureStore: FeatureStore {
                     opsByShard[shard].append(Int32(i * groupCount + g))
                 }
             }
-            for (s, ops) in opsByShard.enumerated() where !ops.isEmpty {
-                shards[s].state.withLock { shard in
-                    if shard.tables.count != groupCount { shard = WindowShard(groupCount: groupCount) }
-                    if shard.insertsSinceSweep >= max(4096, shard.keyCount) {
-                        shard.sweep(storeNewest: before, plan: layout, maxKeys: maxKeys)
-                    }
-                    var start = 0
-                    while start < ops.count {
-                        let run = ops[start..<min(start + Self.warmRun, ops.count)]
-                        warm(run, facts: facts, plan: layout, shard: &shard)
-                        for op in run {
-                            let i = Int(op) / groupCount, g = Int(op) % groupCount
-                            let outcome = apply(i, group: g, newestAt: newestAt[i], facts: facts, plan: layout, mode: mode, shard: &shard, out: buffer, row: i * width)
-                            switch outcome {
-                            case .inserted: shard.insertsSinceSweep += 1
-                            case .duplicate: flags[i] |= 1
-                            case .tooLate: flags[i] |= 2
-                            }
-                        }
-                        start += run.count
+            let busy = opsByShard.indices.filter { !opsByShard[$0].isEmpty }
+            let workers = min(configuration.parallelism, busy.count)
+            // One flag byte per event and worker: two workers may hold keys of the same event.
+            flags = [UInt8](repeating: 0, count: events.count * max(1, workers))
+            flags.withUnsafeMutableBufferPointer { flags in
+                let sinks = ShardSinks(out: buffer, flags: flags)
+                let eventCount = events.count, opsByShard = opsByShard
+                let apply = { @Sendable (worker: Int) in
+                    let mine = UnsafeMutableBufferPointer(rebasing: sinks.flags[worker * eventCount ..< (worker + 1) * eventCount])
+                    for s in stride(from: worker, to: busy.count, by: max(1, workers)) {
+                        self.applyShard(busy[s], ops: opsByShard[busy[s]], before: before, newestAt: newestAt, facts: facts,
+                                        layout: layout, mode: mode, maxKeys: maxKeys, out: sinks.out, width: width, flags: mine)
                     }
                 }
+                if workers <= 1 { apply(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: apply) }
             }
         }
+        for worker in 1 ..< max(1, flags.count / events.count) {
+            for i in events.indices { flags[i] |= flags[worker * events.count + i] }
+        }
         var report = BatchReport()
-        for flag in flags {
+        for flag in flags.prefix(events.count) {
             if flag & 1 != 0 { report.duplicates += 1 }
             if flag & 2 != 0 { report.tooLate += 1 }
         }
         return report
+    }
+
+    /// Applies one shard's (event, key) pairs in batch order under the shard's lock, noting
+    /// duplicates (bit 0) and too-late events (bit 1) in `flags`.
+    private func applyShard(
+        _ s: Int, ops: [Int32], before: Int64, newestAt: [Int64], facts: BatchFacts, layout: CompiledPlan, mode: StoreMode,
+        maxKeys: Int, out buffer: UnsafeMutableBufferPointer<Double>, width: Int, flags: UnsafeMutableBufferPointer<UInt8>
+    ) {
+        let groupCount = layout.groups.count
+        shards[s].state.withLock { shard in
+            if shard.tables.count != groupCount { shard = WindowShard(groupCount: groupCount) }
+            if shard.insertsSinceSweep >= max(4096, shard.keyCount) {
+                shard.sweep(storeNewest: before, plan: layout, maxKeys: maxKeys)
+            }
+            var start = 0
+            while start < ops.count {
+                let run = ops[start..<min(start + Self.warmRun, ops.count)]
+                warm(run, facts: facts, plan: layout, shard: &shard)
+                for op in run {
+                    let i = Int(op) / groupCount, g = Int(op) % groupCount
+                    let outcome = apply(i, group: g, newestAt: newestAt[i], facts: facts, plan: layout, mode: mode, shard: &shard, out: buffer, row: i * width)
+                    switch outcome {
+                    case .inserted: shard.insertsSinceSweep += 1
+                    case .duplicate: flags[i] |= 1
+                    case .tooLate: flags[i] |= 2
+                    }
+                }
+                start += run.count
+            }
+        }
     }
 
     /// (event, key) pairs whose memory is loaded together before they are applied: enough to keep
@@ -226,6 +258,15 @@ public final class InMemoryFeatureStore: FeatureStore {
         }
         return stats
     }
+}
+
+/// Where a batch's shard workers write: the feature rows and one flag byte per event per worker.
+/// Unchecked because the buffers are shared across threads: each (event, key) pair belongs to one
+/// shard, each shard to one worker, and a pair writes only its key field's columns of its event's
+/// row and its worker's flag bytes, so no two threads write the same memory.
+private struct ShardSinks: @unchecked Sendable {
+    let out: UnsafeMutableBufferPointer<Double>
+    let flags: UnsafeMutableBufferPointer<UInt8>
 }
 
 private final class ShardBox: Sendable {
