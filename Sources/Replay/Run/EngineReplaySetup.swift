@@ -43,6 +43,9 @@ public struct EngineReplaySetup: Sendable {
     public var lateness: EventDuration
     /// How many payment ids the engine's decision cache remembers to answer redeliveries.
     public var dedupCapacity: Int
+    /// Threads the in-memory store applies a batch's shards on (`--workers`); results do not
+    /// depend on it.
+    public var storeParallelism = 1
 
     public init(baseline: ReplayScoring, candidate: ReplayScoring? = nil, extraFeatures: [FeatureSpec] = [], lateness: EventDuration = .minutes(5), dedupCapacity: Int = 1 << 18) {
         self.baseline = baseline
@@ -66,7 +69,7 @@ public struct EngineReplaySetup: Sendable {
     /// The replay loop's configurations and the store they share.
     public func make(onFeatures: @escaping @Sendable ([PaymentEvent], FeaturePlan, [Double]) throws -> Void = { _, _, _ in }) -> (replay: DecisionReplay, store: SharedFeatureStore) {
         let store = SharedFeatureStore(
-            InMemoryFeatureStore(lateness: lateness, rates: baseline.rules.rates), union: unionPlan,
+            InMemoryFeatureStore(configuration: .init(lateness: lateness, rates: baseline.rules.rates, parallelism: storeParallelism)), union: unionPlan,
             consumers: candidate == nil ? 1 : 2, onComputed: onFeatures
         )
         let logger = Logger(label: "waqiti.replay")

@@ -14,7 +14,8 @@ import Simulation
 //   - the same store over the replay's whole plan (the bench features plus every rule feature);
 //   - the replay end to end (decode ▶ features ▶ rules + model ▶ decision ▶ summary, decisions
 //     encoded to a file), through the same DecisionEngine as serve, on one thread and with
-//     decoding pipelined on `--workers - 1` more threads (`waqiti replay --workers N`), and
+//     decoding pipelined on `--workers - 1` more threads, the store's shards on `--workers`
+//     threads and the output overlapped (`waqiti replay --workers N`), and
 //     from the pre-decoded cache;
 //   - bench/reference/replay.py over the same file (same three features, three rules).
 
@@ -93,8 +94,12 @@ enum ReplayBench {
         enum Input { case file(workers: Int), cache, decoded }
         func endToEnd(_ input: Input, decisionsFile: Bool = true) async throws -> Timings {
             try await measureAsync(runs: runs) {
-                var (replay, _) = setup.make()
+                // `waqiti replay --workers N`: the store's shards on N threads, the output overlapped.
+                var configured = setup
+                if case .file(let workers) = input, workers > 1 { configured.storeParallelism = workers }
+                var (replay, _) = configured.make()
                 replay.batchSize = 1024
+                replay.overlapsOutput = configured.storeParallelism > 1
                 let next: DecisionReplay.NextBatch
                 switch input {
                 case .file(let workers) where workers > 1:
@@ -128,7 +133,7 @@ enum ReplayBench {
         let replay = try await endToEnd(.file(workers: 1))
         rows.append(row("replay end to end, 1 thread (decode, engine, summary, decisions file)", events, replay, peakRSS()))
         let pipelined = try await endToEnd(.file(workers: workers))
-        rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s))", events, pipelined, peakRSS()))
+        rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s), store shards on \(workers), output overlapped)", events, pipelined, peakRSS()))
         let fromCache = try await endToEnd(.cache)
         rows.append(row("replay end to end from the cache, 1 thread (--cache, cache present)", events, fromCache, peakRSS()))
 
