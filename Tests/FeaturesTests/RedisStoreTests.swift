@@ -51,7 +51,7 @@ struct RedisStoreTests {
         #expect(zip(rows, c.expected.flatMap { $0 }).allSatisfy(sameFeature), "got \(rows)")
     }
 
-    @Test("The state key has a TTL of longest window + 2 × lateness, the entries key 1/8 more; both in the entity's hash slot")
+    @Test("An entity's log has a TTL of longest window + 2 × lateness and lives in the entity's hash slot")
     func ttlAndHashTags() async throws {
         let configuration = try RedisTestEnvironment.configuration()
         let prefix = RedisTestEnvironment.uniquePrefix("ttl")
@@ -60,48 +60,45 @@ struct RedisStoreTests {
         var out: [Double] = []
         _ = try store.processSync([payment("p1", at: 0, card: "abc")], plan: plan, mode: .update, into: &out)
         let connection = try RedisConnection(configuration: configuration)
-        let keys = (try connection.send(RedisCommand("KEYS", "\(prefix){*")).array?.compactMap(\.string) ?? []).sorted()
-        // The entries (a sorted set) and the running state (a string), under one hash tag.
-        #expect(keys.count == 2)
+        let keys = try connection.send(RedisCommand("KEYS", "\(prefix){*")).array?.compactMap(\.string) ?? []
+        // One list per entity: a header, then the entries.
+        #expect(keys.count == 1)
         // And the call's reply, kept 10 s for a retry after a lost reply.
         let replies = try connection.send(RedisCommand("KEYS", "\(prefix)reply:*")).array?.compactMap(\.string) ?? []
         #expect(replies.count == 1)
         let replyTTL = try connection.send(RedisCommand("PTTL", replies.first ?? "")).integer ?? -1
         #expect(replyTTL > 9_000 && replyTTL <= 10_000)
-        let entries = try #require(keys.first)
-        #expect(entries.hasPrefix("\(prefix){card_fingerprint:abc}:"))
-        #expect(keys.last == entries + ":s")
-        // 1h + 2 × 5m = 4,200,000 ms for the state; the entries outlive it by 1/8 (525,000 ms), so a
-        // state never survives its entries.
-        let entriesTTL = try connection.send(RedisCommand("PTTL", entries)).integer ?? -1
-        let stateTTL = try connection.send(RedisCommand("PTTL", entries + ":s")).integer ?? -1
-        #expect(entriesTTL > 4_625_000 && entriesTTL <= 4_725_000)
-        #expect(stateTTL > 4_100_000 && stateTTL <= 4_200_000)
-        #expect(try connection.send(RedisCommand("ZCARD", entries)).integer == 1)
-        #expect(try connection.send(RedisCommand("TYPE", entries + ":s")).string == "string")
+        let log = try #require(keys.first)
+        #expect(log.hasPrefix("\(prefix){card_fingerprint:abc}:"))
+        #expect(RedisKeySlot.slot(of: log) == RedisKeySlot.slot(of: "{card_fingerprint:abc}"))
+        // 1h + 2 × 5m = 4,200,000 ms.
+        let ttl = try connection.send(RedisCommand("PTTL", log)).integer ?? -1
+        #expect(ttl > 4_100_000 && ttl <= 4_200_000)
+        #expect(try connection.send(RedisCommand("TYPE", log)).string == "list")
+        #expect(try connection.send(RedisCommand("LLEN", log)).integer == 2)
+        // time, payment id, amount (the sum's field) as minor units and currency.
+        #expect(try connection.send(RedisCommand("LINDEX", log, "1")).string == "\(StreamGenerator.start)\u{1F}p1\u{1F}=100 USD")
     }
 
-    @Test("The entries key's expiry is pushed again once the state's comes within 1/16 of the TTL of it")
-    func entriesTTLRefresh() async throws {
+    @Test("A log's expiry is pushed again once 1/16 of the TTL has passed, not on every call")
+    func ttlRefresh() async throws {
         let configuration = try RedisTestEnvironment.configuration()
         let prefix = RedisTestEnvironment.uniquePrefix("ttl-refresh")
-        // TTL = 1s + 2 × 1s = 3,000 ms for the state, 3,375 ms for the entries; refreshed after 187 ms.
+        // TTL = 1s + 2 × 1s = 3,000 ms; refreshed once 187 ms have passed.
         let store = RedisFeatureStore(configuration: configuration, lateness: .seconds(1), keyPrefix: prefix)
         let plan = FeaturePlan([try FeatureSpec(parsing: "count(card_fingerprint, 1s)")])
         var out: [Double] = []
         _ = try store.processSync([payment("p1", at: 0, card: "abc")], plan: plan, mode: .update, into: &out)
         let connection = try RedisConnection(configuration: configuration)
-        let keys = (try connection.send(RedisCommand("KEYS", "\(prefix){*")).array?.compactMap(\.string) ?? []).sorted()
-        let entries = try #require(keys.first)
+        let keys = try connection.send(RedisCommand("KEYS", "\(prefix){*")).array?.compactMap(\.string) ?? []
+        let log = try #require(keys.first)
         try await Task.sleep(for: .milliseconds(400))
-        let before = try connection.send(RedisCommand("PTTL", entries)).integer ?? -1
-        #expect(before > 0 && before <= 2_975)
+        let before = try connection.send(RedisCommand("PTTL", log)).integer ?? -1
+        #expect(before > 0 && before <= 2_600)
         _ = try store.processSync([payment("p2", at: 1, card: "abc")], plan: plan, mode: .update, into: &out)
         #expect(out == [1])
-        let entriesTTL = try connection.send(RedisCommand("PTTL", entries)).integer ?? -1
-        let stateTTL = try connection.send(RedisCommand("PTTL", entries + ":s")).integer ?? -1
-        #expect(entriesTTL > 3_275 && entriesTTL <= 3_375)
-        #expect(stateTTL > 2_900 && stateTTL <= 3_000)
+        let ttl = try connection.send(RedisCommand("PTTL", log)).integer ?? -1
+        #expect(ttl > 2_900 && ttl <= 3_000)
     }
 }
 

@@ -64,6 +64,13 @@ public final class InMemoryFeatureStore: FeatureStore {
 
     /// `process` without the suspension point, for callers that are not async (benchmarks, replay).
     public func processSync(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) -> BatchReport {
+        processSync(events, plan: plan, mode: mode, onlyGroup: nil, into: &out)
+    }
+
+    /// `onlyGroup`: apply the events to the windows of that key field only (the plan's group index,
+    /// `CompiledPlan.groups`); the other key fields neither store nor read them. The Redis store's
+    /// mirror replays each entity's log this way.
+    func processSync(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, onlyGroup: Int?, into out: inout [Double]) -> BatchReport {
         let layout = compiledPlan(for: plan)
         let width = plan.count
         out.removeAll(keepingCapacity: true)
@@ -78,7 +85,7 @@ public final class InMemoryFeatureStore: FeatureStore {
         let maxKeys = configuration.maxKeysPerShard
         out.withUnsafeMutableBufferPointer { buffer in
             for i in events.indices {
-                for g in 0..<groupCount {
+                for g in 0..<groupCount where onlyGroup == nil || onlyGroup == g {
                     guard facts.keys[i * groupCount + g] != nil else {
                         layout.groups[g].writeMissingKey(row: i * width, into: buffer)
                         continue
@@ -239,6 +246,21 @@ public final class InMemoryFeatureStore: FeatureStore {
             }
             current = fresh
             return fresh
+        }
+    }
+
+    /// Drops the windows of `keys` of key field `group` (an index of `CompiledPlan.groups` of `plan`),
+    /// so their next events start them afresh. A key the store does not hold costs one lookup.
+    func forget(_ keys: [String], group: Int, plan: FeaturePlan) {
+        _ = compiledPlan(for: plan)
+        var byShard: [Int: Set<String>] = [:]
+        for key in keys { byShard[Int(seededHash(key) % UInt64(shards.count)), default: []].insert(key) }
+        for (s, keys) in byShard {
+            shards[s].state.withLock { shard in
+                guard group < shard.tables.count else { return }
+                let held = keys.filter { shard.tables[group].find($0, hash: seededHash($0)) != nil }
+                if !held.isEmpty { shard.tables[group].removeAll { held.contains($0.key) } }
+            }
         }
     }
 

@@ -2,39 +2,59 @@ import FraudCore
 import Redis
 import Synchronization
 
-/// Sliding windows in Redis, shared by every engine instance that points at it.
+/// Sliding windows shared by every engine instance that points at one Redis: Redis keeps each
+/// entity's log, every instance computes the windows in a local mirror that replays those logs.
 ///
-/// One round trip per batch: the whole batch is one `EVALSHA` of `WindowScript`, which groups the
-/// events by (key field, key value) and keeps, per key value, the entries in a sorted set and the
-/// running aggregates beside them, so an in-order event costs O(1) amortized work on the server and
-/// a late one work in proportion to the entries within its lateness, never to the window.
-/// Both keys of one entity carry the same hash tag (`waqiti:fw:{card_fingerprint:abc}:1f2e3d4c`,
-/// `…:s`), so each entity lives in one Redis Cluster slot; the script declares
-/// `allow-cross-slot-keys`, so a cluster-aware client sends one call per node. (This build's
-/// wrapper talks to one node.)
+/// Per entity (key field + value, e.g. `card_fingerprint:abc`) Redis holds an append-only list of
+/// compact entries in arrival order (`LogEntryCodec`, `LogScript`). One `EVALSHA` per batch: for each
+/// entity of the batch the script returns what other clients appended since this instance's cursor
+/// (usually nothing) and appends this batch's entries. The instance then applies those catch-up
+/// entries to its mirror (an `InMemoryFeatureStore`, fed one key field at a time) and runs the batch
+/// through the mirror. Every rule of docs/features.md is a deterministic function of an entity's
+/// events in arrival order, and the log is that order, so every instance computes what one store
+/// fed the log would: the same features as `InMemoryFeatureStore` (the oracle tests check both).
 ///
-/// Results equal `InMemoryFeatureStore`'s exactly (docs/features.md; the oracle tests check both).
-/// Every key has a TTL of the eviction horizon (longest window + 2 × lateness) in wall-clock time,
-/// refreshed on each insert (the entries key up to 1/8 longer, so it always outlives the state), so
-/// Redis memory stays bounded even if no event ever comes back for a key.
-/// If Redis loses its data (restart without persistence, FLUSHALL), windows restart empty.
+/// The log keeps the hash tag `{field:value}`, so an entity lives in one Redis Cluster slot; each
+/// list has a TTL of longest window + 2 × lateness (wall clock). A list that is gone (restart,
+/// FLUSHALL, expiry) comes back under a new epoch, and the instance drops its mirror windows for
+/// that entity and replays the new log: after a Redis restart windows restart empty.
+///
+/// Calls are serialised per instance: the mirror must apply each entity's entries in log order, and
+/// a reply is only known to follow the previous one if the previous one was applied first.
 public final class RedisFeatureStore: FeatureStore {
     public let lateness: EventDuration
     public let rates: ExchangeRates
     /// Prepended to every key, before the hash tag.
     public let keyPrefix: String
     private let pool: RedisConnectionPool
-    private let clock = StoreClock()
-    private let compiled = Mutex<(plan: CompiledPlan, tags: [String])?>(nil)
-    /// The last update whose reply did not arrive, as it was sent.
-    private let unanswered = Mutex<UnansweredCall?>(nil)
+    private let mirror: InMemoryFeatureStore
+    private let state = Mutex(MirrorState())
 
+    /// Per instance: how far it has read each entity's log, and the call whose reply was lost.
+    private struct MirrorState {
+        var plan: FeaturePlan?
+        var compiled: CompiledPlan?
+        var codecs: [LogEntryCodec] = []
+        var tags: [String] = []
+        var cursors = EntityCursors()
+        var unanswered: UnansweredCall?
+    }
+
+    /// The last update whose reply did not arrive, as it was sent.
     private struct UnansweredCall {
         var plan: FeaturePlan
         var paymentIDs: [String]
         var times: [Int64]
         var arguments: [String]
         var token: String
+    }
+
+    /// One entity of a batch: its Redis key, key field and value, and its events in batch order.
+    private struct Entity {
+        var key: String
+        var group: Int
+        var value: String
+        var events: [Int]
     }
 
     public init(
@@ -45,6 +65,9 @@ public final class RedisFeatureStore: FeatureStore {
         self.rates = rates
         self.keyPrefix = keyPrefix
         pool = RedisConnectionPool(configuration: configuration)
+        // Capacity eviction would silently drop windows the cursors say are applied: the mirror is
+        // bounded by the idle-key rule alone (rule 10), like the cursors.
+        mirror = InMemoryFeatureStore(configuration: .init(lateness: lateness, maxKeysPerShard: .max, rates: rates))
     }
 
     public func process(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) async throws -> BatchReport {
@@ -53,225 +76,189 @@ public final class RedisFeatureStore: FeatureStore {
 
     /// `process` without the suspension point (the call blocks on the network for one round trip).
     public func processSync(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) throws(FeatureStoreError) -> BatchReport {
-        let (layout, tags) = compiledPlan(for: plan)
-        let width = plan.count
-        out.removeAll(keepingCapacity: true)
-        out.append(contentsOf: repeatElement(Double.nan, count: events.count * width))
-        guard !events.isEmpty, width > 0 else { return BatchReport() }
-        let facts = layout.facts(of: events, rates: rates)
-        let (_, newestAt) = clock.advance(over: facts.times, mode: mode)
+        try state.withLock { state throws(FeatureStoreError) -> BatchReport in
+            try self.run(events, plan: plan, mode: mode, state: &state, into: &out)
+        }
+    }
 
-        // One call per (group, key value), with that key's events in batch order.
-        var calls: [(group: Int, events: [Int])] = []
-        var callIndex: [String: Int] = [:]
-        var keys: [String] = []
-        let groupCount = layout.groups.count
-        out.withUnsafeMutableBufferPointer { buffer in
-            for i in events.indices {
-                for g in 0..<groupCount {
-                    guard let value = facts.keys[i * groupCount + g] else {
-                        layout.groups[g].writeMissingKey(row: i * width, into: buffer)
-                        continue
-                    }
-                    let key = "\(keyPrefix){\(layout.groups[g].key.name):\(value)}:\(tags[g])"
-                    if let c = callIndex[key] {
-                        calls[c].events.append(i)
-                    } else {
-                        callIndex[key] = calls.count
-                        calls.append((g, [i]))
-                        keys.append(key)
-                    }
-                }
-            }
+    private func run(
+        _ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, state: inout MirrorState, into out: inout [Double]
+    ) throws(FeatureStoreError) -> BatchReport {
+        guard !events.isEmpty, plan.count > 0 else {
+            out.removeAll(keepingCapacity: true)
+            return BatchReport()
         }
-        var (redisKeys, arguments) = command(calls: calls, keys: keys, facts: facts, newestAt: newestAt, plan: layout, mode: mode, paymentIDs: events)
-        // An update keeps its reply under a token for a short while. The same batch sent again
-        // after its reply was lost (the caller's retry) goes out exactly as the first time, token
-        // included, and gets exactly that reply: its events were stored by the first call, and
-        // reading them again as duplicates would also count same-key events that came after them
-        // in the batch. (The arguments are reused, not rebuilt, because the first call already
-        // advanced the store's clock that "newest time" arguments come from.)
-        var token: String?
-        if mode == .update {
-            // Only after a failure is there anything to compare; a healthy batch pays nothing.
-            if let last = unanswered.withLock({ $0 }), last.plan == plan, last.times == facts.times,
-               last.paymentIDs.elementsEqual(events.lazy.map(\.paymentID)) {
-                arguments = last.arguments
-                token = last.token
-            } else {
-                token = Self.newToken()
-            }
-            redisKeys.append("\(keyPrefix)reply:\(token!)")
+        if state.plan != plan { adopt(plan, state: &state) }
+        let entities = self.entities(of: events, state: state)
+        let times = events.map(\.occurredAt.millisecondsSinceEpoch)
+
+        // An update sent again after its reply was lost goes out exactly as the first time, token
+        // included, and gets that reply back: its entries are in the log already, and reading them
+        // as catch-up would make each event of the batch see the batch's later events too.
+        var token = Self.newToken()
+        var arguments: [String]
+        if mode == .update, let last = state.unanswered, last.plan == plan, last.times == times,
+           last.paymentIDs.elementsEqual(events.lazy.map(\.paymentID)) {
+            arguments = last.arguments
+            token = last.token
+        } else {
+            arguments = command(entities, events: events, mode: mode, token: token, state: state)
         }
-        let command = WindowScript.script.invocation(keys: redisKeys, arguments: arguments)
+        var keys = entities.map(\.key)
+        if mode == .update { keys.append("\(keyPrefix)reply:\(token)") }
+        let call = LogScript.script.invocation(keys: keys, arguments: arguments)
         let reply: RedisReply
         do {
             reply = try pool.withConnection { connection throws(RedisError) in
-                try connection.pipeline([command], loading: [WindowScript.script])[0]
+                try connection.pipeline([call], loading: [LogScript.script])[0]
             }
         } catch {
             if error.isUnavailable {
-                if let token {
-                    let call = UnansweredCall(plan: plan, paymentIDs: events.map(\.paymentID), times: facts.times, arguments: arguments, token: token)
-                    unanswered.withLock { $0 = call }
+                if mode == .update {
+                    state.unanswered = UnansweredCall(plan: plan, paymentIDs: events.map(\.paymentID), times: times, arguments: arguments, token: token)
                 }
                 throw .unavailable(error.description)
             }
             throw .protocolViolation(error.description)
         }
-        // Answered: nothing to resend.
-        if token != nil { unanswered.withLock { if $0 != nil { $0 = nil } } }
-        var flags = [UInt8](repeating: 0, count: events.count)
-        try out.withUnsafeMutableBufferPointer { buffer throws(FeatureStoreError) in
-            try decode(reply, plan: layout, calls: calls, width: width, flags: &flags, into: buffer)
+        if mode == .update { state.unanswered = nil }
+        let logs = try decode(reply, entities: entities, mode: mode)
+        try catchUp(entities, logs: logs, plan: plan, state: &state)
+        let report = mirror.processSync(events, plan: plan, mode: mode, onlyGroup: nil, into: &out)
+        let newest = times.max()!
+        for (entity, log) in zip(entities, logs) where !log.epoch.isEmpty {
+            let seen = entity.events.lazy.map { times[$0] }.max()!
+            state.cursors.set(entity.key, epoch: log.epoch, end: log.end, seen: seen)
         }
-        var report = BatchReport()
-        for flag in flags {
-            if flag & 1 != 0 { report.duplicates += 1 }
-            if flag & 2 != 0 { report.tooLate += 1 }
-        }
+        state.cursors.sweep(batchNewest: newest, idleAfter: state.compiled!.evictAfter)
         return report
+    }
+
+    /// A new plan: key names follow each key field's storage layout, so a key field whose
+    /// features changed gets fresh logs (its mirror windows restart too, as in memory). Cursors are
+    /// dropped, so every entity is rebuilt from its log on first use: the mirror may have kept or
+    /// restarted its windows, and a log left under an earlier plan may have grown meanwhile.
+    private func adopt(_ plan: FeaturePlan, state: inout MirrorState) {
+        let compiled = CompiledPlan(plan: plan, lateness: lateness)
+        state.plan = plan
+        state.compiled = compiled
+        state.codecs = compiled.groups.map { LogEntryCodec(key: $0.key, plan: plan) }
+        state.tags = compiled.groups.map { group in
+            String(StableHash.hash(group.storageSignature + "\nv\(LogScript.layoutVersion)") & 0xFFFF_FFFF, radix: 16)
+        }
+        state.cursors = EntityCursors()
+        state.unanswered = nil
+    }
+
+    /// The batch's entities in order of first appearance, each with its events in batch order.
+    private func entities(of events: [PaymentEvent], state: MirrorState) -> [Entity] {
+        let groups = state.compiled!.groups
+        var entities: [Entity] = []
+        var index: [String: Int] = [:]
+        events.withUnsafeBufferPointer { events in
+            for i in events.indices {
+                for (g, group) in groups.enumerated() {
+                    guard let value = group.key.windowString(of: events.baseAddress! + i, rates: rates) else { continue }
+                    let key = "\(keyPrefix){\(group.key.name):\(value)}:\(state.tags[g])"
+                    if let e = index[key] {
+                        entities[e].events.append(i)
+                    } else {
+                        index[key] = entities.count
+                        entities.append(Entity(key: key, group: g, value: value, events: [i]))
+                    }
+                }
+            }
+        }
+        return entities
+    }
+
+    /// The script's arguments: retention, TTL, mode, token, then per entity the cursor and (update)
+    /// the batch's entries.
+    private func command(_ entities: [Entity], events: [PaymentEvent], mode: StoreMode, token: String, state: MirrorState) -> [String] {
+        let plan = state.compiled!
+        var arguments = [String(plan.retention), String(plan.evictAfter), mode == .readOnly ? "1" : "2", token]
+        arguments.reserveCapacity(4 + entities.count * 4 + (mode == .update ? events.count * plan.groups.count : 0))
+        for entity in entities {
+            let cursor = state.cursors[entity.key]
+            arguments.append(cursor?.epoch ?? "")
+            arguments.append(String(cursor?.end ?? 0))
+            guard mode == .update else {
+                arguments.append("0")
+                arguments.append("0")
+                continue
+            }
+            arguments.append(String(entity.events.count))
+            arguments.append(String(entity.events.lazy.map { events[$0].occurredAt.millisecondsSinceEpoch }.max()!))
+            let codec = state.codecs[entity.group]
+            for i in entity.events { arguments.append(codec.encode(events[i])) }
+        }
+        return arguments
+    }
+
+    /// One entity's part of the reply.
+    private struct EntityLog {
+        var epoch: String
+        var from: Int64
+        var end: Int64
+        var entries: [[UInt8]]
+    }
+
+    private func decode(_ reply: RedisReply, entities: [Entity], mode: StoreMode) throws(FeatureStoreError) -> [EntityLog] {
+        if let message = reply.errorMessage {
+            if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") { throw .unavailable("Redis replied: \(message)") }
+            throw .protocolViolation("log script failed: \(message)")
+        }
+        guard let values = reply.array else { throw .protocolViolation("log script returned \(reply), not an array") }
+        var logs: [EntityLog] = []
+        logs.reserveCapacity(entities.count)
+        var k = 0
+        for entity in entities {
+            guard k + 4 <= values.count, let epoch = values[k].string, let from = values[k + 1].integer, let end = values[k + 2].integer,
+                  let n = values[k + 3].integer, n >= 0, k + 4 + Int(n) <= values.count else {
+                throw .protocolViolation("log script reply is malformed at value \(k) of \(values.count) (entity \(entity.key))")
+            }
+            var entries: [[UInt8]] = []
+            for value in values[(k + 4)..<(k + 4 + Int(n))] {
+                guard case .bulk(let bytes) = value else { throw .protocolViolation("log script returned a non-string entry: \(value)") }
+                entries.append(bytes)
+            }
+            k += 4 + Int(n)
+            logs.append(EntityLog(epoch: epoch, from: from, end: end, entries: entries))
+        }
+        guard k == values.count else { throw .protocolViolation("log script returned \(values.count) values, \(k) expected") }
+        return logs
+    }
+
+    /// Brings the mirror up to each entity's log position before this batch: an entity whose log
+    /// restarted (new epoch), or that this instance has no cursor for, is dropped from the mirror and
+    /// rebuilt from its whole retained log; otherwise the entries since the cursor are applied.
+    /// A gap between the cursor and `from` holds only trimmed entries, expired for every reader.
+    private func catchUp(_ entities: [Entity], logs: [EntityLog], plan: FeaturePlan, state: inout MirrorState) throws(FeatureStoreError) {
+        let groupCount = state.codecs.count
+        var restarted = [[String]](repeating: [], count: groupCount)
+        var replay = [[PaymentEvent]](repeating: [], count: groupCount)
+        for (entity, log) in zip(entities, logs) {
+            let cursor = state.cursors[entity.key]
+            if cursor == nil || cursor!.epoch != log.epoch || log.from < cursor!.end {
+                restarted[entity.group].append(entity.value)
+                if log.epoch.isEmpty { state.cursors.remove(entity.key) }
+            }
+            let codec = state.codecs[entity.group]
+            for entry in log.entries {
+                guard let event = codec.decode(entry, keyValue: entity.value) else {
+                    throw .protocolViolation("malformed log entry in \(entity.key): \(String(decoding: entry.prefix(120), as: UTF8.self).debugDescription)")
+                }
+                replay[entity.group].append(event)
+            }
+        }
+        var discarded: [Double] = []
+        for g in 0..<groupCount {
+            if !restarted[g].isEmpty { mirror.forget(restarted[g], group: g, plan: plan) }
+            if !replay[g].isEmpty { _ = mirror.processSync(replay[g], plan: plan, mode: .update, onlyGroup: g, into: &discarded) }
+        }
     }
 
     static func newToken() -> String {
         String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16)
-    }
-
-    /// The keys and arguments of the batch's `EVALSHA`: per call group its two keys (entries,
-    /// state) and its events; an update's reply key is added by the caller.
-    private func command(
-        calls: [(group: Int, events: [Int])], keys: [String], facts: BatchFacts, newestAt: [Int64], plan: CompiledPlan,
-        mode: StoreMode, paymentIDs: [PaymentEvent]
-    ) -> (keys: [String], arguments: [String]) {
-        var arguments: [String] = [
-            String(plan.lateness), String(plan.retention), String(plan.evictAfter), String(plan.evictAfter),
-            mode == .readOnly ? "1" : "2", String(plan.groups.count),
-        ]
-        for group in plan.groups {
-            arguments.append(String(group.features.count))
-            for feature in group.features {
-                arguments.append(String(WindowScript.code(feature.kind)))
-                arguments.append(String(feature.windowMs))
-            }
-        }
-        var redisKeys: [String] = []
-        redisKeys.reserveCapacity(keys.count * 2)
-        for (c, call) in calls.enumerated() {
-            redisKeys.append(keys[c])
-            redisKeys.append(keys[c] + ":s")
-            arguments.append(String(call.group + 1))
-            arguments.append(String(call.events.count))
-            for i in call.events {
-                let paymentID = RedisFeatureStore.escape(paymentIDs[i].paymentID)
-                arguments.append(String(facts.times[i]))
-                arguments.append(String(newestAt[i]))
-                arguments.append(paymentID)
-                arguments.append(member(i, paymentID: paymentID, group: plan.groups[call.group], facts: facts))
-            }
-        }
-        return (redisKeys, arguments)
-    }
-
-    /// `time␟payment_id␟token…`: what the event contributes to each feature of the key.
-    private func member(_ i: Int, paymentID: String, group: GroupLayout, facts: BatchFacts) -> String {
-        var text = String(facts.times[i])
-        text.append("\u{1F}")
-        text.append(paymentID)
-        facts.masks.withUnsafeBufferPointer { masks in
-            let mask = UnsafeBufferPointer(rebasing: masks[(i * facts.maskWords)...])
-            for feature in group.features {
-                text.append("\u{1F}")
-                guard feature.condition.holds(mask) else {
-                    text.append("-")
-                    continue
-                }
-                switch feature.kind {
-                case .count, .secondsSinceFirst, .secondsSinceLast:
-                    text.append("1")
-                case .sum, .avg, .min, .max:
-                    text.append(String(facts.numerics[i * facts.numericCount + feature.numericSlot!]))
-                case .distinct:
-                    text.append("=")
-                    text.append(RedisFeatureStore.escape(facts.strings[i * facts.stringCount + group.stringSlots[feature.stringColumn!]]))
-                }
-            }
-        }
-        return text
-    }
-
-    /// Maps the script's integers to feature values the same way `KeyWindow` computes them.
-    private func decode(
-        _ reply: RedisReply, plan: CompiledPlan, calls: [(group: Int, events: [Int])], width: Int, flags: inout [UInt8],
-        into out: UnsafeMutableBufferPointer<Double>
-    ) throws(FeatureStoreError) {
-        if let message = reply.errorMessage {
-            if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") { throw .unavailable("Redis replied: \(message)") }
-            throw .protocolViolation("window script failed: \(message)")
-        }
-        let expected = calls.reduce(0) { $0 + $1.events.count * (1 + 2 * plan.groups[$1.group].features.count) }
-        guard let values = reply.array, values.count == expected else {
-            throw .protocolViolation("window script returned \(reply.array.map { "\($0.count) values" } ?? "\(reply)") for \(expected) expected")
-        }
-        var k = 0
-        func next() throws(FeatureStoreError) -> Int64 {
-            guard let v = values[k].integer else { throw .protocolViolation("window script returned a non-integer: \(values[k])") }
-            k += 1
-            return v
-        }
-        for call in calls {
-            let group = plan.groups[call.group]
-            for i in call.events {
-                switch try next() {
-                case 1: flags[i] |= 1
-                case 2: flags[i] |= 2
-                default: break
-                }
-                for feature in group.features {
-                    let a = try next(), b = try next()
-                    let value: Double
-                    switch feature.kind {
-                    case .count, .distinct: value = Double(a)
-                    case .sum: value = feature.scale.value(a)
-                    case .avg: value = feature.scale.average(sum: a, count: b)
-                    case .min, .max: value = b == 1 ? feature.scale.value(a) : .nan
-                    case .secondsSinceFirst, .secondsSinceLast: value = b == 1 ? Double(a / 1000) : .nan
-                    }
-                    out[i * width + feature.outColumn] = value
-                }
-            }
-        }
-    }
-
-    /// Keeps the member separator (0x1F) out of text; injective, so distinct counts are unchanged.
-    static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x1F || $0 == UInt8(ascii: "%") }) else { return text }
-        var escaped: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "%"): escaped.append(contentsOf: "%25".utf8)
-            case 0x1F: escaped.append(contentsOf: "%1F".utf8)
-            default: escaped.append(byte)
-            }
-        }
-        return String(decoding: escaped, as: UTF8.self)
-    }
-
-    /// Key names end in a tag of the key's feature list, so a changed plan never reads members written
-    /// for another layout: a key field whose features changed starts empty, the others keep their
-    /// windows (as in memory).
-    private func compiledPlan(for plan: FeaturePlan) -> (CompiledPlan, [String]) {
-        compiled.withLock { current in
-            if let current, current.plan.plan == plan { return (current.plan, current.tags) }
-            let fresh = CompiledPlan(plan: plan, lateness: lateness)
-            let tags = fresh.groups.map { group in
-                // The members and state of a key depend only on its features (and the look-back of
-                // seconds_since_*): a reload that leaves a key field's features alone keeps its windows.
-                let signature = group.features.map { "\(plan.features[$0.outColumn].canonicalName)/\($0.windowMs)" }.joined(separator: "\n")
-                    + "\nv\(WindowScript.layoutVersion)"
-                return String(StableHash.hash(signature) & 0xFFFF_FFFF, radix: 16)
-            }
-            current = (fresh, tags)
-            return (fresh, tags)
-        }
     }
 }

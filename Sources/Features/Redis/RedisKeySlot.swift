@@ -2,9 +2,9 @@
 /// CRC16-CCITT (XMODEM: polynomial 0x1021, initial value 0) of the key's hash tag, modulo 16384.
 ///
 /// The hash tag is the text between the first `{` and the first `}` after it, when that text is
-/// not empty; otherwise the whole key is hashed. The store names both keys of one entity with the
-/// same tag (`…{card_fingerprint:abc}:tag` and `…:s`), so one entity's windows share one slot and
-/// the keys of a batch can be grouped by slot, then by the node that serves each slot.
+/// not empty; otherwise the whole key is hashed. The store names every key of one entity with the
+/// same tag (`…{card_fingerprint:abc}:tag`, one per plan layout), so one entity's logs share one
+/// slot and the keys of a batch can be grouped by slot, then by the node that serves each slot.
 public enum RedisKeySlot {
     public static let slotCount = 16384
 
