@@ -21,9 +21,10 @@ import Redis
 /// entity: the caller's cursor epoch (empty for none), its cursor (absolute index it has read up
 /// to), m, the newest time among the m entries, the m entries.
 ///
-/// Reply, flat, per entity: epoch (empty when the list does not exist), `from` (absolute index of
-/// the first entry returned), `end` (absolute index after the last entry, this call's included),
-/// n, then the n entries in [from, end − m) — the caller's own entries are not sent back. `from`
+/// Reply, per entity: the new `end` (absolute index after the last entry, this call's included)
+/// when the epoch is the caller's and nothing was appended by others since its cursor; otherwise
+/// an array: epoch (empty when the list does not exist), `from` (absolute index of the first entry
+/// returned), `end`, then the entries in [from, end − m) — the caller's own are not sent back. `from`
 /// is the caller's cursor when the epoch matches and nothing in between was trimmed, else the
 /// log's base: the caller must then rebuild the entity from those entries (a trimmed gap holds only
 /// expired entries, see `RedisFeatureStore`).
@@ -88,13 +89,15 @@ enum LogScript {
     end
 
     local out = {}
-    local function reply(epoch, from, finish, entries)
-      local n = #out
-      out[n + 1] = epoch
-      out[n + 2] = from
-      out[n + 3] = finish
-      out[n + 4] = #entries
-      for i, entry in ipairs(entries) do out[n + 4 + i] = entry end
+    -- The usual answer (the caller's epoch, nothing to catch up on) is one integer, the new end.
+    local function reply(k, epoch, from, finish, entries, cursorEpoch, cursor)
+      if epoch ~= '' and epoch == cursorEpoch and from == cursor and #entries == 0 then
+        out[k] = finish
+        return
+      end
+      local item = { epoch, from, finish }
+      for i, entry in ipairs(entries) do item[3 + i] = entry end
+      out[k] = item
     end
     local a = 5
     for k = 1, entities do
@@ -102,16 +105,16 @@ enum LogScript {
       local cursorEpoch, cursor, m, newest = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
       local first = a + 4
       a = first + m
-      local header = redis.call('LINDEX', key, 0)
+      local header = redis.call('LINDEX', key, '0')
       if not header then
         if readOnly or m == 0 then
-          reply('', 0, 0, {})
+          reply(k, '', 0, 0, {}, cursorEpoch, cursor)
         else
           -- A new log, whose epoch is this call's token.
           redis.call('RPUSH', key, token .. ' 0 ' .. newest .. ' ' .. (clock() + ttl))
           push(key, first, m)
           redis.call('PEXPIRE', key, ttl)
-          reply(token, 0, m, {})
+          reply(k, token, 0, m, {}, cursorEpoch, cursor)
         end
       else
         local epoch, base, mark, deadline = string.match(header, '^(%S+) (%-?%d+) (%-?%d+) (%-?%d+)$')
@@ -143,7 +146,7 @@ enum LogScript {
             redis.call('PEXPIRE', key, ttl)
           end
         end
-        reply(epoch, from, finish, entries)
+        reply(k, epoch, from, finish, entries, cursorEpoch, cursor)
       end
     end
     if replyKey then redis.call('SET', replyKey, cmsgpack.pack(out), 'PX', \#(replyRetentionMilliseconds)) end

@@ -122,7 +122,7 @@ public final class RedisFeatureStore: FeatureStore {
             throw .protocolViolation(error.description)
         }
         if mode == .update { state.unanswered = nil }
-        let logs = try decode(reply, entities: entities, mode: mode)
+        let logs = try decode(reply, entities: entities, cursors: state.cursors)
         try catchUp(entities, logs: logs, plan: plan, state: &state)
         let report = mirror.processSync(events, plan: plan, mode: mode, onlyGroup: nil, into: &out)
         let newest = times.max()!
@@ -203,29 +203,39 @@ public final class RedisFeatureStore: FeatureStore {
         var entries: [[UInt8]]
     }
 
-    private func decode(_ reply: RedisReply, entities: [Entity], mode: StoreMode) throws(FeatureStoreError) -> [EntityLog] {
+    private func decode(_ reply: RedisReply, entities: [Entity], cursors: EntityCursors) throws(FeatureStoreError) -> [EntityLog] {
         if let message = reply.errorMessage {
             if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") { throw .unavailable("Redis replied: \(message)") }
             throw .protocolViolation("log script failed: \(message)")
         }
-        guard let values = reply.array else { throw .protocolViolation("log script returned \(reply), not an array") }
+        guard let values = reply.array, values.count == entities.count else {
+            throw .protocolViolation("log script returned \(reply.array.map { "\($0.count) values" } ?? "\(reply)") for \(entities.count) entities")
+        }
         var logs: [EntityLog] = []
         logs.reserveCapacity(entities.count)
-        var k = 0
-        for entity in entities {
-            guard k + 4 <= values.count, let epoch = values[k].string, let from = values[k + 1].integer, let end = values[k + 2].integer,
-                  let n = values[k + 3].integer, n >= 0, k + 4 + Int(n) <= values.count else {
-                throw .protocolViolation("log script reply is malformed at value \(k) of \(values.count) (entity \(entity.key))")
+        for (entity, value) in zip(entities, values) {
+            switch value {
+            case .integer(let end):
+                // Nothing new: the epoch and start are the cursor's.
+                guard let cursor = cursors[entity.key] else {
+                    throw .protocolViolation("log script answered \(end) for \(entity.key), which this instance has no cursor for")
+                }
+                logs.append(EntityLog(epoch: cursor.epoch, from: cursor.end, end: end, entries: []))
+            case .array(let items):
+                guard items.count >= 3, let epoch = items[0].string, let from = items[1].integer, let end = items[2].integer else {
+                    throw .protocolViolation("log script reply for \(entity.key) is malformed: \(items.prefix(3))")
+                }
+                var entries: [[UInt8]] = []
+                entries.reserveCapacity(items.count - 3)
+                for item in items[3...] {
+                    guard case .bulk(let bytes) = item else { throw .protocolViolation("log script returned a non-string entry: \(item)") }
+                    entries.append(bytes)
+                }
+                logs.append(EntityLog(epoch: epoch, from: from, end: end, entries: entries))
+            default:
+                throw .protocolViolation("log script reply for \(entity.key) is \(value)")
             }
-            var entries: [[UInt8]] = []
-            for value in values[(k + 4)..<(k + 4 + Int(n))] {
-                guard case .bulk(let bytes) = value else { throw .protocolViolation("log script returned a non-string entry: \(value)") }
-                entries.append(bytes)
-            }
-            k += 4 + Int(n)
-            logs.append(EntityLog(epoch: epoch, from: from, end: end, entries: entries))
         }
-        guard k == values.count else { throw .protocolViolation("log script returned \(values.count) values, \(k) expected") }
         return logs
     }
 
@@ -258,7 +268,8 @@ public final class RedisFeatureStore: FeatureStore {
         }
     }
 
+    /// Names a call (its kept reply) and the epoch of the logs it creates: 64 random bits, as hex.
     static func newToken() -> String {
-        String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16)
+        String(UInt64.random(in: .min ... .max), radix: 16)
     }
 }
