@@ -51,13 +51,25 @@ enum BenchKafka {
         try producer.close()
     }
 
+    /// How long the load generator's producer fills a batch. Tansu's in-memory storage keeps every
+    /// record batch as one object and lists all of a partition's objects on each fetch that finds
+    /// data, so a 1 ms linger (one batch per partition per millisecond at 16,000/s) made every
+    /// consumer's fetches slower as the run went on: the producer's batch count, not its latency,
+    /// set the floor (bench/results/engine.md, "The broker's floor, decomposed").
+    static let loadLinger = Duration.milliseconds(5)
+
+    /// The decision and copy readers' fetch wait: Tansu holds every fetch for the whole wait, and at
+    /// 1 ms the reader's thousand fetches a second each listed the output topic's batches.
+    static let readerFetchWait = Duration.milliseconds(5)
+
     /// Offers `events` at `rate` per second on a fixed schedule (open loop): every millisecond the
-    /// events that are due go out in one produce call, without waiting for earlier acknowledgements.
-    /// Returns the scheduled send instants, which latency is measured from, so a stalled producer
-    /// or broker shows up as latency instead of silently lowering the offered load.
+    /// events that are due are handed to the producer in one call, without waiting for earlier
+    /// acknowledgements (librdkafka batches them for `loadLinger`). Latency is measured from the
+    /// scheduled send instants, so a stalled producer or broker shows up as latency instead of
+    /// silently lowering the offered load.
     static func offer(_ events: [BenchEvent], rate: Int, topic: String, brokers: String, start: ContinuousClock.Instant) async throws {
         var configuration = KafkaProducerConfiguration(client: client(brokers, "waqiti-bench-load"))
-        configuration.linger = .milliseconds(1)
+        configuration.linger = loadLinger
         let producer = try KafkaProducer(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var sent = 0
@@ -125,7 +137,7 @@ final class OutputReader: @unchecked Sendable {
     init(topic: String, partitions: Int32, brokers: String, identity: Identity = .key, fromEnd: Bool = false) throws {
         self.identity = identity
         var configuration = KafkaConsumerConfiguration(client: BenchKafka.client(brokers, "waqiti-bench-reader"), groupID: nil)
-        configuration.fetchWaitMax = .milliseconds(1)
+        configuration.fetchWaitMax = BenchKafka.readerFetchWait
         consumer = try KafkaConsumer(configuration: configuration)
         var ranges: [KafkaPartitionRange] = []
         for partition in 0..<partitions {
