@@ -7,6 +7,8 @@ import Redis
 //   deploy/local/start && source deploy/local/env.sh && swift build -c release
 //   swift run -c release waqiti-bench engine [--events N] [--runs R] [--seconds S] [--warmup S]
 //       [--stores memory,redis] [--http-seconds S] [--no-http] [--only http] [--waqiti .build/release/waqiti]
+// Restart the broker first (deploy/local/stop.sh kafka && deploy/local/start.sh kafka) so every
+// run starts from the same empty broker: Tansu keeps everything in memory (bench/results/engine.md).
 //
 // 1. Throughput: N simulated payments are preloaded on a 6-partition topic; in each of R rounds
 //    the pass-through copier (the ceiling), then a fresh engine per store (new consumer group,
