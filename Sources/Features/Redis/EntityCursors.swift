@@ -6,7 +6,8 @@
 /// Dropping one is always safe: an entity without a cursor is rebuilt from its whole retained log.
 struct EntityCursors {
     struct Cursor {
-        var epoch: String
+        /// 0: none.
+        var epoch: Int64
         var end: Int64
         /// The newest event time of the entity this instance has sent or read.
         var seen: Int64
@@ -20,7 +21,7 @@ struct EntityCursors {
 
     var count: Int { cursors.count }
 
-    mutating func set(_ key: String, epoch: String, end: Int64, seen: Int64) {
+    mutating func set(_ key: String, epoch: Int64, end: Int64, seen: Int64) {
         let previous = cursors[key]?.seen ?? .min
         cursors[key] = Cursor(epoch: epoch, end: end, seen: max(previous, seen))
     }

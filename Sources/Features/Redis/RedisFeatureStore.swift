@@ -45,7 +45,7 @@ public final class RedisFeatureStore: FeatureStore {
         var plan: FeaturePlan
         var paymentIDs: [String]
         var times: [Int64]
-        var arguments: [String]
+        var arguments: [[UInt8]]
         var token: String
     }
 
@@ -96,17 +96,17 @@ public final class RedisFeatureStore: FeatureStore {
         // included, and gets that reply back: its entries are in the log already, and reading them
         // as catch-up would make each event of the batch see the batch's later events too.
         var token = Self.newToken()
-        var arguments: [String]
+        var arguments: [[UInt8]]
         if mode == .update, let last = state.unanswered, last.plan == plan, last.times == times,
            last.paymentIDs.elementsEqual(events.lazy.map(\.paymentID)) {
             arguments = last.arguments
             token = last.token
         } else {
-            arguments = command(entities, events: events, mode: mode, token: token, state: state)
+            arguments = command(entities, events: events, mode: mode, state: state)
         }
         var keys = entities.map(\.key)
         if mode == .update { keys.append("\(keyPrefix)reply:\(token)") }
-        let call = LogScript.script.invocation(keys: keys, arguments: arguments)
+        let call = LogScript.script.invocation(keys: keys.map { Array($0.utf8) }, arguments: arguments)
         let reply: RedisReply
         do {
             reply = try pool.withConnection { connection throws(RedisError) in
@@ -126,7 +126,7 @@ public final class RedisFeatureStore: FeatureStore {
         try catchUp(entities, logs: logs, plan: plan, state: &state)
         let report = mirror.processSync(events, plan: plan, mode: mode, onlyGroup: nil, into: &out)
         let newest = times.max()!
-        for (entity, log) in zip(entities, logs) where !log.epoch.isEmpty {
+        for (entity, log) in zip(entities, logs) where log.epoch != 0 {
             let seen = entity.events.lazy.map { times[$0] }.max()!
             state.cursors.set(entity.key, epoch: log.epoch, end: log.end, seen: seen)
         }
@@ -172,32 +172,43 @@ public final class RedisFeatureStore: FeatureStore {
         return entities
     }
 
-    /// The script's arguments: retention, TTL, mode, token, then per entity the cursor and (update)
-    /// the batch's entries.
-    private func command(_ entities: [Entity], events: [PaymentEvent], mode: StoreMode, token: String, state: MirrorState) -> [String] {
+    /// The script's arguments: retention, TTL, mode, the epoch of logs this call creates, then per
+    /// entity its cursor, entry count and newest time packed as four big-endian doubles
+    /// (`struct.unpack('>dddd', …)` in the script) and, in update mode, the batch's entries.
+    private func command(_ entities: [Entity], events: [PaymentEvent], mode: StoreMode, state: MirrorState) -> [[UInt8]] {
         let plan = state.compiled!
-        var arguments = [String(plan.retention), String(plan.evictAfter), mode == .readOnly ? "1" : "2", token]
-        arguments.reserveCapacity(4 + entities.count * 4 + (mode == .update ? events.count * plan.groups.count : 0))
+        var arguments: [[UInt8]] = [
+            Array(String(plan.retention).utf8), Array(String(plan.evictAfter).utf8), Array((mode == .readOnly ? "1" : "2").utf8),
+            Array(String(Int64.random(in: 1...(1 << 52))).utf8),
+        ]
+        arguments.reserveCapacity(4 + entities.count + (mode == .update ? events.count * plan.groups.count : 0))
         for entity in entities {
             let cursor = state.cursors[entity.key]
-            arguments.append(cursor?.epoch ?? "")
-            arguments.append(String(cursor?.end ?? 0))
-            guard mode == .update else {
-                arguments.append("0")
-                arguments.append("0")
-                continue
-            }
-            arguments.append(String(entity.events.count))
-            arguments.append(String(entity.events.lazy.map { events[$0].occurredAt.millisecondsSinceEpoch }.max()!))
+            let m = mode == .update ? entity.events.count : 0
+            let newest = mode == .update ? entity.events.lazy.map { events[$0].occurredAt.millisecondsSinceEpoch }.max()! : 0
+            arguments.append(Self.packed([cursor?.epoch ?? 0, cursor?.end ?? 0, Int64(m), newest]))
+            guard mode == .update else { continue }
             let codec = state.codecs[entity.group]
-            for i in entity.events { arguments.append(codec.encode(events[i])) }
+            for i in entity.events { arguments.append(Array(codec.encode(events[i]).utf8)) }
         }
         return arguments
     }
 
+    /// Integers below 2^53 as big-endian IEEE doubles, Lua's `struct.pack('>d…')`.
+    static func packed(_ values: [Int64]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 8)
+        for value in values {
+            let bits = Double(value).bitPattern
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        }
+        return bytes
+    }
+
     /// One entity's part of the reply.
     private struct EntityLog {
-        var epoch: String
+        /// 0 when the log does not exist.
+        var epoch: Int64
         var from: Int64
         var end: Int64
         var entries: [[UInt8]]
@@ -222,7 +233,7 @@ public final class RedisFeatureStore: FeatureStore {
                 }
                 logs.append(EntityLog(epoch: cursor.epoch, from: cursor.end, end: end, entries: []))
             case .array(let items):
-                guard items.count >= 3, let epoch = items[0].string, let from = items[1].integer, let end = items[2].integer else {
+                guard items.count >= 3, let epoch = items[0].integer, let from = items[1].integer, let end = items[2].integer else {
                     throw .protocolViolation("log script reply for \(entity.key) is malformed: \(items.prefix(3))")
                 }
                 var entries: [[UInt8]] = []
@@ -251,7 +262,7 @@ public final class RedisFeatureStore: FeatureStore {
             let cursor = state.cursors[entity.key]
             if cursor == nil || cursor!.epoch != log.epoch || log.from < cursor!.end {
                 restarted[entity.group].append(entity.value)
-                if log.epoch.isEmpty { state.cursors.remove(entity.key) }
+                if log.epoch == 0 { state.cursors.remove(entity.key) }
             }
             let codec = state.codecs[entity.group]
             for entry in log.entries {
@@ -268,7 +279,7 @@ public final class RedisFeatureStore: FeatureStore {
         }
     }
 
-    /// Names a call (its kept reply) and the epoch of the logs it creates: 64 random bits, as hex.
+    /// Names a call's kept reply: 64 random bits, as hex.
     static func newToken() -> String {
         String(UInt64.random(in: .min ... .max), radix: 16)
     }
