@@ -121,7 +121,9 @@ public final class RedisFeatureStore: FeatureStore {
             }
             throw .protocolViolation(error.description)
         }
-        if mode == .update { state.unanswered = nil }
+        // Answered. A read-only batch also forgets a lost update: it has just caught up on that
+        // update's entries, so its kept reply would now start behind this instance's cursors.
+        state.unanswered = nil
         let logs = try decode(reply, entities: entities, cursors: state.cursors)
         try catchUp(entities, logs: logs, plan: plan, state: &state)
         let report = mirror.processSync(events, plan: plan, mode: mode, onlyGroup: nil, into: &out)
