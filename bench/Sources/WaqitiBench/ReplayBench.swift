@@ -91,18 +91,23 @@ enum ReplayBench {
         rows.append(row("feature store alone, all \(union.count) replay features (pre-decoded)", events, storeUnion, peakRSS()))
 
         var decided = OutcomeCounts()
-        enum Input { case file(workers: Int), cache, decoded }
+        // `storeThreads` below `workers` isolates what applying the store's shards on more threads adds.
+        enum Input { case file(workers: Int, storeThreads: Int), cache, decoded }
         func endToEnd(_ input: Input, decisionsFile: Bool = true) async throws -> Timings {
             try await measureAsync(runs: runs) {
                 // `waqiti replay --workers N`: the store's shards on N threads, the output overlapped.
                 var configured = setup
-                if case .file(let workers) = input, workers > 1 { configured.storeParallelism = workers }
+                var overlapped = false
+                if case .file(let workers, let storeThreads) = input, workers > 1 {
+                    configured.storeParallelism = storeThreads
+                    overlapped = true
+                }
                 var (replay, _) = configured.make()
                 replay.batchSize = 1024
-                replay.overlapsOutput = configured.storeParallelism > 1
+                replay.overlapsOutput = overlapped
                 let next: DecisionReplay.NextBatch
                 switch input {
-                case .file(let workers) where workers > 1:
+                case .file(let workers, _) where workers > 1:
                     let source = PipelinedEventSource(reader: try JSONLinesReader(path: path), workers: workers - 1)
                     next = { try source.nextBatch(maxEvents: $0) }
                 case .file:
@@ -130,9 +135,11 @@ enum ReplayBench {
                 return Int64(result.baseline.summary.events)
             }
         }
-        let replay = try await endToEnd(.file(workers: 1))
+        let replay = try await endToEnd(.file(workers: 1, storeThreads: 1))
         rows.append(row("replay end to end, 1 thread (decode, engine, summary, decisions file)", events, replay, peakRSS()))
-        let pipelined = try await endToEnd(.file(workers: workers))
+        let decodeAndOutput = try await endToEnd(.file(workers: workers, storeThreads: 1))
+        rows.append(row("replay end to end, \(workers) threads: decoding on \(workers - 1) more, output overlapped, store on 1", events, decodeAndOutput, peakRSS()))
+        let pipelined = try await endToEnd(.file(workers: workers, storeThreads: workers))
         rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s), store shards on \(workers), output overlapped)", events, pipelined, peakRSS()))
         let fromCache = try await endToEnd(.cache)
         rows.append(row("replay end to end from the cache, 1 thread (--cache, cache present)", events, fromCache, peakRSS()))
