@@ -48,7 +48,6 @@ struct EngineReplayTests {
     static func replay(_ setup: EngineReplaySetup, input: String, decisionsOut: String? = nil, candidateOut: String? = nil, workers: Int = 1) async throws -> ReplayResult {
         var (replay, _) = setup.make()
         replay.batchSize = 500
-        replay.overlapsOutput = workers > 1
         let output = try decisionsOut.map { try FileOutput(path: $0) }
         let candidate = try candidateOut.map { try FileOutput(path: $0) }
         let next: DecisionReplay.NextBatch
@@ -122,7 +121,7 @@ struct EngineReplayTests {
         #expect(expected.model != nil)
     }
 
-    @Test("--workers: decoding and the store's shards on other threads and the output overlapped give byte-identical decisions", arguments: [2, 3])
+    @Test("--workers: decoding and the store's shards on other threads give byte-identical decisions", arguments: [2, 3])
     func workersGiveIdenticalDecisions(workers: Int) async throws {
         let input = try Self.simulatedInput()
         let scoring = try Self.defaultScoring()
@@ -152,8 +151,8 @@ struct EngineReplayTests {
         #expect(decisions.allSatisfy { $0.decidedAt == $0.eventTime && $0.latencyMicros == 0 })
     }
 
-    @Test("comparing two rule files in one pass reports exactly the flips of their separate runs", arguments: [false, true])
-    func compareRuleFiles(overlapsOutput: Bool) async throws {
+    @Test("comparing two rule files in one pass reports exactly the flips of their separate runs")
+    func compareRuleFiles() async throws {
         let input = try Self.simulatedInput()
         let candidatePath = try Self.candidateRules("stricter-decline") {
             $0.replacingOccurrences(of: "threshold points_decline: decline if risk_points >= 80", with: "threshold points_decline: decline if risk_points >= 40")
@@ -169,8 +168,7 @@ struct EngineReplayTests {
         let pairedA = ReplayLoopTests.temporaryPath("paired-a.jsonl"), pairedB = ReplayLoopTests.temporaryPath("paired-b.jsonl")
         var setup = EngineReplaySetup(baseline: baseline, candidate: candidate)
         setup.dedupCapacity = 1 << 16
-        var (replay, store) = setup.make()
-        replay.overlapsOutput = overlapsOutput
+        let (replay, store) = setup.make()
         let outA = try FileOutput(path: pairedA), outB = try FileOutput(path: pairedB)
         let result = try await replay.run(from: ReplayLoopTests.reader(input), decisionsOut: outA, candidateDecisionsOut: outB)
         try outA.close()

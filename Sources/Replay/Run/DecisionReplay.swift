@@ -42,9 +42,6 @@ public struct DecisionReplay: Sendable {
     public var candidate: ReplayConfiguration?
     public var batchSize: Int
     public var maxExamples: Int
-    /// Writes and summarizes each batch's decisions on another thread while the next batch is
-    /// decided (`--workers` ≥ 2); the files and summaries are the same byte for byte.
-    public var overlapsOutput = false
 
     public init(baseline: ReplayConfiguration, candidate: ReplayConfiguration? = nil, batchSize: Int = 1024, maxExamples: Int = 5) {
         self.baseline = baseline
@@ -76,42 +73,40 @@ public struct DecisionReplay: Sendable {
         onBadLine: (EventLineError) throws -> Void = { _ in },
         progress: (ReplayProgress) -> Void = { _ in }
     ) async throws -> ReplayResult {
-        let sink = DecisionSink(
-            baseline: baseline, candidate: candidate, maxExamples: maxExamples,
-            decisionsOut: decisionsOut, candidateDecisionsOut: candidateDecisionsOut)
+        var baselineSummary = ReplaySummaryBuilder(rules: baseline.rules)
+        var candidateSummary = candidate.map { ReplaySummaryBuilder(rules: $0.rules) }
+        var diff = candidate == nil ? nil : DecisionDiffBuilder(maxExamples: maxExamples)
+        let encoder = DecisionEncoder()
         let clock = ContinuousClock()
         let started = clock.now
         var events = 0, rejected = 0
-        // With `overlapsOutput`, batch n's decisions are written and summarized while batch n + 1
-        // is decided; awaiting n's output before handing over n + 1 keeps the order and holds at
-        // most one batch in flight.
-        var pending: Task<Void, any Error>?
-        do {
-            while let batch = try next(batchSize) {
-                for error in batch.errors { try onBadLine(error) }
-                rejected += batch.errors.count
-                var decided = SinkBatch(events: batch.events, rejected: batch.errors.count)
-                if !batch.events.isEmpty {
-                    decided.baseline = try await decide(batch.events, with: baseline)
-                    if let candidate { decided.candidate = try await decide(batch.events, with: candidate) }
+
+        while let batch = try next(batchSize) {
+            for error in batch.errors { try onBadLine(error) }
+            rejected += batch.errors.count
+            baselineSummary.addRejected(batch.errors.count)
+            candidateSummary?.addRejected(batch.errors.count)
+            guard !batch.events.isEmpty else { continue }
+            let decided = try await decide(batch.events, with: baseline)
+            if let decisionsOut { try write(decided, encoder, decisionsOut) }
+            for (event, decision) in zip(batch.events, decided) { baselineSummary.add(event, decision) }
+            if let candidate {
+                let other = try await decide(batch.events, with: candidate)
+                if let candidateDecisionsOut { try write(other, encoder, candidateDecisionsOut) }
+                for index in batch.events.indices {
+                    candidateSummary!.add(batch.events[index], other[index])
+                    diff!.add(batch.events[index], baseline: decided[index], candidate: other[index])
                 }
-                if overlapsOutput {
-                    try await pending?.value
-                    pending = Task { [decided] in try sink.consume(decided) }
-                } else {
-                    try sink.consume(decided)
-                }
-                events += batch.events.count
-                let bytes = inputBytes()
-                progress(ReplayProgress(events: events, rejected: rejected, bytesRead: bytes?.read, totalBytes: bytes?.total, elapsed: clock.now - started))
             }
-            try await pending?.value
-        } catch {
-            // The caller may close the outputs as soon as this returns: let the last write end first.
-            _ = try? await pending?.value
-            throw error
+            events += batch.events.count
+            let bytes = inputBytes()
+            progress(ReplayProgress(events: events, rejected: rejected, bytesRead: bytes?.read, totalBytes: bytes?.total, elapsed: clock.now - started))
         }
-        return sink.result()
+        return ReplayResult(
+            baseline: ReplayRun(name: baseline.name, summary: baselineSummary.summary(), scores: baselineSummary.scores),
+            candidate: candidate.map { ReplayRun(name: $0.name, summary: candidateSummary!.summary(), scores: candidateSummary!.scores) },
+            diff: diff?.diff()
+        )
     }
 
     private func decide(_ events: [PaymentEvent], with configuration: ReplayConfiguration) async throws -> [Decision] {
@@ -120,64 +115,8 @@ public struct DecisionReplay: Sendable {
         Self.makeReproducible(&decisions)
         return decisions
     }
-}
 
-/// One batch's decisions on their way to the files and summaries.
-private struct SinkBatch: Sendable {
-    var events: [PaymentEvent]
-    var rejected: Int
-    var baseline: [Decision] = []
-    var candidate: [Decision]?
-}
-
-/// The replay's output side: decision files, summaries and the diff, fed batch after batch in
-/// input order. Unchecked: `DecisionReplay.run` lets one `consume` run at a time, each awaited
-/// before the next starts, and reads the result only after the last.
-private final class DecisionSink: @unchecked Sendable {
-    private var baselineSummary: ReplaySummaryBuilder
-    private var candidateSummary: ReplaySummaryBuilder?
-    private var diff: DecisionDiffBuilder?
-    private let baselineName: String
-    private let candidateName: String?
-    private let decisionsOut: FileOutput?
-    private let candidateDecisionsOut: FileOutput?
-    private let encoder = DecisionEncoder()
-
-    init(baseline: ReplayConfiguration, candidate: ReplayConfiguration?, maxExamples: Int,
-         decisionsOut: FileOutput?, candidateDecisionsOut: FileOutput?) {
-        baselineSummary = ReplaySummaryBuilder(rules: baseline.rules)
-        candidateSummary = candidate.map { ReplaySummaryBuilder(rules: $0.rules) }
-        diff = candidate == nil ? nil : DecisionDiffBuilder(maxExamples: maxExamples)
-        baselineName = baseline.name
-        candidateName = candidate?.name
-        self.decisionsOut = decisionsOut
-        self.candidateDecisionsOut = candidateDecisionsOut
-    }
-
-    func consume(_ batch: SinkBatch) throws {
-        baselineSummary.addRejected(batch.rejected)
-        candidateSummary?.addRejected(batch.rejected)
-        guard !batch.events.isEmpty else { return }
-        if let decisionsOut { try write(batch.baseline, decisionsOut) }
-        for (event, decision) in zip(batch.events, batch.baseline) { baselineSummary.add(event, decision) }
-        if let other = batch.candidate {
-            if let candidateDecisionsOut { try write(other, candidateDecisionsOut) }
-            for index in batch.events.indices {
-                candidateSummary!.add(batch.events[index], other[index])
-                diff!.add(batch.events[index], baseline: batch.baseline[index], candidate: other[index])
-            }
-        }
-    }
-
-    func result() -> ReplayResult {
-        ReplayResult(
-            baseline: ReplayRun(name: baselineName, summary: baselineSummary.summary(), scores: baselineSummary.scores),
-            candidate: candidateName.map { ReplayRun(name: $0, summary: candidateSummary!.summary(), scores: candidateSummary!.scores) },
-            diff: diff?.diff()
-        )
-    }
-
-    private func write(_ decisions: [Decision], _ output: FileOutput) throws {
+    private func write(_ decisions: [Decision], _ encoder: DecisionEncoder, _ output: FileOutput) throws {
         try output.append { buffer in
             for decision in decisions {
                 encoder.append(decision, to: &buffer)

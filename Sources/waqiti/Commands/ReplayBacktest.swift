@@ -41,7 +41,7 @@ struct BacktestOptions: ParsableArguments {
     @Flag(name: .long, help: "No progress bar even on a terminal.")
     var quiet = false
 
-    @Option(name: .long, help: "Threads: 1 decides on one thread; N > 1 decodes a JSON Lines --input on N - 1 more threads ahead of the engine applies each batch to the in-memory windows' shards on N threads, and writes each batch's decisions while the next is decided (same decisions, byte for byte).")
+    @Option(name: .long, help: "Threads: 1 decides on one thread; N > 1 decodes a JSON Lines --input on N - 1 more threads ahead of the engine and applies each batch to the in-memory windows' shards on N threads (same decisions, byte for byte).")
     var workers: Int = 1
 
     @Option(name: .long, help: "Pre-decoded cache of --input: read from it when it exists and matches the input (size and modification time), else written during this replay. Same decisions, byte for byte.")
@@ -111,7 +111,6 @@ enum ReplayBacktest {
         let featureWriter = try shared.featuresOut.map { try FeatureRowWriter(path: $0, plan: shared.features.isEmpty ? setup.unionPlan : FeaturePlan(shared.features)) }
         var (replay, _) = setup.make(onFeatures: { events, plan, values in try featureWriter?.write(events, values, width: plan.count) })
         replay.batchSize = shared.batchSize
-        replay.overlapsOutput = options.workers > 1
         replay.maxExamples = options.examples
 
         let source = try InputSource(options: options, input: shared.input)

@@ -15,7 +15,7 @@ import Simulation
 //   - the replay end to end (decode ▶ features ▶ rules + model ▶ decision ▶ summary, decisions
 //     encoded to a file), through the same DecisionEngine as serve, on one thread and with
 //     decoding pipelined on `--workers - 1` more threads, the store's shards on `--workers`
-//     threads and the output overlapped (`waqiti replay --workers N`), and
+//     threads (`waqiti replay --workers N`), and
 //     from the pre-decoded cache;
 //   - bench/reference/replay.py over the same file (same three features, three rules).
 
@@ -95,16 +95,11 @@ enum ReplayBench {
         enum Input { case file(workers: Int, storeThreads: Int), cache, decoded }
         func endToEnd(_ input: Input, decisionsFile: Bool = true) async throws -> Timings {
             try await measureAsync(runs: runs) {
-                // `waqiti replay --workers N`: the store's shards on N threads, the output overlapped.
+                // `waqiti replay --workers N`: decoding ahead and the store's shards on N threads.
                 var configured = setup
-                var overlapped = false
-                if case .file(let workers, let storeThreads) = input, workers > 1 {
-                    configured.storeParallelism = storeThreads
-                    overlapped = true
-                }
+                if case .file(let workers, let storeThreads) = input, workers > 1 { configured.storeParallelism = storeThreads }
                 var (replay, _) = configured.make()
                 replay.batchSize = 1024
-                replay.overlapsOutput = overlapped
                 let next: DecisionReplay.NextBatch
                 switch input {
                 case .file(let workers, _) where workers > 1:
@@ -138,9 +133,9 @@ enum ReplayBench {
         let replay = try await endToEnd(.file(workers: 1, storeThreads: 1))
         rows.append(row("replay end to end, 1 thread (decode, engine, summary, decisions file)", events, replay, peakRSS()))
         let decodeAndOutput = try await endToEnd(.file(workers: workers, storeThreads: 1))
-        rows.append(row("replay end to end, \(workers) threads: decoding on \(workers - 1) more, output overlapped, store on 1", events, decodeAndOutput, peakRSS()))
+        rows.append(row("replay end to end, \(workers) threads: decoding on \(workers - 1) more, store on 1", events, decodeAndOutput, peakRSS()))
         let pipelined = try await endToEnd(.file(workers: workers, storeThreads: workers))
-        rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s), store shards on \(workers), output overlapped)", events, pipelined, peakRSS()))
+        rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s), store shards on \(workers))", events, pipelined, peakRSS()))
         let fromCache = try await endToEnd(.cache)
         rows.append(row("replay end to end from the cache, 1 thread (--cache, cache present)", events, fromCache, peakRSS()))
 
