@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "waqiti-bench",
             dependencies: [
-                "Replay", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS", "Redis", "Kafka",
+                "Replay", "Engine", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS", "Redis", "Kafka",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "bench/Sources/WaqitiBench"

@@ -224,7 +224,7 @@ enum ReplayBench {
 
     /// Wall-clock and process CPU seconds (every thread: the pipelined row counts its decoders)
     /// of each timed run, sorted; one warm-up run first.
-    private static func measureAsync(runs: Int, _ body: () async throws -> Int64) async rethrows -> Timings {
+    static func measureAsync(runs: Int, _ body: () async throws -> Int64) async rethrows -> Timings {
         var sink = try await body()
         let clock = ContinuousClock()
         var timings = Timings()

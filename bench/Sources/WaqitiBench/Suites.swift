@@ -8,6 +8,7 @@ typealias BenchSuite = @Sendable ([String]) async throws -> Void
 enum BenchSuites {
     /// One entry per suite file; keep alphabetical to keep merges trivial.
     static let all: [String: BenchSuite] = [
+        "decide": DecideBench.suite,
         "decode": CodecBench.decode,
         "engine": EngineBench.suite,
         "features": FeaturesBench.suite,
