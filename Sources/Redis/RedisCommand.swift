@@ -1,3 +1,5 @@
+import CHiredis
+
 /// One Redis command as binary-safe arguments, stored flat (one byte buffer plus end offsets) so
 /// that building a pipeline of thousands of commands costs two arrays per command, and sending it
 /// needs no per-argument allocation.
@@ -81,4 +83,19 @@ struct ArgvScratch {
     var pointers: [UnsafePointer<CChar>?] = []
     var lengths: [Int] = []
     nonisolated(unsafe) static let emptyArgument = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+}
+
+extension RedisCommand {
+    /// The command as RESP, formatted by hiredis exactly as `RedisConnection.pipeline(_:)` sends it:
+    /// the reference for commands built directly as bytes (`RESPWriter`).
+    public var encoded: [UInt8] {
+        var scratch = ArgvScratch()
+        return withArgv(scratch: &scratch) { count, argv, lengths in
+            var target: UnsafeMutablePointer<CChar>?
+            let length = redisFormatCommandArgv(&target, count, argv, lengths)
+            guard length >= 0, let target else { return [] }
+            defer { redisFreeCommand(target) }
+            return Array(UnsafeRawBufferPointer(start: target, count: Int(length)))
+        }
+    }
 }

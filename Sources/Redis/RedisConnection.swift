@@ -50,13 +50,33 @@ public final class RedisConnection {
     /// - Parameter scripts: scripts that `EVALSHA` commands in the batch use. Calls that fail with
     ///   `NOSCRIPT` (they did not run) are retried once after `SCRIPT LOAD` of these scripts.
     public func pipeline(_ commands: [RedisCommand], loading scripts: [RedisScript] = []) throws(RedisError) -> [RedisReply] {
+        try pipeline(count: commands.count, loading: scripts) { context, i, scratch in
+            Self.append(commands[i], to: context, scratch: &scratch)
+        }
+    }
+
+    /// `pipeline(_:loading:)` for commands already encoded as RESP (`RESPWriter`), one buffer per
+    /// command: a large command built in one reusable buffer goes out without being split into
+    /// arguments again.
+    public func pipeline(encoded commands: [[UInt8]], loading scripts: [RedisScript] = []) throws(RedisError) -> [RedisReply] {
+        try pipeline(count: commands.count, loading: scripts) { context, i, _ in
+            commands[i].withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
+    private func pipeline(
+        count: Int, loading scripts: [RedisScript],
+        append: (UnsafeMutablePointer<redisContext>, Int, inout ArgvScratch) -> Int32
+    ) throws(RedisError) -> [RedisReply] {
         if context == nil { try connect() }
-        var replies = try roundTrip(commands)
+        var replies = try roundTrip(Array(0..<count), append: append)
         guard !scripts.isEmpty else { return replies }
         let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
         guard !missing.isEmpty else { return replies }
         try load(scripts)
-        let retried = try roundTrip(missing.map { commands[$0] })
+        let retried = try roundTrip(missing, append: append)
         for (index, reply) in zip(missing, retried) { replies[index] = reply }
         return replies
     }
@@ -142,17 +162,27 @@ public final class RedisConnection {
     }
 
     private func roundTrip(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+        try roundTrip(Array(commands.indices)) { context, i, scratch in Self.append(commands[i], to: context, scratch: &scratch) }
+    }
+
+    private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>, scratch: inout ArgvScratch) -> Int32 {
+        precondition(command.argumentCount > 0, "a Redis command needs at least its name")
+        return command.withArgv(scratch: &scratch) { count, argv, lengths in
+            redisAppendCommandArgv(context, count, argv, lengths)
+        }
+    }
+
+    /// Appends the commands at `indices` (through `append`), then reads one reply each.
+    private func roundTrip(
+        _ indices: [Int], append: (UnsafeMutablePointer<redisContext>, Int, inout ArgvScratch) -> Int32
+    ) throws(RedisError) -> [RedisReply] {
         guard let context else { throw .connectionLost(endpoint: configuration.endpoint, reason: "not connected") }
-        for command in commands {
-            precondition(command.argumentCount > 0, "a Redis command needs at least its name")
-            let status = command.withArgv(scratch: &scratch) { count, argv, lengths in
-                redisAppendCommandArgv(context, count, argv, lengths)
-            }
-            if status != REDIS_OK { throw failure(of: context) }
+        for i in indices where append(context, i, &scratch) != REDIS_OK {
+            throw failure(of: context)
         }
         var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
+        replies.reserveCapacity(indices.count)
+        for _ in indices {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure(of: context) }
             let reply = raw.assumingMemoryBound(to: redisReply.self)

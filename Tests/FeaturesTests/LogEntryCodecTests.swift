@@ -52,8 +52,13 @@ struct LogEntryCodecTests {
 
     @Test("Cursor arguments are big-endian IEEE doubles, as Lua's struct.pack('>d') writes them")
     func packedDoubles() {
-        #expect(RedisFeatureStore.packed([1, 0]) == [0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
-        #expect(RedisFeatureStore.packed([1_795_940_130_000]).count == 8)
-        #expect(RedisFeatureStore.packed([-2]) == [0xC0, 0, 0, 0, 0, 0, 0, 0])
+        func packed(_ values: [Int64]) -> [UInt8] {
+            var bytes: [UInt8] = []
+            for value in values { LogCommandEncoder.appendPacked(value, to: &bytes) }
+            return bytes
+        }
+        #expect(packed([1, 0]) == [0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(packed([1_795_940_130_000]) == [0x42, 0x7A, 0x22, 0x65, 0xF9, 0xCD, 0x00, 0x00])
+        #expect(packed([-2]) == [0xC0, 0, 0, 0, 0, 0, 0, 0])
     }
 }

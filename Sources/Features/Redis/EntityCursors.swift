@@ -1,6 +1,9 @@
 /// How far one engine instance has read each entity's log in Redis: the log's epoch and the
 /// absolute index after the last entry the mirror has applied.
 ///
+/// Kept per key field (the plan's group) and keyed by the entity's value, so a lookup hashes the
+/// value the event already holds and never builds the Redis key name.
+///
 /// Bounded like the mirror's key tables: a cursor whose entity has had no event for longer than the
 /// eviction horizon (docs/features.md, rule 10) is dropped, checked each time the table has doubled.
 /// Dropping one is always safe: an entity without a cursor is rebuilt from its whole retained log.
@@ -13,28 +16,40 @@ struct EntityCursors {
         var seen: Int64
     }
 
-    private var cursors: [String: Cursor] = [:]
+    private var cursors: [[String: Cursor]]
     private var countAfterSweep = 0
     private var newest = Int64.min
 
-    subscript(key: String) -> Cursor? { cursors[key] }
-
-    var count: Int { cursors.count }
-
-    mutating func set(_ key: String, epoch: Int64, end: Int64, seen: Int64) {
-        let previous = cursors[key]?.seen ?? .min
-        cursors[key] = Cursor(epoch: epoch, end: end, seen: max(previous, seen))
+    init(groups: Int = 0) {
+        cursors = Array(repeating: [:], count: groups)
     }
 
-    mutating func remove(_ key: String) { cursors[key] = nil }
+    subscript(group: Int, value: String) -> Cursor? { cursors[group][value] }
+
+    var count: Int { cursors.reduce(0) { $0 + $1.count } }
+
+    mutating func set(group: Int, value: String, epoch: Int64, end: Int64, seen: Int64) {
+        cursors[group][value, default: Cursor(epoch: epoch, end: end, seen: seen)].update(epoch: epoch, end: end, seen: seen)
+    }
+
+    mutating func remove(group: Int, value: String) { cursors[group][value] = nil }
 
     /// Drops the cursors idle for longer than `idleAfter` behind the newest time seen, once the
     /// table has doubled.
     mutating func sweep(batchNewest: Int64, idleAfter: Int64) {
         newest = max(newest, batchNewest)
-        guard cursors.count >= max(1024, 2 * countAfterSweep) else { return }
+        let total = count
+        guard total >= max(1024, 2 * countAfterSweep) else { return }
         let cutoff = newest &- idleAfter
-        cursors = cursors.filter { $0.value.seen >= cutoff }
-        countAfterSweep = cursors.count
+        for g in cursors.indices { cursors[g] = cursors[g].filter { $0.value.seen >= cutoff } }
+        countAfterSweep = count
+    }
+}
+
+extension EntityCursors.Cursor {
+    mutating func update(epoch: Int64, end: Int64, seen: Int64) {
+        self.epoch = epoch
+        self.end = end
+        self.seen = max(self.seen, seen)
     }
 }

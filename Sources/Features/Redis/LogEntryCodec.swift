@@ -1,4 +1,5 @@
 import FraudCore
+import Redis
 
 /// What one event contributes to one entity's log in Redis, as text, and back.
 ///
@@ -43,25 +44,33 @@ struct LogEntryCodec: Sendable {
         self.carried = carried
     }
 
+    /// The entry as text (tests and error messages; the store writes bytes with `encode(_:into:)`).
     func encode(_ event: PaymentEvent) -> String {
-        var text = String(event.occurredAt.millisecondsSinceEpoch)
-        text.append("\u{1F}")
-        text.append(Self.escape(event.paymentID))
+        var bytes: [UInt8] = []
+        withUnsafePointer(to: event) { encode($0, into: &bytes) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the entry's bytes; reads only the fields it carries, builds no intermediate strings.
+    func encode(_ event: UnsafePointer<PaymentEvent>, into bytes: inout [UInt8]) {
+        RESPWriter.appendDecimal(event.pointee.occurredAt.millisecondsSinceEpoch, to: &bytes)
+        bytes.append(Self.separator)
+        Self.appendEscaped(event.pointee.paymentID, to: &bytes)
         for item in carried {
-            text.append("\u{1F}")
+            bytes.append(Self.separator)
             switch item {
             case .amount:
-                text.append("=")
-                text.append(String(event.amount.minorUnits))
-                text.append(" ")
-                text.append(event.amount.currency.code)
+                bytes.append(UInt8(ascii: "="))
+                RESPWriter.appendDecimal(event.pointee.amount.minorUnits, to: &bytes)
+                bytes.append(UInt8(ascii: " "))
+                bytes.append(contentsOf: event.pointee.amount.currency.code.utf8)
             case .text(let field):
-                guard let value = field.string(of: event) else { continue }
-                text.append("=")
-                text.append(Self.escape(value))
+                // Text fields never read the rates (amounts are `.amount`).
+                guard let value = field.windowString(of: event, rates: .builtIn) else { continue }
+                bytes.append(UInt8(ascii: "="))
+                Self.appendEscaped(value, to: &bytes)
             }
         }
-        return text
     }
 
     /// The event an entry stands for, as far as the entity's features can tell: `keyValue` in the key
@@ -117,18 +126,22 @@ struct LogEntryCodec: Sendable {
         return true
     }
 
-    /// Keeps the separator (0x1F) out of text; injective.
-    static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == separator || $0 == UInt8(ascii: "%") }) else { return text }
-        var escaped: [UInt8] = []
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "%"): escaped.append(contentsOf: "%25".utf8)
-            case separator: escaped.append(contentsOf: "%1F".utf8)
-            default: escaped.append(byte)
+    /// Appends `text` with the separator (0x1F) kept out of it; injective.
+    static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { utf8 in
+            guard utf8.contains(where: { $0 == separator || $0 == UInt8(ascii: "%") }) else {
+                bytes.append(contentsOf: utf8)
+                return
+            }
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: "%"): bytes.append(contentsOf: "%25".utf8)
+                case separator: bytes.append(contentsOf: "%1F".utf8)
+                default: bytes.append(byte)
+                }
             }
         }
-        return String(decoding: escaped, as: UTF8.self)
     }
 
     static func unescape(_ bytes: some Collection<UInt8>) -> String {

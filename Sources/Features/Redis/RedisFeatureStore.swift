@@ -30,14 +30,18 @@ public final class RedisFeatureStore: FeatureStore {
     private let mirror: InMemoryFeatureStore
     private let state = Mutex(MirrorState())
 
-    /// Per instance: how far it has read each entity's log, and the call whose reply was lost.
+    /// Per instance: how far it has read each entity's log, the call whose reply was lost, and the
+    /// per-batch scratch reused across batches.
     private struct MirrorState {
         var plan: FeaturePlan?
         var compiled: CompiledPlan?
         var codecs: [LogEntryCodec] = []
-        var tags: [String] = []
+        var layout = LogCommandEncoder.KeyLayout()
         var cursors = EntityCursors()
         var unanswered: UnansweredCall?
+        var batch = BatchEntities()
+        var encoder = LogCommandEncoder()
+        var times: [Int64] = []
     }
 
     /// The last update whose reply did not arrive, as it was sent.
@@ -45,16 +49,8 @@ public final class RedisFeatureStore: FeatureStore {
         var plan: FeaturePlan
         var paymentIDs: [String]
         var times: [Int64]
-        var arguments: [[UInt8]]
-        var token: String
-    }
-
-    /// One entity of a batch: its Redis key, key field and value, and its events in batch order.
-    private struct Entity {
-        var key: String
-        var group: Int
-        var value: String
-        var events: [Int]
+        /// The whole `EVALSHA`, reply key (token) included.
+        var command: [UInt8]
     }
 
     public init(
@@ -89,33 +85,37 @@ public final class RedisFeatureStore: FeatureStore {
             return BatchReport()
         }
         if state.plan != plan { adopt(plan, state: &state) }
-        let entities = self.entities(of: events, state: state)
-        let times = events.map(\.occurredAt.millisecondsSinceEpoch)
+        let compiled = state.compiled!
+        events.withUnsafeBufferPointer { state.batch.group($0, plan: compiled, rates: rates) }
+        state.times.removeAll(keepingCapacity: true)
+        for event in events { state.times.append(event.occurredAt.millisecondsSinceEpoch) }
 
         // An update sent again after its reply was lost goes out exactly as the first time, token
         // included, and gets that reply back: its entries are in the log already, and reading them
         // as catch-up would make each event of the batch see the batch's later events too.
-        var token = Self.newToken()
-        var arguments: [[UInt8]]
-        if mode == .update, let last = state.unanswered, last.plan == plan, last.times == times,
+        let command: [UInt8]
+        if mode == .update, let last = state.unanswered, last.plan == plan, last.times == state.times,
            last.paymentIDs.elementsEqual(events.lazy.map(\.paymentID)) {
-            arguments = last.arguments
-            token = last.token
+            command = last.command
         } else {
-            arguments = command(entities, events: events, mode: mode, state: state)
+            let call = LogCommandEncoder.Call(
+                mode: mode, retention: compiled.retention, ttl: compiled.evictAfter, freshEpoch: Int64.random(in: 1...(1 << 52)),
+                replyKey: mode == .update ? "\(keyPrefix)reply:\(Self.newToken())" : nil
+            )
+            events.withUnsafeBufferPointer { events in
+                state.encoder.encode(call, batch: state.batch, events: events, layout: state.layout, codecs: state.codecs, cursors: state.cursors)
+            }
+            command = state.encoder.bytes
         }
-        var keys = entities.map(\.key)
-        if mode == .update { keys.append("\(keyPrefix)reply:\(token)") }
-        let call = LogScript.script.invocation(keys: keys.map { Array($0.utf8) }, arguments: arguments)
         let reply: RedisReply
         do {
             reply = try pool.withConnection { connection throws(RedisError) in
-                try connection.pipeline([call], loading: [LogScript.script])[0]
+                try connection.pipeline(encoded: [command], loading: [LogScript.script])[0]
             }
         } catch {
             if error.isUnavailable {
                 if mode == .update {
-                    state.unanswered = UnansweredCall(plan: plan, paymentIDs: events.map(\.paymentID), times: times, arguments: arguments, token: token)
+                    state.unanswered = UnansweredCall(plan: plan, paymentIDs: events.map(\.paymentID), times: state.times, command: command)
                 }
                 throw .unavailable(error.description)
             }
@@ -124,15 +124,13 @@ public final class RedisFeatureStore: FeatureStore {
         // Answered. A read-only batch also forgets a lost update: it has just caught up on that
         // update's entries, so its kept reply would now start behind this instance's cursors.
         state.unanswered = nil
-        let logs = try decode(reply, entities: entities, cursors: state.cursors)
-        try catchUp(entities, logs: logs, plan: plan, state: &state)
+        let logs = try decode(reply, state: state)
+        try catchUp(logs: logs, plan: plan, state: &state)
         let report = mirror.processSync(events, plan: plan, mode: mode, onlyGroup: nil, into: &out)
-        let newest = times.max()!
-        for (entity, log) in zip(entities, logs) where log.epoch != 0 {
-            let seen = entity.events.lazy.map { times[$0] }.max()!
-            state.cursors.set(entity.key, epoch: log.epoch, end: log.end, seen: seen)
+        for (entity, log) in zip(state.batch.entities, logs) where log.epoch != 0 {
+            state.cursors.set(group: entity.group, value: entity.value, epoch: log.epoch, end: log.end, seen: entity.newest)
         }
-        state.cursors.sweep(batchNewest: newest, idleAfter: state.compiled!.evictAfter)
+        state.cursors.sweep(batchNewest: state.times.max()!, idleAfter: compiled.evictAfter)
         return report
     }
 
@@ -145,66 +143,12 @@ public final class RedisFeatureStore: FeatureStore {
         state.plan = plan
         state.compiled = compiled
         state.codecs = compiled.groups.map { LogEntryCodec(key: $0.key, plan: plan) }
-        state.tags = compiled.groups.map { group in
+        let tags = compiled.groups.map { group in
             String(StableHash.hash(group.storageSignature + "\nv\(LogScript.layoutVersion)") & 0xFFFF_FFFF, radix: 16)
         }
-        state.cursors = EntityCursors()
+        state.layout = LogCommandEncoder.KeyLayout(prefix: keyPrefix, fields: compiled.groups.map(\.key), tags: tags)
+        state.cursors = EntityCursors(groups: compiled.groups.count)
         state.unanswered = nil
-    }
-
-    /// The batch's entities in order of first appearance, each with its events in batch order.
-    private func entities(of events: [PaymentEvent], state: MirrorState) -> [Entity] {
-        let groups = state.compiled!.groups
-        var entities: [Entity] = []
-        var index: [String: Int] = [:]
-        events.withUnsafeBufferPointer { events in
-            for i in events.indices {
-                for (g, group) in groups.enumerated() {
-                    guard let value = group.key.windowString(of: events.baseAddress! + i, rates: rates) else { continue }
-                    let key = "\(keyPrefix){\(group.key.name):\(value)}:\(state.tags[g])"
-                    if let e = index[key] {
-                        entities[e].events.append(i)
-                    } else {
-                        index[key] = entities.count
-                        entities.append(Entity(key: key, group: g, value: value, events: [i]))
-                    }
-                }
-            }
-        }
-        return entities
-    }
-
-    /// The script's arguments: retention, TTL, mode, the epoch of logs this call creates, then per
-    /// entity its cursor, entry count and newest time packed as four big-endian doubles
-    /// (`struct.unpack('>dddd', …)` in the script) and, in update mode, the batch's entries.
-    private func command(_ entities: [Entity], events: [PaymentEvent], mode: StoreMode, state: MirrorState) -> [[UInt8]] {
-        let plan = state.compiled!
-        var arguments: [[UInt8]] = [
-            Array(String(plan.retention).utf8), Array(String(plan.evictAfter).utf8), Array((mode == .readOnly ? "1" : "2").utf8),
-            Array(String(Int64.random(in: 1...(1 << 52))).utf8),
-        ]
-        arguments.reserveCapacity(4 + entities.count + (mode == .update ? events.count * plan.groups.count : 0))
-        for entity in entities {
-            let cursor = state.cursors[entity.key]
-            let m = mode == .update ? entity.events.count : 0
-            let newest = mode == .update ? entity.events.lazy.map { events[$0].occurredAt.millisecondsSinceEpoch }.max()! : 0
-            arguments.append(Self.packed([cursor?.epoch ?? 0, cursor?.end ?? 0, Int64(m), newest]))
-            guard mode == .update else { continue }
-            let codec = state.codecs[entity.group]
-            for i in entity.events { arguments.append(Array(codec.encode(events[i]).utf8)) }
-        }
-        return arguments
-    }
-
-    /// Integers below 2^53 as big-endian IEEE doubles, Lua's `struct.pack('>d…')`.
-    static func packed(_ values: [Int64]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 8)
-        for value in values {
-            let bits = Double(value).bitPattern
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
-        }
-        return bytes
     }
 
     /// One entity's part of the reply.
@@ -216,7 +160,8 @@ public final class RedisFeatureStore: FeatureStore {
         var entries: [[UInt8]]
     }
 
-    private func decode(_ reply: RedisReply, entities: [Entity], cursors: EntityCursors) throws(FeatureStoreError) -> [EntityLog] {
+    private func decode(_ reply: RedisReply, state: MirrorState) throws(FeatureStoreError) -> [EntityLog] {
+        let entities = state.batch.entities
         if let message = reply.errorMessage {
             if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") { throw .unavailable("Redis replied: \(message)") }
             throw .protocolViolation("log script failed: \(message)")
@@ -227,16 +172,17 @@ public final class RedisFeatureStore: FeatureStore {
         var logs: [EntityLog] = []
         logs.reserveCapacity(entities.count)
         for (entity, value) in zip(entities, values) {
+            let key = { state.layout.name(group: entity.group, value: entity.value) }
             switch value {
             case .integer(let end):
                 // Nothing new: the epoch and start are the cursor's.
-                guard let cursor = cursors[entity.key] else {
-                    throw .protocolViolation("log script answered \(end) for \(entity.key), which this instance has no cursor for")
+                guard let cursor = state.cursors[entity.group, entity.value] else {
+                    throw .protocolViolation("log script answered \(end) for \(key()), which this instance has no cursor for")
                 }
                 logs.append(EntityLog(epoch: cursor.epoch, from: cursor.end, end: end, entries: []))
             case .array(let items):
                 guard items.count >= 3, let epoch = items[0].integer, let from = items[1].integer, let end = items[2].integer else {
-                    throw .protocolViolation("log script reply for \(entity.key) is malformed: \(items.prefix(3))")
+                    throw .protocolViolation("log script reply for \(key()) is malformed: \(items.prefix(3))")
                 }
                 var entries: [[UInt8]] = []
                 entries.reserveCapacity(items.count - 3)
@@ -246,7 +192,7 @@ public final class RedisFeatureStore: FeatureStore {
                 }
                 logs.append(EntityLog(epoch: epoch, from: from, end: end, entries: entries))
             default:
-                throw .protocolViolation("log script reply for \(entity.key) is \(value)")
+                throw .protocolViolation("log script reply for \(key()) is \(value)")
             }
         }
         return logs
@@ -256,28 +202,31 @@ public final class RedisFeatureStore: FeatureStore {
     /// restarted (new epoch), or that this instance has no cursor for, is dropped from the mirror and
     /// rebuilt from its whole retained log; otherwise the entries since the cursor are applied.
     /// A gap between the cursor and `from` holds only trimmed entries, expired for every reader.
-    private func catchUp(_ entities: [Entity], logs: [EntityLog], plan: FeaturePlan, state: inout MirrorState) throws(FeatureStoreError) {
+    private func catchUp(logs: [EntityLog], plan: FeaturePlan, state: inout MirrorState) throws(FeatureStoreError) {
         let groupCount = state.codecs.count
-        var restarted = [[String]](repeating: [], count: groupCount)
-        var replay = [[PaymentEvent]](repeating: [], count: groupCount)
-        for (entity, log) in zip(entities, logs) {
-            let cursor = state.cursors[entity.key]
+        var restarted: [[String]] = []
+        var replay: [[PaymentEvent]] = []
+        for (entity, log) in zip(state.batch.entities, logs) {
+            let cursor = state.cursors[entity.group, entity.value]
             if cursor == nil || cursor!.epoch != log.epoch || log.from < cursor!.end {
+                if restarted.isEmpty { restarted = Array(repeating: [], count: groupCount) }
                 restarted[entity.group].append(entity.value)
-                if log.epoch == 0 { state.cursors.remove(entity.key) }
+                if log.epoch == 0 { state.cursors.remove(group: entity.group, value: entity.value) }
             }
+            guard !log.entries.isEmpty else { continue }
+            if replay.isEmpty { replay = Array(repeating: [], count: groupCount) }
             let codec = state.codecs[entity.group]
             for entry in log.entries {
                 guard let event = codec.decode(entry, keyValue: entity.value) else {
-                    throw .protocolViolation("malformed log entry in \(entity.key): \(String(decoding: entry.prefix(120), as: UTF8.self).debugDescription)")
+                    throw .protocolViolation("malformed log entry in \(state.layout.name(group: entity.group, value: entity.value)): \(String(decoding: entry.prefix(120), as: UTF8.self).debugDescription)")
                 }
                 replay[entity.group].append(event)
             }
         }
         var discarded: [Double] = []
         for g in 0..<groupCount {
-            if !restarted[g].isEmpty { mirror.forget(restarted[g], group: g, plan: plan) }
-            if !replay[g].isEmpty { _ = mirror.processSync(replay[g], plan: plan, mode: .update, onlyGroup: g, into: &discarded) }
+            if !restarted.isEmpty, !restarted[g].isEmpty { mirror.forget(restarted[g], group: g, plan: plan) }
+            if !replay.isEmpty, !replay[g].isEmpty { _ = mirror.processSync(replay[g], plan: plan, mode: .update, onlyGroup: g, into: &discarded) }
         }
     }
 
