@@ -50,10 +50,8 @@ struct RedisLogCommandTests {
 
         // The previous construction: key strings and argument arrays.
         let update = mode == .update
-        let logs = [("card_fingerprint", "c1", 0), ("account_id", "a1", 1), ("card_fingerprint", "c2", 0), ("account_id", "a2", 1), ("card_fingerprint", "c3", 0)]
+        var keys = [("card_fingerprint", "c1", 0), ("account_id", "a1", 1), ("card_fingerprint", "c2", 0), ("account_id", "a2", 1), ("card_fingerprint", "c3", 0)]
             .map { "\(prefix){\($0.0):\($0.1)}:\(tags[$0.2])" }
-        // The logs, then their headers.
-        var keys = logs + logs.map { $0 + ":h" }
         if let replyKey { keys.append(replyKey) }
         var arguments: [[UInt8]] = [String(compiled.retention), String(compiled.evictAfter), update ? "2" : "1", "4503599627370496"].map { Array($0.utf8) }
         let time = { (i: Int) in events[i].occurredAt.millisecondsSinceEpoch }

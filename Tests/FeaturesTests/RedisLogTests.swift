@@ -52,10 +52,9 @@ struct RedisLogTests {
         // B has never read c1's log: it rebuilds it, then adds p3.
         #expect(try count(b, "p3", at: 2, card: "c1") == [2])
 
-        // Expiry or FLUSHALL take the log and its header together.
         let connection = try RedisConnection(configuration: configuration)
-        let c1 = try Self.log(of: "c1", prefix: prefix, connection: connection)
-        #expect(try connection.send(RedisCommand("DEL", c1, c1 + LogScript.headerSuffix)).integer == 2)
+        let c1 = try #require(try connection.send(RedisCommand("KEYS", "\(prefix){card_fingerprint:c1}:*")).array?.first?.string)
+        #expect(try connection.send(RedisCommand("DEL", c1)).integer == 1)
 
         // A's cursor names the old epoch: c1 starts afresh; c2 keeps its window.
         #expect(try count(a, "p4", at: 3, card: "c1") == [1])
@@ -64,35 +63,6 @@ struct RedisLogTests {
         #expect(try count(b, "p6", at: 5, card: "c1") == [2])
         #expect(try count(b, "p7", at: 6, card: "c2") == [3])
         #expect(try count(a, "p8", at: 7, card: "c1") == [3])
-    }
-
-    /// The name of card `card`'s log (its header is this plus `LogScript.headerSuffix`).
-    static func log(of card: String, prefix: String, connection: RedisConnection) throws -> String {
-        let keys = try connection.send(RedisCommand("KEYS", "\(prefix){card_fingerprint:\(card)}:*")).array?.compactMap(\.string) ?? []
-        return try #require(keys.first { !$0.hasSuffix(LogScript.headerSuffix) })
-    }
-
-    @Test("A log without its header, or a header without its log, is a lost log: the entity restarts on every instance", arguments: [false, true])
-    func halfLostLog(keepHeader: Bool) async throws {
-        let (stores, configuration, prefix) = try Self.instances(2, "half-lost")
-        let (a, b) = (stores[0], stores[1])
-        var out: [Double] = []
-        func count(_ store: RedisFeatureStore, _ id: String, at seconds: Int64, card: String = "c1") throws -> [Double] {
-            _ = try store.processSync([payment(id, at: seconds, card: card)], plan: Self.countPlan, mode: .update, into: &out)
-            return out
-        }
-        #expect(try count(a, "p1", at: 0) == [1])
-        #expect(try count(b, "p2", at: 1) == [2])
-        let connection = try RedisConnection(configuration: configuration)
-        let log = try Self.log(of: "c1", prefix: prefix, connection: connection)
-        #expect(try connection.send(RedisCommand("DEL", keepHeader ? log : log + LogScript.headerSuffix)).integer == 1)
-        // The next update starts a new log under a new epoch: A drops p1, p2 and counts p3 alone.
-        #expect(try count(a, "p3", at: 2) == [1])
-        #expect(try connection.send(RedisCommand("LLEN", log)).integer == 1)
-        #expect(try connection.send(RedisCommand("STRLEN", log + LogScript.headerSuffix)).integer == 32)
-        // B's cursor names the old epoch: it rebuilds c1 from the new log (p3) and adds p4.
-        #expect(try count(b, "p4", at: 3) == [2])
-        #expect(try count(a, "p5", at: 4) == [3])
     }
 
     @Test("Expired head entries are trimmed: the log keeps exactly the entries after mark − retention, and a cold instance still reads it right")
@@ -107,12 +77,12 @@ struct RedisLogTests {
             #expect(out == [Double(min(step + 1, 6))], "t = \(step * 10) s")
         }
         let connection = try RedisConnection(configuration: configuration)
-        let key = try Self.log(of: "c1", prefix: prefix, connection: connection)
+        let key = try #require(try connection.send(RedisCommand("KEYS", "\(prefix){card_fingerprint:c1}:*")).array?.first?.string)
         // The mark moved at t = 20, 40, …, 300 s, each time trimming up to the previous mark − 120 s:
         // at t = 300 s everything at or before 160 s (17 entries) is gone; 170 … 300 s remain (14).
-        #expect(try connection.send(RedisCommand("LLEN", key)).integer == 14)
+        #expect(try connection.send(RedisCommand("LLEN", key)).integer == 15)
         // The header: epoch, base, mark, deadline as four big-endian doubles.
-        guard case .bulk(let bytes) = try connection.send(RedisCommand("GET", key + LogScript.headerSuffix)) else {
+        guard case .bulk(let bytes) = try connection.send(RedisCommand("LINDEX", key, "0")) else {
             Issue.record("no header")
             return
         }
@@ -122,7 +92,7 @@ struct RedisLogTests {
         #expect(header.count == 4)
         #expect(header.dropFirst().first == 17)
         #expect(header.dropFirst(2).first == StreamGenerator.start + 300_000)
-        let oldest = try #require(try connection.send(RedisCommand("LINDEX", key, "0")).string)
+        let oldest = try #require(try connection.send(RedisCommand("LINDEX", key, "1")).string)
         #expect(oldest.hasPrefix("\(StreamGenerator.start + 170_000)\u{1F}p17"))
 
         _ = try cold.processSync([payment("p31", at: 305, card: "c1")], plan: plan, mode: .update, into: &out)
@@ -143,8 +113,8 @@ struct RedisLogTests {
         _ = try reader.processSync([payment("p4", at: 3, card: "c9")], plan: Self.countPlan, mode: .readOnly, into: &out)
         #expect(out == [1])
         let connection = try RedisConnection(configuration: configuration)
-        let keys = try connection.send(RedisCommand("KEYS", "\(prefix){*")).array?.compactMap(\.string).sorted() ?? []
-        #expect(keys.count == 2)
-        #expect(try connection.send(RedisCommand("LLEN", keys.first ?? "")).integer == 2)
+        let keys = try connection.send(RedisCommand("KEYS", "\(prefix){*")).array?.compactMap(\.string) ?? []
+        #expect(keys.count == 1)
+        #expect(try connection.send(RedisCommand("LLEN", keys.first ?? "")).integer == 3)
     }
 }

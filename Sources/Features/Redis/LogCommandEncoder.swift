@@ -11,19 +11,16 @@ struct LogCommandEncoder {
     private(set) var bytes: [UInt8] = []
     private var entry: [UInt8] = []
 
-    /// The name parts of each key field's logs: `prefix{field:` and `}:tag` (the header's:
-    /// `}:tag:h`); the value goes between.
+    /// The name parts of each key field's logs: `prefix{field:` and `}:tag`; the value goes between.
     struct KeyLayout {
         var heads: [[UInt8]] = []
         var tails: [[UInt8]] = []
-        var headerTails: [[UInt8]] = []
 
         init() {}
 
         init(prefix: String, fields: [EventField], tags: [String]) {
             heads = fields.map { Array("\(prefix){\($0.name):".utf8) }
             tails = tags.map { Array("}:\($0)".utf8) }
-            headerTails = tags.map { Array("}:\($0)\(LogScript.headerSuffix)".utf8) }
         }
 
         /// The key name as text (error messages).
@@ -49,22 +46,19 @@ struct LogCommandEncoder {
     ) {
         bytes.removeAll(keepingCapacity: true)
         let update = call.mode == .update
-        let keyCount = 2 * batch.count + (call.replyKey == nil ? 0 : 1)
+        let keyCount = batch.count + (call.replyKey == nil ? 0 : 1)
         let argumentCount = 4 + batch.count + (update ? batch.members.count : 0)
         RESPWriter.appendArrayHeader(3 + keyCount + argumentCount, to: &bytes)
         RESPWriter.appendBulk("EVALSHA".utf8, to: &bytes)
         RESPWriter.appendBulk(LogScript.script.sha1.utf8, to: &bytes)
         RESPWriter.appendBulk(decimal: Int64(keyCount), to: &bytes)
-        // The logs, then their headers in the same order.
-        for tails in [layout.tails, layout.headerTails] {
-            for entity in batch.entities {
-                let head = layout.heads[entity.group], tail = tails[entity.group]
-                RESPWriter.appendBulkHeader(head.count + entity.value.utf8.count + tail.count, to: &bytes)
-                bytes.append(contentsOf: head)
-                bytes.append(contentsOf: entity.value.utf8)
-                bytes.append(contentsOf: tail)
-                RESPWriter.appendCRLF(to: &bytes)
-            }
+        for entity in batch.entities {
+            let head = layout.heads[entity.group], tail = layout.tails[entity.group]
+            RESPWriter.appendBulkHeader(head.count + entity.value.utf8.count + tail.count, to: &bytes)
+            bytes.append(contentsOf: head)
+            bytes.append(contentsOf: entity.value.utf8)
+            bytes.append(contentsOf: tail)
+            RESPWriter.appendCRLF(to: &bytes)
         }
         if let replyKey = call.replyKey { RESPWriter.appendBulk(replyKey.utf8, to: &bytes) }
         RESPWriter.appendBulk(decimal: call.retention, to: &bytes)

@@ -4,29 +4,21 @@ import Redis
 /// entity's log and hands back what other clients appended since the caller last read that log.
 /// It never interprets an entry beyond its leading time; windows are computed by the clients.
 ///
-/// Per entity two keys with the entity's hash tag: the log, a Redis list `…{card_fingerprint:abc}:tag`
-/// of entries in arrival order (`LogEntryCodec`), and its header, a string `…{card_fingerprint:abc}:tag:h`
-/// of four big-endian doubles (`struct.pack('>dddd', epoch, base, mark, deadline)`: one C call reads
-/// it, no text parsing). All four are integers below 2^53, exact in a double. The headers of a
-/// whole batch are read with one `MGET`, so the usual entity costs one Redis call (`RPUSHX`), not two.
-/// - epoch: a random number (1 … 2^52) of the call that created the log. A log that is gone (Redis restart,
-///   FLUSHALL, expiry of an idle entity) is created again under another epoch, so a client holding a
+/// Per entity one Redis list, `…{card_fingerprint:abc}:tag`: element 0 is a header of four
+/// big-endian doubles (`struct.pack('>dddd', epoch, base, mark, deadline)`: one C call reads it, no
+/// text parsing), then the entries in arrival order (`LogEntryCodec`). All four are integers below
+/// 2^53, exact in a double.
+/// - epoch: a random number (1 … 2^52) of the call that created the list. A list that is gone (Redis restart,
+///   FLUSHALL, expiry of an idle key) is created again under another epoch, so a client holding a
 ///   cursor of the old log knows to start the entity over.
-/// - base: the absolute index of the list's first entry (entries are trimmed from the head).
+/// - base: the absolute index of the first entry (entries are trimmed from the head).
 /// - mark: a watermark the log has reached, written lazily (when it moved by retention / 8):
 ///   head entries at or before mark − retention are expired for every reader (docs/features.md,
 ///   rule 9) and are trimmed then.
-/// - deadline: when both keys expire (`PXAT` / `PEXPIREAT` with this one absolute time, wall clock);
-///   pushed again once ttl / 16 of it has passed, so a key in use costs one header write per ttl / 16.
+/// - deadline: when the list's TTL (`PEXPIRE`, wall clock) runs out; pushed again once ttl / 16 of
+///   it has passed, so a key in use costs one `PEXPIRE` per ttl / 16, not one per call.
 ///
-/// The two keys live and die together: created in one call, written with the same absolute
-/// expiry (Redis compares a script's keys with the script's start time, so both are expired or
-/// neither), removed together by a restart or FLUSHALL; the script keeps the list non-empty.
-/// A list without its header, or a header without its list (only by hand, or eviction, which must be
-/// off), is a lost log: the next update creates both afresh under a new epoch.
-///
-/// KEYS: one list per entity, then the header of each in the same order; then, in update mode, the
-/// reply key.
+/// KEYS: one list per entity; then, in update mode, the reply key.
 /// ARGV: retention ms, ttl ms, mode (`1` read-only, `2` update), the epoch for logs this call
 /// creates; then per entity: one binary argument `struct.pack('>dddd', cursor epoch (0 for none),
 /// cursor (absolute index it has read up to), m, the newest time among the m entries)`, then the m
@@ -34,7 +26,7 @@ import Redis
 ///
 /// Reply, per entity: the new `end` (absolute index after the last entry, this call's included)
 /// when the epoch is the caller's and nothing was appended by others since its cursor; otherwise
-/// an array: epoch (0 when the log does not exist), `from` (absolute index of the first entry
+/// an array: epoch (0 when the list does not exist), `from` (absolute index of the first entry
 /// returned), `end`, then the entries in [from, end − m) — the caller's own are not sent back. `from`
 /// is the caller's cursor when the epoch matches and nothing in between was trimmed, else the
 /// log's base: the caller must then rebuild the entity from those entries (a trimmed gap holds only
@@ -42,24 +34,19 @@ import Redis
 /// An update's reply is kept 10 s under the reply key and returned as it was when the same call
 /// comes again (a retry after a lost reply), without appending anything twice.
 enum LogScript {
-    /// Part of every key name: logs written by an older layout are never read.
-    static let layoutVersion = 6
-
-    /// Appended to a log's key name to name its header.
-    static let headerSuffix = ":h"
+    /// Part of every key name: lists written by an older layout are never read.
+    static let layoutVersion = 5
 
     static let script = RedisScript(#"""
     local retention = tonumber(ARGV[1])
     local ttl = tonumber(ARGV[2])
     local readOnly = ARGV[3] == '1'
     local fresh = tonumber(ARGV[4])
+    local entities = #KEYS
     local replyKey = nil
-    local entities
-    if readOnly then
-      entities = #KEYS / 2
-    else
-      replyKey = KEYS[#KEYS]
-      entities = (#KEYS - 1) / 2
+    if not readOnly then
+      replyKey = KEYS[entities]
+      entities = entities - 1
       local kept = redis.call('GET', replyKey)
       if kept then return cmsgpack.unpack(kept) end
     end
@@ -73,38 +60,23 @@ enum LogScript {
       end
       return now
     end
-    -- Every header in one call; in slices, as unpack() of thousands of values would overflow Lua's C stack.
-    local headers
-    if entities <= 1000 then
-      headers = entities > 0 and redis.call('MGET', unpack(KEYS, entities + 1, 2 * entities)) or {}
-    else
-      headers = {}
-      local i = 1
-      while i <= entities do
-        local last = math.min(i + 999, entities)
-        local part = redis.call('MGET', unpack(KEYS, entities + i, entities + last))
-        for j = 1, #part do headers[i + j - 1] = part[j] end
-        i = last + 1
-      end
-    end
-    -- RPUSH (or RPUSHX: only onto an existing list) in slices; returns the list's new length.
-    local function push(command, key, first, m)
+    -- RPUSH in slices: unpack() of thousands of arguments would overflow Lua's C stack.
+    local function push(key, first, m)
       local length = 0
       local i = first
       while i < first + m do
         local last = math.min(i + 999, first + m - 1)
-        length = redis.call(command, key, unpack(ARGV, i, last))
-        if length == 0 then return 0 end
+        length = redis.call('RPUSH', key, unpack(ARGV, i, last))
         i = last + 1
       end
       return length
     end
-    -- Counts the head entries at or before limit among the first `most` (stopping at the first
-    -- newer one) and drops them.
-    local function trim(key, limit, most)
+    -- Counts the head entries at or before limit (stopping at the first newer one) and drops them:
+    -- LTRIM keeps the last dropped entry as element 0, which the caller overwrites with the header.
+    local function trim(key, limit)
       local dropped = 0
-      while dropped < most do
-        local head = redis.call('LRANGE', key, dropped, math.min(dropped + CHUNK, most) - 1)
+      while true do
+        local head = redis.call('LRANGE', key, 1 + dropped, dropped + CHUNK)
         local newer = false
         for _, entry in ipairs(head) do
           if tonumber(string.match(entry, '^(%-?%d+)')) > limit then
@@ -117,11 +89,6 @@ enum LogScript {
       end
       if dropped > 0 then redis.call('LTRIM', key, dropped, -1) end
       return dropped
-    end
-    local function writeHeader(key, headerKey, epoch, base, mark)
-      local deadline = clock() + ttl
-      redis.call('SET', headerKey, struct.pack('>dddd', epoch, base, mark, deadline), 'PXAT', deadline)
-      redis.call('PEXPIREAT', key, deadline)
     end
 
     local out = {}
@@ -141,50 +108,47 @@ enum LogScript {
       local cursorEpoch, cursor, m, newest = struct.unpack('>dddd', ARGV[a])
       local first = a + 1
       a = first + m
-      local header = headers[k]
-      if readOnly then
-        local length = header and redis.call('LLEN', key) or 0
-        if length == 0 then
+      local header = redis.call('LINDEX', key, '0')
+      if not header then
+        if readOnly or m == 0 then
           reply(k, 0, 0, 0, {}, cursorEpoch, cursor)
         else
-          local epoch, base = struct.unpack('>dd', header)
-          local from = base
-          -- A cursor past the log's end (a failover to a replica that missed the tail) restarts.
-          if epoch == cursorEpoch and cursor >= base and cursor <= base + length then from = cursor end
-          local entries = redis.call('LRANGE', key, from - base, -1)
-          reply(k, epoch, from, from + #entries, entries, cursorEpoch, cursor)
+          -- A new log, under this call's epoch.
+          redis.call('RPUSH', key, struct.pack('>dddd', fresh, 0, newest, clock() + ttl))
+          push(key, first, m)
+          redis.call('PEXPIRE', key, ttl)
+          reply(k, fresh, 0, m, {}, cursorEpoch, cursor)
         end
       else
-        local length = 0
-        local epoch, base, mark, deadline
-        if header then
-          epoch, base, mark, deadline = struct.unpack('>dddd', header)
-          length = push('RPUSHX', key, first, m)
-        end
-        if length == 0 then
-          -- A new log, under this call's epoch; a list left without its header is dropped first.
-          if push('RPUSH', key, first, m) ~= m then
-            redis.call('DEL', key)
-            push('RPUSH', key, first, m)
-          end
-          writeHeader(key, KEYS[entities + k], fresh, 0, newest)
-          reply(k, fresh, 0, m, {}, cursorEpoch, cursor)
+        local epoch, base, mark, deadline = struct.unpack('>dddd', header)
+        local from = base
+        if epoch == cursorEpoch and cursor >= base then from = cursor end
+        local entries, finish
+        if readOnly or m == 0 then
+          -- A cursor past the log's end (a failover to a replica that missed the tail) restarts.
+          if from > base + redis.call('LLEN', key) - 1 then from = base end
+          entries = redis.call('LRANGE', key, from - base + 1, -1)
+          finish = from + #entries
         else
-          local finish = base + length
+          finish = base + push(key, first, m) - 1
           local before = finish - m
-          local from = base
-          if epoch == cursorEpoch and cursor >= base and cursor <= before then from = cursor end
-          local entries
-          if from < before then entries = redis.call('LRANGE', key, from - base, before - base - 1) else entries = {} end
+          if from > before then from = base end
+          if from < before then entries = redis.call('LRANGE', key, from - base + 1, before - base) else entries = {} end
+          local rewrite = false
           if newest - mark >= step then
             -- mark was reached by entries before this call's, which every reader applies first.
-            base = base + trim(key, mark - retention, before - base)
-            writeHeader(key, KEYS[entities + k], epoch, base, newest)
-          elseif clock() - (deadline - ttl) >= ttl / 16 then
-            writeHeader(key, KEYS[entities + k], epoch, base, mark)
+            base = base + trim(key, mark - retention)
+            mark = newest
+            rewrite = true
           end
-          reply(k, epoch, from, finish, entries, cursorEpoch, cursor)
+          if clock() - (deadline - ttl) >= ttl / 16 then rewrite = true end
+          if rewrite then
+            deadline = clock() + ttl
+            redis.call('LSET', key, '0', struct.pack('>dddd', epoch, base, mark, deadline))
+            redis.call('PEXPIRE', key, ttl)
+          end
         end
+        reply(k, epoch, from, finish, entries, cursorEpoch, cursor)
       end
     end
     if replyKey then redis.call('SET', replyKey, cmsgpack.pack(out), 'PX', \#(replyRetentionMilliseconds)) end

@@ -40,8 +40,8 @@ extension FeaturesBench {
         let statsAfter = commandStats(cli)
         // The last run's keys are still there: Redis memory per stored entry.
         let memoryAfter = Double(shell("\(cli) info memory | tr -d '\\r' | grep '^used_memory:' | cut -d: -f2")) ?? 0
-        // Every list is one entity's log (its header is a string key beside it).
-        let count = #"local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('TYPE', k).ok == 'list' then n = n + redis.call('LLEN', k) end end return n"#
+        // Every list is one entity's log: a header, then its entries.
+        let count = #"local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do if redis.call('TYPE', k).ok == 'list' then n = n + redis.call('LLEN', k) - 1 end end return n"#
         let entries = Double(shell("\(cli) eval \"\(count)\" 0 '\(prefix)\(run):*'")) ?? 0
         _ = shell("\(cli) --scan --pattern '\(prefix)*' | xargs -r -n 500 \(cli) del > /dev/null")
         // Other runs' keys were deleted above only now, so the memory delta covers all runs' keys: divide by runs + 1.
@@ -71,7 +71,7 @@ extension FeaturesBench {
         } else {
             notes.append("redis-benchmark failed (is it installed?).")
         }
-        notes.append("Redis memory: \(format2(bytesPerEntry)) bytes of `used_memory` per stored entry (a list element of ~25–45 bytes in a listpack or quicklist node, plus the per-entity list key, header key and TTLs; \(Int(entries)) entries per run).")
+        notes.append("Redis memory: \(format2(bytesPerEntry)) bytes of `used_memory` per stored entry (a list element of ~25–45 bytes in a listpack or quicklist node, plus the per-entity key, header and TTL; \(Int(entries)) entries per run).")
 
         let passes = n * Double(runs + 1)
         var perCommand: [[String]] = []
@@ -92,7 +92,7 @@ extension FeaturesBench {
             + notes.map { "- \($0)\n" }.joined()
             + "\n#### Redis server time per event, by command\n\n"
             + table(["command", "calls / event", "µs / call", "µs / event"], perCommand)
-            + "\nFrom `INFO commandstats` deltas over the warm-up and the \(runs) runs (\(Int(passes)) events); `evalsha` includes the commands the script calls. `usec` is time inside the command by the wall clock, so on a loaded machine it includes time the server was descheduled; compare with the server CPU per event above. `mget` reads every header of the batch in one call, `rpushx` is the per-entity append (`rpush` when a log is created), `lrange` catch-up reads and head trimming, `set`/`pexpireat` the lazy header and TTL updates (and new logs), `get`/`set` also the per-batch reply kept for a retry; `info` (the bench's own probes) is left out.\n"
+            + "\nFrom `INFO commandstats` deltas over the warm-up and the \(runs) runs (\(Int(passes)) events); `evalsha` includes the commands the script calls. `usec` is time inside the command by the wall clock, so on a loaded machine it includes time the server was descheduled; compare with the server CPU per event above. `lindex` is the per-entity header read, `rpush` the append, `lrange` catch-up reads and head trimming, `lset`/`pexpire` the lazy header and TTL updates, `get`/`set` the per-batch reply kept for a retry; `info` (the bench's own probes) is left out.\n"
     }
 
     /// `INFO commandstats` as command → (calls, usec).
