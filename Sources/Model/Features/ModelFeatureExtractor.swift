@@ -6,7 +6,8 @@ import Rules
 /// type both `waqiti train` and the streaming engine call, so training and serving evaluate the
 /// same compiled expressions over the same feature-store output (no train/serve skew).
 public struct ModelFeatureExtractor: Sendable {
-    public let expressions: [FeatureExpression]
+    public var expressions: [FeatureExpression] { compiled.expressions }
+    private let compiled: FeatureExpressionList
     /// The expressions' source text, one per model column.
     public var names: [String] { expressions.map(\.source) }
 
@@ -14,23 +15,23 @@ public struct ModelFeatureExtractor: Sendable {
     /// - Parameter origin: prefix of error messages, e.g. the model file's path.
     /// - Throws: `ModelFileError` naming `features[i].expression` with the compiler's diagnostics.
     public init(expressions texts: [String], plan: inout FeaturePlan, rates: ExchangeRates = .builtIn, origin: String) throws(ModelFileError) {
-        var compiled: [FeatureExpression] = []
+        var expressions: [FeatureExpression] = []
         for (index, text) in texts.enumerated() {
             let key = "features[\(index)].expression"
             do throws(RulesCompileError) {
-                compiled.append(try FeatureExpression(text, plan: &plan, rates: rates, origin: "expression"))
+                expressions.append(try FeatureExpression(text, plan: &plan, rates: rates, origin: "expression"))
             } catch {
                 let messages = error.diagnostics.map { "\($0.location): \($0.message)" }.joined(separator: "; ")
                 throw ModelFileError(file: origin, key: key, message: "does not compile: \"\(text)\" at \(messages)")
             }
         }
-        self.expressions = compiled
+        compiled = FeatureExpressionList(expressions)
     }
 
     /// Fills `raw` (resized to `events.count × expressions.count`, row-major, NaN = missing) from
     /// the events and the feature store's output for them (`events.count × featureCount`).
     public func extract(events: [PaymentEvent], features: [Double], featureCount: Int, into raw: inout [Double]) {
-        FeatureExpression.evaluate(expressions, events: events, features: features, featureCount: featureCount, into: &raw)
+        self.compiled.evaluate(events: events, features: features, featureCount: featureCount, into: &raw)
     }
 }
 

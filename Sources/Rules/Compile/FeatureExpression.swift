@@ -18,7 +18,7 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
     public let requiredColumns: Int
     /// The rates `amount_usd` and money comparisons use.
     public let rates: ExchangeRates
-    private let evaluator: NumericCode
+    fileprivate let evaluator: NumericCode
 
     public var description: String { source }
 
@@ -62,22 +62,48 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
 
     /// Evaluates `expressions` over a batch: `features` is row-major (`events.count × featureCount`),
     /// `out` is resized to `events.count × expressions.count`, row-major (one row per event).
+    /// A caller that evaluates the same expressions for every batch keeps a `FeatureExpressionList`.
     public static func evaluate(_ expressions: [FeatureExpression], events: [PaymentEvent], features: [Double], featureCount: Int, into out: inout [Double]) {
+        FeatureExpressionList(expressions).evaluate(events: events, features: features, featureCount: featureCount, into: &out)
+    }
+}
+
+/// Expressions prepared once for batch evaluation (a model's columns): their compiled code in one
+/// contiguous array and the columns they need, so a batch pays nothing per expression but the
+/// evaluation itself. Iterating `[FeatureExpression]` per batch copied every expression (its text,
+/// features and rates: four retains and releases), which for a batch of one event, an HTTP
+/// request, cost about as much as evaluating it.
+public struct FeatureExpressionList: Sendable {
+    public let expressions: [FeatureExpression]
+    private let evaluators: ContiguousArray<NumericCode>
+    /// A feature row must have at least this many columns (0 when no expression reads an aggregate).
+    private let requiredColumns: Int
+    private let rates: ExchangeRates
+
+    public init(_ expressions: [FeatureExpression]) {
+        self.expressions = expressions
+        evaluators = ContiguousArray(expressions.map(\.evaluator))
+        requiredColumns = expressions.filter { !$0.features.isEmpty }.map(\.requiredColumns).max() ?? 0
+        rates = expressions.first?.rates ?? .builtIn
+    }
+
+    public var count: Int { evaluators.count }
+
+    /// `features` is row-major (`events.count × featureCount`); `out` is resized to
+    /// `events.count × count`, row-major (one row per event).
+    public func evaluate(events: [PaymentEvent], features: [Double], featureCount: Int, into out: inout [Double]) {
         precondition(features.count == events.count * featureCount, "feature matrix is \(features.count) values; expected \(events.count) × \(featureCount)")
-        precondition(expressions.allSatisfy { $0.requiredColumns <= featureCount || $0.features.isEmpty }, "feature matrix has fewer columns than the plan the expressions were compiled with")
+        precondition(requiredColumns <= featureCount, "feature matrix has fewer columns than the plan the expressions were compiled with")
         out.removeAll(keepingCapacity: true)
         guard !events.isEmpty else { return }
-        let width = expressions.count
+        let width = evaluators.count
         out.append(contentsOf: repeatElement(.nan, count: events.count * width))
-        // The closures alone, once per batch: iterating the expressions themselves copied each
-        // one (its text, features and rates: four retains and releases) for every event; and
-        // values are stored into the sized matrix, not appended one by one.
-        let evaluators = ContiguousArray(expressions.lazy.map(\.evaluator))
+        // Values are stored into the sized matrix, not appended one by one.
         features.withUnsafeBufferPointer { matrix in
             events.withUnsafeBufferPointer { batch in
                 evaluators.withUnsafeBufferPointer { evaluators in
                     out.withUnsafeMutableBufferPointer { out in
-                        let frame = Frame(event: .placeholder, row: matrix.baseAddress ?? Frame.emptyRow, lets: 0, rates: expressions.first?.rates ?? .builtIn)
+                        let frame = Frame(event: .placeholder, row: matrix.baseAddress ?? Frame.emptyRow, lets: 0, rates: rates)
                         for index in batch.indices {
                             frame.load(batch.baseAddress! + index, row: (matrix.baseAddress ?? Frame.emptyRow) + index * featureCount, modelScore: .nan)
                             for (column, evaluator) in evaluators.enumerated() { out[index * width + column] = evaluator.run(frame) }
