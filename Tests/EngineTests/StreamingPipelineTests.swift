@@ -25,6 +25,7 @@ final class ScriptedSource: MessageSource {
 
     var commits: [Commit] { state.withLock { $0.commits } }
     var drained: Bool { state.withLock { $0.pending.isEmpty } }
+    var remaining: Int { state.withLock { $0.pending.count } }
 
     func poll(maxMessages: Int, linger: Duration) async throws -> [KafkaConsumerMessage] {
         let batch = state.withLock { state in
@@ -105,7 +106,8 @@ private func message(_ offset: Int64, partition: Int32 = 0, _ value: [UInt8]) ->
 
 @Suite("StreamingPipeline")
 struct StreamingPipelineTests {
-    private func pipeline(_ source: ScriptedSource, _ sink: some MessageSink, batch: Int = 3, maxInFlight: Int = 8) throws -> StreamingPipeline {
+    /// `mergeBatches` is 1 unless a test is about merging: the others assert exact batches.
+    private func pipeline(_ source: ScriptedSource, _ sink: some MessageSink, batch: Int = 3, maxInFlight: Int = 8, mergeBatches: Int = 1) throws -> StreamingPipeline {
         var configuration = EngineConfiguration()
         configuration.batching.maxEvents = batch
         configuration.batching.linger = EventDuration(milliseconds: 1)
@@ -117,7 +119,9 @@ struct StreamingPipelineTests {
             features: FeatureRouter(local: CountingStore(), shared: nil, storeOf: { _ in .memory }, probeInterval: .seconds(1), logger: Logger(label: "test")),
             cache: InMemoryDecisionCache(capacity: 100), degradedPolicy: .decide
         )
-        return StreamingPipeline(source: source, sink: sink, engine: engine, settings: .init(configuration: configuration), logger: Logger(label: "test"))
+        var settings = StreamingPipeline.Settings(configuration: configuration)
+        settings.maxMergedBatches = mergeBatches
+        return StreamingPipeline(source: source, sink: sink, engine: engine, settings: settings, logger: Logger(label: "test"))
     }
 
     /// Runs the pipeline until `done` holds (bounded), then shuts it down like SIGTERM.
@@ -218,5 +222,51 @@ struct StreamingPipelineTests {
         #expect(counts.prefix(20).allSatisfy { $0 <= 1 }, "a second batch was published while the first was unacknowledged: \(Array(counts.prefix(20)))")
         #expect(sink.enqueued.count == 2)
         #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 6)])
+    }
+
+    @Test("a decide stage that fell behind decides the polled batches waiting for it together, in poll order")
+    func mergesBacklog() async throws {
+        let sink = GatedSink()
+        let source = ScriptedSource((0..<20).map { message(Int64($0), eventJSON("p\($0)")) }, acknowledged: { sink.acknowledgedMessages })
+        // One event per poll and one message in flight: while the first decision is unacknowledged,
+        // the publish stage waits, its queue fills, then the decide stage's, then the poll stage waits.
+        let pipeline = try pipeline(source, sink, batch: 1, maxInFlight: 1, mergeBatches: 4)
+        // The backlog is complete when polling stopped: the poll stage waits for room behind 4
+        // decoded one-event batches, which the decide stage, once released, takes in one go.
+        let progress = Mutex((remaining: 20, unchangedChecks: 0, released: false))
+        try await run(pipeline) {
+            let remaining = source.remaining
+            let release = progress.withLock { progress in
+                progress.unchangedChecks = remaining == progress.remaining ? progress.unchangedChecks + 1 : 0
+                progress.remaining = remaining
+                if remaining <= 8, progress.unchangedChecks >= 20 { progress.released = true }
+                return progress.released
+            }
+            if release { for index in 0..<20 { sink.release(index) } }
+            return source.commits.last?.offsets.first?.nextOffset == 20
+        }
+        #expect(progress.withLock { $0.released }, "polling never stopped behind the unacknowledged first decision")
+        #expect(source.remaining == 0)
+        let keys = sink.enqueued.map { $0.map { String(decoding: $0.key ?? [], as: UTF8.self) } }
+        #expect(keys.flatMap { $0 } == (0..<20).map { "p\($0)" }, "every payment decided once, in poll order")
+        #expect(keys.contains { $0.count == 4 }, "the 4 polls that waited for the decide stage were decided as one batch: \(keys.map(\.count))")
+        #expect(keys.allSatisfy { $0.count <= 4 })
+        #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 20)])
+        #expect(source.commits.last?.mode == .sync)
+    }
+
+    @Test("offsets are committed per partition, one past the highest polled, whatever the interleaving")
+    func commitsPerPartition() async throws {
+        let sink = RecordingSink()
+        let source = ScriptedSource([
+            message(10, partition: 1, eventJSON("a")), message(3, partition: 0, eventJSON("b")),
+            message(11, partition: 1, eventJSON("c")), message(4, partition: 0, Array("{bad".utf8)),
+            message(12, partition: 1, eventJSON("d")),
+        ], acknowledged: { sink.sent.count })
+        try await run(pipeline(source, sink, batch: 5)) { source.drained && source.commits.contains { $0.offsets.count == 2 } }
+        let expected = [PartitionOffset(topic: "payments", partition: 0, nextOffset: 5), PartitionOffset(topic: "payments", partition: 1, nextOffset: 13)]
+        #expect(source.commits.first?.offsets == expected)
+        #expect(source.commits.first?.acknowledgedMessages == 5)
+        #expect(source.commits.last?.offsets == expected)
     }
 }

@@ -43,6 +43,21 @@ actor BoundedQueue<Element: Sendable> {
         return await withCheckedContinuation { waitingConsumer = $0 }
     }
 
+    /// Every item waiting now, up to `maxItems` (at least one: waits for it when none waits), or
+    /// nil once the queue is finished and drained. A stage that falls behind takes its backlog in
+    /// one go and pays its per-batch costs once for all of it.
+    func nextAll(upTo maxItems: Int) async -> [Element]? {
+        guard head < items.count else { return await next().map { [$0] } }
+        let taken = Array(items[head ..< min(items.count, head + max(1, maxItems))])
+        head += taken.count
+        if head > 64, head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        for _ in 0 ..< min(taken.count, waitingProducers.count) { waitingProducers.removeFirst().resume() }
+        return taken
+    }
+
     /// Whether nothing waits to be taken (now; a sender may add an item right after).
     var isEmpty: Bool { head == items.count }
 

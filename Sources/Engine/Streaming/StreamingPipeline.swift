@@ -3,10 +3,15 @@ import Kafka
 import Logging
 import ServiceLifecycle
 
-/// The Kafka path of `waqiti serve`: poll ▶ decode ▶ decide ▶ publish ▶ commit, as four stages
-/// joined by bounded queues so polling, scoring and the broker round trip overlap: a batch is
-/// handed to the producer as soon as it is scored, and up to `maxInFlight` full batches' worth of
-/// messages await their acknowledgement while later ones are polled and scored.
+/// The Kafka path of `waqiti serve`: poll ▶ decode ▶ decide ▶ encode ▶ publish ▶ commit, as four
+/// stages joined by bounded queues so polling, scoring and the broker round trip overlap: a batch
+/// is handed to the producer as soon as it is scored, and up to `maxInFlight` full batches' worth
+/// of messages await their acknowledgement while later ones are polled and scored.
+///
+/// The decide stage is the one that limits throughput, so it does nothing else: decoding happens
+/// in the poll stage and decision encoding in the publish stage, each on another thread. When it
+/// falls behind, it decides every polled batch waiting for it in one call (up to
+/// `maxMergedBatches`), so a backlog pays the per-batch costs once instead of once per poll.
 ///
 /// At-least-once: a batch's offsets are committed only after the broker acknowledged every
 /// decision and dead letter of it, and batches are published and committed in poll order (a
@@ -24,6 +29,9 @@ public final class StreamingPipeline: Service, Sendable {
         public var maxMessageBytes: Int
         /// Batches waiting between two stages before the earlier stage waits.
         public var queueDepth = 4
+        /// Polled batches waiting for the decide stage that it decides together (1: one at a
+        /// time). Merging adds no wait: only batches already polled are merged.
+        public var maxMergedBatches = 4
         /// Full batches' worth of messages (`maxInFlight` × `maxBatchEvents`) published whose
         /// acknowledgement (and commit) may be awaited at once.
         public var maxInFlight: Int
@@ -50,8 +58,9 @@ public final class StreamingPipeline: Service, Sendable {
         var receivedAt: ContinuousClock.Instant
     }
 
-    struct PublishableBatch: Sendable {
-        var messages: [OutgoingMessage]
+    struct ScoredBatch: Sendable {
+        var decisions: [Decision]
+        var deadLetters: [OutgoingMessage]
         var offsets: [PartitionOffset]
     }
 
@@ -82,7 +91,7 @@ public final class StreamingPipeline: Service, Sendable {
 
     public func run() async throws {
         let decoded = BoundedQueue<DecodedBatch>(capacity: settings.queueDepth)
-        let scored = BoundedQueue<PublishableBatch>(capacity: settings.queueDepth)
+        let scored = BoundedQueue<ScoredBatch>(capacity: settings.queueDepth)
         let inFlight = InFlightLimit(settings.maxInFlight * settings.maxBatchEvents)
         // Never full: `inFlight` bounds what waits here.
         let published = BoundedQueue<InFlightBatch>(capacity: .max)
@@ -150,27 +159,25 @@ public final class StreamingPipeline: Service, Sendable {
         }
     }
 
-    private func decideStage(from input: BoundedQueue<DecodedBatch>, into output: BoundedQueue<PublishableBatch>) async throws {
-        while let batch = await input.next() {
+    private func decideStage(from input: BoundedQueue<DecodedBatch>, into output: BoundedQueue<ScoredBatch>) async throws {
+        while let waiting = await input.nextAll(upTo: settings.maxMergedBatches) {
+            let batch = DecodedBatch.merged(waiting)
             let decisions = try await engine.decide(batch.events, receivedAt: batch.receivedAt)
-            var messages = batch.deadLetters
-            messages.reserveCapacity(messages.count + decisions.count)
-            for decision in decisions {
-                messages.append(OutgoingMessage(topic: settings.decisionsTopic, key: Array(decision.paymentID.utf8), value: encoder.encode(decision)))
-            }
             engine.metrics.recordDeadLetters(kinds: batch.deadLetterKinds)
-            await output.send(PublishableBatch(messages: messages, offsets: batch.offsets))
+            await output.send(ScoredBatch(decisions: decisions, deadLetters: batch.deadLetters, offsets: batch.offsets))
         }
     }
 
-    /// Hands each scored batch to the producer in poll order without waiting for the broker;
-    /// waits only while `maxInFlight` full batches' worth of messages are unacknowledged.
-    private func publishStage(from input: BoundedQueue<PublishableBatch>, into output: BoundedQueue<InFlightBatch>, limit: InFlightLimit) async throws {
+    /// Encodes each scored batch and hands it to the producer in poll order without waiting for
+    /// the broker; waits only while `maxInFlight` full batches' worth of messages are
+    /// unacknowledged.
+    private func publishStage(from input: BoundedQueue<ScoredBatch>, into output: BoundedQueue<InFlightBatch>, limit: InFlightLimit) async throws {
         while let batch = await input.next() {
             try Task.checkCancellation()
-            await limit.acquire(batch.messages.count)
-            let delivery = try await enqueue(batch.messages)
-            await output.send(InFlightBatch(messages: batch.messages, offsets: batch.offsets, delivery: delivery, publishedAt: .now))
+            let messages = outgoing(batch)
+            await limit.acquire(messages.count)
+            let delivery = try await enqueue(messages)
+            await output.send(InFlightBatch(messages: messages, offsets: batch.offsets, delivery: delivery, publishedAt: .now))
         }
     }
 
@@ -207,9 +214,15 @@ public final class StreamingPipeline: Service, Sendable {
         var deadLetters: [OutgoingMessage] = []
         var deadLetterKinds: [String] = []
         events.reserveCapacity(messages.count)
-        var next: [String: [Int32: Int64]] = [:]
+        // A poll holds a few partitions, each as one run of messages: a short list searched from
+        // its end beats hashing the topic name per message.
+        var offsets: [PartitionOffset] = []
         for message in messages {
-            next[message.topic, default: [:]][message.partition] = max(next[message.topic]?[message.partition] ?? 0, message.offset + 1)
+            if let last = offsets.lastIndex(where: { $0.partition == message.partition && $0.topic == message.topic }) {
+                offsets[last].nextOffset = max(offsets[last].nextOffset, message.offset + 1)
+            } else {
+                offsets.append(PartitionOffset(topic: message.topic, partition: message.partition, nextOffset: message.offset + 1))
+            }
             if message.value.count > settings.maxMessageBytes {
                 deadLetters.append(deadLetter(message, kind: "oversized", error: "message of \(message.value.count) bytes exceeds kafka.max_message_bytes (\(settings.maxMessageBytes))"))
                 deadLetterKinds.append("oversized")
@@ -222,10 +235,18 @@ public final class StreamingPipeline: Service, Sendable {
                 deadLetterKinds.append(error.kind.rawValue)
             }
         }
-        let offsets = next.flatMap { topic, partitions in
-            partitions.map { PartitionOffset(topic: topic, partition: $0.key, nextOffset: $0.value) }
-        }.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        offsets.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
         return DecodedBatch(events: events, deadLetters: deadLetters, deadLetterKinds: deadLetterKinds, offsets: offsets, receivedAt: receivedAt)
+    }
+
+    /// The batch's dead letters, then its decisions keyed by payment_id.
+    func outgoing(_ batch: ScoredBatch) -> [OutgoingMessage] {
+        var messages = batch.deadLetters
+        messages.reserveCapacity(messages.count + batch.decisions.count)
+        for decision in batch.decisions {
+            messages.append(OutgoingMessage(topic: settings.decisionsTopic, key: Array(decision.paymentID.utf8), value: encoder.encode(decision)))
+        }
+        return messages
     }
 
     private func deadLetter(_ message: KafkaConsumerMessage, kind: String, error: String) -> OutgoingMessage {
@@ -277,6 +298,23 @@ public final class StreamingPipeline: Service, Sendable {
             // A failed commit only means redelivery, which idempotent decisions absorb.
             logger.warning("committing offsets failed; the batch may be redelivered", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+extension StreamingPipeline.DecodedBatch {
+    /// Batches polled one after another as one: events and dead letters in poll order, the
+    /// highest offset per partition, and the first batch's receipt (latency counts from there).
+    static func merged(_ batches: [Self]) -> Self {
+        var merged = batches[0]
+        guard batches.count > 1 else { return merged }
+        for batch in batches.dropFirst() {
+            merged.events += batch.events
+            merged.deadLetters += batch.deadLetters
+            merged.deadLetterKinds += batch.deadLetterKinds
+            merged.offsets += batch.offsets
+        }
+        merged.offsets = PartitionOffset.merged(merged.offsets)
+        return merged
     }
 }
 

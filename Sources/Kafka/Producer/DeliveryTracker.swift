@@ -15,6 +15,15 @@ final class DeliveryTracker: Sendable {
         var remaining: Int
         var outcome: Outcome
         var continuation: CheckedContinuation<Outcome, Never>?
+
+        /// Records one message's report; the messages still awaiting theirs.
+        mutating func record(index: Int, partition: Int32, offset: Int64, error: KafkaErrorCode?) -> Int {
+            outcome.partitions[index] = partition
+            outcome.offsets[index] = offset
+            if let error { outcome.failures.append((index, error)) }
+            remaining -= 1
+            return remaining
+        }
     }
 
     private struct State {
@@ -49,17 +58,12 @@ final class DeliveryTracker: Sendable {
 
     func record(batch: UInt32, index: Int, partition: Int32, offset: Int64, error: KafkaErrorCode?) {
         let finished: (CheckedContinuation<Outcome, Never>, Outcome)? = state.withLock { state in
-            guard var pending = state.pending[batch] else { return nil }
-            pending.outcome.partitions[index] = partition
-            pending.outcome.offsets[index] = offset
-            if let error { pending.outcome.failures.append((index, error)) }
-            pending.remaining -= 1
-            if pending.remaining == 0, let continuation = pending.continuation {
-                state.pending[batch] = nil
-                return (continuation, pending.outcome)
-            }
-            state.pending[batch] = pending
-            return nil
+            // Mutated in place through the dictionary's accessor: a copy of `Pending` taken out
+            // and stored back would share its arrays with the stored one, so every report would
+            // copy the batch's whole outcome (O(n²) per batch on the polling thread).
+            guard state.pending[batch]?.record(index: index, partition: partition, offset: offset, error: error) == 0,
+                  let continuation = state.pending[batch]?.continuation else { return nil }
+            return (continuation, state.pending.removeValue(forKey: batch)!.outcome)
         }
         if let (continuation, outcome) = finished { continuation.resume(returning: outcome) }
     }
