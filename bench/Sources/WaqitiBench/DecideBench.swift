@@ -1,5 +1,7 @@
+import BLAS
 import Engine
 import Features
+import Foundation
 import FraudCore
 import Replay
 import Simulation
@@ -37,6 +39,9 @@ enum DecideBench {
 
     static let suite: BenchSuite = { arguments in
         let options = Options(arguments)
+        // One core, as `waqiti serve` and `waqiti replay` run BLAS: its second thread would spin
+        // beside the caller's and double the CPU counted for large batches.
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreadCount(1) }
         let events = Array(try SimulatedDelivery(SimulationConfiguration(events: options.events, seed: 42)))
         let scoring = try ReplayScoring.load(rulesPath: options.rulesPath, modelPath: options.modelPath)
         if let size = options.profile {
