@@ -31,12 +31,7 @@ actor BoundedQueue<Element: Sendable> {
     func next() async -> Element? {
         if head < items.count {
             let item = items[head]
-            head += 1
-            if head > 64, head * 2 > items.count {
-                items.removeFirst(head)
-                head = 0
-            }
-            if !waitingProducers.isEmpty { waitingProducers.removeFirst().resume() }
+            advance(by: 1)
             return item
         }
         if finished { return nil }
@@ -49,13 +44,19 @@ actor BoundedQueue<Element: Sendable> {
     func nextAll(upTo maxItems: Int) async -> [Element]? {
         guard head < items.count else { return await next().map { [$0] } }
         let taken = Array(items[head ..< min(items.count, head + max(1, maxItems))])
-        head += taken.count
+        advance(by: taken.count)
+        return taken
+    }
+
+    /// Drops `count` taken items from the front (compacting once most of the buffer is taken) and
+    /// wakes as many waiting producers: each taken item frees one place.
+    private func advance(by count: Int) {
+        head += count
         if head > 64, head * 2 > items.count {
             items.removeFirst(head)
             head = 0
         }
-        for _ in 0 ..< min(taken.count, waitingProducers.count) { waitingProducers.removeFirst().resume() }
-        return taken
+        for _ in 0 ..< min(count, waitingProducers.count) { waitingProducers.removeFirst().resume() }
     }
 
     /// Whether nothing waits to be taken (now; a sender may add an item right after).
