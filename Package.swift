@@ -27,11 +27,14 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
 
         // Thin wrappers that own every C pointer and turn C errors into typed Swift errors.
         .target(name: "Kafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Redis", dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BLAS", dependencies: ["COpenBLAS"]),
+        // jemalloc in place of glibc's malloc in every binary that links it; its statistics.
+        .target(name: "Allocator", dependencies: ["CJemalloc"]),
         // The CPU's prefetch hint, which Swift does not expose (one inline function).
         .target(name: "CPrefetch"),
 
@@ -99,7 +102,7 @@ let package = Package(
             name: "waqiti",
             dependencies: [
                 "FraudCore", "Simulation", "Features", "Rules", "Model", "Kafka", "Redis", "BLAS", "Replay",
-                "Engine", "Server", "Services",
+                "Engine", "Server", "Services", "Allocator",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "waqiti-bench",
             dependencies: [
-                "Replay", "Engine", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS", "Redis", "Kafka",
+                "Replay", "Engine", "FraudCore", "Simulation", "Features", "Rules", "Model", "BLAS", "Redis", "Kafka", "Allocator",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "bench/Sources/WaqitiBench"
@@ -131,6 +134,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
+        .testTarget(name: "AllocatorTests", dependencies: ["Allocator"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "BLAS", "Features", "Simulation", "FraudCore", "Rules", "Engine", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ModelTests", dependencies: [

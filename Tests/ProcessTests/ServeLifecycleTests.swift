@@ -21,6 +21,8 @@ struct ServeLifecycleTests {
         #expect(health.status == 200, "health: \(health.text)")
         // The banner reaches a redirected stdout while serving, not only at exit (line-buffered).
         try await engine.process.waitForOutput(containing: "waqiti serve: HTTP on 127.0.0.1:\(engine.port)\n", timeout: .seconds(10))
+        // The binary runs on jemalloc (Sources/Allocator), and says so before it serves.
+        try await engine.process.waitForOutput(containing: "waqiti serve: allocator jemalloc 5.", timeout: .seconds(1))
 
         let event = Data("""
         {"payment_id":"lifecycle-1","occurred_at":"2026-11-29T08:15:30Z","account_id":"acct-1","card_fingerprint":"card-1","device_id":"dev-1","ip":"203.0.113.7","merchant_id":"m-1","mcc":"5411","amount_minor":75000,"currency":"USD","card_country":"US","ip_country":"US","channel":"ecom","type":"payment"}

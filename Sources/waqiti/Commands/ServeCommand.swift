@@ -1,4 +1,5 @@
 import ArgumentParser
+import Allocator
 import BLAS
 import Engine
 import Foundation
@@ -39,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         Self.say("waqiti serve: configuration\n\(configuration.redactedDescription.split(separator: "\n").map { "  \($0)" }.joined(separator: "\n"))")
         if !httpOnly { Self.say("waqiti serve: librdkafka \(KafkaLibrary.version)") }
+        Self.say("waqiti serve: allocator \(Allocator.description)")
         if configuration.http.apiKeys.isEmpty, configuration.http.jwtSecret == nil {
             Self.say("waqiti serve: warning: neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
         }

@@ -1,3 +1,4 @@
+import Allocator
 import FraudCore
 import Foundation
 import Simulation
@@ -222,7 +223,7 @@ private func report(suite: String, options: CodecBenchOptions, arguments: [Strin
     let command = (["swift run -c release waqiti-bench", suite] + arguments).joined(separator: " ")
     var text = "# Benchmark: \(suite)\n\n"
     text += "- Command: `\(command)` (\(options.runs) timed runs after one warm-up; medians of wall-clock time and of the thread's CPU time)\n"
-    text += "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores (shared with other builds while measured)\n"
+    text += "- Machine: \(machineDescription()) (shared with other builds while measured)\n"
     text += "- Load average while measured: \(shell("cut -d' ' -f1-3 /proc/loadavg")) (other engineers' builds on the same cores: wall-clock numbers are pessimistic, CPU time is the fairer figure)\n"
     text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
     text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n\n"
@@ -230,6 +231,12 @@ private func report(suite: String, options: CodecBenchOptions, arguments: [Strin
     let output = try FileOutput(path: "bench/results/\(suite).md")
     try output.write(Array(text.utf8))
     try output.close()
+}
+
+/// The machine line of a results file: kernel, CPU, core count and the allocator the bench runs on
+/// (the one `waqiti` links, so in-process measurements allocate as the product does).
+func machineDescription() -> String {
+    "\(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores, allocator \(Allocator.description)"
 }
 
 func shell(_ command: String) -> String {

@@ -15,7 +15,7 @@ struct EngineBenchReport {
     func write() throws {
         var text = "# Benchmark: engine (`waqiti serve` end to end)\n\n"
         text += "- Command: `source deploy/local/env.sh && swift build -c release && \((["swift run -c release waqiti-bench engine"] + arguments).joined(separator: " "))`\n"
-        text += "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores, "
+        text += "- Machine: \(machineDescription()), "
         text += "**shared with other engineers' builds while measured** (load average before: \(loadBefore); after: \(shell("cut -d' ' -f1-3 /proc/loadavg")))\n"
         text += "- Services: the local stack (deploy/local): Tansu broker and Redis on loopback, the engine, the load generator, the reader and wrk all on the same 2 cores\n"
         text += "- Commit: \(shell("git rev-parse --short HEAD"))\n- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n"

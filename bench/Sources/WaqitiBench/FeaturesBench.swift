@@ -1,3 +1,4 @@
+import Allocator
 import Features
 import FraudCore
 import Redis
@@ -8,7 +9,7 @@ import Simulation
 //   [--profile "F1,F2"]  (fill only that plan `runs` times, for perf/callgrind; writes nothing)
 //   [--only redis]  (only the Redis rows; they replace the Redis section of bench/results/features.md)
 // 1. In-memory store on one core (one caller thread): 6 features per event, then one feature per
-//    aggregate kind. 2. Heap bytes per held event per aggregate kind (glibc malloc_info).
+//    aggregate kind. 2. Heap bytes per held event per aggregate kind (jemalloc's stats.allocated).
 // 3. The Redis store with 4 features per event against a local Redis, and redis-benchmark -P 32 on
 //    the same server in the same run as the ceiling. 4. The Python reference
 //    (bench/reference/features.py) on the same events and features; its checksum must equal ours.
@@ -111,7 +112,7 @@ enum FeaturesBench {
         }
         sections.append("### Memory per held event (in-memory store)\n\n" + table(
             ["plan", "events held", "keys", "heap bytes / held event", "entry buffers bytes / held event"], memory))
-        sections.append("A fresh store is filled with all \(stream.count) events; it then holds the events within the retention of its plan (longest window + lateness = 1h05m, about 780k events; the 10m windows of the headline run hold fewer). Heap bytes = growth of the live malloc heap (glibc `malloc_info`: memory from the system minus free chunks) while filling, divided by the events held: entry ring buffers (power-of-two capacity), key strings, dictionaries, caches and allocator overhead. Entry buffers = the rings' capacity × stride alone. Per-key costs (key string, dictionary slot, window object, a ring of at least 4 entries) are spread over the events each key holds (events held ÷ keys), so the heap column falls as keys get busier; the entry-buffer column is the per-event cost of the rings themselves.")
+        sections.append("A fresh store is filled with all \(stream.count) events; it then holds the events within the retention of its plan (longest window + lateness = 1h05m, about 780k events; the 10m windows of the headline run hold fewer). Heap bytes = growth of the bytes the process holds in live allocations (jemalloc's `stats.allocated`, the allocator the binaries link: every allocation's usable size, size-class rounding included, allocator metadata excluded) while filling, divided by the events held: entry ring buffers, key strings, dictionaries and caches. Entry buffers = the rings' capacity × stride alone. Per-key costs (key string, dictionary slot, window object, a ring of at least 4 entries) are spread over the events each key holds (events held ÷ keys), so the heap column falls as keys get busier; the entry-buffer column is the per-event cost of the rings themselves.")
 
         // 3. Redis.
         if let redisURL = options.redisURL {
@@ -160,12 +161,12 @@ enum FeaturesBench {
 
     static func memoryRow(_ name: String, _ expressions: [String], _ batches: [[PaymentEvent]]) throws -> [String] {
         let p = try plan(expressions)
-        let before = HeapUsage.liveBytes()
+        let before = Allocator.allocatedBytes()
         let store = InMemoryFeatureStore(configuration: .init(shardCount: 16))
         var out: [Double] = []
         for batch in batches { _ = store.processSync(batch, plan: p, mode: .update, into: &out) }
         out = []
-        let after = HeapUsage.liveBytes()
+        let after = Allocator.allocatedBytes()
         let stats = store.statistics()
         let held = Double(max(stats.entries, 1))
         let heap = before.flatMap { b in after.map { format2(Double($0 - b) / held) } } ?? "n/a"
@@ -203,7 +204,7 @@ enum FeaturesBench {
 
     /// Machine, load, commit and date lines of a results file.
     static func provenance() -> String {
-        var text = "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores shared with other engineers' builds (load average at the end: \(shell("cut -d' ' -f1-3 /proc/loadavg"))): wall-clock numbers are pessimistic, CPU time is the fairer figure\n"
+        var text = "- Machine: \(machineDescription()), shared with other engineers' builds (load average at the end: \(shell("cut -d' ' -f1-3 /proc/loadavg"))): wall-clock numbers are pessimistic, CPU time is the fairer figure\n"
         text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
         text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n"
         return text

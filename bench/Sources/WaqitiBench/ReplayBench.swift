@@ -281,7 +281,7 @@ enum ReplayBench {
         let command = (["swift run -c release waqiti-bench replay"] + arguments).joined(separator: " ")
         var text = "# Benchmark: replay\n\n"
         text += "- Command: `\(command)` (\(runs) timed runs after one warm-up; medians of wall-clock time and of the process's CPU time, all threads)\n"
-        text += "- Machine: \(shell("uname -srm")), \(shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'")), \(shell("nproc")) cores (shared with other builds while measured; load average \(shell("cut -d' ' -f1 /proc/loadavg")))\n"
+        text += "- Machine: \(machineDescription()) (shared with other builds while measured; load average \(shell("cut -d' ' -f1 /proc/loadavg")))\n"
         text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
         text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n\n"
         text += table + "\n" + notes + "\n"
