@@ -59,7 +59,15 @@ public final class RedisConnection {
     /// command: a large command built in one reusable buffer goes out without being split into
     /// arguments again.
     public func pipeline(encoded commands: [[UInt8]], loading scripts: [RedisScript] = []) throws(RedisError) -> [RedisReply] {
-        try pipeline(count: commands.count, loading: scripts) { context, i, _ in
+        try pipeline(encoded: commands, replies: Array(repeating: 1, count: commands.count), loading: scripts)
+    }
+
+    /// `pipeline(encoded:loading:)` for buffers that each hold several commands (a `MULTI` … `EXEC`
+    /// block written as one buffer): `replies[i]` is how many replies buffer `i` gets. Returns every
+    /// reply, in order. Only a buffer of one command is retried after `NOSCRIPT`.
+    public func pipeline(encoded commands: [[UInt8]], replies counts: [Int], loading scripts: [RedisScript] = []) throws(RedisError) -> [RedisReply] {
+        precondition(counts.count == commands.count, "one reply count per buffer")
+        return try pipeline(count: commands.count, replies: counts, loading: scripts) { context, i, _ in
             commands[i].withUnsafeBufferPointer { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
             }
@@ -67,17 +75,25 @@ public final class RedisConnection {
     }
 
     private func pipeline(
-        count: Int, loading scripts: [RedisScript],
+        count: Int, replies counts: [Int]? = nil, loading scripts: [RedisScript],
         append: (UnsafeMutablePointer<redisContext>, Int, inout ArgvScratch) -> Int32
     ) throws(RedisError) -> [RedisReply] {
         if context == nil { try connect() }
-        var replies = try roundTrip(Array(0..<count), append: append)
+        var replies = try roundTrip(Array(0..<count), replies: counts, append: append)
         guard !scripts.isEmpty else { return replies }
-        let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
+        // The first reply of each command buffer, and whether that buffer is one command.
+        var firsts: [(command: Int, reply: Int)] = []
+        var next = 0
+        for i in 0..<count {
+            let n = counts?[i] ?? 1
+            if n == 1 { firsts.append((i, next)) }
+            next += n
+        }
+        let missing = firsts.filter { replies[$0.reply].errorMessage?.hasPrefix("NOSCRIPT") == true }
         guard !missing.isEmpty else { return replies }
         try load(scripts)
-        let retried = try roundTrip(missing, append: append)
-        for (index, reply) in zip(missing, retried) { replies[index] = reply }
+        let retried = try roundTrip(missing.map(\.command), append: append)
+        for (index, reply) in zip(missing, retried) { replies[index.reply] = reply }
         return replies
     }
 
@@ -172,17 +188,18 @@ public final class RedisConnection {
         }
     }
 
-    /// Appends the commands at `indices` (through `append`), then reads one reply each.
+    /// Appends the commands at `indices` (through `append`), then reads one reply each (or `counts[i]` for buffer `i`).
     private func roundTrip(
-        _ indices: [Int], append: (UnsafeMutablePointer<redisContext>, Int, inout ArgvScratch) -> Int32
+        _ indices: [Int], replies counts: [Int]? = nil, append: (UnsafeMutablePointer<redisContext>, Int, inout ArgvScratch) -> Int32
     ) throws(RedisError) -> [RedisReply] {
         guard let context else { throw .connectionLost(endpoint: configuration.endpoint, reason: "not connected") }
         for i in indices where append(context, i, &scratch) != REDIS_OK {
             throw failure(of: context)
         }
+        let total = counts.map { counts in indices.reduce(0) { $0 + counts[$1] } } ?? indices.count
         var replies: [RedisReply] = []
-        replies.reserveCapacity(indices.count)
-        for _ in indices {
+        replies.reserveCapacity(total)
+        for _ in 0..<total {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure(of: context) }
             let reply = raw.assumingMemoryBound(to: redisReply.self)

@@ -7,20 +7,27 @@ import LocalStackSupport
 /// The Redis store's one-call-per-batch protocol and plan changes.
 @Suite("Redis store state and round trips", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisStateTests {
-    @Test("A batch is one EVALSHA, whatever the number of keys it touches")
+    @Test("A batch of known entities is one MULTI block and no script, whatever the number of keys it touches; new entities take one EVALSHA")
     func oneCallPerBatch() async throws {
         let redis = DisposableRedis()
         try redis.start()
         defer { redis.stop() }
         let store = RedisFeatureStore(configuration: redis.configuration)
         let batch = (0..<200).map { payment("p\($0)", at: Int64($0), card: "card\($0 % 50)", account: "acct\($0 % 30)") }
-        let plan = FeaturePlan([try FeatureSpec(parsing: "count(card_fingerprint, 10m)"), try FeatureSpec(parsing: "count(account_id, 10m)")])
+        // 1h windows: no upkeep falls due within the 200 s of these batches.
+        let plan = FeaturePlan([try FeatureSpec(parsing: "count(card_fingerprint, 1h)"), try FeatureSpec(parsing: "count(account_id, 1h)")])
         var out: [Double] = []
-        _ = try store.processSync(Array(batch.prefix(100)), plan: plan, mode: .update, into: &out)
         let connection = try RedisConnection(configuration: redis.configuration)
-        let before = try evalSHACalls(connection)
+        _ = try store.processSync(Array(batch.prefix(100)), plan: plan, mode: .update, into: &out)
+        // Every list was missing: the MULTI block appended nothing, one EVALSHA created all 80.
+        #expect(try calls("evalsha", connection) == 1)
+        #expect(try calls("exec", connection) == 1)
+        #expect(try calls("rpushx", connection) == 80)
         _ = try store.processSync(Array(batch.suffix(100)), plan: plan, mode: .update, into: &out)
-        #expect(try evalSHACalls(connection) - before == 1)
+        #expect(try calls("evalsha", connection) == 1)
+        #expect(try calls("exec", connection) == 2)
+        #expect(try calls("rpushx", connection) == 160)
+        #expect(try connection.send(RedisCommand("DBSIZE")).integer == 80)
         // p199: card49 has p49, p99, p149, p199; acct19 has p19, p49, …, p199 (7 events).
         #expect(Array(out.suffix(2)) == [4, 7])
     }
@@ -36,10 +43,14 @@ struct RedisStateTests {
         #expect(rows == PlanChange.steps.map(\.2))
     }
 
-    private func evalSHACalls(_ connection: RedisConnection) throws -> Int {
+    private func calls(_ command: String, _ connection: RedisConnection) throws -> Int {
         let info = try connection.send(RedisCommand("INFO", "commandstats")).string ?? ""
-        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha:") }),
-              let calls = line.split(separator: ",").first?.split(separator: "=").last else { return 0 }
-        return Int(calls) ?? 0
+        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):") }) else { return 0 }
+        // calls=…,usec=…,…,failed_calls=…: a call answered NOSCRIPT (then loaded and sent again) failed.
+        let fields = Dictionary(line.split(separator: ":").last!.split(separator: ",").map { pair in
+            let parts = pair.split(separator: "=")
+            return (String(parts[0]), Int(parts.last!) ?? 0)
+        }, uniquingKeysWith: { $1 })
+        return (fields["calls"] ?? 0) - (fields["failed_calls"] ?? 0)
     }
 }

@@ -1,5 +1,6 @@
 /// How far one engine instance has read each entity's log in Redis: the log's epoch and the
-/// absolute index after the last entry the mirror has applied.
+/// absolute index after the last entry the mirror has applied; and the header's mark and deadline
+/// as last seen, which say when the log's upkeep (`LogScript.maintenance`) is due.
 ///
 /// Kept per key field (the plan's group) and keyed by the entity's value, so a lookup hashes the
 /// value the event already holds and never builds the Redis key name.
@@ -14,6 +15,9 @@ struct EntityCursors {
         var end: Int64
         /// The newest event time of the entity this instance has sent or read.
         var seen: Int64
+        /// The header's mark and deadline as last seen; deadline 0: not known.
+        var mark: Int64 = 0
+        var deadline: Int64 = 0
     }
 
     private var cursors: [[String: Cursor]]
@@ -28,8 +32,8 @@ struct EntityCursors {
 
     var count: Int { cursors.reduce(0) { $0 + $1.count } }
 
-    mutating func set(group: Int, value: String, epoch: Int64, end: Int64, seen: Int64) {
-        cursors[group][value, default: Cursor(epoch: epoch, end: end, seen: seen)].update(epoch: epoch, end: end, seen: seen)
+    mutating func set(group: Int, value: String, epoch: Int64, end: Int64, seen: Int64, mark: Int64 = 0, deadline: Int64 = 0) {
+        cursors[group][value, default: Cursor(epoch: epoch, end: end, seen: seen)].update(epoch: epoch, end: end, seen: seen, mark: mark, deadline: deadline)
     }
 
     mutating func remove(group: Int, value: String) { cursors[group][value] = nil }
@@ -47,9 +51,11 @@ struct EntityCursors {
 }
 
 extension EntityCursors.Cursor {
-    mutating func update(epoch: Int64, end: Int64, seen: Int64) {
+    mutating func update(epoch: Int64, end: Int64, seen: Int64, mark: Int64, deadline: Int64) {
         self.epoch = epoch
         self.end = end
         self.seen = max(self.seen, seen)
+        self.mark = mark
+        self.deadline = deadline
     }
 }

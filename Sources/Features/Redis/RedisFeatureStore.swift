@@ -2,17 +2,24 @@ import FraudCore
 import Redis
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Sliding windows shared by every engine instance that points at one Redis: Redis keeps each
 /// entity's log, every instance computes the windows in a local mirror that replays those logs.
 ///
 /// Per entity (key field + value, e.g. `card_fingerprint:abc`) Redis holds an append-only list of
-/// compact entries in arrival order (`LogEntryCodec`, `LogScript`). One `EVALSHA` per batch: for each
-/// entity of the batch the script returns what other clients appended since this instance's cursor
-/// (usually nothing) and appends this batch's entries. The instance then applies those catch-up
-/// entries to its mirror (an `InMemoryFeatureStore`, fed one key field at a time) and runs the batch
-/// through the mirror. Every rule of docs/features.md is a deterministic function of an entity's
-/// events in arrival order, and the log is that order, so every instance computes what one store
-/// fed the log would: the same features as `InMemoryFeatureStore` (the oracle tests check both).
+/// compact entries in arrival order (`LogEntryCodec`, `LogScript`). An update is one `MULTI` block
+/// for the whole batch: per entity `RPUSHX` of its entries and `LINDEX 0` of the header, which say
+/// where the entries landed and whether anything was appended by others since this instance's
+/// cursor (usually not). Only what that cannot do takes a second round trip, for those entities
+/// alone: a list that is missing (`LogScript` creates it), the catch-up read of others' entries
+/// (`LogScript.read`). The instance then applies the catch-up entries to its mirror (an
+/// `InMemoryFeatureStore`, fed one key field at a time) and runs the batch through the mirror.
+/// Every rule of docs/features.md is a deterministic function of an entity's events in arrival
+/// order, and the log is that order, so every instance computes what one store fed the log would:
+/// the same features as `InMemoryFeatureStore` (the oracle tests check both).
 ///
 /// The log keeps the hash tag `{field:value}`, so an entity lives in one Redis Cluster slot; each
 /// list has a TTL of longest window + 2 × lateness (wall clock). A list that is gone (restart,
@@ -42,15 +49,27 @@ public final class RedisFeatureStore: FeatureStore {
         var batch = BatchEntities()
         var encoder = LogCommandEncoder()
         var times: [Int64] = []
+        /// Per entity of the batch, its cursor as the batch found it.
+        var known: [EntityCursors.Cursor?] = []
+        /// Reusable command buffers: the `MULTI` block, then up to three script calls.
+        var buffers: [[UInt8]] = [[], [], [], []]
+        /// Tests: see `setAfterRoundTrip`.
+        var afterRoundTrip: (@Sendable (Int) throws(FeatureStoreError) -> Void)?
     }
 
-    /// The last update whose reply did not arrive, as it was sent.
+    /// Tests: `hook` is called after each round trip of an update that goes the `MULTI` way, with
+    /// its number (1, 2, 3), before its replies are used; it may run other instances (what they do
+    /// then falls between this instance's round trips) or throw (a reply lost after the server ran
+    /// the commands).
+    func setAfterRoundTrip(_ hook: (@Sendable (Int) throws(FeatureStoreError) -> Void)?) {
+        state.withLock { $0.afterRoundTrip = hook }
+    }
+
+    /// The last update that failed as unavailable after it may have reached Redis.
     private struct UnansweredCall {
         var plan: FeaturePlan
         var paymentIDs: [String]
         var times: [Int64]
-        /// The whole `EVALSHA`, reply key (token) included.
-        var command: [UInt8]
     }
 
     public init(
@@ -89,49 +108,224 @@ public final class RedisFeatureStore: FeatureStore {
         events.withUnsafeBufferPointer { state.batch.group($0, plan: compiled, rates: rates) }
         state.times.removeAll(keepingCapacity: true)
         for event in events { state.times.append(event.occurredAt.millisecondsSinceEpoch) }
+        state.known.removeAll(keepingCapacity: true)
+        for entity in state.batch.entities { state.known.append(state.cursors[entity.group, entity.value]) }
 
-        // An update sent again after its reply was lost goes out exactly as the first time, token
-        // included, and gets that reply back: its entries are in the log already, and reading them
-        // as catch-up would make each event of the batch see the batch's later events too.
-        let command: [UInt8]
-        if mode == .update, let last = state.unanswered, last.plan == plan, last.times == state.times,
-           last.paymentIDs.elementsEqual(events.lazy.map(\.paymentID)) {
-            command = last.command
-        } else {
-            let call = LogCommandEncoder.Call(
-                mode: mode, retention: compiled.retention, ttl: compiled.evictAfter, freshEpoch: Int64.random(in: 1...(1 << 52)),
-                replyKey: mode == .update ? "\(keyPrefix)reply:\(Self.newToken())" : nil
-            )
-            events.withUnsafeBufferPointer { events in
-                state.encoder.encode(call, batch: state.batch, events: events, layout: state.layout, codecs: state.codecs, cursors: state.cursors)
-            }
-            command = state.encoder.bytes
-        }
-        let reply: RedisReply
+        // An update sent again after its reply was lost (or after a failure between its round trips)
+        // may be in the log already: it goes as a recovery, which appends only what is not there,
+        // else each event of the batch would read the batch's later events too, as catch-up.
+        let recovering = mode == .update && state.unanswered.map { last in
+            last.plan == plan && last.times == state.times && last.paymentIDs.elementsEqual(events.lazy.map(\.paymentID))
+        } == true
+        let logs: [EntityLog]
         do {
-            reply = try pool.withConnection { connection throws(RedisError) in
-                try connection.pipeline(encoded: [command], loading: [LogScript.script])[0]
+            logs = try events.withUnsafeBufferPointer { events throws(FeatureStoreError) in
+                if mode == .update && !recovering { return try append(events, state: &state) }
+                let all = Array(0..<state.batch.count)
+                let replies = try send([encodeScript(recovering ? .recover : .readOnly, all, events: events, state: &state)], replies: [1])
+                return try decodeScript(replies[0], indices: all, state: state)
             }
         } catch {
-            if error.isUnavailable {
-                if mode == .update {
-                    state.unanswered = UnansweredCall(plan: plan, paymentIDs: events.map(\.paymentID), times: state.times, command: command)
-                }
-                throw .unavailable(error.description)
+            if mode == .update, case .unavailable = error {
+                state.unanswered = UnansweredCall(plan: plan, paymentIDs: events.map(\.paymentID), times: state.times)
             }
-            throw .protocolViolation(error.description)
+            throw error
         }
         // Answered. A read-only batch also forgets a lost update: it has just caught up on that
-        // update's entries, so its kept reply would now start behind this instance's cursors.
+        // update's entries, so a recovery would not find them after this instance's cursors.
         state.unanswered = nil
-        let logs = try decode(reply, state: state)
         try catchUp(logs: logs, plan: plan, state: &state)
         let report = mirror.processSync(events, plan: plan, mode: mode, onlyGroup: nil, into: &out)
         for (entity, log) in zip(state.batch.entities, logs) where log.epoch != 0 {
-            state.cursors.set(group: entity.group, value: entity.value, epoch: log.epoch, end: log.end, seen: entity.newest)
+            state.cursors.set(
+                group: entity.group, value: entity.value, epoch: log.epoch, end: log.end, seen: entity.newest, mark: log.mark, deadline: log.deadline
+            )
         }
         state.cursors.sweep(batchNewest: state.times.max()!, idleAfter: compiled.evictAfter)
         return report
+    }
+
+    /// An update's round trips. The first is the whole batch as one `MULTI` block (append, read the
+    /// header) plus the upkeep the cached headers say is due. A second one, only for entities that
+    /// need it: `LogScript.script` for lists that were missing, `LogScript.read` for what others
+    /// appended before this batch's entries, and upkeep the first round trip's headers show due.
+    /// A third only for a list that vanished between the first two.
+    private func append(_ events: UnsafeBufferPointer<PaymentEvent>, state: inout MirrorState) throws(FeatureStoreError) -> [EntityLog] {
+        let compiled = state.compiled!
+        let entities = state.batch.entities
+        let now = Self.wallClock()
+        var upkeep: [LogCommandEncoder.MaintenanceRequest] = []
+        for (e, entity) in entities.enumerated() {
+            if let cursor = state.known[e], cursor.deadline != 0,
+               Self.due(newest: entity.newest, mark: cursor.mark, deadline: cursor.deadline, now: now, compiled: compiled) {
+                upkeep.append(.init(entity: e, epoch: cursor.epoch))
+            }
+        }
+        state.encoder.encodeAppend(batch: state.batch, events: events, layout: state.layout, codecs: state.codecs, into: &state.buffers[0])
+        let block = LogCommandEncoder.appendReplies(entities: entities.count)
+        var replies: [RedisReply]
+        if upkeep.isEmpty {
+            replies = try send([state.buffers[0]], replies: [block])
+        } else {
+            LogCommandEncoder.encodeMaintenance(
+                upkeep, retention: compiled.retention, ttl: compiled.evictAfter, batch: state.batch, layout: state.layout, into: &state.buffers[1]
+            )
+            replies = try send([state.buffers[0], state.buffers[1]], replies: [block, 1])
+        }
+        try state.afterRoundTrip?(1)
+        for reply in replies.prefix(block) { try Self.check(reply, "the MULTI block") }
+        guard let exec = replies[block - 1].array, exec.count == 2 * entities.count else {
+            throw .protocolViolation("EXEC answered \(replies[block - 1]) for \(entities.count) entities")
+        }
+
+        var logs: [EntityLog] = []
+        logs.reserveCapacity(entities.count)
+        var missing: [Int] = []
+        var reads: [LogCommandEncoder.ReadRequest] = []
+        var late: [LogCommandEncoder.MaintenanceRequest] = []
+        var u = 0
+        for (e, entity) in entities.enumerated() {
+            let predicted = u < upkeep.count && upkeep[u].entity == e
+            if predicted { u += 1 }
+            guard case .integer(let length) = exec[2 * e] else {
+                throw .protocolViolation("RPUSHX \(state.layout.name(group: entity.group, value: entity.value)) answered \(exec[2 * e])")
+            }
+            guard length > 0 else {
+                // No list (new entity, expired, Redis restarted): nothing was appended.
+                missing.append(e)
+                logs.append(EntityLog(epoch: 0, from: 0, end: 0, mark: 0, deadline: 0, entries: []))
+                continue
+            }
+            guard case .bulk(let bytes) = exec[2 * e + 1], let header = Self.header(bytes) else {
+                throw .protocolViolation("LINDEX \(state.layout.name(group: entity.group, value: entity.value)) 0 answered \(exec[2 * e + 1])")
+            }
+            let end = header.base + length - 1
+            let before = end - Int64(entity.count)
+            var from = header.base
+            if let cursor = state.known[e], cursor.epoch == header.epoch, cursor.end >= header.base { from = cursor.end }
+            // A cursor past the log's end (a failover to a replica that missed the tail) restarts.
+            if from > before { from = header.base }
+            logs.append(EntityLog(epoch: header.epoch, from: from, end: end, mark: header.mark, deadline: header.deadline, entries: []))
+            if from < before { reads.append(.init(entity: e, epoch: header.epoch, from: from, before: before)) }
+            if !predicted, Self.due(newest: entity.newest, mark: header.mark, deadline: header.deadline, now: now, compiled: compiled) {
+                late.append(.init(entity: e, epoch: header.epoch))
+            }
+        }
+        if !upkeep.isEmpty { try applyUpkeep(replies[block], upkeep, to: &logs) }
+        guard !missing.isEmpty || !reads.isEmpty else { return logs }
+
+        // The second round trip; upkeep found due only now rides along (else the next batch's).
+        var blobs: [[UInt8]] = []
+        if !missing.isEmpty { blobs.append(encodeScript(.update, missing, events: events, state: &state)) }
+        if !reads.isEmpty {
+            LogCommandEncoder.encodeRead(reads, batch: state.batch, layout: state.layout, into: &state.buffers[2])
+            blobs.append(state.buffers[2])
+        }
+        if !late.isEmpty {
+            LogCommandEncoder.encodeMaintenance(
+                late, retention: compiled.retention, ttl: compiled.evictAfter, batch: state.batch, layout: state.layout, into: &state.buffers[3]
+            )
+            blobs.append(state.buffers[3])
+        }
+        replies = try send(blobs, replies: Array(repeating: 1, count: blobs.count))
+        try state.afterRoundTrip?(2)
+        var r = 0
+        if !missing.isEmpty {
+            for (e, log) in zip(missing, try decodeScript(replies[r], indices: missing, state: state)) { logs[e] = log }
+            r += 1
+        }
+        var vanished: [Int] = []
+        if !reads.isEmpty {
+            try Self.check(replies[r], "log read")
+            guard let items = replies[r].array, items.count == reads.count else {
+                throw .protocolViolation("log read returned \(replies[r]) for \(reads.count) entities")
+            }
+            for (request, item) in zip(reads, items) {
+                switch item {
+                case .null:
+                    // The list is gone or was created again since the append, and this batch's
+                    // entries with it: append them anew.
+                    vanished.append(request.entity)
+                case .array(let parts):
+                    guard let from = parts.first?.integer else { throw .protocolViolation("log read reply is malformed: \(item)") }
+                    logs[request.entity].from = from
+                    logs[request.entity].entries = try Self.entries(parts.dropFirst())
+                default:
+                    throw .protocolViolation("log read reply is \(item)")
+                }
+            }
+            r += 1
+        }
+        if !late.isEmpty { try applyUpkeep(replies[r], late, to: &logs) }
+        guard !vanished.isEmpty else { return logs }
+        replies = try send([encodeScript(.update, vanished, events: events, state: &state)], replies: [1])
+        try state.afterRoundTrip?(3)
+        for (e, log) in zip(vanished, try decodeScript(replies[0], indices: vanished, state: state)) { logs[e] = log }
+        return logs
+    }
+
+    /// `LogScript.script` for the batch's entities at `indices`.
+    private func encodeScript(
+        _ action: LogScript.Action, _ indices: [Int], events: UnsafeBufferPointer<PaymentEvent>, state: inout MirrorState
+    ) -> [UInt8] {
+        let compiled = state.compiled!
+        let call = LogCommandEncoder.Call(action: action, retention: compiled.retention, ttl: compiled.evictAfter, freshEpoch: Int64.random(in: 1...(1 << 52)))
+        state.encoder.encode(
+            call, batch: state.batch, indices: indices, events: events, layout: state.layout, codecs: state.codecs, cursors: state.cursors,
+            into: &state.buffers[1]
+        )
+        return state.buffers[1]
+    }
+
+    /// One pipelined round trip.
+    private func send(_ blobs: [[UInt8]], replies counts: [Int]) throws(FeatureStoreError) -> [RedisReply] {
+        do {
+            return try pool.withConnection { connection throws(RedisError) in
+                try connection.pipeline(encoded: blobs, replies: counts, loading: LogScript.all)
+            }
+        } catch {
+            if error.isUnavailable { throw .unavailable(error.description) }
+            throw .protocolViolation(error.description)
+        }
+    }
+
+    /// Whether an append of entries up to `newest` makes the log's upkeep due (`LogScript`'s
+    /// `maintain`): the mark is retention / 8 behind, or 1/16 of the TTL has passed (by this
+    /// machine's clock; the script decides by the server's).
+    private static func due(newest: Int64, mark: Int64, deadline: Int64, now: Int64, compiled: CompiledPlan) -> Bool {
+        let ttl = compiled.evictAfter
+        return newest - mark >= compiled.retention / 8 || 16 * (now - (deadline - ttl)) >= ttl
+    }
+
+    private func applyUpkeep(_ reply: RedisReply, _ requests: [LogCommandEncoder.MaintenanceRequest], to logs: inout [EntityLog]) throws(FeatureStoreError) {
+        try Self.check(reply, "log maintenance")
+        guard let items = reply.array, items.count == requests.count else {
+            throw .protocolViolation("log maintenance returned \(reply) for \(requests.count) entities")
+        }
+        for (request, item) in zip(requests, items) {
+            // nil: skipped, the list has another epoch than the append saw.
+            guard case .array(let values) = item, values.count == 2, let mark = values[0].integer, let deadline = values[1].integer else { continue }
+            logs[request.entity].mark = mark
+            logs[request.entity].deadline = deadline
+        }
+    }
+
+    /// Epoch, base, mark, deadline from a header's four big-endian doubles.
+    private static func header(_ bytes: [UInt8]) -> (epoch: Int64, base: Int64, mark: Int64, deadline: Int64)? {
+        guard bytes.count == 32 else { return nil }
+        func field(_ i: Int) -> Int64 {
+            var bits: UInt64 = 0
+            for byte in bytes[(8 * i)..<(8 * i + 8)] { bits = bits << 8 | UInt64(byte) }
+            return Int64(Double(bitPattern: bits))
+        }
+        return (field(0), field(1), field(2), field(3))
+    }
+
+    /// Milliseconds since the Unix epoch, wall clock.
+    private static func wallClock() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     /// A new plan: key names follow each key field's storage layout, so a key field whose
@@ -151,49 +345,53 @@ public final class RedisFeatureStore: FeatureStore {
         state.unanswered = nil
     }
 
-    /// One entity's part of the reply.
+    /// One entity's log as a call found it.
     private struct EntityLog {
         /// 0 when the log does not exist.
         var epoch: Int64
+        /// The absolute index of `entries[0]`.
         var from: Int64
+        /// The absolute index after this batch's entries.
         var end: Int64
+        /// The header's mark and deadline.
+        var mark: Int64
+        var deadline: Int64
+        /// What others appended between the cursor (or the base) and this batch's entries.
         var entries: [[UInt8]]
     }
 
-    private func decode(_ reply: RedisReply, state: MirrorState) throws(FeatureStoreError) -> [EntityLog] {
-        let entities = state.batch.entities
-        if let message = reply.errorMessage {
-            if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") { throw .unavailable("Redis replied: \(message)") }
-            throw .protocolViolation("log script failed: \(message)")
+    /// A refusal: the server loading or busy is an outage, anything else a protocol violation.
+    private static func check(_ reply: RedisReply, _ what: String) throws(FeatureStoreError) {
+        guard let message = reply.errorMessage else { return }
+        if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") { throw .unavailable("Redis replied: \(message)") }
+        throw .protocolViolation("\(what) failed: \(message)")
+    }
+
+    private static func entries(_ items: ArraySlice<RedisReply>) throws(FeatureStoreError) -> [[UInt8]] {
+        var entries: [[UInt8]] = []
+        entries.reserveCapacity(items.count)
+        for item in items {
+            guard case .bulk(let bytes) = item else { throw .protocolViolation("a log call returned a non-string entry: \(item)") }
+            entries.append(bytes)
         }
-        guard let values = reply.array, values.count == entities.count else {
-            throw .protocolViolation("log script returned \(reply.array.map { "\($0.count) values" } ?? "\(reply)") for \(entities.count) entities")
+        return entries
+    }
+
+    /// `LogScript.script`'s reply for the batch's entities at `indices`.
+    private func decodeScript(_ reply: RedisReply, indices: [Int], state: MirrorState) throws(FeatureStoreError) -> [EntityLog] {
+        try Self.check(reply, "log script")
+        guard let values = reply.array, values.count == indices.count else {
+            throw .protocolViolation("log script returned \(reply.array.map { "\($0.count) values" } ?? "\(reply)") for \(indices.count) entities")
         }
         var logs: [EntityLog] = []
-        logs.reserveCapacity(entities.count)
-        for (entity, value) in zip(entities, values) {
-            let key = { state.layout.name(group: entity.group, value: entity.value) }
-            switch value {
-            case .integer(let end):
-                // Nothing new: the epoch and start are the cursor's.
-                guard let cursor = state.cursors[entity.group, entity.value] else {
-                    throw .protocolViolation("log script answered \(end) for \(key()), which this instance has no cursor for")
-                }
-                logs.append(EntityLog(epoch: cursor.epoch, from: cursor.end, end: end, entries: []))
-            case .array(let items):
-                guard items.count >= 3, let epoch = items[0].integer, let from = items[1].integer, let end = items[2].integer else {
-                    throw .protocolViolation("log script reply for \(key()) is malformed: \(items.prefix(3))")
-                }
-                var entries: [[UInt8]] = []
-                entries.reserveCapacity(items.count - 3)
-                for item in items[3...] {
-                    guard case .bulk(let bytes) = item else { throw .protocolViolation("log script returned a non-string entry: \(item)") }
-                    entries.append(bytes)
-                }
-                logs.append(EntityLog(epoch: epoch, from: from, end: end, entries: entries))
-            default:
-                throw .protocolViolation("log script reply for \(key()) is \(value)")
+        logs.reserveCapacity(indices.count)
+        for (e, value) in zip(indices, values) {
+            guard case .array(let items) = value, items.count >= 5, let epoch = items[0].integer, let from = items[1].integer,
+                  let end = items[2].integer, let mark = items[3].integer, let deadline = items[4].integer else {
+                let entity = state.batch.entities[e]
+                throw .protocolViolation("log script reply for \(state.layout.name(group: entity.group, value: entity.value)) is malformed: \(value)")
             }
+            logs.append(EntityLog(epoch: epoch, from: from, end: end, mark: mark, deadline: deadline, entries: try Self.entries(items[5...])))
         }
         return logs
     }
@@ -230,8 +428,4 @@ public final class RedisFeatureStore: FeatureStore {
         }
     }
 
-    /// Names a call's kept reply: 64 random bits, as hex.
-    static func newToken() -> String {
-        String(UInt64.random(in: .min ... .max), radix: 16)
-    }
 }

@@ -1,0 +1,197 @@
+import FraudCore
+import Redis
+import Synchronization
+import Testing
+@testable import Features
+import LocalStackSupport
+
+/// The update protocol's paths, two instances on one real Redis, every batch checked against the
+/// oracle fed the batches in the order they reached the log: the `MULTI` fast path, a new entity
+/// beside known ones (`LogScript` in a second round trip), the catch-up read, a trim by another
+/// instance between an instance's two round trips, the upkeep call, and the retry after a reply
+/// lost on the `MULTI` path.
+@Suite("Redis store: the MULTI append path and its slow paths", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+struct RedisAppendPathTests {
+    /// Retention = 1m window + 1m lateness = 120 s: the mark moves (and the head is trimmed) every 15 s of event time.
+    static let plan = FeaturePlan([try! FeatureSpec(parsing: "count(card_fingerprint, 1m)"), try! FeatureSpec(parsing: "sum(amount_minor, card_fingerprint, 1m)")])
+
+    /// Two instances on one fresh prefix, an oracle, and a record of each instance's round trips.
+    final class Fixture: Sendable {
+        let a: RedisFeatureStore
+        let b: RedisFeatureStore
+        let configuration: RedisConfiguration
+        let prefix: String
+        let oracle = Mutex(WindowOracle(plan: RedisAppendPathTests.plan, lateness: .minutes(1)))
+        let rounds = Mutex<[Int]>([])
+
+        init(_ stem: String) throws {
+            configuration = try RedisTestEnvironment.configuration()
+            prefix = RedisTestEnvironment.uniquePrefix(stem)
+            a = RedisFeatureStore(configuration: configuration, lateness: .minutes(1), keyPrefix: prefix)
+            b = RedisFeatureStore(configuration: configuration, lateness: .minutes(1), keyPrefix: prefix)
+        }
+
+        /// Runs `events` through `store`, the oracle the same; returns the store's values after
+        /// checking them against the oracle's.
+        @discardableResult
+        func run(_ store: RedisFeatureStore, _ events: [PaymentEvent], sourceLocation: SourceLocation = #_sourceLocation) throws -> [Double] {
+            var out: [Double] = []
+            let report = try store.processSync(events, plan: RedisAppendPathTests.plan, mode: .update, into: &out)
+            let (expected, expectedReport) = oracle.withLock { $0.process(events, mode: .update) }
+            #expect(out.count == expected.count && zip(out, expected).allSatisfy(sameFeature), "store \(out), oracle \(expected)", sourceLocation: sourceLocation)
+            #expect(report == expectedReport, sourceLocation: sourceLocation)
+            return out
+        }
+
+        /// `run` on `store`, recording the round trips of that call (1, 2, 3).
+        func roundTrips(_ store: RedisFeatureStore, _ events: [PaymentEvent], sourceLocation: SourceLocation = #_sourceLocation) throws -> [Int] {
+            rounds.withLock { $0.removeAll() }
+            store.setAfterRoundTrip { [self] round in self.rounds.withLock { $0.append(round) } }
+            defer { store.setAfterRoundTrip(nil) }
+            try run(store, events, sourceLocation: sourceLocation)
+            return rounds.withLock { $0 }
+        }
+
+        func connection() throws -> RedisConnection { try RedisConnection(configuration: configuration) }
+
+        /// The list of `card`'s log.
+        func key(_ card: String) throws -> String {
+            try #require(try connection().send(RedisCommand("KEYS", "\(prefix){card_fingerprint:\(card)}:*")).array?.first?.string)
+        }
+
+        /// The header of `card`'s log: epoch, base, mark, deadline.
+        func header(_ card: String) throws -> [Int64] {
+            guard case .bulk(let bytes) = try connection().send(RedisCommand("LINDEX", try key(card), "0")) else { return [] }
+            return stride(from: 0, to: bytes.count, by: 8).map { i in
+                Int64(Double(bitPattern: bytes[i..<min(i + 8, bytes.count)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+            }
+        }
+
+        func length(_ card: String) throws -> Int64? { try connection().send(RedisCommand("LLEN", try key(card))).integer }
+    }
+
+    @Test("Known entities take one round trip; a new entity beside them takes LogScript in a second one, for it alone")
+    func newEntityBesideKnownOnes() throws {
+        let f = try Fixture("new-entity")
+        #expect(try f.roundTrips(f.a, [payment("p1", at: 0, card: "c1", amount: 1), payment("p2", at: 1, card: "c2", amount: 2)]) == [1, 2])
+        #expect(try f.roundTrips(f.a, [payment("p3", at: 2, card: "c1", amount: 4), payment("p4", at: 3, card: "c2", amount: 8)]) == [1])
+        let rounds = try f.roundTrips(f.a, [payment("p5", at: 4, card: "c1", amount: 16), payment("p6", at: 5, card: "c3", amount: 32), payment("p7", at: 6, card: "c2", amount: 64)])
+        #expect(rounds == [1, 2])
+        // Every list once, every event once.
+        #expect(try f.length("c1") == 4)
+        #expect(try f.length("c2") == 4)
+        #expect(try f.length("c3") == 2)
+        // B, cold, rebuilds all three from the logs.
+        #expect(try f.run(f.b, [payment("p8", at: 7, card: "c3", amount: 128), payment("p9", at: 8, card: "c1", amount: 256)]) == [2, 160, 4, 277])
+    }
+
+    @Test("What another instance appended comes back through the catch-up read, in log order, the instance's own entries not")
+    func catchUpRead() throws {
+        let f = try Fixture("catch-up")
+        try f.run(f.a, [payment("p1", at: 0, amount: 1)])
+        #expect(try f.roundTrips(f.b, [payment("p2", at: 10, amount: 2), payment("p3", at: 5, amount: 4)]) == [1, 2])
+        #expect(try f.roundTrips(f.a, [payment("p4", at: 20, amount: 8)]) == [1, 2])
+        #expect(try f.roundTrips(f.a, [payment("p5", at: 30, amount: 16)]) == [1])
+        #expect(try f.run(f.b, [payment("p6", at: 40, amount: 32)]) == [6, 63])
+        #expect(try f.length("c1") == 7)
+    }
+
+    @Test("A trim by another instance between the MULTI and the catch-up read: the read starts at the new base, and skips only expired entries")
+    func trimBetweenRoundTrips() throws {
+        let f = try Fixture("trim-between")
+        // B creates the log with 0, 10, …, 280 s (mark 280); A joins cold at 285 (its cursor: end 30).
+        try f.run(f.b, (0...28).map { payment("b\($0)", at: Int64($0) * 10) })
+        try f.run(f.a, [payment("a1", at: 285)])
+        // B: 300 (its upkeep trims ≤ 280 − 120 = 160 s, 17 entries; mark 300), then 440 (trims ≤ 180 s,
+        // 2 more; mark 440).
+        try f.run(f.b, [payment("b29", at: 300)])
+        try f.run(f.b, [payment("b30", at: 440)])
+        #expect(try f.header("c1").dropFirst().prefix(2) == [19, StreamGenerator.start + 440_000])
+        // A appends 420 at absolute index 32 and must read [30, 32) = 300, 440. Between its two round
+        // trips B appends 460 (index 33), whose upkeep trims ≤ 440 − 120 = 320 s: the head up to 300
+        // (index 30). A's own upkeep, due by its cached mark (280), finds the mark at 440 and does nothing.
+        let late = Mutex<[Double]>([])
+        f.a.setAfterRoundTrip { [f] round in
+            f.rounds.withLock { $0.append(round) }
+            guard round == 1 else { return }
+            do {
+                var out: [Double] = []
+                _ = try f.b.processSync([payment("b31", at: 460)], plan: Self.plan, mode: .update, into: &out)
+                late.withLock { $0 = out }
+            } catch { Issue.record("B: \(error)") }
+        }
+        var out: [Double] = []
+        _ = try f.a.processSync([payment("a2", at: 420)], plan: Self.plan, mode: .update, into: &out)
+        f.a.setAfterRoundTrip(nil)
+        #expect(try f.header("c1").dropFirst().prefix(2) == [31, StreamGenerator.start + 460_000])
+        // A's read started at the new base (31) and was answered: no third round trip (a log gone
+        // since the append), nothing appended twice (index 31 on: 440, 420, 460).
+        #expect(f.rounds.withLock { $0 } == [1, 2])
+        #expect(try f.length("c1") == 4)
+        // In log order: a2, then b31. 300 is expired for A once it has applied 440: a2's window
+        // (360, 420] holds a2 alone; b31's (400, 460] holds 420, 440, 460.
+        let (expected, _) = f.oracle.withLock { $0.process([payment("a2", at: 420)], mode: .update) }
+        #expect(out == expected)
+        #expect(out == [1, 100])
+        let (expectedB, _) = f.oracle.withLock { $0.process([payment("b31", at: 460)], mode: .update) }
+        #expect(late.withLock { $0 } == expectedB)
+        #expect(expectedB == [3, 300])
+        // From there on A and B agree with the oracle.
+        try f.run(f.a, [payment("a3", at: 470)])
+        try f.run(f.b, [payment("b32", at: 475)])
+        // From index 31 on: 440, 420 (A), 460, 470, 475.
+        #expect(try f.length("c1") == 6)
+    }
+
+    @Test("Upkeep re-checks the header: another epoch is skipped, a mark already moved trims nothing, a due one trims and moves it")
+    func upkeepRechecks() throws {
+        let f = try Fixture("upkeep")
+        try f.run(f.a, (0...20).map { payment("p\($0)", at: Int64($0) * 10) })
+        let key = try f.key("c1")
+        let header = try f.header("c1")
+        #expect(header.dropFirst().prefix(2) == [0, StreamGenerator.start + 200_000])
+        let connection = try f.connection()
+        func upkeep(epoch: Int64, newest seconds: Int64) throws -> RedisReply {
+            let arguments = ["120000", "180000"].map { Array($0.utf8) } + [RedisLogCommandTests.packed([epoch, StreamGenerator.start + seconds * 1000])]
+            return try connection.evalSHA(LogScript.maintenance, keys: [Array(key.utf8)], arguments: arguments)
+        }
+        #expect(try upkeep(epoch: header[0] + 1, newest: 400) == .array([.null]))
+        #expect(try f.header("c1") == header)
+        #expect(try upkeep(epoch: header[0], newest: 214) == .array([.array([.integer(header[2]), .integer(header[3])])]))
+        #expect(try f.header("c1") == header)
+        #expect(try f.length("c1") == 22)
+        // Due: trims ≤ 200 − 120 = 80 s (9 entries) and moves the mark to 215.
+        let moved = try upkeep(epoch: header[0], newest: 215)
+        #expect(moved.array?.first?.array?.first == .integer(StreamGenerator.start + 215_000))
+        #expect(try f.header("c1").dropFirst().prefix(2) == [9, StreamGenerator.start + 215_000])
+        #expect(try f.length("c1") == 13)
+        // A's cached mark (200) is stale now: its next append predicts upkeep, which finds nothing due.
+        #expect(try f.roundTrips(f.a, [payment("p21", at: 216)]) == [1])
+        #expect(try f.length("c1") == 14)
+        #expect(try f.header("c1").dropFirst().prefix(2) == [9, StreamGenerator.start + 215_000])
+    }
+
+    @Test("A reply lost on the MULTI path: the retry finds the batch's entries, splits off what others appended before them, appends nothing twice",
+          arguments: [1, 2])
+    func lostReply(afterRound lost: Int) throws {
+        let f = try Fixture("lost-\(lost)")
+        try f.run(f.a, [payment("p1", at: 0, amount: 1)])
+        try f.run(f.b, [payment("p2", at: 10, amount: 2)])
+        // A's batch: c1 known (B's p2 to catch up on), c2 new (LogScript in round trip 2).
+        let batch = [payment("p3", at: 20, card: "c1", amount: 4), payment("p4", at: 21, card: "c2", amount: 8), payment("p5", at: 15, card: "c1", amount: 16)]
+        f.a.setAfterRoundTrip { (round: Int) throws(FeatureStoreError) in
+            if round == lost { throw FeatureStoreError.unavailable("reply lost (test)") }
+        }
+        var out: [Double] = []
+        #expect(throws: FeatureStoreError.self) { _ = try f.a.processSync(batch, plan: Self.plan, mode: .update, into: &out) }
+        f.a.setAfterRoundTrip(nil)
+        // Round trip 1 appended c1's entries; round trip 2 also created c2's log.
+        #expect(try f.length("c1") == 5)
+        #expect(try f.connection().send(RedisCommand("KEYS", "\(f.prefix){card_fingerprint:c2}:*")).array?.count == (lost == 2 ? 1 : 0))
+        // The retry: p3 and p5 do not see each other as redeliveries, p5 (15 s) is counted where it belongs.
+        #expect(try f.run(f.a, batch) == [3, 7, 1, 8, 3, 19])
+        #expect(try f.length("c1") == 5)
+        #expect(try f.length("c2") == 2)
+        #expect(try f.run(f.b, [payment("p6", at: 30, amount: 32)]) == [5, 55])
+    }
+}
