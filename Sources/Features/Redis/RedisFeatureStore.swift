@@ -313,12 +313,12 @@ public final class RedisFeatureStore: FeatureStore {
     /// Epoch, base, mark, deadline from a header's four big-endian doubles.
     private static func header(_ bytes: [UInt8]) -> (epoch: Int64, base: Int64, mark: Int64, deadline: Int64)? {
         guard bytes.count == 32 else { return nil }
-        func field(_ i: Int) -> Int64 {
-            var bits: UInt64 = 0
-            for byte in bytes[(8 * i)..<(8 * i + 8)] { bits = bits << 8 | UInt64(byte) }
-            return Int64(Double(bitPattern: bits))
+        return bytes.withUnsafeBytes { raw in
+            // Integers below 2^53 (anything else is not a header this store wrote: nil, not a trap).
+            func field(_ i: Int) -> Int64? { Int64(exactly: Double(bitPattern: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            guard let epoch = field(0), let base = field(1), let mark = field(2), let deadline = field(3) else { return nil }
+            return (epoch, base, mark, deadline)
         }
-        return (field(0), field(1), field(2), field(3))
     }
 
     /// Milliseconds since the Unix epoch, wall clock.
@@ -404,8 +404,8 @@ public final class RedisFeatureStore: FeatureStore {
         let groupCount = state.codecs.count
         var restarted: [[String]] = []
         var replay: [[PaymentEvent]] = []
-        for (entity, log) in zip(state.batch.entities, logs) {
-            let cursor = state.cursors[entity.group, entity.value]
+        for (e, (entity, log)) in zip(state.batch.entities, logs).enumerated() {
+            let cursor = state.known[e]
             if cursor == nil || cursor!.epoch != log.epoch || log.from < cursor!.end {
                 if restarted.isEmpty { restarted = Array(repeating: [], count: groupCount) }
                 restarted[entity.group].append(entity.value)
