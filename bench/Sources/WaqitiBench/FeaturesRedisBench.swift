@@ -67,7 +67,7 @@ extension FeaturesBench {
         }
         var notes: [String] = []
         if let set = ceilings.first {
-            notes.append("The store reaches **\(format2(n / wall / set.perSecond * 100))%** of `redis-benchmark -P 32 -t set` in events/s by wall time, and \(format2(n / server / set.perServerSecond * 100))% by Redis CPU time (events per server CPU-second ÷ SETs per server CPU-second). One event is one script step on each of its 2 entities (card, account).")
+            notes.append("The store reaches **\(format2(n / wall / set.perSecond * 100))%** of `redis-benchmark -P 32 -t set` in events/s by wall time, and \(format2(n / server / set.perServerSecond * 100))% by Redis CPU time (events per server CPU-second ÷ SETs per server CPU-second). One event is one entry appended to each of its 2 entities' logs (card, account).")
         } else {
             notes.append("redis-benchmark failed (is it installed?).")
         }
@@ -75,24 +75,25 @@ extension FeaturesBench {
 
         let passes = n * Double(runs + 1)
         var perCommand: [[String]] = []
-        var inner = 0.0, script = 0.0
+        var inner = 0.0, containers = 0.0
         let deltas = statsAfter.map { name, after in
             (name: name, calls: after.calls - (statsBefore[name]?.calls ?? 0), usec: after.usec - (statsBefore[name]?.usec ?? 0))
         }
         for command in deltas.sorted(by: { $0.usec > $1.usec }) where command.calls > 0 && command.name != "info" {
-            if command.name == "evalsha" { script = command.usec } else { inner += command.usec }
-            perCommand.append([command.name == "evalsha" ? "evalsha (the whole script)" : command.name, format2(command.calls / passes),
+            if command.name == "evalsha" || command.name == "exec" { containers += command.usec } else { inner += command.usec }
+            let label = command.name == "evalsha" ? "evalsha (the whole script)" : command.name == "exec" ? "exec (the whole MULTI block)" : command.name
+            perCommand.append([label, format2(command.calls / passes),
                                format2(command.usec / command.calls), format2(command.usec / passes)])
         }
-        perCommand.append(["Lua outside Redis commands (evalsha − the other rows)", "–", "–", format2((script - inner) / passes)])
+        perCommand.append(["Lua and EXEC outside Redis commands (evalsha + exec − the other rows)", "–", "–", format2((containers - inner) / passes)])
 
         return "### Redis store (`redis-server` \(shell("\(cli) info server | tr -d '\\r' | grep '^redis_version:' | cut -d: -f2")) on \(host):\(port))\n\n"
             + table(["measurement", "events / requests", "wall ms", "per second (wall)", "client CPU µs / event", "redis-server CPU µs / event or request", "per server CPU-second"], rows)
-            + "\nMedians of \(runs) runs after one warm-up, first \(stream.count) events of the same file, batches of 512, one connection, one `EVALSHA` per batch. Client CPU = the calling thread's CPU time; redis-server CPU = utime + stime of the server process (/proc/PID/stat) during the run.\n\n"
+            + "\nMedians of \(runs) runs after one warm-up, first \(stream.count) events of the same file, batches of 512, one connection, one `MULTI` block per batch (plus the scripts of docs/features.md's slow paths and upkeep). Client CPU = the calling thread's CPU time; redis-server CPU = utime + stime of the server process (/proc/PID/stat) during the run.\n\n"
             + notes.map { "- \($0)\n" }.joined()
             + "\n#### Redis server time per event, by command\n\n"
             + table(["command", "calls / event", "µs / call", "µs / event"], perCommand)
-            + "\nFrom `INFO commandstats` deltas over the warm-up and the \(runs) runs (\(Int(passes)) events); `evalsha` includes the commands the script calls. `usec` is time inside the command by the wall clock, so on a loaded machine it includes time the server was descheduled; compare with the server CPU per event above. `lindex` is the per-entity header read, `rpush` the append, `lrange` catch-up reads and head trimming, `lset`/`pexpire` the lazy header and TTL updates, `get`/`set` the per-batch reply kept for a retry; `info` (the bench's own probes) is left out.\n"
+            + "\nFrom `INFO commandstats` deltas over the warm-up and the \(runs) runs (\(Int(passes)) events); `evalsha` includes the commands the scripts call, `exec` those of the `MULTI` block. `usec` is time inside the command by the wall clock, so on a loaded machine it includes time the server was descheduled; compare with the server CPU per event above. `rpushx` is the append and `lindex` the per-entity header read (the `MULTI` block), `rpush` the appends that create a list (`LogScript`), `lrange` catch-up reads and head trimming, `lset`/`pexpire`/`ltrim` the upkeep of header, TTL and head (`LogScript.maintenance`); `info` (the bench's own probes) is left out.\n"
     }
 
     /// `INFO commandstats` as command → (calls, usec).
