@@ -84,16 +84,16 @@ struct RedisLogCommandTests {
         #expect(bytes == reference)
     }
 
-    @Test("The hot path: MULTI, RPUSHX and LINDEX 0 per entity, EXEC, byte for byte as hiredis formats them")
-    func appendBlock() {
+    @Test("The hot path: MULTI, RPUSHX and LINDEX 0 per entity, EXEC, byte for byte as hiredis formats them", arguments: [[0, 1, 2, 3, 4], [1, 3, 4]])
+    func appendBlock(indices: [Int]) {
         let (_, codecs, batch) = Self.fixture()
         var encoder = LogCommandEncoder()
         var bytes: [UInt8] = []
         Self.events.withUnsafeBufferPointer { events in
-            encoder.encodeAppend(batch: batch, events: events, layout: Self.layout, codecs: codecs, into: &bytes)
+            encoder.encodeAppend(batch: batch, indices: indices, events: events, layout: Self.layout, codecs: codecs, into: &bytes)
         }
         var reference = RedisCommand("MULTI").encoded
-        for e in 0..<5 {
+        for e in indices {
             reference += RedisCommand(arguments: [Array("RPUSHX".utf8), Self.key(e)] + Self.entries(e, codecs: codecs)).encoded
             reference += RedisCommand(arguments: [Array("LINDEX".utf8), Self.key(e), Array("0".utf8)]).encoded
         }

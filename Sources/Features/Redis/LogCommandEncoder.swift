@@ -61,14 +61,17 @@ struct LogCommandEncoder {
     /// How many replies `encodeAppend`'s block gets: `OK`, one `QUEUED` per command, the `EXEC` array.
     static func appendReplies(entities: Int) -> Int { 2 + 2 * entities }
 
-    /// The hot path for the whole batch: `MULTI`, then per entity `RPUSHX key e1 … em` and
-    /// `LINDEX key 0`, then `EXEC`. `RPUSHX` appends nothing to a missing list (reply 0).
+    /// The hot path, for the batch's entities at `indices`: `MULTI`, then per entity
+    /// `RPUSHX key e1 … em` and `LINDEX key 0`, then `EXEC`. `RPUSHX` appends nothing to a missing
+    /// list (reply 0).
     mutating func encodeAppend(
-        batch: BatchEntities, events: UnsafeBufferPointer<PaymentEvent>, layout: KeyLayout, codecs: [LogEntryCodec], into bytes: inout [UInt8]
+        batch: BatchEntities, indices: [Int], events: UnsafeBufferPointer<PaymentEvent>, layout: KeyLayout, codecs: [LogEntryCodec],
+        into bytes: inout [UInt8]
     ) {
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: Self.multi)
-        for (e, entity) in batch.entities.enumerated() {
+        for e in indices {
+            let entity = batch.entities[e]
             RESPWriter.appendArrayHeader(2 + entity.count, to: &bytes)
             bytes.append(contentsOf: Self.rpushx)
             layout.appendKey(entity, to: &bytes)

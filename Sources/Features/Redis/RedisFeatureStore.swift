@@ -145,91 +145,104 @@ public final class RedisFeatureStore: FeatureStore {
         return report
     }
 
-    /// An update's round trips. The first is the whole batch as one `MULTI` block (append, read the
-    /// header) plus the upkeep the cached headers say is due. A second one, only for entities that
-    /// need it: `LogScript.script` for lists that were missing, `LogScript.read` for what others
-    /// appended before this batch's entries, and upkeep the first round trip's headers show due.
-    /// A third only for a list that vanished between the first two.
+    /// An update's round trips. The first carries the whole batch: one `MULTI` block (append, read
+    /// the header) for the entities this instance has a cursor for, the upkeep their cached headers
+    /// say is due, and `LogScript` for the others (new to this instance: it creates a missing list
+    /// and returns what a cold instance must read). A second one only for entities that need it:
+    /// `LogScript` for a list that was missing after all (expired, Redis restarted), `LogScript.read`
+    /// for what others appended before this batch's entries. A third only for a list that vanished
+    /// between the first two.
     private func append(_ events: UnsafeBufferPointer<PaymentEvent>, state: inout MirrorState) throws(FeatureStoreError) -> [EntityLog] {
         let compiled = state.compiled!
         let entities = state.batch.entities
         let now = Self.wallClock()
+        var known: [Int] = [], fresh: [Int] = []
         var upkeep: [LogCommandEncoder.MaintenanceRequest] = []
         for (e, entity) in entities.enumerated() {
-            if let cursor = state.known[e], cursor.deadline != 0,
-               Self.due(newest: entity.newest, mark: cursor.mark, deadline: cursor.deadline, now: now, compiled: compiled) {
+            guard let cursor = state.known[e] else {
+                fresh.append(e)
+                continue
+            }
+            known.append(e)
+            if Self.due(newest: entity.newest, mark: cursor.mark, deadline: cursor.deadline, now: now, compiled: compiled) {
                 upkeep.append(.init(entity: e, epoch: cursor.epoch))
             }
         }
-        state.encoder.encodeAppend(batch: state.batch, events: events, layout: state.layout, codecs: state.codecs, into: &state.buffers[0])
-        let block = LogCommandEncoder.appendReplies(entities: entities.count)
-        var replies: [RedisReply]
-        if upkeep.isEmpty {
-            replies = try send([state.buffers[0]], replies: [block])
-        } else {
-            LogCommandEncoder.encodeMaintenance(
-                upkeep, retention: compiled.retention, ttl: compiled.evictAfter, batch: state.batch, layout: state.layout, into: &state.buffers[1]
+        var blobs: [[UInt8]] = []
+        var counts: [Int] = []
+        let block = LogCommandEncoder.appendReplies(entities: known.count)
+        if !known.isEmpty {
+            state.encoder.encodeAppend(
+                batch: state.batch, indices: known, events: events, layout: state.layout, codecs: state.codecs, into: &state.buffers[0]
             )
-            replies = try send([state.buffers[0], state.buffers[1]], replies: [block, 1])
+            blobs.append(state.buffers[0])
+            counts.append(block)
         }
+        if !upkeep.isEmpty {
+            LogCommandEncoder.encodeMaintenance(
+                upkeep, retention: compiled.retention, ttl: compiled.evictAfter, batch: state.batch, layout: state.layout, into: &state.buffers[3]
+            )
+            blobs.append(state.buffers[3])
+            counts.append(1)
+        }
+        if !fresh.isEmpty {
+            blobs.append(encodeScript(.update, fresh, events: events, state: &state))
+            counts.append(1)
+        }
+        var replies = try send(blobs, replies: counts)
         try state.afterRoundTrip?(1)
-        for reply in replies.prefix(block) { try Self.check(reply, "the MULTI block") }
-        guard let exec = replies[block - 1].array, exec.count == 2 * entities.count else {
-            throw .protocolViolation("EXEC answered \(replies[block - 1]) for \(entities.count) entities")
-        }
 
-        var logs: [EntityLog] = []
-        logs.reserveCapacity(entities.count)
+        var logs = [EntityLog](repeating: EntityLog(epoch: 0, from: 0, end: 0, mark: 0, deadline: 0, entries: []), count: entities.count)
         var missing: [Int] = []
         var reads: [LogCommandEncoder.ReadRequest] = []
-        var late: [LogCommandEncoder.MaintenanceRequest] = []
-        var u = 0
-        for (e, entity) in entities.enumerated() {
-            let predicted = u < upkeep.count && upkeep[u].entity == e
-            if predicted { u += 1 }
-            guard case .integer(let length) = exec[2 * e] else {
-                throw .protocolViolation("RPUSHX \(state.layout.name(group: entity.group, value: entity.value)) answered \(exec[2 * e])")
+        if !known.isEmpty {
+            for reply in replies.prefix(block) { try Self.check(reply, "the MULTI block") }
+            guard let exec = replies[block - 1].array, exec.count == 2 * known.count else {
+                throw .protocolViolation("EXEC answered \(replies[block - 1]) for \(known.count) entities")
             }
-            guard length > 0 else {
-                // No list (new entity, expired, Redis restarted): nothing was appended.
-                missing.append(e)
-                logs.append(EntityLog(epoch: 0, from: 0, end: 0, mark: 0, deadline: 0, entries: []))
-                continue
-            }
-            guard case .bulk(let bytes) = exec[2 * e + 1], let header = Self.header(bytes) else {
-                throw .protocolViolation("LINDEX \(state.layout.name(group: entity.group, value: entity.value)) 0 answered \(exec[2 * e + 1])")
-            }
-            let end = header.base + length - 1
-            let before = end - Int64(entity.count)
-            var from = header.base
-            if let cursor = state.known[e], cursor.epoch == header.epoch, cursor.end >= header.base { from = cursor.end }
-            // A cursor past the log's end (a failover to a replica that missed the tail) restarts.
-            if from > before { from = header.base }
-            logs.append(EntityLog(epoch: header.epoch, from: from, end: end, mark: header.mark, deadline: header.deadline, entries: []))
-            if from < before { reads.append(.init(entity: e, epoch: header.epoch, from: from, before: before)) }
-            if !predicted, Self.due(newest: entity.newest, mark: header.mark, deadline: header.deadline, now: now, compiled: compiled) {
-                late.append(.init(entity: e, epoch: header.epoch))
+            for (k, e) in known.enumerated() {
+                let entity = entities[e]
+                guard case .integer(let length) = exec[2 * k] else {
+                    throw .protocolViolation("RPUSHX \(state.layout.name(group: entity.group, value: entity.value)) answered \(exec[2 * k])")
+                }
+                guard length > 0 else {
+                    // The list is gone (expired, Redis restarted): nothing was appended.
+                    missing.append(e)
+                    continue
+                }
+                guard case .bulk(let bytes) = exec[2 * k + 1], let header = Self.header(bytes) else {
+                    throw .protocolViolation("LINDEX \(state.layout.name(group: entity.group, value: entity.value)) 0 answered \(exec[2 * k + 1])")
+                }
+                let end = header.base + length - 1
+                let before = end - Int64(entity.count)
+                var from = header.base
+                if let cursor = state.known[e], cursor.epoch == header.epoch, cursor.end >= header.base { from = cursor.end }
+                // A cursor past the log's end (a failover to a replica that missed the tail) restarts.
+                if from > before { from = header.base }
+                logs[e] = EntityLog(epoch: header.epoch, from: from, end: end, mark: header.mark, deadline: header.deadline, entries: [])
+                if from < before { reads.append(.init(entity: e, epoch: header.epoch, from: from, before: before)) }
             }
         }
-        if !upkeep.isEmpty { try applyUpkeep(replies[block], upkeep, to: &logs) }
+        var r = known.isEmpty ? 0 : block
+        if !upkeep.isEmpty {
+            try applyUpkeep(replies[r], upkeep, to: &logs)
+            r += 1
+        }
+        if !fresh.isEmpty {
+            for (e, log) in zip(fresh, try decodeScript(replies[r], indices: fresh, state: state)) { logs[e] = log }
+        }
         guard !missing.isEmpty || !reads.isEmpty else { return logs }
 
-        // The second round trip; upkeep found due only now rides along (else the next batch's).
-        var blobs: [[UInt8]] = []
+        // The second round trip.
+        blobs.removeAll()
         if !missing.isEmpty { blobs.append(encodeScript(.update, missing, events: events, state: &state)) }
         if !reads.isEmpty {
             LogCommandEncoder.encodeRead(reads, batch: state.batch, layout: state.layout, into: &state.buffers[2])
             blobs.append(state.buffers[2])
         }
-        if !late.isEmpty {
-            LogCommandEncoder.encodeMaintenance(
-                late, retention: compiled.retention, ttl: compiled.evictAfter, batch: state.batch, layout: state.layout, into: &state.buffers[3]
-            )
-            blobs.append(state.buffers[3])
-        }
         replies = try send(blobs, replies: Array(repeating: 1, count: blobs.count))
         try state.afterRoundTrip?(2)
-        var r = 0
+        r = 0
         if !missing.isEmpty {
             for (e, log) in zip(missing, try decodeScript(replies[r], indices: missing, state: state)) { logs[e] = log }
             r += 1
@@ -254,9 +267,7 @@ public final class RedisFeatureStore: FeatureStore {
                     throw .protocolViolation("log read reply is \(item)")
                 }
             }
-            r += 1
         }
-        if !late.isEmpty { try applyUpkeep(replies[r], late, to: &logs) }
         guard !vanished.isEmpty else { return logs }
         replies = try send([encodeScript(.update, vanished, events: events, state: &state)], replies: [1])
         try state.afterRoundTrip?(3)
@@ -290,8 +301,10 @@ public final class RedisFeatureStore: FeatureStore {
     }
 
     /// Whether an append of entries up to `newest` makes the log's upkeep due (`LogScript`'s
-    /// `maintain`): the mark is retention / 8 behind, or 1/16 of the TTL has passed (by this
-    /// machine's clock; the script decides by the server's).
+    /// `maintain`) by the header as this instance last saw it: the mark is retention / 8 behind,
+    /// or 1/16 of the TTL has passed (by this machine's clock; the script decides by the server's
+    /// on the header as it is). The mark and deadline only grow, so what is due by the header as
+    /// it is was due by the one last seen.
     private static func due(newest: Int64, mark: Int64, deadline: Int64, now: Int64, compiled: CompiledPlan) -> Bool {
         let ttl = compiled.evictAfter
         return newest - mark >= compiled.retention / 8 || 16 * (now - (deadline - ttl)) >= ttl
