@@ -15,7 +15,7 @@ struct EntityCursors {
         var end: Int64
         /// The newest event time of the entity this instance has sent or read.
         var seen: Int64
-        /// The header's mark and deadline as last seen; deadline 0: not known.
+        /// The header's mark and deadline as last seen (0, 0 when not known: upkeep then counts as due).
         var mark: Int64 = 0
         var deadline: Int64 = 0
     }

@@ -51,7 +51,7 @@ public final class RedisFeatureStore: FeatureStore {
         var times: [Int64] = []
         /// Per entity of the batch, its cursor as the batch found it.
         var known: [EntityCursors.Cursor?] = []
-        /// Reusable command buffers: the `MULTI` block, then up to three script calls.
+        /// Reusable command buffers: the `MULTI` block, `LogScript`, `LogScript.read`, `LogScript.maintenance`.
         var buffers: [[UInt8]] = [[], [], [], []]
         /// Tests: see `setAfterRoundTrip`.
         var afterRoundTrip: (@Sendable (Int) throws(FeatureStoreError) -> Void)?
@@ -89,7 +89,8 @@ public final class RedisFeatureStore: FeatureStore {
         try processSync(events, plan: plan, mode: mode, into: &out)
     }
 
-    /// `process` without the suspension point (the call blocks on the network for one round trip).
+    /// `process` without the suspension point (the call blocks on the network for its round trips:
+    /// one, unless some entities need a catch-up read or lost their list).
     public func processSync(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) throws(FeatureStoreError) -> BatchReport {
         try state.withLock { state throws(FeatureStoreError) -> BatchReport in
             try self.run(events, plan: plan, mode: mode, state: &state, into: &out)
