@@ -45,7 +45,7 @@ let package = Package(
         // Sliding-window velocity features: in-memory ring buffers and Redis behind one protocol.
         // Optimized even in debug builds: the oracle property tests push 100k+ events through it.
         // Exclusivity is checked at compile time; the runtime re-check of every window access cost ~8% of the hot path.
-        .target(name: "Features", dependencies: ["FraudCore", "Redis", "CPrefetch"], swiftSettings: [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]),
+        .target(name: "Features", dependencies: ["FraudCore", "Redis", "CPrefetch", "Allocator"], swiftSettings: [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]),
         // Rules DSL: lexer, parser, type checker, compiler to closures, hot reload.
         .target(name: "Rules", dependencies: [
             "FraudCore", "Features",

@@ -34,4 +34,13 @@ public enum Allocator {
         guard mallctl("stats.allocated", &allocated, &size, nil, 0) == 0 else { return nil }
         return allocated
     }
+
+    /// The bytes jemalloc hands out for a request of `bytes` (its size class: requests are rounded
+    /// up to one of four sizes per doubling), so a buffer that can grow may use the rounding as
+    /// capacity instead of carrying it as slack.
+    public static func sizeClass(forBytes bytes: Int) -> Int {
+        guard bytes > 0 else { return 0 }
+        let rounded = Int(nallocx(bytes, 0))
+        return rounded >= bytes ? rounded : bytes
+    }
 }

@@ -1,3 +1,4 @@
+import Allocator
 import CPrefetch
 
 /// What happened when an event was offered to one key's window.
@@ -73,6 +74,8 @@ final class KeyWindow: @unchecked Sendable {
     private var tailWords: Int { prefixCount &+ cursorCount }
 
     static let minimumCapacity = 4
+    /// The smallest ring: `minimumCapacity` fitted to its size class (see `fitted`).
+    private let floorCapacity: Int
 
     init(key: String, layout: GroupLayout) {
         self.key = key
@@ -81,8 +84,9 @@ final class KeyWindow: @unchecked Sendable {
         maskWords = layout.maskWords
         prefixBase = GroupLayout.maskOffset + layout.maskWords
         prefixCount = layout.prefixColumns.count
-        capacity = KeyWindow.minimumCapacity
         cursorCount = layout.windows.count
+        floorCapacity = KeyWindow.fitted(KeyWindow.minimumCapacity, stride: stride, tailWords: prefixCount + cursorCount)
+        capacity = floorCapacity
         storage = .allocate(capacity: capacity * stride + prefixCount + cursorCount)
         storage.initialize(repeating: 0, count: capacity * stride + prefixCount + cursorCount)
         strings = KeyWindow.buffer(of: "", count: capacity * stringsPerEntry)
@@ -296,7 +300,7 @@ final class KeyWindow: @unchecked Sendable {
         // it that do shift its position down.
         let endSeq = firstSeq + p + 1
         expire(olderThanOrAt: newest - retention, layout: layout)
-        if capacity > KeyWindow.minimumCapacity, count * 3 <= capacity { resize(to: Swift.max(KeyWindow.minimumCapacity, capacity * 2 / 3)) }
+        if capacity > floorCapacity, count * 3 <= capacity { resize(to: Swift.max(floorCapacity, capacity * 2 / 3)) }
         return (.inserted, endSeq - firstSeq)
     }
 
@@ -402,9 +406,19 @@ final class KeyWindow: @unchecked Sendable {
         }
     }
 
+    /// `wanted` raised to the most entries the allocator's size class for that ring holds anyway:
+    /// the rounding becomes room for entries rather than slack (about a tenth of a ring's bytes on
+    /// average), and the next resize comes later.
+    private static func fitted(_ wanted: Int, stride: Int, tailWords: Int) -> Int {
+        let bytes = Allocator.sizeClass(forBytes: (wanted * stride + tailWords) * 8)
+        return Swift.max(wanted, (bytes / 8 - tailWords) / stride)
+    }
+
     /// Moves the entries to a ring of `newCapacity` starting at slot 0: the ring's two runs (from
     /// `head` to the end, then from slot 0) are copied whole, not entry by entry.
-    private func resize(to newCapacity: Int) {
+    private func resize(to wanted: Int) {
+        let newCapacity = KeyWindow.fitted(wanted, stride: stride, tailWords: tailWords)
+        guard newCapacity != capacity else { return }
         let words = newCapacity * stride + tailWords
         let newStorage = UnsafeMutablePointer<Int64>.allocate(capacity: words)
         let firstRun = Swift.min(count, capacity - head)
