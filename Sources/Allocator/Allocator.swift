@@ -24,9 +24,11 @@ public enum Allocator {
 
     /// Bytes the application holds in allocations right now (jemalloc's `stats.allocated`: the
     /// usable size of every live allocation, size-class rounding included, allocator metadata and
-    /// free pages excluded). jemalloc caches its statistics per thread and publishes them on an
-    /// epoch bump, which this does first. nil if jemalloc was built without statistics.
+    /// free pages excluded). Freed blocks the calling thread's cache holds count as allocated, so
+    /// that cache is flushed first; and jemalloc publishes its statistics on an epoch bump, which
+    /// this does next. nil if jemalloc was built without statistics.
     public static func allocatedBytes() -> Int? {
+        _ = mallctl("thread.tcache.flush", nil, nil, nil, 0)
         var epoch: UInt64 = 1
         guard mallctl("epoch", nil, nil, &epoch, MemoryLayout<UInt64>.size) == 0 else { return nil }
         var allocated = 0
