@@ -298,6 +298,7 @@ enum EngineBench {
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
     static func roundedRate(_ rate: Double) -> Int { Int((rate / 100).rounded()) * 100 }
-    static func percent(_ ratio: Double) -> String { "\(Int((ratio * 100).rounded()))%" }
+    /// One decimal: a share of 49.5% rounded to "50%" read as met beside "NOT met".
+    static func percent(_ ratio: Double) -> String { String(format: "%.1f%%", ratio * 100) }
     static func ms(_ microseconds: UInt64) -> String { String(format: "%.2f", Double(microseconds) / 1000) }
 }
