@@ -6,8 +6,8 @@ import CJemalloc
 /// Why: the engine allocates on one thread and frees on another all the time (an event decoded on
 /// the consumer's thread, decided on the pool, its decision encoded and freed after the broker's
 /// acknowledgement), which glibc's per-thread arenas serve with locks and cross-arena frees.
-/// Measured in bench/results/engine.md ("allocator"): jemalloc took a quarter off the engine's CPU
-/// per event on the Kafka path and about a tenth off each HTTP request.
+/// Measured in bench/results/engine.md ("Reading these numbers (session 9)"): jemalloc took 15–25%
+/// off the engine's CPU per event on the Kafka path and 10–30% off each HTTP request.
 ///
 /// Linking is enough to take effect: `libjemalloc.so.2` comes before libc in the binary's needed
 /// libraries, so its `malloc`/`free` are the ones every library in the process resolves to
