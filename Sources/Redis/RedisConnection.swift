@@ -50,7 +50,7 @@ public final class RedisConnection {
     /// - Parameter scripts: scripts that `EVALSHA` commands in the batch use. Calls that fail with
     ///   `NOSCRIPT` (they did not run) are retried once after `SCRIPT LOAD` of these scripts.
     public func pipeline(_ commands: [RedisCommand], loading scripts: [RedisScript] = []) throws(RedisError) -> [RedisReply] {
-        try pipeline(count: commands.count, loading: scripts) { context, i, scratch in
+        try pipeline(replies: Array(repeating: 1, count: commands.count), loading: scripts) { context, i, scratch in
             Self.append(commands[i], to: context, scratch: &scratch)
         }
     }
@@ -67,7 +67,7 @@ public final class RedisConnection {
     /// reply, in order. Only a buffer of one command is retried after `NOSCRIPT`.
     public func pipeline(encoded commands: [[UInt8]], replies counts: [Int], loading scripts: [RedisScript] = []) throws(RedisError) -> [RedisReply] {
         precondition(counts.count == commands.count, "one reply count per buffer")
-        return try pipeline(count: commands.count, replies: counts, loading: scripts) { context, i, _ in
+        return try pipeline(replies: counts, loading: scripts) { context, i, _ in
             commands[i].withUnsafeBufferPointer { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress, $0.count) }
             }
@@ -75,24 +75,23 @@ public final class RedisConnection {
     }
 
     private func pipeline(
-        count: Int, replies counts: [Int]? = nil, loading scripts: [RedisScript],
+        replies counts: [Int], loading scripts: [RedisScript],
         append: (UnsafeMutablePointer<redisContext>, Int, inout ArgvScratch) -> Int32
     ) throws(RedisError) -> [RedisReply] {
         if context == nil { try connect() }
-        var replies = try roundTrip(Array(0..<count), replies: counts, append: append)
+        var replies = try roundTrip(Array(counts.indices), replies: counts, append: append)
         guard !scripts.isEmpty else { return replies }
         // The first reply of each command buffer, and whether that buffer is one command.
         var firsts: [(command: Int, reply: Int)] = []
         var next = 0
-        for i in 0..<count {
-            let n = counts?[i] ?? 1
+        for (i, n) in counts.enumerated() {
             if n == 1 { firsts.append((i, next)) }
             next += n
         }
         let missing = firsts.filter { replies[$0.reply].errorMessage?.hasPrefix("NOSCRIPT") == true }
         guard !missing.isEmpty else { return replies }
         try load(scripts)
-        let retried = try roundTrip(missing.map(\.command), append: append)
+        let retried = try roundTrip(missing.map(\.command), replies: counts, append: append)
         for (index, reply) in zip(missing, retried) { replies[index.reply] = reply }
         return replies
     }
@@ -178,7 +177,7 @@ public final class RedisConnection {
     }
 
     private func roundTrip(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
-        try roundTrip(Array(commands.indices)) { context, i, scratch in Self.append(commands[i], to: context, scratch: &scratch) }
+        try roundTrip(Array(commands.indices), replies: Array(repeating: 1, count: commands.count)) { context, i, scratch in Self.append(commands[i], to: context, scratch: &scratch) }
     }
 
     private static func append(_ command: RedisCommand, to context: UnsafeMutablePointer<redisContext>, scratch: inout ArgvScratch) -> Int32 {
@@ -188,15 +187,15 @@ public final class RedisConnection {
         }
     }
 
-    /// Appends the commands at `indices` (through `append`), then reads one reply each (or `counts[i]` for buffer `i`).
+    /// Appends the commands at `indices` (through `append`), then reads `counts[i]` replies for command buffer `i`.
     private func roundTrip(
-        _ indices: [Int], replies counts: [Int]? = nil, append: (UnsafeMutablePointer<redisContext>, Int, inout ArgvScratch) -> Int32
+        _ indices: [Int], replies counts: [Int], append: (UnsafeMutablePointer<redisContext>, Int, inout ArgvScratch) -> Int32
     ) throws(RedisError) -> [RedisReply] {
         guard let context else { throw .connectionLost(endpoint: configuration.endpoint, reason: "not connected") }
         for i in indices where append(context, i, &scratch) != REDIS_OK {
             throw failure(of: context)
         }
-        let total = counts.map { counts in indices.reduce(0) { $0 + counts[$1] } } ?? indices.count
+        let total = indices.reduce(0) { $0 + counts[$1] }
         var replies: [RedisReply] = []
         replies.reserveCapacity(total)
         for _ in 0..<total {
