@@ -130,6 +130,7 @@ enum ReplayBacktest {
             },
             progress: bar.show
         )
+        ProcessLifetime.keepUntilExit(replay)
         bar.finish()
         try decisionsOut?.close()
         try candidateOut?.close()

@@ -89,6 +89,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let summary = try await replay.run(from: FeatureReplay.reader(for: input!), to: output, deadLetters: deadLetterOutput) { error in
             if deadLetterOutput == nil { printError(error.description) }
         }
+        ProcessLifetime.keepUntilExit(featureStore)
         try output.close()
         try deadLetterOutput?.close()
         printError("replayed \(summary.events) events in \(summary.batches) batches: \(summary.duplicates) redelivered, \(summary.tooLate) too late, \(summary.badLines) malformed line(s)")

@@ -127,7 +127,7 @@ enum ReplayBench {
                 let result = try await replay.run(from: next, decisionsOut: output)
                 try output?.close()
                 decided = result.baseline.summary.outcomes
-                return Int64(result.baseline.summary.events)
+                return (Int64(result.baseline.summary.events), replay)
             }
         }
         let replay = try await endToEnd(.file(workers: 1, storeThreads: 1))
@@ -182,7 +182,8 @@ enum ReplayBench {
     }
 
     /// A fresh store over pre-decoded events in batches of 1,024: what the windows cost alone.
-    private static func storeCeiling(_ events: [PaymentEvent], plan: FeaturePlan) -> Int64 {
+    /// The store is returned to be freed after the clock stops, like the replay rows' engines.
+    private static func storeCeiling(_ events: [PaymentEvent], plan: FeaturePlan) -> (count: Int64, built: InMemoryFeatureStore) {
         let store = InMemoryFeatureStore(lateness: .minutes(5))
         var out: [Double] = []
         var sink: Int64 = 0
@@ -193,7 +194,7 @@ enum ReplayBench {
             sink &+= Int64(out.count)
             start = end
         }
-        return sink
+        return (sink, store)
     }
 
     private static func median(_ values: [Double]) -> Double { values[values.count / 2] }
@@ -225,15 +226,24 @@ enum ReplayBench {
     /// Wall-clock and process CPU seconds (every thread: the pipelined row counts its decoders)
     /// of each timed run, sorted; one warm-up run first.
     static func measureAsync(runs: Int, _ body: () async throws -> Int64) async rethrows -> Timings {
-        var sink = try await body()
+        try await measureAsync(runs: runs) { (try await body(), ()) }
+    }
+
+    /// `body` returns its count and what it built, which is freed after the clock stops:
+    /// `waqiti replay` leaves its engine to the process exit (`ProcessLifetime`), so a run's
+    /// teardown is not part of what a backtest costs.
+    static func measureAsync<Built>(runs: Int, _ body: () async throws -> (count: Int64, built: Built)) async rethrows -> Timings {
+        var sink = try await body().count
         let clock = ContinuousClock()
         var timings = Timings()
         for _ in 0..<runs {
             let cpuStart = processCPUSeconds()
             let start = clock.now
-            sink &+= try await body()
+            let (count, built) = try await body()
+            sink &+= count
             timings.wall.append(toSeconds(clock.now - start))
             timings.cpu.append(processCPUSeconds() - cpuStart)
+            withExtendedLifetime(built) {}
         }
         if sink == 42 { print("") }
         timings.wall.sort()
@@ -242,15 +252,22 @@ enum ReplayBench {
     }
 
     private static func measureSync(runs: Int, _ body: () throws -> Int64) rethrows -> Timings {
-        var sink = try body()
+        try measureSync(runs: runs) { (try body(), ()) }
+    }
+
+    /// As `measureAsync(runs:_:)` with what `body` built: freed after the clock stops.
+    private static func measureSync<Built>(runs: Int, _ body: () throws -> (count: Int64, built: Built)) rethrows -> Timings {
+        var sink = try body().count
         let clock = ContinuousClock()
         var timings = Timings()
         for _ in 0..<runs {
             let cpuStart = processCPUSeconds()
             let start = clock.now
-            sink &+= try body()
+            let (count, built) = try body()
+            sink &+= count
             timings.wall.append(toSeconds(clock.now - start))
             timings.cpu.append(processCPUSeconds() - cpuStart)
+            withExtendedLifetime(built) {}
         }
         if sink == 42 { print("") }
         timings.wall.sort()
@@ -280,7 +297,7 @@ enum ReplayBench {
         print(notes)
         let command = (["swift run -c release waqiti-bench replay"] + arguments).joined(separator: " ")
         var text = "# Benchmark: replay\n\n"
-        text += "- Command: `\(command)` (\(runs) timed runs after one warm-up; medians of wall-clock time and of the process's CPU time, all threads)\n"
+        text += "- Command: `\(command)` (\(runs) timed runs after one warm-up; medians of wall-clock time and of the process's CPU time, all threads; each run's store and engines are freed after its clock stops, as `waqiti replay` leaves them to the process exit)\n"
         text += "- Machine: \(machineDescription()) (shared with other builds while measured; load average \(shell("cut -d' ' -f1 /proc/loadavg")))\n"
         text += "- Commit: \(shell("git rev-parse --short HEAD"))\(shell("git status --porcelain --untracked-files=no | head -1").isEmpty ? "" : " (with uncommitted changes)")\n"
         text += "- Date: \(shell("date -u +%Y-%m-%dT%H:%M:%SZ"))\n\n"
