@@ -117,6 +117,55 @@ struct ConditionMachineTests {
         Self.checkAgreement(ruleSet, events: 300, seed: 3)
     }
 
+    /// Model feature expressions: evaluated as a list they run on the machine (`FeatureExpressionList`),
+    /// one at a time on the closures; both must give the same bits (NaN for missing) on every event.
+    static let expressions = [
+        "log1p(amount_usd)", "log1p(amount_usd) - log1p(avg(amount_usd, account_id, 24h))", "count(card_fingerprint, 10m)",
+        "log1p(sum(amount_usd, card_fingerprint, 24h))", "distinct(ip, account_id, 24h)", "card_country != ip_country",
+        "channel == \"ecom\"", "type == \"transfer\"", "mcc in [\"7995\", \"4829\"]", "log(count(account_id, 1h))",
+        "exp(avg(amount_usd, account_id, 7d) / 1000)", "sqrt(sum(amount_usd, account_id, 1h) - 500)", "log1p(-2)",
+        "seconds_since_first(device_id)", "amount_usd / count(account_id, 1h)", "hour_of_day()", "amount_minor",
+        "is_missing(beneficiary_id)", "count(account_id, 1h) * 2 > 9223372036854775807", "abs(amount_usd - 100)",
+        "sqrt(log1p(count(ip, 1h)))", "exp(count(card_fingerprint, 10m) * 1000)", "model_score",
+    ]
+
+    @Test func featureExpressionListsAgreeWithTheClosures() throws {
+        var plan = FeaturePlan()
+        let compiled = try Self.expressions.map { try FeatureExpression($0, plan: &plan) }
+        let list = FeatureExpressionList(compiled)
+        var random = SimulationRandom(seed: 4)
+        let events = (0..<2000).map { _ in Self.event(&random) }
+        let matrix = (0..<events.count * plan.count).map { _ in Self.feature(&random) }
+        var out: [Double] = []
+        list.evaluate(events: events, features: matrix, featureCount: plan.count, into: &out)
+        var disagreements: [String] = []
+        var missing = 0
+        for (row, event) in events.enumerated() {
+            let features = Array(matrix[row * plan.count ..< (row + 1) * plan.count])
+            for (column, expression) in compiled.enumerated() {
+                let closure = expression.evaluate(event: event, features: features), machine = out[row * compiled.count + column]
+                if machine.isNaN { missing += 1 }
+                if closure.bitPattern != machine.bitPattern && !(closure.isNaN && machine.isNaN) && disagreements.count < 5 {
+                    disagreements.append("\(expression.source): closure \(closure), machine \(machine) on event \(row)")
+                }
+            }
+        }
+        #expect(disagreements == [])
+        // Missing values are exercised, but most are not missing: the comparison is not NaN against NaN.
+        #expect(missing > 0 && missing < events.count * compiled.count / 3)
+    }
+
+    /// The default model's expressions all lower to instructions: none calls a closure.
+    @Test func defaultModelExpressionsLowerToInstructions() throws {
+        var plan = FeaturePlan()
+        let texts = ["log1p(amount_usd)", "log1p(amount_usd) - log1p(avg(amount_usd, account_id, 24h))", "distinct(card_fingerprint, device_id, 24h)",
+                     "card_country != ip_country", "channel == \"wallet\"", "type == \"topup\"", "count(beneficiary_id, 24h)"]
+        let list = FeatureExpressionList(try texts.map { try FeatureExpression($0, plan: &plan) })
+        #expect(list.program.numberClosures.count == 0)
+        #expect(list.program.boolClosures.count == 0)
+        #expect(list.program.numberRoots.count == texts.count)
+    }
+
     /// The default rules run on instructions: only the shapes without one call a closure.
     @Test func defaultRulesLowerToInstructions() throws {
         let ruleSet = try RuleSetLoader(rulesPath: DefaultRulesTests.rulesPath).load()

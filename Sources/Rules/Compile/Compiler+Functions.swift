@@ -85,13 +85,10 @@ extension Compiler {
         case "log1p", "log", "exp", "sqrt":
             guard arity(name, args, 1, "\(name)(number)", at: at) else { return nil }
             guard let f = Compiler.decimal(args[0].code!) else { return error("'\(name)' needs a number, found \(args[0].type)", at: at) }
-            let math: (Double) -> Double = switch name {
-            case "log1p": { $0 > -1 ? log1p($0) : .nan }
-            case "log": { $0 > 0 ? log($0) : .nan }
-            case "exp": { exp($0) }
-            default: { $0 >= 0 ? sqrt($0) : .nan }
-            }
-            return Compiled(type: .decimal, code: .decimal { f($0).map(math).flatMap { $0.isFinite ? $0 : nil } }, reads: reads)
+            let function = MathFunction(name: name)!
+            var compiled = Compiled(type: .decimal, code: .decimal { f($0).map(function.apply).flatMap { $0.isNaN ? nil : $0 } }, reads: reads)
+            compiled.number = args[0].numberNode.map { .math(function, $0) }
+            return compiled
         case "abs":
             guard arity(name, args, 1, "abs(number)", at: at) else { return nil }
             switch args[0].code! {

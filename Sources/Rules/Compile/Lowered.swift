@@ -1,3 +1,4 @@
+import Foundation
 import FraudCore
 
 /// A boolean expression in the shape the condition machine runs (`ConditionProgram`), built by the
@@ -44,6 +45,10 @@ indirect enum NumberNode: @unchecked Sendable {
     case numberLet(slot: Int, NumberNode)
     /// Decimal arithmetic; a non-finite result is missing.
     case arithmetic(ArithmeticOperator, NumberNode, NumberNode)
+    /// `log1p(x)`, `log(x)`, `exp(x)`, `sqrt(x)`; outside the domain or non-finite is missing.
+    case math(MathFunction, NumberNode)
+    /// A bool as a number, as a model reads it: 1, 0, or missing when `unknown`.
+    case truth(BoolNode)
     case closure((Frame) -> Double?)
 
     /// Reading it costs less than a `let` cache lookup, so a `let` of it is inlined.
@@ -107,6 +112,34 @@ enum ArithmeticOperator: UInt8, Sendable {
         case .multiply: v = a * b
         case .divide: v = b == 0 ? .nan : a / b
         case .remainder: v = b == 0 ? .nan : a.truncatingRemainder(dividingBy: b)
+        }
+        return v.isFinite ? v : .nan
+    }
+}
+
+enum MathFunction: UInt8, Sendable {
+    case log1p, log, exp, sqrt
+
+    init?(name: String) {
+        switch name {
+        case "log1p": self = .log1p
+        case "log": self = .log
+        case "exp": self = .exp
+        case "sqrt": self = .sqrt
+        default: return nil
+        }
+    }
+
+    /// The DSL's semantics, shared by the closures and the machine: an argument outside the
+    /// function's domain and a non-finite result are missing (NaN); NaN in is NaN out.
+    @inline(__always)
+    func apply(_ x: Double) -> Double {
+        let v: Double
+        switch self {
+        case .log1p: v = x > -1 ? Foundation.log1p(x) : .nan
+        case .log: v = x > 0 ? Foundation.log(x) : .nan
+        case .exp: v = Foundation.exp(x)
+        case .sqrt: v = x >= 0 ? x.squareRoot() : .nan
         }
         return v.isFinite ? v : .nan
     }

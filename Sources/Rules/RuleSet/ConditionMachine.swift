@@ -45,6 +45,12 @@ struct ConditionMachine {
         truth(program.roots.base[index])
     }
 
+    /// Numeric expression number `index` of the program (`ConditionProgram.numberRoots`).
+    @inline(__always)
+    func expression(_ index: Int) -> Double {
+        number(program.numberRoots.base[index])
+    }
+
     func truth(_ index: Int32) -> Truth {
         let step = program.bools.base[Int(index)]
         switch step.code {
@@ -147,6 +153,16 @@ struct ConditionMachine {
             let b = number(step.b)
             if b.isNaN { return .nan }
             return (ArithmeticOperator(rawValue: step.flag) ?? .add).apply(a, b)
+        case .math:
+            let a = number(step.a)
+            if a.isNaN { return .nan }
+            return (MathFunction(rawValue: step.flag) ?? .log1p).apply(a)
+        case .truth:
+            switch truth(step.a) {
+            case .yes: return 1
+            case .no: return 0
+            case .unknown: return .nan
+            }
         case .closure:
             return program.numberClosures.base[Int(step.a)](frame) ?? .nan
         }

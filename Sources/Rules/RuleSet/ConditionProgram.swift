@@ -54,6 +54,10 @@ final class ConditionProgram: @unchecked Sendable {
             case numberLet
             /// `flag` the operator, `a`/`b` operands.
             case arithmetic
+            /// `flag` the `MathFunction`, `a` the operand.
+            case math
+            /// `a` a bool step: 1, 0, or NaN when unknown.
+            case truth
             /// `a` index into `numberClosures`.
             case closure
         }
@@ -124,12 +128,15 @@ final class ConditionProgram: @unchecked Sendable {
     let numberClosures: FrozenArray<(Frame) -> Double?>
     /// The root step of each rule's condition, in file order, then each threshold's.
     let roots: FrozenArray<Int32>
+    /// The root number step of each numeric expression (a model's features), in order.
+    let numberRoots: FrozenArray<Int32>
     /// Number of `let` slots the scratch must hold.
     let letCount: Int
 
-    init(conditions: [BoolNode], letCount: Int, rates: ExchangeRates) {
+    init(conditions: [BoolNode], numbers: [NumberNode] = [], letCount: Int, rates: ExchangeRates) {
         var builder = Builder(rates: rates)
         let roots = conditions.map { builder.emit($0) }
+        let numberRoots = numbers.map { builder.emit($0) }
         self.bools = Self.freeze(builder.bools)
         self.numbers = Self.freeze(builder.numbers)
         self.amounts = Self.freeze(builder.amounts)
@@ -142,6 +149,7 @@ final class ConditionProgram: @unchecked Sendable {
         self.boolClosures = Self.freeze(builder.boolClosures)
         self.numberClosures = Self.freeze(builder.numberClosures)
         self.roots = Self.freeze(roots)
+        self.numberRoots = Self.freeze(numberRoots)
         self.letCount = letCount
     }
 
@@ -157,6 +165,7 @@ final class ConditionProgram: @unchecked Sendable {
         Self.release(boolClosures)
         Self.release(numberClosures)
         Self.release(roots)
+        Self.release(numberRoots)
     }
 
     private static func freeze<T>(_ values: [T]) -> FrozenArray<T> { FrozenArray(values) }
@@ -273,6 +282,10 @@ final class ConditionProgram: @unchecked Sendable {
                 step = NumberStep(code: .numberLet, a: Int32(slot), b: bodyIndex)
             case .arithmetic(let op, let l, let r):
                 step = NumberStep(code: .arithmetic, flag: op.rawValue, a: emit(l), b: emit(r))
+            case .math(let function, let operand):
+                step = NumberStep(code: .math, flag: function.rawValue, a: emit(operand))
+            case .truth(let bool):
+                step = NumberStep(code: .truth, a: emit(bool))
             case .closure(let f):
                 numberClosures.append(f)
                 step = NumberStep(code: .closure, a: Int32(numberClosures.count - 1))

@@ -81,13 +81,13 @@ enum ReplayBench {
 
         let decoded = try JSONLinesReader.readAll(path: path).events
         let benchPlan = FeaturePlan(try FeatureSpec.parseList(features))
-        let storeOnly = try measureSync(runs: runs) { storeCeiling(decoded, plan: benchPlan) }
+        let storeOnly = measureSync(runs: runs) { storeCeiling(decoded, plan: benchPlan) }
         rows.append(row("feature store alone, 3 bench features (pre-decoded)", events, storeOnly, peakRSS()))
 
         let scoring = try ReplayScoring.load(rulesPath: rulesPath, modelPath: modelPath)
         let setup = EngineReplaySetup(baseline: scoring, extraFeatures: benchPlan.features)
         let union = setup.unionPlan
-        let storeUnion = try measureSync(runs: runs) { storeCeiling(decoded, plan: union) }
+        let storeUnion = measureSync(runs: runs) { storeCeiling(decoded, plan: union) }
         rows.append(row("feature store alone, all \(union.count) replay features (pre-decoded)", events, storeUnion, peakRSS()))
 
         var decided = OutcomeCounts()
