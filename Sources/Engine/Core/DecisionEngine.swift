@@ -70,17 +70,11 @@ public final class DecisionEngine: Sendable {
         var decisions = await cache.decisions(for: events.map(\.paymentID))
         // Only the first occurrence of each unremembered payment is scored; later copies in the
         // same batch get the same decision.
-        var firstIndex: [String: Int] = [:]
-        firstIndex.reserveCapacity(events.count)
+        let firstIndex = BatchDuplicates.firstOccurrences(events, skipping: decisions.map { $0 != nil })
         var fresh: [Int] = []
         fresh.reserveCapacity(events.count)
-        for (index, event) in events.enumerated() where decisions[index] == nil {
-            // One hash per event; a repeated id gets its first index back.
-            if let first = firstIndex.updateValue(index, forKey: event.paymentID) {
-                firstIndex[event.paymentID] = first
-            } else {
-                fresh.append(index)
-            }
+        for index in events.indices where decisions[index] == nil && (firstIndex?[index] ?? index) == index {
+            fresh.append(index)
         }
         metrics.recordDuplicates(events.count - fresh.count)
         guard !fresh.isEmpty else { return decisions.map { $0! } }
@@ -138,8 +132,8 @@ public final class DecisionEngine: Sendable {
         // Every event fresh and distinct (the usual batch): the decisions are the answer as made.
         if fresh.count == events.count { return made }
         for (row, index) in fresh.enumerated() { decisions[index] = made[row] }
-        for (index, event) in events.enumerated() where decisions[index] == nil {
-            decisions[index] = decisions[firstIndex[event.paymentID]!]
+        for index in events.indices where decisions[index] == nil {
+            decisions[index] = decisions[firstIndex![index]]
         }
         return decisions.map { $0! }
     }
