@@ -15,27 +15,45 @@ public protocol DecisionCache: Sendable {
 /// A bounded in-process decision cache: the oldest decision is forgotten first once `capacity`
 /// decisions are held. Used when the windows are in memory too (one engine instance owns the
 /// partition), and as the fallback of the Redis cache while Redis is down.
+///
+/// The decisions sit in a ring in insertion order (the oldest is evicted in O(1)); an index finds
+/// a payment's slot by a 64-bit hash of its id. The hash only narrows the search: a slot is taken
+/// as the payment's only when the decision in it has exactly that id, so two ids with the same
+/// hash are two entries.
 public final class InMemoryDecisionCache: DecisionCache {
     private struct State {
-        /// Payment id → its decision's slot in `ring`. Small values keep the table's growth
-        /// (a rehash per doubling) cheap; the decisions themselves are never moved by it.
-        var slotOf: [String: Int] = [:]
-        /// The remembered decisions in insertion order; a ring once `capacity` is reached, so
-        /// the oldest is evicted in O(1).
+        var index: SlotIndex
+        /// The remembered decisions in insertion order; a ring once `capacity` is reached.
         var ring: [Decision] = []
         var next = 0
     }
 
     public let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    public init(capacity: Int) {
+    public convenience init(capacity: Int) {
+        self.init(capacity: capacity, index: SlotIndex(seed: UInt64.random(in: .min ... .max)))
+    }
+
+    /// Every id hashes to `fixedHash`: the tests' way to make all ids collide.
+    convenience init(capacity: Int, fixedHash: UInt64) {
+        self.init(capacity: capacity, index: SlotIndex(seed: 0, fixedHash: fixedHash))
+    }
+
+    private init(capacity: Int, index: SlotIndex) {
         precondition(capacity > 0, "decision cache capacity must be positive")
+        precondition(capacity < 1 << 31, "decision cache capacity must be below 2^31")
         self.capacity = capacity
+        state = Mutex(State(index: index))
     }
 
     public func decisions(for paymentIDs: [String]) async -> [Decision?] {
-        state.withLock { state in paymentIDs.map { id in state.slotOf[id].map { state.ring[$0] } } }
+        state.withLock { state in
+            paymentIDs.map { id in
+                let hash = state.index.hash(id)
+                return state.index.find(id, hash: hash, in: state.ring).found.map { state.ring[$0] }
+            }
+        }
     }
 
     public func remember(_ decisions: [Decision]) async -> [Decision] {
@@ -43,19 +61,23 @@ public final class InMemoryDecisionCache: DecisionCache {
         var standing = decisions
         state.withLock { state in
             for (index, decision) in decisions.enumerated() {
-                let slot = state.ring.count < capacity ? state.ring.count : state.next
-                // One hash of the id in the common case (a new payment); a payment already
-                // remembered gets its slot back and keeps its decision.
-                if let remembered = state.slotOf.updateValue(slot, forKey: decision.paymentID) {
-                    state.slotOf[decision.paymentID] = remembered
+                let hash = state.index.hash(decision.paymentID)
+                let lookup = state.index.find(decision.paymentID, hash: hash, in: state.ring)
+                // A payment already remembered keeps its decision.
+                if let remembered = lookup.found {
                     standing[index] = state.ring[remembered]
                     continue
                 }
                 if state.ring.count < capacity {
+                    state.index.insert(hash: hash, slot: state.ring.count, at: lookup.position)
                     state.ring.append(decision)
                 } else {
-                    state.slotOf[state.ring[slot].paymentID] = nil
+                    let slot = state.next
+                    let evicted = state.ring[slot].paymentID
+                    state.index.remove(evicted, hash: state.index.hash(evicted), in: state.ring)
                     state.ring[slot] = decision
+                    // The removal may have shifted entries: look the free position up again.
+                    state.index.insert(hash: hash, slot: slot, at: nil)
                     state.next = (slot + 1) % capacity
                 }
             }
@@ -63,5 +85,125 @@ public final class InMemoryDecisionCache: DecisionCache {
         return standing
     }
 
-    public var count: Int { state.withLock { $0.slotOf.count } }
+    public var count: Int { state.withLock { $0.index.count } }
+}
+
+/// Payment id → ring slot, as an open-addressing table with linear probing. Each entry is one
+/// word: the top 32 bits of the id's hash (which also give its home position) and the slot + 1
+/// (0 is an empty entry). Kept at most half full; grows by doubling without hashing any id again
+/// (the home position at any size up to 2^32 entries is in the stored bits). Removal shifts the
+/// following entries back (no tombstones), so lookups never slow down as decisions are evicted.
+struct SlotIndex {
+    private var table: [UInt64]
+    /// 64 − log2(table.count): an entry's (or hash's) home is its top bits.
+    private var shift: UInt64
+    private(set) var count = 0
+    private let seed: UInt64
+    private let fixedHash: UInt64?
+
+    init(seed: UInt64, fixedHash: UInt64? = nil) {
+        self.seed = seed
+        self.fixedHash = fixedHash
+        table = Array(repeating: 0, count: 16)
+        shift = 64 - 4
+    }
+
+    /// A seeded 64-bit hash of the id's UTF-8 bytes (8 bytes per multiply; the seed is random
+    /// per cache, so colliding ids cannot be chosen in advance).
+    func hash(_ id: String) -> UInt64 {
+        if let fixedHash { return fixedHash }
+        var id = id
+        return id.withUTF8 { Self.hash($0, seed: seed) }
+    }
+
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+        let k0: UInt64 = 0xA076_1D64_78BD_642F, k1: UInt64 = 0xE703_7ED1_A0B4_28DB, k2: UInt64 = 0x8EBC_6AF0_9C88_C6E3
+        var h = seed ^ (UInt64(bytes.count) &* k2)
+        guard let base = bytes.baseAddress.map(UnsafeRawPointer.init) else { return mix(h ^ k0, k1) }
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            h = mix(base.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ k0, h ^ k1)
+            offset += 8
+        }
+        if offset < bytes.count {
+            var tail: UInt64 = 0
+            for index in offset..<bytes.count { tail |= UInt64(base.load(fromByteOffset: index, as: UInt8.self)) << (8 * UInt64(index - offset)) }
+            h = mix(tail ^ k2, h ^ k1)
+        }
+        return mix(h ^ k0, k2)
+    }
+
+    @inline(__always)
+    private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return product.high ^ product.low
+    }
+
+    @inline(__always)
+    private var mask: Int { table.count - 1 }
+
+    /// The slot of `id` and the position of its entry if it is in the index; else nil and the
+    /// empty position where it would go.
+    func find(_ id: String, hash: UInt64, in ring: [Decision]) -> (found: Int?, position: Int) {
+        let tag = hash >> 32
+        var position = Int(truncatingIfNeeded: hash >> shift)
+        while true {
+            let entry = table[position]
+            if entry == 0 { return (nil, position) }
+            if entry >> 32 == tag {
+                let slot = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
+                if ring[slot].paymentID == id { return (slot, position) }
+            }
+            position = (position + 1) & mask
+        }
+    }
+
+    /// Adds `hash` → `slot`; `position` is the empty position `find` returned, if nothing
+    /// changed the table since.
+    mutating func insert(hash: UInt64, slot: Int, at position: Int?) {
+        let entry = (hash >> 32) << 32 | UInt64(slot + 1)
+        if (count + 1) * 2 > table.count {
+            grow()
+            place(entry)
+        } else if let position {
+            table[position] = entry
+        } else {
+            place(entry)
+        }
+        count += 1
+    }
+
+    /// Removes the entry of `id` (which must be present).
+    mutating func remove(_ id: String, hash: UInt64, in ring: [Decision]) {
+        let lookup = find(id, hash: hash, in: ring)
+        precondition(lookup.found != nil, "decision cache index lost payment \(id)")
+        var hole = lookup.position
+        // Backward shift: every later entry of the run that may live at the hole moves there.
+        var position = hole
+        while true {
+            position = (position + 1) & mask
+            let entry = table[position]
+            if entry == 0 { break }
+            let home = Int(truncatingIfNeeded: entry >> shift)
+            if (position &- home) & mask >= (position &- hole) & mask {
+                table[hole] = entry
+                hole = position
+            }
+        }
+        table[hole] = 0
+        count -= 1
+    }
+
+    private mutating func place(_ entry: UInt64) {
+        var position = Int(truncatingIfNeeded: entry >> shift)
+        while table[position] != 0 { position = (position + 1) & mask }
+        table[position] = entry
+    }
+
+    private mutating func grow() {
+        let old = table
+        table = Array(repeating: 0, count: old.count * 2)
+        shift -= 1
+        for entry in old where entry != 0 { place(entry) }
+    }
 }
