@@ -34,6 +34,16 @@ struct TimeTests {
         #expect(RFC3339.format(EventTime(millisecondsSinceEpoch: 1_795_940_130_123)) == "2026-11-29T08:15:30.123Z")
     }
 
+    @Test("Formatting at the ends of four-digit years, and past them (the last four digits of the year)", arguments: [
+        (RFC3339.daysFromCivil(year: 0, month: 1, day: 1) * 86_400_000, "0000-01-01T00:00:00.000Z"),
+        (RFC3339.daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400_000 - 1, "9999-12-31T23:59:59.999Z"),
+        (RFC3339.daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400_000, "0000-01-01T00:00:00.000Z"),
+        (RFC3339.daysFromCivil(year: 12_026, month: 3, day: 4) * 86_400_000 + 45_296_007, "2026-03-04T12:34:56.007Z"),
+    ])
+    func formatsYearBounds(ms: Int64, text: String) {
+        #expect(RFC3339.format(EventTime(millisecondsSinceEpoch: ms)) == text)
+    }
+
     @Test("Duration literals", arguments: [
         ("500ms", Int64(500)), ("30s", 30_000), ("10m", 600_000), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 604_800_000),
     ])

@@ -34,7 +34,9 @@ public struct DecisionEncoder: Sendable {
 
     public func encode(_ decision: Decision) -> [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(512)
+        // Decisions with the default rules and model are 598 to 2,760 bytes, 96% of them under
+        // 1,024 (a replay of 306,025 simulated payments): one allocation for most.
+        out.reserveCapacity(1024)
         append(decision, to: &out)
         return out
     }
