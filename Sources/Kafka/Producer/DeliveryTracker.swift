@@ -58,12 +58,14 @@ final class DeliveryTracker: Sendable {
 
     func record(batch: UInt32, index: Int, partition: Int32, offset: Int64, error: KafkaErrorCode?) {
         let finished: (CheckedContinuation<Outcome, Never>, Outcome)? = state.withLock { state in
-            // Mutated in place through the dictionary's accessor: a copy of `Pending` taken out
-            // and stored back would share its arrays with the stored one, so every report would
-            // copy the batch's whole outcome (O(n²) per batch on the polling thread).
-            guard state.pending[batch]?.record(index: index, partition: partition, offset: offset, error: error) == 0,
-                  let continuation = state.pending[batch]?.continuation else { return nil }
-            return (continuation, state.pending.removeValue(forKey: batch)!.outcome)
+            // One hash of the batch id per report, and the entry mutated in place through the
+            // values' accessor: a copy of `Pending` taken out and stored back would share its
+            // arrays with the stored one, so every report would copy the batch's whole outcome
+            // (O(n²) per batch on the polling thread).
+            guard let position = state.pending.index(forKey: batch),
+                  state.pending.values[position].record(index: index, partition: partition, offset: offset, error: error) == 0,
+                  let continuation = state.pending.values[position].continuation else { return nil }
+            return (continuation, state.pending.remove(at: position).value.outcome)
         }
         if let (continuation, outcome) = finished { continuation.resume(returning: outcome) }
     }

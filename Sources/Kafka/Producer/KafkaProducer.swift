@@ -57,7 +57,11 @@ public final class KafkaProducer: Sendable {
         guard !messages.isEmpty else { return KafkaDelivery(tracker: tracker, batch: 0, topics: []) }
         let batch = tracker.open(count: messages.count)
         for (index, message) in messages.enumerated() {
-            if let code = await enqueue(message, opaque: DeliveryTracker.opaque(batch: batch, index: index)) {
+            let opaque = DeliveryTracker.opaque(batch: batch, index: index)
+            // The usual case queues at once, with no suspension point per message.
+            var code = produce(message, opaque: opaque)
+            if code == .queueFull { code = await enqueueWhenRoom(message, opaque: opaque) }
+            if let code {
                 tracker.record(batch: batch, index: index, partition: -1, offset: -1, error: code)
             }
         }
@@ -83,14 +87,16 @@ public final class KafkaProducer: Sendable {
         try flush(timeout: timeout)
     }
 
-    /// Hands one message to librdkafka (which copies it). Waits briefly while the local queue is
-    /// full; returns the error code when the message cannot be queued.
-    private func enqueue(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer) async -> KafkaErrorCode? {
+    /// Hands one message that found librdkafka's local queue full to librdkafka (which copies
+    /// it), retrying every millisecond until `messageTimeout`; returns the error code when the
+    /// message cannot be queued.
+    private func enqueueWhenRoom(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer) async -> KafkaErrorCode? {
         let deadline = ContinuousClock.now + configuration.messageTimeout
         while true {
-            let code = produce(message, opaque: opaque)
-            guard code == .queueFull, ContinuousClock.now < deadline, !client.isDestroyed else { return code }
+            guard ContinuousClock.now < deadline, !client.isDestroyed else { return .queueFull }
             try? await Task.sleep(for: .milliseconds(1))
+            let code = produce(message, opaque: opaque)
+            guard code == .queueFull else { return code }
         }
     }
 
@@ -108,41 +114,56 @@ public final class KafkaProducer: Sendable {
                 (message.key ?? []).withUnsafeBytes { key in
                     names.withUnsafeBufferPointer { names in
                         flattenedValues.withUnsafeBytes { headerValues in
-                            var fields: [rd_kafka_vu_t] = []
-                            fields.reserveCapacity(6 + message.headers.count)
-                            fields.append(.field(RD_KAFKA_VTYPE_TOPIC) { $0.cstr = topic })
-                            fields.append(.field(RD_KAFKA_VTYPE_PARTITION) { $0.i32 = message.partition ?? RD_KAFKA_PARTITION_UA })
-                            fields.append(.field(RD_KAFKA_VTYPE_MSGFLAGS) { $0.i = RD_KAFKA_MSG_F_COPY })
-                            fields.append(.field(RD_KAFKA_VTYPE_VALUE) {
-                                $0.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                                $0.mem.size = value.count
-                            })
-                            if message.key != nil {
-                                fields.append(.field(RD_KAFKA_VTYPE_KEY) {
-                                    $0.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                                    $0.mem.size = key.count
+                            // On the stack: no allocation per message.
+                            withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + message.headers.count) { storage in
+                                var fields = FieldList(storage)
+                                fields.append(.field(RD_KAFKA_VTYPE_TOPIC) { $0.cstr = topic })
+                                fields.append(.field(RD_KAFKA_VTYPE_PARTITION) { $0.i32 = message.partition ?? RD_KAFKA_PARTITION_UA })
+                                fields.append(.field(RD_KAFKA_VTYPE_MSGFLAGS) { $0.i = RD_KAFKA_MSG_F_COPY })
+                                fields.append(.field(RD_KAFKA_VTYPE_VALUE) {
+                                    $0.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                                    $0.mem.size = value.count
                                 })
+                                if message.key != nil {
+                                    fields.append(.field(RD_KAFKA_VTYPE_KEY) {
+                                        $0.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                                        $0.mem.size = key.count
+                                    })
+                                }
+                                fields.append(.field(RD_KAFKA_VTYPE_OPAQUE) { $0.ptr = opaque })
+                                var valueStart = 0
+                                for (index, header) in message.headers.enumerated() {
+                                    let size = header.value?.count ?? 0
+                                    let start = valueStart
+                                    fields.append(.field(RD_KAFKA_VTYPE_HEADER) {
+                                        $0.header.name = names.baseAddress! + nameStarts[index]
+                                        $0.header.val = header.value == nil ? nil : UnsafeRawPointer(headerValues.baseAddress.map { $0 + start } ?? UnsafeRawPointer(names.baseAddress!))
+                                        $0.header.size = header.value == nil ? -1 : size
+                                    })
+                                    valueStart += size
+                                }
+                                guard let error = rd_kafka_produceva(client.handle, storage.baseAddress, fields.count) else { return nil }
+                                defer { rd_kafka_error_destroy(error) }
+                                return KafkaErrorCode(rd_kafka_error_code(error))
                             }
-                            fields.append(.field(RD_KAFKA_VTYPE_OPAQUE) { $0.ptr = opaque })
-                            var valueStart = 0
-                            for (index, header) in message.headers.enumerated() {
-                                let size = header.value?.count ?? 0
-                                let start = valueStart
-                                fields.append(.field(RD_KAFKA_VTYPE_HEADER) {
-                                    $0.header.name = names.baseAddress! + nameStarts[index]
-                                    $0.header.val = header.value == nil ? nil : UnsafeRawPointer(headerValues.baseAddress.map { $0 + start } ?? UnsafeRawPointer(names.baseAddress!))
-                                    $0.header.size = header.value == nil ? -1 : size
-                                })
-                                valueStart += size
-                            }
-                            guard let error = rd_kafka_produceva(client.handle, fields, fields.count) else { return nil }
-                            defer { rd_kafka_error_destroy(error) }
-                            return KafkaErrorCode(rd_kafka_error_code(error))
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// `rd_kafka_vu_t` fields written one after another into temporary storage.
+private struct FieldList {
+    let storage: UnsafeMutableBufferPointer<rd_kafka_vu_t>
+    private(set) var count = 0
+
+    init(_ storage: UnsafeMutableBufferPointer<rd_kafka_vu_t>) { self.storage = storage }
+
+    mutating func append(_ field: rd_kafka_vu_t) {
+        (storage.baseAddress! + count).initialize(to: field)
+        count += 1
     }
 }
 
