@@ -6,7 +6,8 @@ import Redis
 // Suite `engine`: `waqiti serve` end to end over the real broker, Redis and HTTP over loopback.
 //   deploy/local/start && source deploy/local/env.sh && swift build -c release
 //   swift run -c release waqiti-bench engine [--events N] [--runs R] [--seconds S] [--warmup S]
-//       [--stores memory,redis] [--http-seconds S] [--no-http] [--only http] [--waqiti .build/release/waqiti]
+//       [--stores memory,redis] [--http-seconds S] [--no-http] [--only http|throughput] [--waqiti .build/release/waqiti]
+//       [--compare OTHER-WAQITI]
 // Restart the broker first (deploy/local/stop.sh kafka && deploy/local/start.sh kafka) so every
 // run starts from the same empty broker: Tansu keeps everything in memory (bench/results/engine.md).
 //
@@ -21,6 +22,9 @@ import Redis
 // 3. HTTP: `POST /v1/score` under wrk at fixed rates and unthrottled, on a fresh in-memory engine
 //    (EngineBenchHTTP.swift). `--only http` runs this phase alone on a fresh engine and replaces
 //    only the HTTP section and target line of bench/results/engine.md.
+// `--only throughput` runs phase 1 alone and prints its medians instead of writing the results
+// file; with `--compare OTHER-WAQITI` each round also drains with that binary (an A/B of two
+// builds on the same preloaded topic, the two engines' order alternating from round to round).
 
 enum EngineBench {
     struct Options {
@@ -32,6 +36,8 @@ enum EngineBench {
         var httpSeconds = 15
         var http = true
         var onlyHTTP = false
+        var onlyThroughput = false
+        var compare: String?
         var waqiti = ".build/release/waqiti"
 
         init(_ arguments: [String]) throws {
@@ -54,8 +60,12 @@ enum EngineBench {
                 case "--http-seconds": httpSeconds = try number()
                 case "--no-http": http = false
                 case "--only":
-                    guard try value() == "http" else { throw BenchError("--only takes http (the one phase that runs alone)") }
-                    onlyHTTP = true
+                    switch try value() {
+                    case "http": onlyHTTP = true
+                    case "throughput": onlyThroughput = true
+                    default: throw BenchError("--only takes http or throughput (the phases that run alone)")
+                    }
+                case "--compare": compare = try value()
                 case "--waqiti": waqiti = try value()
                 case "--stores":
                     stores = try value().split(separator: ",").map(String.init)
@@ -65,6 +75,7 @@ enum EngineBench {
                 default: throw BenchError("unknown option \(argument); see the header of bench/Sources/WaqitiBench/EngineBench.swift")
                 }
             }
+            if compare != nil, !onlyThroughput { throw BenchError("--compare needs --only throughput (the results file has one engine)") }
         }
     }
 
@@ -86,12 +97,12 @@ enum EngineBench {
         let admin = try KafkaAdmin(configuration: BenchKafka.client(brokers, "waqiti-bench-admin"))
         let loadBefore = shell("cut -d' ' -f1-3 /proc/loadavg")
 
-        func startEngine(_ label: String, store: String, payments: String) async throws -> (EngineProcess, String) {
+        func startEngine(_ label: String, store: String, payments: String, executable: String? = nil) async throws -> (EngineProcess, String) {
             let decisions = "bench-\(run)-\(label)-decisions"
             try admin.createTopic(decisions, partitions: partitions)
             try admin.createTopic("bench-\(run)-\(label)-dlq", partitions: 1)
             if store == "redis" { try flush(redisURL) }
-            let engine = try EngineProcess(executable: options.waqiti, environment: [
+            let engine = try EngineProcess(executable: executable ?? options.waqiti, environment: [
                 "WAQITI_KAFKA_BROKERS": brokers,
                 "WAQITI_KAFKA_PAYMENTS_TOPIC": payments,
                 "WAQITI_KAFKA_DECISIONS_TOPIC": decisions,
@@ -136,20 +147,38 @@ enum EngineBench {
             rates["pass-through", default: []].append(ceiling.throughput)
             print("  round \(round): pass-through \(Int(ceiling.throughput)) msg/s")
 
-            for store in options.stores {
-                let (engine, decisions) = try await startEngine("drain-\(store)-\(round)", store: store, payments: drainTopic)
+            // (path, store, binary): with --compare, each store twice, in alternating order.
+            var engines = options.stores.map { ("engine-\($0)", $0, options.waqiti) }
+            if let compare = options.compare {
+                engines = options.stores.flatMap { store in
+                    let pair = [("engine-\(store)", store, options.waqiti), ("compare-\(store)", store, compare)]
+                    return round % 2 == 0 ? pair : pair.reversed()
+                }
+            }
+            for (path, store, executable) in engines {
+                let (engine, decisions) = try await startEngine("drain-\(path)-\(round)", store: store, payments: drainTopic, executable: executable)
                 let cpuAtStart = engine.cpuSeconds
                 let reader = try OutputReader(topic: decisions, partitions: partitions, brokers: brokers)
                 let result = await reader.read(expected: options.events, timeout: drainTimeout)
                 let used = engine.cpuSeconds - cpuAtStart
                 engine.stop()
                 try check(result, expected: options.events, what: "engine (\(store)) round \(round)")
-                rates["engine-\(store)", default: []].append(result.throughput)
-                cpu["engine-\(store)", default: []].append(used * 1e6 / Double(options.events))
-                print("  round \(round): engine \(store) \(Int(result.throughput)) decisions/s, \(Int(used * 1e6 / Double(options.events))) µs CPU/event")
+                rates[path, default: []].append(result.throughput)
+                cpu[path, default: []].append(used * 1e6 / Double(options.events))
+                print("  round \(round): \(path) (\(executable)) \(Int(result.throughput)) decisions/s, \(String(format: "%.1f", used * 1e6 / Double(options.events))) µs CPU/event")
             }
         }
         let ceiling = median(rates["pass-through"]!)
+        if options.onlyThroughput {
+            print("pass-through copier: median \(Int(ceiling)) msg/s of \(rates["pass-through"]!.map { Int($0) })")
+            for (path, values) in rates.sorted(by: { $0.key < $1.key }) where path != "pass-through" {
+                let binary = path.hasPrefix("compare-") ? options.compare! : options.waqiti
+                print("\(path) (\(binary)): median \(Int(median(values))) decisions/s = \(percent(median(values) / ceiling)) of the copier "
+                    + "(rounds \(values.map { Int($0) })), engine CPU median \(String(format: "%.1f", median(cpu[path]!))) µs/event "
+                    + "(rounds \(cpu[path]!.map { String(format: "%.1f", $0) }))")
+            }
+            return
+        }
 
         // 2. Latency at fixed offered loads, and 3. HTTP on the in-memory engine.
         var latencyRows: [[String]] = []
