@@ -3,12 +3,13 @@ import FraudCore
 /// Where each event of a batch first appears by payment_id: the index of the first event with
 /// the same id (its own index when it is the first).
 ///
-/// One pass over a small open-addressing table sized to the batch, keyed by an FNV-1a hash of the
-/// id's bytes and confirmed by comparing the ids. A `[String: Int]` did the same with Swift's
-/// SipHash and a dictionary per batch, about 1.5% of `decide`'s CPU for a check that almost never
-/// finds anything. The hash is not keyed: ids crafted to collide cost at worst a comparison per
-/// pair of events in one batch (the batch is bounded: `batch.max_events`, `http.max_batch_events`),
-/// never anything beyond it.
+/// One pass over a small open-addressing table sized to the batch, keyed by the decision cache's
+/// seeded 64-bit hash of the id's bytes (`SlotIndex.hash`) and confirmed by comparing the ids. A
+/// `[String: Int]` did the same with Swift's SipHash and a dictionary per batch, about 1.5% of
+/// `decide`'s CPU for a check that almost never finds anything. The seed is random per process,
+/// so ids that collide cannot be chosen in advance; even if they did, they would cost a comparison
+/// per pair of events in one bounded batch (`batch.max_events`, `http.max_batch_events`), nothing
+/// beyond it.
 enum BatchDuplicates {
     /// `first[i] == i` for the first event of each payment_id in `events`, otherwise the index of
     /// that first event. `nil` when every id is distinct (the usual batch), so the caller does no
@@ -41,13 +42,10 @@ enum BatchDuplicates {
         }
     }
 
+    private static let seed = UInt64.random(in: .min ... .max)
+
     private static func hash(_ text: String) -> UInt64 {
         var text = text
-        return text.withUTF8 { bytes in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in bytes { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-            // Fold the high bits down: the table indexes by the low bits.
-            return h ^ (h >> 29)
-        }
+        return text.withUTF8 { SlotIndex.hash($0, seed: seed) }
     }
 }
