@@ -10,21 +10,18 @@ public enum HMACSHA256 {
         var inner = SHA256()
         inner.update(block.map { $0 ^ 0x36 })
         inner.update(message)
-        let innerDigest = bytes(ofHex: inner.finalizeHex())
+        let innerDigest = inner.finalize()
         var outer = SHA256()
         outer.update(block.map { $0 ^ 0x5c })
         outer.update(innerDigest)
-        return bytes(ofHex: outer.finalizeHex())
+        return outer.finalize()
     }
 
+    /// SHA-256 of `bytes` (an API key's digest, computed on every request that presents one).
     static func digest(_ bytes: some Sequence<UInt8>) -> [UInt8] {
-        Self.bytes(ofHex: SHA256.hex(bytes))
-    }
-
-    private static func bytes(ofHex hex: String) -> [UInt8] {
-        let digits = Array(hex.utf8)
-        func nibble(_ c: UInt8) -> UInt8 { c <= UInt8(ascii: "9") ? c - UInt8(ascii: "0") : c - UInt8(ascii: "a") + 10 }
-        return stride(from: 0, to: digits.count, by: 2).map { nibble(digits[$0]) << 4 | nibble(digits[$0 + 1]) }
+        var hasher = SHA256()
+        hasher.update(bytes)
+        return hasher.finalize()
     }
 }
 
