@@ -15,10 +15,12 @@ public final class EngineMetrics: Sendable {
     }
 
     private let factory: any MetricsFactory
-    private let decisionCounters: [Outcome: Counter]
+    /// Indexed by `Outcome.allCases` / `Stage.allCases` order: an HTTP request records a batch
+    /// of one, so a dictionary's hash of the key per record was a visible share of it.
+    private let decisionCounters: [Counter]
     private let duplicateEvents: Counter
     private let deadLetterEvents: Counter
-    private let stageTimers: [Stage: Timer]
+    private let stageTimers: [Timer]
     private let degradedGauge: Gauge
     private let decisionCacheDegradedGauge: Gauge
     private let modelReloads: Counter
@@ -38,18 +40,16 @@ public final class EngineMetrics: Sendable {
     ///   backend unless a test passes its own.
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
-        var decisions: [Outcome: Counter] = [:]
-        for outcome in Outcome.allCases {
-            decisions[outcome] = Counter(label: "waqiti_events_total", dimensions: [("outcome", outcome.rawValue)], factory: factory)
+        precondition(Stage.allCases.enumerated().allSatisfy { $0.offset == $0.element.index }, "Stage.index must follow allCases")
+        precondition(Outcome.allCases.enumerated().allSatisfy { $0.offset == $0.element.index }, "Outcome.index must follow allCases")
+        decisionCounters = Outcome.allCases.map { outcome in
+            Counter(label: "waqiti_events_total", dimensions: [("outcome", outcome.rawValue)], factory: factory)
         }
-        decisionCounters = decisions
         duplicateEvents = Counter(label: "waqiti_events_total", dimensions: [("outcome", "duplicate")], factory: factory)
         deadLetterEvents = Counter(label: "waqiti_events_total", dimensions: [("outcome", "dead_letter")], factory: factory)
-        var timers: [Stage: Timer] = [:]
-        for stage in Stage.allCases {
-            timers[stage] = Timer(label: "waqiti_stage_latency_seconds", dimensions: [("stage", stage.rawValue)], preferredDisplayUnit: .seconds, factory: factory)
+        stageTimers = Stage.allCases.map { stage in
+            Timer(label: "waqiti_stage_latency_seconds", dimensions: [("stage", stage.rawValue)], preferredDisplayUnit: .seconds, factory: factory)
         }
-        stageTimers = timers
         // Both gauges exist from the start at 0, so a dashboard sees "healthy", not "no data".
         degradedGauge = Gauge(label: "waqiti_features_degraded", factory: factory)
         degradedGauge.record(0)
@@ -75,7 +75,7 @@ public final class EngineMetrics: Sendable {
             for case .rule(let rule) in decision.reasons { hits[rule.rule, default: 0] += 1 }
         }
         for (outcome, count) in [(Outcome.approve, approve), (.review, review), (.decline, decline)] where count > 0 {
-            decisionCounters[outcome]?.increment(by: count)
+            decisionCounters[outcome.index].increment(by: count)
         }
         guard !hits.isEmpty else { return }
         let counters = ruleHits.withLock { table in
@@ -146,10 +146,36 @@ public final class EngineMetrics: Sendable {
 
     public func record(_ stage: Stage, _ duration: Duration) {
         let (seconds, attoseconds) = duration.components
-        stageTimers[stage]?.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        stageTimers[stage.index].recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     public func recordSharedStore(_ state: SharedStoreState) {
         if case .degraded = state { degradedGauge.record(1) } else { degradedGauge.record(0) }
+    }
+}
+
+extension EngineMetrics.Stage {
+    /// Position in `allCases`.
+    fileprivate var index: Int {
+        switch self {
+        case .decode: 0
+        case .features: 1
+        case .model: 2
+        case .rules: 3
+        case .produce: 4
+        case .commit: 5
+        case .decide: 6
+        }
+    }
+}
+
+extension Outcome {
+    /// Position in `allCases`.
+    fileprivate var index: Int {
+        switch self {
+        case .approve: 0
+        case .review: 1
+        case .decline: 2
+        }
     }
 }
