@@ -1,5 +1,6 @@
 @testable import Engine
 import FraudCore
+import Simulation
 import Testing
 
 /// The in-memory decision cache against a brute-force oracle: a list of (id, decision) in
@@ -19,18 +20,6 @@ struct DecisionCacheOracleTests {
                 if entries.count > capacity { entries.removeFirst() }
                 return decision
             }
-        }
-    }
-
-    /// A deterministic generator (SplitMix64), so a failure replays.
-    struct SplitMix {
-        var state: UInt64
-        mutating func next(_ bound: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(bound))
         }
     }
 
@@ -63,9 +52,9 @@ struct DecisionCacheOracleTests {
 
     static func check(_ cache: InMemoryDecisionCache, capacity: Int, pool: Int, seed: UInt64, batches: Int) async {
         var oracle = Oracle(capacity: capacity)
-        var random = SplitMix(state: seed)
+        var random = SimulationRandom(seed: seed)  // deterministic: a failure replays
         for batch in 0..<batches {
-            let ids = (0..<(1 + random.next(12))).map { _ in id(random.next(pool)) }
+            let ids = (0..<(1 + random.below(12))).map { _ in id(random.below(pool)) }
             let found = await cache.decisions(for: ids)
             #expect(found == ids.map { oracle.decision(for: $0) }, "batch \(batch): lookups")
             let decisions = ids.map { decision($0, batch) }

@@ -32,12 +32,12 @@ public final class InMemoryDecisionCache: DecisionCache {
     private let state: Mutex<State>
 
     public convenience init(capacity: Int) {
-        self.init(capacity: capacity, index: SlotIndex(seed: UInt64.random(in: .min ... .max)))
+        self.init(capacity: capacity, index: SlotIndex(hasher: SeededHash()))
     }
 
     /// Every id hashes to `fixedHash`: the tests' way to make all ids collide.
     convenience init(capacity: Int, fixedHash: UInt64) {
-        self.init(capacity: capacity, index: SlotIndex(seed: 0, fixedHash: fixedHash))
+        self.init(capacity: capacity, index: SlotIndex(hasher: SeededHash(seed: 0), fixedHash: fixedHash))
     }
 
     private init(capacity: Int, index: SlotIndex) {
@@ -98,45 +98,19 @@ struct SlotIndex {
     /// 64 − log2(table.count): an entry's (or hash's) home is its top bits.
     private var shift: UInt64
     private(set) var count = 0
-    private let seed: UInt64
+    private let hasher: SeededHash
     private let fixedHash: UInt64?
 
-    init(seed: UInt64, fixedHash: UInt64? = nil) {
-        self.seed = seed
+    init(hasher: SeededHash, fixedHash: UInt64? = nil) {
+        self.hasher = hasher
         self.fixedHash = fixedHash
         table = Array(repeating: 0, count: 16)
         shift = 64 - 4
     }
 
-    /// A seeded 64-bit hash of the id's UTF-8 bytes (8 bytes per multiply; the seed is random
-    /// per cache, so colliding ids cannot be chosen in advance).
+    /// The id's hash (`SeededHash`, seeded per cache, so colliding ids cannot be chosen in advance).
     func hash(_ id: String) -> UInt64 {
-        if let fixedHash { return fixedHash }
-        var id = id
-        return id.withUTF8 { Self.hash($0, seed: seed) }
-    }
-
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
-        let k0: UInt64 = 0xA076_1D64_78BD_642F, k1: UInt64 = 0xE703_7ED1_A0B4_28DB, k2: UInt64 = 0x8EBC_6AF0_9C88_C6E3
-        var h = seed ^ (UInt64(bytes.count) &* k2)
-        guard let base = bytes.baseAddress.map(UnsafeRawPointer.init) else { return mix(h ^ k0, k1) }
-        var offset = 0
-        while offset + 8 <= bytes.count {
-            h = mix(base.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ k0, h ^ k1)
-            offset += 8
-        }
-        if offset < bytes.count {
-            var tail: UInt64 = 0
-            for index in offset..<bytes.count { tail |= UInt64(base.load(fromByteOffset: index, as: UInt8.self)) << (8 * UInt64(index - offset)) }
-            h = mix(tail ^ k2, h ^ k1)
-        }
-        return mix(h ^ k0, k2)
-    }
-
-    @inline(__always)
-    private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
-        let product = a.multipliedFullWidth(by: b)
-        return product.high ^ product.low
+        fixedHash ?? hasher(id)
     }
 
     @inline(__always)
