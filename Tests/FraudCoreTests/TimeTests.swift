@@ -34,11 +34,12 @@ struct TimeTests {
         #expect(RFC3339.format(EventTime(millisecondsSinceEpoch: 1_795_940_130_123)) == "2026-11-29T08:15:30.123Z")
     }
 
-    @Test("Formatting at the ends of four-digit years, and past them (the last four digits of the year)", arguments: [
+    @Test("Formatting at the ends of four-digit years, and past them on both sides (the year wrapped to four digits)", arguments: [
         (RFC3339.daysFromCivil(year: 0, month: 1, day: 1) * 86_400_000, "0000-01-01T00:00:00.000Z"),
         (RFC3339.daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400_000 - 1, "9999-12-31T23:59:59.999Z"),
         (RFC3339.daysFromCivil(year: 10_000, month: 1, day: 1) * 86_400_000, "0000-01-01T00:00:00.000Z"),
         (RFC3339.daysFromCivil(year: 12_026, month: 3, day: 4) * 86_400_000 + 45_296_007, "2026-03-04T12:34:56.007Z"),
+        (RFC3339.daysFromCivil(year: -1, month: 12, day: 31) * 86_400_000 + 86_399_999, "9999-12-31T23:59:59.999Z"),
     ])
     func formatsYearBounds(ms: Int64, text: String) {
         #expect(RFC3339.format(EventTime(millisecondsSinceEpoch: ms)) == text)

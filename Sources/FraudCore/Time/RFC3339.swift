@@ -77,43 +77,27 @@ public enum RFC3339 {
         let secondsOfDay = ((totalSeconds % 86_400) + 86_400) % 86_400
         let days = (totalSeconds - secondsOfDay) / 86_400
         let (y, m, d) = civilFromDays(days)
-        if (0...9999).contains(y) {
-            // The usual case: the 24 bytes are filled on the stack and appended at once (a decision
-            // carries two timestamps; appending digit by digit was a third of its encoding).
-            var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
-            withUnsafeMutableBytes(of: &text) { buffer in
-                func put(_ v: Int64, at index: Int, width: Int) {
-                    var v = v
-                    for position in stride(from: index + width - 1, through: index, by: -1) {
-                        buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
-                        v /= 10
-                    }
+        // The 24 bytes are filled on the stack and appended at once (a decision carries two
+        // timestamps; appending digit by digit was a third of its encoding). A year outside
+        // 0...9999 has no RFC 3339 form: its last four digits are written, as a wrapped year.
+        let year = ((y % 10_000) + 10_000) % 10_000
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { buffer in
+            func put(_ v: Int64, at index: Int, width: Int) {
+                var v = v
+                for position in stride(from: index + width - 1, through: index, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+                    v /= 10
                 }
-                put(y, at: 0, width: 4); buffer[4] = UInt8(ascii: "-"); put(m, at: 5, width: 2); buffer[7] = UInt8(ascii: "-")
-                put(d, at: 8, width: 2); buffer[10] = UInt8(ascii: "T")
-                put(secondsOfDay / 3600, at: 11, width: 2); buffer[13] = UInt8(ascii: ":")
-                put(secondsOfDay / 60 % 60, at: 14, width: 2); buffer[16] = UInt8(ascii: ":")
-                put(secondsOfDay % 60, at: 17, width: 2); buffer[19] = UInt8(ascii: ".")
-                put(millis, at: 20, width: 3); buffer[23] = UInt8(ascii: "Z")
-                out.append(contentsOf: UnsafeRawBufferPointer(buffer))
             }
-            return
+            put(year, at: 0, width: 4); buffer[4] = UInt8(ascii: "-"); put(m, at: 5, width: 2); buffer[7] = UInt8(ascii: "-")
+            put(d, at: 8, width: 2); buffer[10] = UInt8(ascii: "T")
+            put(secondsOfDay / 3600, at: 11, width: 2); buffer[13] = UInt8(ascii: ":")
+            put(secondsOfDay / 60 % 60, at: 14, width: 2); buffer[16] = UInt8(ascii: ":")
+            put(secondsOfDay % 60, at: 17, width: 2); buffer[19] = UInt8(ascii: ".")
+            put(millis, at: 20, width: 3); buffer[23] = UInt8(ascii: "Z")
+            out.append(contentsOf: UnsafeRawBufferPointer(buffer))
         }
-        // Years outside 0...9999, digit by digit (the last four digits of the year, as always).
-        func put(_ v: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v / divisor % 10))
-                divisor /= 10
-            }
-        }
-        put(y, 4); out.append(UInt8(ascii: "-")); put(m, 2); out.append(UInt8(ascii: "-")); put(d, 2)
-        out.append(UInt8(ascii: "T"))
-        put(secondsOfDay / 3600, 2); out.append(UInt8(ascii: ":"))
-        put(secondsOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":"))
-        put(secondsOfDay % 60, 2); out.append(UInt8(ascii: "."))
-        put(millis, 3); out.append(UInt8(ascii: "Z"))
     }
 
     static func daysInMonth(year: Int64, month: Int64) -> Int64 {
