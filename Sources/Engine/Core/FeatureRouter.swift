@@ -101,10 +101,9 @@ public final class FeatureRouter: Sendable {
     }
 
     /// One Redis call, sent a second time on a fresh connection if the first failed while Redis
-    /// was healthy. The window script is idempotent per payment (an event already stored is
-    /// recognised as a duplicate and changes nothing), and the Redis store sends the retry with
-    /// the first call's reply token, so a batch whose reply was lost or late gets exactly the
-    /// values one call would have given. Without the retry a single slow reply on a loaded host
+    /// was healthy. The Redis store sends the identical batch again as a recovery (`LogScript`'s
+    /// recover action: it appends only the batch's entries the log does not hold yet), so a batch
+    /// whose reply was lost or late gets exactly the values one call would have given. Without the retry a single slow reply on a loaded host
     /// decides the batch on local windows and leaves its events out of Redis, so every later
     /// event of those keys reads windows that are short by them. While degraded, a probe is not
     /// retried: a down Redis costs one attempt per probe interval.

@@ -2,10 +2,6 @@ import FraudCore
 import Redis
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Sliding windows shared by every engine instance that points at one Redis: Redis keeps each
 /// entity's log, every instance computes the windows in a local mirror that replays those logs.
 ///
@@ -13,9 +9,12 @@ import Glibc
 /// compact entries in arrival order (`LogEntryCodec`, `LogScript`). An update is one `MULTI` block
 /// for the whole batch: per entity `RPUSHX` of its entries and `LINDEX 0` of the header, which say
 /// where the entries landed and whether anything was appended by others since this instance's
-/// cursor (usually not). Only what that cannot do takes a second round trip, for those entities
-/// alone: a list that is missing (`LogScript` creates it), the catch-up read of others' entries
-/// (`LogScript.read`). The instance then applies the catch-up entries to its mirror (an
+/// cursor (usually not). Entities new to this instance go in the same round trip as one
+/// `LogScript` call (it creates a missing list and returns what a cold instance must read), and
+/// so does the trim and TTL upkeep the cached headers say is due (`LogScript.maintenance`). Only
+/// what that cannot do takes a second round trip, for those entities alone: a known entity's list
+/// that turned out missing (`LogScript` creates it), the catch-up read of others' entries
+/// (`LogScript.read`); a third only for a list that vanished between the two. The instance then applies the catch-up entries to its mirror (an
 /// `InMemoryFeatureStore`, fed one key field at a time) and runs the batch through the mirror.
 /// Every rule of docs/features.md is a deterministic function of an entity's events in arrival
 /// order, and the log is that order, so every instance computes what one store fed the log would:
@@ -57,7 +56,7 @@ public final class RedisFeatureStore: FeatureStore {
         var afterRoundTrip: (@Sendable (Int) throws(FeatureStoreError) -> Void)?
     }
 
-    /// Tests: `hook` is called after each round trip of an update that goes the `MULTI` way, with
+    /// Tests: `hook` is called after each round trip of an update that is not a recovery, with
     /// its number (1, 2, 3), before its replies are used; it may run other instances (what they do
     /// then falls between this instance's round trips) or throw (a reply lost after the server ran
     /// the commands).
@@ -156,25 +155,25 @@ public final class RedisFeatureStore: FeatureStore {
     private func append(_ events: UnsafeBufferPointer<PaymentEvent>, state: inout MirrorState) throws(FeatureStoreError) -> [EntityLog] {
         let compiled = state.compiled!
         let entities = state.batch.entities
-        let now = Self.wallClock()
-        var known: [Int] = [], fresh: [Int] = []
+        let now = WallClock.now().millisecondsSinceEpoch
+        var withCursor: [Int] = [], fresh: [Int] = []
         var upkeep: [LogCommandEncoder.MaintenanceRequest] = []
         for (e, entity) in entities.enumerated() {
             guard let cursor = state.known[e] else {
                 fresh.append(e)
                 continue
             }
-            known.append(e)
+            withCursor.append(e)
             if Self.due(newest: entity.newest, mark: cursor.mark, deadline: cursor.deadline, now: now, compiled: compiled) {
                 upkeep.append(.init(entity: e, epoch: cursor.epoch))
             }
         }
         var blobs: [[UInt8]] = []
         var counts: [Int] = []
-        let block = LogCommandEncoder.appendReplies(entities: known.count)
-        if !known.isEmpty {
+        let block = LogCommandEncoder.appendReplies(entities: withCursor.count)
+        if !withCursor.isEmpty {
             state.encoder.encodeAppend(
-                batch: state.batch, indices: known, events: events, layout: state.layout, codecs: state.codecs, into: &state.buffers[0]
+                batch: state.batch, indices: withCursor, events: events, layout: state.layout, codecs: state.codecs, into: &state.buffers[0]
             )
             blobs.append(state.buffers[0])
             counts.append(block)
@@ -196,12 +195,12 @@ public final class RedisFeatureStore: FeatureStore {
         var logs = [EntityLog](repeating: EntityLog(epoch: 0, from: 0, end: 0, mark: 0, deadline: 0, entries: []), count: entities.count)
         var missing: [Int] = []
         var reads: [LogCommandEncoder.ReadRequest] = []
-        if !known.isEmpty {
+        if !withCursor.isEmpty {
             for reply in replies.prefix(block) { try Self.check(reply, "the MULTI block") }
-            guard let exec = replies[block - 1].array, exec.count == 2 * known.count else {
-                throw .protocolViolation("EXEC answered \(replies[block - 1]) for \(known.count) entities")
+            guard let exec = replies[block - 1].array, exec.count == 2 * withCursor.count else {
+                throw .protocolViolation("EXEC answered \(replies[block - 1]) for \(withCursor.count) entities")
             }
-            for (k, e) in known.enumerated() {
+            for (k, e) in withCursor.enumerated() {
                 let entity = entities[e]
                 guard case .integer(let length) = exec[2 * k] else {
                     throw .protocolViolation("RPUSHX \(state.layout.name(group: entity.group, value: entity.value)) answered \(exec[2 * k])")
@@ -224,7 +223,7 @@ public final class RedisFeatureStore: FeatureStore {
                 if from < before { reads.append(.init(entity: e, epoch: header.epoch, from: from, before: before)) }
             }
         }
-        var r = known.isEmpty ? 0 : block
+        var r = withCursor.isEmpty ? 0 : block
         if !upkeep.isEmpty {
             try applyUpkeep(replies[r], upkeep, to: &logs)
             r += 1
@@ -333,13 +332,6 @@ public final class RedisFeatureStore: FeatureStore {
             guard let epoch = field(0), let base = field(1), let mark = field(2), let deadline = field(3) else { return nil }
             return (epoch, base, mark, deadline)
         }
-    }
-
-    /// Milliseconds since the Unix epoch, wall clock.
-    private static func wallClock() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     /// A new plan: key names follow each key field's storage layout, so a key field whose

@@ -3,9 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FraudCore
 
-/// The real-time clock, for `decided_at` only: windows and lateness run on event time.
+/// The real-time clock, for `decided_at` and Redis key TTLs only: windows and lateness run on
+/// event time.
 public enum WallClock {
     @Sendable public static func now() -> EventTime {
         var spec = timespec()
