@@ -1,7 +1,7 @@
 /// Writes Redis commands straight into a byte buffer as RESP (`*argc\r\n` then `$len\r\narg\r\n`
 /// per argument), the same bytes hiredis's `redisFormatCommandArgv` produces, for callers that
 /// build one large command per batch and want no per-argument allocation. Send the result with
-/// `RedisConnection.pipeline(encoded:loading:)`.
+/// `RedisConnection.pipeline(encoded:replies:loading:)`.
 public enum RESPWriter {
     /// `*count\r\n`: the command's argument count, name included.
     @inlinable

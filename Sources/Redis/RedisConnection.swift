@@ -55,16 +55,11 @@ public final class RedisConnection {
         }
     }
 
-    /// `pipeline(_:loading:)` for commands already encoded as RESP (`RESPWriter`), one buffer per
-    /// command: a large command built in one reusable buffer goes out without being split into
-    /// arguments again.
-    public func pipeline(encoded commands: [[UInt8]], loading scripts: [RedisScript] = []) throws(RedisError) -> [RedisReply] {
-        try pipeline(encoded: commands, replies: Array(repeating: 1, count: commands.count), loading: scripts)
-    }
-
-    /// `pipeline(encoded:loading:)` for buffers that each hold several commands (a `MULTI` … `EXEC`
-    /// block written as one buffer): `replies[i]` is how many replies buffer `i` gets. Returns every
-    /// reply, in order. Only a buffer of one command is retried after `NOSCRIPT`.
+    /// `pipeline(_:loading:)` for commands already encoded as RESP (`RESPWriter`): a large command
+    /// built in one reusable buffer goes out without being split into arguments again. A buffer may
+    /// hold several commands (a `MULTI` … `EXEC` block written as one buffer): `replies[i]` is how
+    /// many replies buffer `i` gets. Returns every reply, in order. Only a buffer of one command is
+    /// retried after `NOSCRIPT`.
     public func pipeline(encoded commands: [[UInt8]], replies counts: [Int], loading scripts: [RedisScript] = []) throws(RedisError) -> [RedisReply] {
         precondition(counts.count == commands.count, "one reply count per buffer")
         return try pipeline(replies: counts, loading: scripts) { context, i, _ in
@@ -80,8 +75,8 @@ public final class RedisConnection {
     ) throws(RedisError) -> [RedisReply] {
         if context == nil { try connect() }
         var replies = try roundTrip(Array(counts.indices), replies: counts, append: append)
-        guard !scripts.isEmpty else { return replies }
-        // The first reply of each command buffer, and whether that buffer is one command.
+        guard !scripts.isEmpty, replies.contains(where: { $0.errorMessage?.hasPrefix("NOSCRIPT") == true }) else { return replies }
+        // The first reply of each buffer of one command: the ones a retry may send again.
         var firsts: [(command: Int, reply: Int)] = []
         var next = 0
         for (i, n) in counts.enumerated() {

@@ -8,9 +8,9 @@ import LocalStackSupport
 /// The update protocol's paths, two instances on one real Redis, every batch checked against the
 /// oracle fed the batches in the order they reached the log: the `MULTI` fast path, new entities
 /// beside known ones, a known entity whose list is gone (`LogScript` in a second round trip), the
-/// catch-up read, a trim by another
-/// instance between an instance's two round trips, the upkeep call, and the retry after a reply
-/// lost on the `MULTI` path.
+/// catch-up read, a trim by another instance between an instance's two round trips, a list that
+/// vanishes between them (the third round trip), the upkeep call, the retry after a reply lost on
+/// the `MULTI` path or of a batch that never arrived, and scripts flushed beside the block.
 @Suite("Redis store: the MULTI append path and its slow paths", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisAppendPathTests {
     /// Retention = 1m window + 1m lateness = 120 s: the mark moves (and the head is trimmed) every 15 s of event time.
@@ -25,11 +25,12 @@ struct RedisAppendPathTests {
         let oracle = Mutex(WindowOracle(plan: RedisAppendPathTests.plan, lateness: .minutes(1)))
         let rounds = Mutex<[Int]>([])
 
-        init(_ stem: String) throws {
-            configuration = try RedisTestEnvironment.configuration()
+        /// `configuration`: a `DisposableRedis`'s, for a test that counts the server's commands.
+        init(_ stem: String, configuration: RedisConfiguration? = nil) throws {
+            self.configuration = try configuration ?? RedisTestEnvironment.configuration()
             prefix = RedisTestEnvironment.uniquePrefix(stem)
-            a = RedisFeatureStore(configuration: configuration, lateness: .minutes(1), keyPrefix: prefix)
-            b = RedisFeatureStore(configuration: configuration, lateness: .minutes(1), keyPrefix: prefix)
+            a = RedisFeatureStore(configuration: self.configuration, lateness: .minutes(1), keyPrefix: prefix)
+            b = RedisFeatureStore(configuration: self.configuration, lateness: .minutes(1), keyPrefix: prefix)
         }
 
         /// Runs `events` through `store`, the oracle the same; returns the store's values after
@@ -63,9 +64,7 @@ struct RedisAppendPathTests {
         /// The header of `card`'s log: epoch, base, mark, deadline.
         func header(_ card: String) throws -> [Int64] {
             guard case .bulk(let bytes) = try connection().send(RedisCommand("LINDEX", try key(card), "0")) else { return [] }
-            return stride(from: 0, to: bytes.count, by: 8).map { i in
-                Int64(Double(bitPattern: bytes[i..<min(i + 8, bytes.count)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
-            }
+            return RedisLogCommandTests.unpacked(bytes)
         }
 
         func length(_ card: String) throws -> Int64? { try connection().send(RedisCommand("LLEN", try key(card))).integer }
@@ -162,7 +161,10 @@ struct RedisAppendPathTests {
 
     @Test("Upkeep re-checks the header: another epoch is skipped, a mark already moved trims nothing, a due one trims and moves it")
     func upkeepRechecks() throws {
-        let f = try Fixture("upkeep")
+        let redis = DisposableRedis()
+        try redis.start()
+        defer { redis.stop() }
+        let f = try Fixture("upkeep", configuration: redis.configuration)
         try f.run(f.a, (0...20).map { payment("p\($0)", at: Int64($0) * 10) })
         let key = try f.key("c1")
         let header = try f.header("c1")
@@ -182,10 +184,99 @@ struct RedisAppendPathTests {
         #expect(moved.array?.first?.array?.first == .integer(StreamGenerator.start + 215_000))
         #expect(try f.header("c1").dropFirst().prefix(2) == [9, StreamGenerator.start + 215_000])
         #expect(try f.length("c1") == 13)
-        // A's cached mark (200) is stale now: its next append predicts upkeep, which finds nothing due.
+        // A's cached mark (200) is stale now: its next append predicts upkeep (one EVALSHA of
+        // `LogScript.maintenance` beside the MULTI block), which finds nothing due.
+        let scriptsBefore = try connection.calls("evalsha"), blocksBefore = try connection.calls("exec")
         #expect(try f.roundTrips(f.a, [payment("p21", at: 216)]) == [1])
+        #expect(try connection.calls("evalsha") - scriptsBefore == 1)
+        #expect(try connection.calls("exec") - blocksBefore == 1)
         #expect(try f.length("c1") == 14)
         #expect(try f.header("c1").dropFirst().prefix(2) == [9, StreamGenerator.start + 215_000])
+        // With the mark it cached from that reply (215), the next append predicts none.
+        let scriptsAfter = try connection.calls("evalsha")
+        #expect(try f.roundTrips(f.a, [payment("p22", at: 217)]) == [1])
+        #expect(try connection.calls("evalsha") == scriptsAfter)
+    }
+
+    @Test("A list that vanishes between the MULTI block and the catch-up read takes a third round trip, which appends the batch anew")
+    func listVanishesBetweenRoundTrips() throws {
+        let f = try Fixture("vanish")
+        try f.run(f.a, [payment("p1", at: 0, amount: 1)])
+        try f.run(f.b, [payment("p2", at: 10, amount: 2)])
+        // A knows c1 and B appended since: the block appends p3 and round trip 2 would read p2. The
+        // list is deleted in between (here: DEL; in production an expiry or a restart), so the read
+        // answers nil and round trip 3 recreates the list under a new epoch with p3 alone.
+        let key = try f.key("c1")
+        f.a.setAfterRoundTrip { [f] round in
+            f.rounds.withLock { $0.append(round) }
+            if round == 1 { _ = try? f.connection().send(RedisCommand("DEL", key)) }
+        }
+        var out: [Double] = []
+        _ = try f.a.processSync([payment("p3", at: 20, amount: 4)], plan: Self.plan, mode: .update, into: &out)
+        f.a.setAfterRoundTrip(nil)
+        #expect(f.rounds.withLock { $0 } == [1, 2, 3])
+        // The new log holds p3 alone, and A's windows restarted with it (the oracle, which never saw
+        // the deletion, would say [3, 7]).
+        #expect(out == [1, 4])
+        #expect(try f.length("c1") == 2)
+        // B sees the new epoch, drops its windows for c1 and replays the new log: p3, then its p4.
+        var outB: [Double] = []
+        _ = try f.b.processSync([payment("p4", at: 30, amount: 8)], plan: Self.plan, mode: .update, into: &outB)
+        #expect(outB == [2, 12])
+        #expect(try f.length("c1") == 3)
+    }
+
+    @Test("A retry of a batch that never reached Redis goes as a recovery, finds none of its entries, and appends them once")
+    func recoveryOfABatchThatNeverArrived() throws {
+        let redis = DisposableRedis()
+        try redis.start()
+        defer { redis.stop() }
+        let f = try Fixture("never-arrived", configuration: redis.configuration)
+        try f.run(f.a, [payment("p1", at: 0, amount: 1)])
+        try f.run(f.b, [payment("p2", at: 10, amount: 2)])
+        // Every other client's connection is closed: A's next call fails on its pooled connection
+        // before the server reads it, as an unavailable error (the engine then retries the batch).
+        let admin = try f.connection()
+        _ = try admin.send(RedisCommand("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
+        let batch = [payment("p3", at: 20, amount: 4), payment("p4", at: 21, card: "c2", amount: 8)]
+        var out: [Double] = []
+        do {
+            _ = try f.a.processSync(batch, plan: Self.plan, mode: .update, into: &out)
+            Issue.record("the call on a killed connection answered")
+        } catch {
+            guard case .unavailable = error else { Issue.record("expected unavailable, got \(error)"); return }
+        }
+        #expect(try f.length("c1") == 3)
+        // The retry: a recovery (one EVALSHA, no MULTI block), which finds neither p3 in c1's log
+        // nor c2's log, appends both, and catches A up on B's p2.
+        let scripts = try admin.calls("evalsha"), blocks = try admin.calls("exec")
+        #expect(try f.run(f.a, batch) == [3, 7, 1, 8])
+        #expect(try admin.calls("evalsha") - scripts == 1)
+        #expect(try admin.calls("exec") == blocks)
+        #expect(try f.length("c1") == 4)
+        #expect(try f.length("c2") == 2)
+        // A third instance, cold (B's connection was closed too), reads the whole log: p3 once.
+        let c = RedisFeatureStore(configuration: f.configuration, lateness: .minutes(1), keyPrefix: f.prefix)
+        #expect(try f.run(c, [payment("p5", at: 30, amount: 16)]) == [4, 23])
+    }
+
+    @Test("Scripts flushed from Redis: the EVALSHA beside a MULTI block is answered NOSCRIPT, loaded and sent again alone")
+    func scriptsFlushedBesideTheBlock() throws {
+        let redis = DisposableRedis()
+        try redis.start()
+        defer { redis.stop() }
+        let f = try Fixture("noscript", configuration: redis.configuration)
+        try f.run(f.a, [payment("p1", at: 0, amount: 1)])
+        let admin = try f.connection()
+        _ = try admin.send(RedisCommand("SCRIPT", "FLUSH"))
+        let scripts = try admin.calls("evalsha"), blocks = try admin.calls("exec")
+        // c1 known (the block), c2 new (LogScript beside it, NOSCRIPT the first time).
+        #expect(try f.roundTrips(f.a, [payment("p2", at: 10, amount: 2), payment("p3", at: 11, card: "c2", amount: 4)]) == [1])
+        #expect(try admin.calls("evalsha") - scripts == 1)
+        #expect(try admin.calls("exec") - blocks == 1)
+        #expect(try f.length("c1") == 3)
+        #expect(try f.length("c2") == 2)
+        #expect(try f.run(f.a, [payment("p4", at: 20, amount: 8)]) == [3, 11])
     }
 
     @Test("A reply lost on the MULTI path: the retry finds the batch's entries, splits off what others appended before them, appends nothing twice",

@@ -19,6 +19,13 @@ struct RedisLogCommandTests {
         }
     }
 
+    /// `packed`'s inverse: a log header (epoch, base, mark, deadline) or cursor read back from Redis.
+    static func unpacked(_ bytes: [UInt8]) -> [Int64] {
+        stride(from: 0, to: bytes.count, by: 8).map { i in
+            Int64(Double(bitPattern: bytes[i..<min(i + 8, bytes.count)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+        }
+    }
+
     static let prefix = "waqiti-test:enc:"
     static let tags = ["1f2e", "ab"]
     static let events = [

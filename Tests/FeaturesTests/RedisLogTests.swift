@@ -86,9 +86,7 @@ struct RedisLogTests {
             Issue.record("no header")
             return
         }
-        let header = stride(from: 0, to: bytes.count, by: 8).map { i in
-            Int64(Double(bitPattern: bytes[i..<min(i + 8, bytes.count)].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
-        }
+        let header = RedisLogCommandTests.unpacked(bytes)
         #expect(header.count == 4)
         #expect(header.dropFirst().first == 17)
         #expect(header.dropFirst(2).first == StreamGenerator.start + 300_000)

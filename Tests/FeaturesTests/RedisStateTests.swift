@@ -4,7 +4,7 @@ import Testing
 @testable import Features
 import LocalStackSupport
 
-/// The Redis store's one-call-per-batch protocol and plan changes.
+/// The Redis store's round trips per batch (one `MULTI` block in the usual case) and plan changes.
 @Suite("Redis store state and round trips", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct RedisStateTests {
     @Test("A batch of known entities is one MULTI block and no script, whatever the number of keys it touches; new ones take one EVALSHA")
@@ -20,14 +20,14 @@ struct RedisStateTests {
         let connection = try RedisConnection(configuration: redis.configuration)
         _ = try store.processSync(Array(batch.prefix(100)), plan: plan, mode: .update, into: &out)
         // Every entity was new to the store: one EVALSHA created all 80 lists, no MULTI block.
-        #expect(try calls("evalsha", connection) == 1)
-        #expect(try calls("exec", connection) == 0)
+        #expect(try connection.calls("evalsha") == 1)
+        #expect(try connection.calls("exec") == 0)
         _ = try store.processSync(Array(batch.suffix(100)), plan: plan, mode: .update, into: &out)
-        #expect(try calls("evalsha", connection) == 1)
-        #expect(try calls("exec", connection) == 1)
-        #expect(try calls("rpushx", connection) == 80)
+        #expect(try connection.calls("evalsha") == 1)
+        #expect(try connection.calls("exec") == 1)
+        #expect(try connection.calls("rpushx") == 80)
         // 80 header reads in the block, after the 80 of the script that created the lists.
-        #expect(try calls("lindex", connection) == 160)
+        #expect(try connection.calls("lindex") == 160)
         #expect(try connection.send(RedisCommand("DBSIZE")).integer == 80)
         // p199: card49 has p49, p99, p149, p199; acct19 has p19, p49, …, p199 (7 events).
         #expect(Array(out.suffix(2)) == [4, 7])
@@ -43,11 +43,15 @@ struct RedisStateTests {
         }
         #expect(rows == PlanChange.steps.map(\.2))
     }
+}
 
-    private func calls(_ command: String, _ connection: RedisConnection) throws -> Int {
-        let info = try connection.send(RedisCommand("INFO", "commandstats")).string ?? ""
+extension RedisConnection {
+    /// Successful calls of `command` since the server started (`INFO commandstats`); a call answered
+    /// `NOSCRIPT` (then loaded and sent again) counts as failed, not here. Only a `DisposableRedis`
+    /// has counters no other suite moves.
+    func calls(_ command: String) throws -> Int {
+        let info = try send(RedisCommand("INFO", "commandstats")).string ?? ""
         guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):") }) else { return 0 }
-        // calls=…,usec=…,…,failed_calls=…: a call answered NOSCRIPT (then loaded and sent again) failed.
         let fields = Dictionary(line.split(separator: ":").last!.split(separator: ",").map { pair in
             let parts = pair.split(separator: "=")
             return (String(parts[0]), Int(parts.last!) ?? 0)

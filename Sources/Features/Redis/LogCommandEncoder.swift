@@ -6,8 +6,8 @@ import Redis
 /// strings in between.
 ///
 /// - `encodeAppend`: the hot path, `MULTI`, per entity `RPUSHX key entries…` and `LINDEX key 0`, `EXEC`.
-/// - `encode`: an `EVALSHA` of `LogScript.script` for some of the batch's entities (slow paths,
-///   read-only batches, the retry after a lost reply).
+/// - `encode`: an `EVALSHA` of `LogScript.script` for some of the batch's entities (entities new to
+///   this instance, lists that are missing, read-only batches, the retry after a lost reply).
 /// - `encodeRead`, `encodeMaintenance`: `EVALSHA` of `LogScript.read` and `LogScript.maintenance`.
 ///
 /// The bytes are those hiredis formats for the same commands built from argument arrays, with the
@@ -122,8 +122,8 @@ struct LogCommandEncoder {
         for request in requests { appendPackedBulk([request.epoch, request.from, request.before], to: &bytes) }
     }
 
-    /// One entity's upkeep with `LogScript.maintenance`: the epoch it appended under and the newest
-    /// time it appended.
+    /// One entity's upkeep with `LogScript.maintenance`: the batch's entity (its key and newest
+    /// time come from the batch) and the epoch the append saw.
     struct MaintenanceRequest {
         var entity: Int
         var epoch: Int64

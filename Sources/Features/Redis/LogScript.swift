@@ -88,8 +88,8 @@ enum LogScript {
 
     """#
 
-    /// The slow paths of an update (lists that are missing, a retry after a lost reply) and
-    /// read-only batches: one call for a set of entities.
+    /// What the `MULTI` block cannot do (entities new to the instance, lists that are missing, a
+    /// retry after a lost reply) and read-only batches: one call for a set of entities.
     ///
     /// KEYS: one list per entity. ARGV: retention ms, ttl ms, the action (`Action`), the epoch for
     /// logs this call creates; then per entity: one binary argument `struct.pack('>dddd', cursor
