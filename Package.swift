@@ -46,7 +46,7 @@ let package = Package(
         // Optimized even in debug builds: the oracle property tests push 100k+ events through it.
         // Exclusivity is checked at compile time; the runtime re-check of every window access cost ~8% of the hot path.
         .target(name: "Features", dependencies: ["FraudCore", "Redis", "CPrefetch", "Allocator"], swiftSettings: [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]),
-        // Rules DSL: lexer, parser, type checker, compiler to closures, hot reload.
+        // Rules DSL: lexer, parser, type checker, compiler to flat instructions (closures as the reference), hot reload.
         .target(name: "Rules", dependencies: [
             "FraudCore", "Features",
             .product(name: "Logging", package: "swift-log"),

@@ -6,8 +6,11 @@ import CJemalloc
 /// Why: the engine allocates on one thread and frees on another all the time (an event decoded on
 /// the consumer's thread, decided on the pool, its decision encoded and freed after the broker's
 /// acknowledgement), which glibc's per-thread arenas serve with locks and cross-arena frees.
-/// Measured in bench/results/engine.md ("Reading these numbers (session 9)"): jemalloc took 15–25%
-/// off the engine's CPU per event on the Kafka path and 10–30% off each HTTP request.
+/// Measured against the same code on glibc with `waqiti-bench engine --events 100000 --runs 3
+/// --seconds 10 --warmup 2 --no-http --stores memory --waqiti BINARY` and `waqiti-bench engine
+/// --only http --waqiti BINARY` (bench/results/engine.md, "Reading these numbers (session 9)"):
+/// jemalloc took 15–25% off the engine's CPU per event on the Kafka path and 10–30% off each HTTP
+/// request.
 ///
 /// Linking is enough to take effect: `libjemalloc.so.2` comes before libc in the binary's needed
 /// libraries, so its `malloc`/`free` are the ones every library in the process resolves to

@@ -162,6 +162,7 @@ private struct FieldList {
     init(_ storage: UnsafeMutableBufferPointer<rd_kafka_vu_t>) { self.storage = storage }
 
     mutating func append(_ field: rd_kafka_vu_t) {
+        precondition(count < storage.count, "more produce fields than the storage was sized for")
         (storage.baseAddress! + count).initialize(to: field)
         count += 1
     }
