@@ -79,6 +79,27 @@ struct InMemoryOracleTests {
         #expect(store.statistics().capacityEvictions == 0)
     }
 
+    @Test("Keys whose windows hover around the distinct-count scan limit match the oracle as they cross it")
+    func windowsAroundTheScanLimit() async throws {
+        // An event every 2 s on average: ~6 events per card and ~9 per account in an hour, so windows
+        // keep crossing `KeyWindow.distinctScanLimit` both ways (counted by a scan below it, by a
+        // counted map above it), late and redelivered events included.
+        var generator = StreamGenerator(eventCount: 40_000, seed: 13)
+        (generator.cards, generator.accounts, generator.ips, generator.devices, generator.beneficiaries) = (300, 200, 250, 250, 150)
+        let events = generator.events()
+        let hourly = Dictionary(grouping: events) { "\($0.cardFingerprint)@\($0.occurredAt.millisecondsSinceEpoch / 3_600_000)" }.values.map(\.count)
+        #expect(hourly.contains { $0 <= KeyWindow.distinctScanLimit })
+        #expect(hourly.contains { $0 > KeyWindow.distinctScanLimit })
+        let store = InMemoryFeatureStore(configuration: .init(shardCount: 4))
+        var out: [Double] = []
+        let (mismatches, report) = try await compareWithOracle(events, plan: everyAggregatePlan, seed: 17, readOnlyRate: 0.1) { batch, mode in
+            let report = store.processSync(batch, plan: everyAggregatePlan, mode: mode, into: &out)
+            return (out, report)
+        }
+        #expect(mismatches == 0)
+        #expect(report.tooLate > 100)
+    }
+
     @Test("Read-only batches interleaved with updates match the oracle and change nothing")
     func readOnly() async throws {
         let events = StreamGenerator(eventCount: 20_000, seed: 9).events()

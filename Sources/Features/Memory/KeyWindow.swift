@@ -74,6 +74,8 @@ final class KeyWindow: @unchecked Sendable {
     private var tailWords: Int { prefixCount &+ cursorCount }
 
     static let minimumCapacity = 4
+    /// Windows of at most this many entries count distinct values by a scan, without a counted map.
+    static let distinctScanLimit = 8
     /// The smallest ring: `minimumCapacity` fitted to its size class (see `fitted`).
     private let floorCapacity: Int
 
@@ -595,6 +597,13 @@ final class KeyWindow: @unchecked Sendable {
         let column = feature.pointee.stringColumn!
         let d = feature.pointee.auxSlot!
         guard hi == count else { return pastDistinct(feature, lo: lo, hi: hi, plus: extra) }
+        // Most keys (cards, devices, IPs) hold a handful of entries: counting them by a scan spares
+        // each such key a counted map, a heap table of 8 slots (320 bytes) per distinct feature that
+        // was most of what a new key cost (jemalloc heap profile of `waqiti serve` during the engine
+        // bench's drain, bench/results/engine.md). The map is built once the window outgrows the scan.
+        if !distincts[d].valid, hi - lo <= KeyWindow.distinctScanLimit {
+            return scanDistinct(feature, lo: lo, hi: hi, plus: extra)
+        }
         let loSeq = firstSeq + lo
         if !distincts[d].valid || loSeq < distincts[d].lo {
             distincts[d].reset(lo: loSeq)
