@@ -71,14 +71,23 @@ public final class FeatureRouter: Sendable {
     public var sharedState: SharedStoreState { health.withLock { $0.state } }
 
     public func features(for events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode) async throws -> Result {
-        let routing = routing(for: plan)
         var values: [Double] = []
+        let outcome = try await features(for: events, plan: plan, mode: mode, into: &values)
+        return Result(values: values, degraded: outcome.degraded, report: outcome.report)
+    }
+
+    /// `features(for:plan:mode:)` into a buffer the caller keeps between batches (its contents are
+    /// replaced; its capacity is reused), so a batch's feature rows take no fresh memory.
+    public func features(
+        for events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into values: inout [Double]
+    ) async throws -> (degraded: Bool, report: BatchReport) {
+        let routing = routing(for: plan)
         var report = try await local.process(events, plan: plan, mode: mode, into: &values)
         guard let shared, routing.sharedPlan.count > 0 else {
-            return Result(values: values, degraded: false, report: report)
+            return (false, report)
         }
         guard shouldTryShared() else {
-            return Result(values: values, degraded: true, report: report)
+            return (true, report)
         }
         var sharedValues: [Double] = []
         do {
@@ -88,7 +97,7 @@ public final class FeatureRouter: Sendable {
             // Unavailable or answering nonsense: either way the shared windows cannot be trusted
             // for this batch, and deciding on local windows beats not deciding.
             transition(to: .degraded(reason: "\(error)"))
-            return Result(values: values, degraded: true, report: report)
+            return (true, report)
         }
         transition(to: .healthy)
         let width = plan.count, sharedWidth = routing.sharedPlan.count
@@ -97,7 +106,7 @@ public final class FeatureRouter: Sendable {
                 values[row * width + column] = sharedValues[row * sharedWidth + sharedColumn]
             }
         }
-        return Result(values: values, degraded: false, report: report)
+        return (false, report)
     }
 
     /// One Redis call, sent a second time on a fresh connection if the first failed while Redis
