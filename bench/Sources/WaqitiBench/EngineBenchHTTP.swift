@@ -54,20 +54,25 @@ enum EngineBenchHTTP {
     /// Warms the engine up (connections, windows, caches) at the target shape for `warmup`
     /// seconds, then runs every shape for `seconds`; each request is a new payment id.
     static func measure(engine: EngineProcess, pool: inout BenchEventPool, seconds: Int, warmup: Int, run: String, work: String) throws -> Outcome {
-        let bodies = pool.take(1_000).map { String(decoding: $0.value, as: UTF8.self).replacingOccurrences(of: "\"\($0.paymentID)\"", with: "\"PAYMENT_ID\"") }
+        let payments = WrkPayments(pool.take(1_000))
         let warmShape = shapes.first { $0.target == targetRate }!
-        _ = try WrkRun.run(label: "\(run)-warmup", port: engine.httpPort, connections: warmShape.connections,
-                           delayMilliseconds: warmShape.delayMilliseconds, seconds: warmup, bodies: bodies, workDirectory: work)
+        var sent = 0
+        func wrk(_ label: String, connections: Int, delayMilliseconds: Int, seconds: Int) throws -> WrkRun.Result {
+            let result = try WrkRun.run(label: "\(run)-\(label)", port: engine.httpPort, connections: connections, delayMilliseconds: delayMilliseconds,
+                                        seconds: seconds, payments: payments, firstRequest: sent, workDirectory: work)
+            // Requests still in flight when wrk stopped were built too: skip past them.
+            sent += result.requests + connections
+            return result
+        }
+        _ = try wrk("warmup", connections: warmShape.connections, delayMilliseconds: warmShape.delayMilliseconds, seconds: warmup)
         var outcome = Outcome()
         for var shape in shapes {
             if shape.target > 0 {
-                let probe = try WrkRun.run(label: "\(run)-\(shape.label)-probe", port: engine.httpPort, connections: shape.connections,
-                                           delayMilliseconds: shape.delayMilliseconds, seconds: probeSeconds, bodies: bodies, workDirectory: work)
+                let probe = try wrk("\(shape.label)-probe", connections: shape.connections, delayMilliseconds: shape.delayMilliseconds, seconds: probeSeconds)
                 shape.connections = calibratedConnections(shape, probeRate: probe.rate)
             }
             let engineCPUBefore = engine.cpuSeconds
-            let result = try WrkRun.run(label: "\(run)-\(shape.label)", port: engine.httpPort, connections: shape.connections,
-                                        delayMilliseconds: shape.delayMilliseconds, seconds: seconds, bodies: bodies, workDirectory: work)
+            let result = try wrk(shape.label, connections: shape.connections, delayMilliseconds: shape.delayMilliseconds, seconds: seconds)
             let engineCPU = (engine.cpuSeconds - engineCPUBefore) * 1e6 / Double(max(1, result.requests))
             let wrkCPU = result.cpuSeconds * 1e6 / Double(max(1, result.requests))
             if shape.target == targetRate { outcome.atTarget = result }
@@ -89,6 +94,8 @@ enum EngineBenchHTTP {
         var text = "\(sectionTitle)\n\n\(header)"
         text += "wrk 4.1 (closed loop, one thread), after \(warmup) s of warm-up at the 5,000 shape, \(seconds) s per row, on the in-memory engine "
         text += "(Kafka consumer running, idle); each request is a simulated payment with a new payment id (scored and windows updated). "
+        text += "The requests cycle through \(WrkPayments.count) simulated payments; each pass moves their event times forward by the span they cover, "
+        text += "so windows slide as in a stream (until session 11 every pass repeated the same times, piling up hundreds of entries at one instant per key). "
         text += "A fixed rate is approximated by a per-connection delay: each connection sends, waits for the response, then waits the delay, "
         text += "so the rate is connections × 1000 / (delay + response time). Before each targeted row a \(probeSeconds) s probe at the shape's "
         text += "nominal connections (1000: 10 × 10 ms, 5000: 50 × 10 ms) measures the rate they reach, and the row runs with the connections "
@@ -120,10 +127,41 @@ enum EngineBenchHTTP {
     }
 }
 
+/// The simulated payments wrk cycles through, as request templates: the payment id and the event
+/// time are filled in per request. Pass `k` through them (request number ÷ count) moves every event
+/// time forward by `k` × the span they cover, so a key's events keep advancing in time like a
+/// stream's, instead of the same instants piling up in its windows pass after pass.
+struct WrkPayments {
+    static let count = 1_000
+    /// Each payment's JSON with `"PAYMENT_ID"` and `OCCURRED_AT` (epoch milliseconds, unquoted) as placeholders.
+    let templates: [String]
+    /// Each payment's own event time, epoch milliseconds.
+    let times: [Int64]
+    /// From the earliest payment to the latest, plus a second, so passes do not overlap.
+    let spanMilliseconds: Int64
+
+    init(_ events: [BenchEvent]) {
+        precondition(events.count == WrkPayments.count)
+        templates = events.map { event in
+            var json = String(decoding: event.value, as: UTF8.self)
+                .replacingOccurrences(of: "\"\(event.paymentID)\"", with: "\"PAYMENT_ID\"")
+            // The encoder writes the time as an RFC 3339 string; the template takes epoch milliseconds.
+            guard let key = json.range(of: "\"occurred_at\":\""),
+                  let close = json[key.upperBound...].firstIndex(of: "\"") else {
+                preconditionFailure("a bench payment without occurred_at: \(json)")
+            }
+            json.replaceSubrange(key.lowerBound...close, with: "\"occurred_at\":OCCURRED_AT")
+            return json
+        }
+        times = events.map(\.occurredAt.millisecondsSinceEpoch)
+        spanMilliseconds = times.max()! - times.min()! + 1_000
+    }
+}
+
 /// `POST /v1/score` under `wrk` (Debian's wrk 4, closed loop): each connection waits `delay` ms
 /// between requests, which caps the rate at connections × 1000 / delay; requests cycle through
-/// simulated payments of many accounts, each with a new payment id, so every one is scored and
-/// updates windows like a streamed event.
+/// simulated payments of many accounts (`WrkPayments`), each with a new payment id and a later
+/// event time on every pass, so every one is scored and updates windows like a streamed event.
 enum WrkRun {
     struct Result: Sendable {
         var requests: Int
@@ -135,19 +173,27 @@ enum WrkRun {
         var rate: Double { Double(requests) / seconds }
     }
 
-    static func run(label: String, port: Int, connections: Int, delayMilliseconds: Int, seconds: Int, bodies: [String], workDirectory: String) throws -> Result {
+    /// `firstRequest`: requests earlier runs built, so this run's event times continue after theirs.
+    static func run(
+        label: String, port: Int, connections: Int, delayMilliseconds: Int, seconds: Int, payments: WrkPayments, firstRequest: Int,
+        workDirectory: String
+    ) throws -> Result {
         let script = """
-        local counter = 0
+        local counter = \(firstRequest)
         local prefix = "wrk-\(label)-"
         wrk.method = "POST"
         wrk.headers["Content-Type"] = "application/json"
         wrk.headers["X-API-Key"] = "\(EngineProcess.apiKey)"
         local bodies = {
-        \(bodies.map { "[[\($0)]]" }.joined(separator: ",\n"))
+        \(payments.templates.map { "[[\($0)]]" }.joined(separator: ",\n"))
         }
+        local times = { \(payments.times.map(String.init).joined(separator: ", ")) }
+        local span = \(payments.spanMilliseconds)
         request = function()
           counter = counter + 1
-          local payload = string.gsub(bodies[counter % #bodies + 1], "PAYMENT_ID", prefix .. counter)
+          local i = counter % #bodies + 1
+          local at = times[i] + math.floor(counter / #bodies) * span
+          local payload = bodies[i]:gsub("PAYMENT_ID", prefix .. counter, 1):gsub("OCCURRED_AT", string.format("%.0f", at), 1)
           return wrk.format(nil, "/v1/score", nil, payload)
         end
         \(delayMilliseconds > 0 ? "delay = function() return \(delayMilliseconds) end" : "")

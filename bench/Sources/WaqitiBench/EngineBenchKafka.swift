@@ -10,6 +10,7 @@ import Simulation
 /// One simulated payment as it goes on the wire: key = account id, value = the canonical JSON.
 struct BenchEvent: Sendable {
     let paymentID: String
+    let occurredAt: EventTime
     let key: [UInt8]
     let value: [UInt8]
 }
@@ -28,7 +29,7 @@ struct BenchEventPool {
         var events: [BenchEvent] = []
         events.reserveCapacity(count)
         while events.count < count, let event = delivery.next() {
-            events.append(BenchEvent(paymentID: event.paymentID, key: Array(event.accountID.utf8), value: encoder.encode(event)))
+            events.append(BenchEvent(paymentID: event.paymentID, occurredAt: event.occurredAt, key: Array(event.accountID.utf8), value: encoder.encode(event)))
         }
         precondition(events.count == count, "the simulation ran out of events; raise BenchEventPool's event count")
         return events
