@@ -43,6 +43,13 @@ struct DecisionCacheOracleTests {
         await Self.check(InMemoryDecisionCache(capacity: capacity), capacity: capacity, pool: pool, seed: seed, batches: 300)
     }
 
+    @Test("decisions spread over many small chunks: lookups, standing decisions and evictions match the oracle", arguments: [
+        (capacity: 1, chunkSize: 1, seed: UInt64(9)), (capacity: 13, chunkSize: 4, seed: 10), (capacity: 200, chunkSize: 8, seed: 11),
+    ])
+    func smallChunks(capacity: Int, chunkSize: Int, seed: UInt64) async {
+        await Self.check(InMemoryDecisionCache(capacity: capacity, chunkSize: chunkSize), capacity: capacity, pool: capacity * 3, seed: seed, batches: 300)
+    }
+
     @Test("ids whose hashes all collide are still told apart by their ids", arguments: [
         (capacity: 1, pool: 4, seed: UInt64(6)), (capacity: 9, pool: 30, seed: 7), (capacity: 50, pool: 80, seed: 8),
     ])

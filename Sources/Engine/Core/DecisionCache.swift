@@ -24,7 +24,7 @@ public final class InMemoryDecisionCache: DecisionCache {
     private struct State {
         var index: SlotIndex
         /// The remembered decisions in insertion order; a ring once `capacity` is reached.
-        var ring: [Decision] = []
+        var ring: DecisionRing
         var next = 0
     }
 
@@ -32,19 +32,24 @@ public final class InMemoryDecisionCache: DecisionCache {
     private let state: Mutex<State>
 
     public convenience init(capacity: Int) {
-        self.init(capacity: capacity, index: SlotIndex(hasher: SeededHash()))
+        self.init(capacity: capacity, index: SlotIndex(hasher: SeededHash()), chunkSize: DecisionRing.defaultChunkSize)
+    }
+
+    /// Chunks of `chunkSize` decisions: the tests' way to cross chunk boundaries with a small cache.
+    convenience init(capacity: Int, chunkSize: Int) {
+        self.init(capacity: capacity, index: SlotIndex(hasher: SeededHash()), chunkSize: chunkSize)
     }
 
     /// Every id hashes to `fixedHash`: the tests' way to make all ids collide.
     convenience init(capacity: Int, fixedHash: UInt64) {
-        self.init(capacity: capacity, index: SlotIndex(hasher: SeededHash(seed: 0), fixedHash: fixedHash))
+        self.init(capacity: capacity, index: SlotIndex(hasher: SeededHash(seed: 0), fixedHash: fixedHash), chunkSize: 2)
     }
 
-    private init(capacity: Int, index: SlotIndex) {
+    private init(capacity: Int, index: SlotIndex, chunkSize: Int) {
         precondition(capacity > 0, "decision cache capacity must be positive")
         precondition(capacity < 1 << 31, "decision cache capacity must be below 2^31")
         self.capacity = capacity
-        state = Mutex(State(index: index))
+        state = Mutex(State(index: index, ring: DecisionRing(chunkSize: chunkSize)))
     }
 
     public func decisions(for paymentIDs: [String]) async -> [Decision?] {
@@ -88,6 +93,41 @@ public final class InMemoryDecisionCache: DecisionCache {
     public var count: Int { state.withLock { $0.index.count } }
 }
 
+/// The cache's decisions by slot, in fixed-size chunks instead of one array: growing never copies
+/// what is held (one array doubling towards a million decisions moved tens of megabytes under the
+/// cache's lock, a stall of every `decide` meanwhile, into fresh pages), and a full cache is as
+/// many chunks as it needs, not the next power of two.
+struct DecisionRing {
+    /// 4,096 decisions: about half a megabyte of chunk, so a chunk is one large allocation.
+    static let defaultChunkSize = 4_096
+
+    private var chunks: [[Decision]] = []
+    private let chunkSize: Int
+    private let shift: Int
+    private(set) var count = 0
+
+    /// `chunkSize` is a power of two, so a slot splits into chunk and offset by a shift and a mask.
+    init(chunkSize: Int) {
+        precondition(chunkSize > 0 && chunkSize.nonzeroBitCount == 1, "chunk size must be a power of two, got \(chunkSize)")
+        self.chunkSize = chunkSize
+        shift = chunkSize.trailingZeroBitCount
+    }
+
+    subscript(slot: Int) -> Decision {
+        get { chunks[slot &>> shift][slot & (chunkSize &- 1)] }
+        set { chunks[slot &>> shift][slot & (chunkSize &- 1)] = newValue }
+    }
+
+    mutating func append(_ decision: Decision) {
+        if count & (chunkSize &- 1) == 0 {
+            chunks.append([])
+            chunks[chunks.count - 1].reserveCapacity(chunkSize)
+        }
+        chunks[chunks.count - 1].append(decision)
+        count += 1
+    }
+}
+
 /// Payment id → ring slot, as an open-addressing table with linear probing. Each entry is one
 /// word: the top 32 bits of the id's hash (which also give its home position) and the slot + 1
 /// (0 is an empty entry). Kept at most half full; grows by doubling without hashing any id again
@@ -118,7 +158,7 @@ struct SlotIndex {
 
     /// The slot of `id` and the position of its entry if it is in the index; else nil and the
     /// empty position where it would go.
-    func find(_ id: String, hash: UInt64, in ring: [Decision]) -> (found: Int?, position: Int) {
+    func find(_ id: String, hash: UInt64, in ring: DecisionRing) -> (found: Int?, position: Int) {
         let tag = hash >> 32
         var position = Int(truncatingIfNeeded: hash >> shift)
         while true {
@@ -148,7 +188,7 @@ struct SlotIndex {
     }
 
     /// Removes the entry of `id` (which must be present).
-    mutating func remove(_ id: String, hash: UInt64, in ring: [Decision]) {
+    mutating func remove(_ id: String, hash: UInt64, in ring: DecisionRing) {
         let lookup = find(id, hash: hash, in: ring)
         precondition(lookup.found != nil, "decision cache index lost payment \(id)")
         var hole = lookup.position
