@@ -42,14 +42,19 @@ struct BoundedQueueTests {
     }
 
     @Test("a full queue holds the sender until the consumer takes an item")
-    func backpressure() async {
+    func backpressure() async throws {
         let queue = BoundedQueue<Int>(capacity: 2)
         await queue.send(1)
         await queue.send(2)
         let sender = Task { await queue.send(3) }
-        try? await Task.sleep(for: .milliseconds(50))
+        // Held, not merely late: it parks in the queue (a queue that let it through would never
+        // show a waiting sender), and 3 is not among the items.
+        var yields = 0
+        while await queue.waitingSenders == 0, yields < 100_000 { await Task.yield(); yields += 1 }
+        try #require(await queue.waitingSenders == 1)
         #expect(await queue.nextAll(upTo: 10) == [1, 2])
         await sender.value
+        #expect(await queue.waitingSenders == 0)
         #expect(await queue.next() == 3)
     }
 }

@@ -47,11 +47,33 @@ struct RedisAppendPathTests {
 
         /// `run` on `store`, recording the round trips of that call (1, 2, 3).
         func roundTrips(_ store: RedisFeatureStore, _ events: [PaymentEvent], sourceLocation: SourceLocation = #_sourceLocation) throws -> [Int] {
+            try recordingRounds(store) { try run(store, events, sourceLocation: sourceLocation) }.rounds
+        }
+
+        /// `store`'s values for `events`, unchecked (for the cases where Redis changes under the
+        /// store, which the oracle never sees), and the call's round trips; `afterRound` runs after
+        /// each round trip, before the next one (another instance's work, a deletion).
+        func process(
+            _ store: RedisFeatureStore, _ events: [PaymentEvent], afterRound: @escaping @Sendable (Int) -> Void = { _ in }
+        ) throws -> (values: [Double], rounds: [Int]) {
+            try recordingRounds(store, afterRound: afterRound) {
+                var out: [Double] = []
+                _ = try store.processSync(events, plan: RedisAppendPathTests.plan, mode: .update, into: &out)
+                return out
+            }
+        }
+
+        private func recordingRounds<Result>(
+            _ store: RedisFeatureStore, afterRound: @escaping @Sendable (Int) -> Void = { _ in }, _ body: () throws -> Result
+        ) throws -> (values: Result, rounds: [Int]) {
             rounds.withLock { $0.removeAll() }
-            store.setAfterRoundTrip { [self] round in self.rounds.withLock { $0.append(round) } }
+            store.setAfterRoundTrip { [self] round in
+                self.rounds.withLock { $0.append(round) }
+                afterRound(round)
+            }
             defer { store.setAfterRoundTrip(nil) }
-            try run(store, events, sourceLocation: sourceLocation)
-            return rounds.withLock { $0 }
+            let result = try body()
+            return (result, rounds.withLock { $0 })
         }
 
         func connection() throws -> RedisConnection { try RedisConnection(configuration: configuration) }
@@ -88,12 +110,8 @@ struct RedisAppendPathTests {
         // (L = 0) and LogScript recreates it in a second round trip; c5, new, rides the first.
         // The oracle never saw the expiry: c2 restarts empty ([1, 512]), c5 is new ([1, 1024]).
         #expect(try f.connection().send(RedisCommand("DEL", try f.key("c2"))).integer == 1)
-        f.rounds.withLock { $0.removeAll() }
-        f.a.setAfterRoundTrip { [f] round in f.rounds.withLock { $0.append(round) } }
-        var out: [Double] = []
-        _ = try f.a.processSync([payment("p10", at: 9, card: "c2", amount: 512), payment("p11", at: 10, card: "c5", amount: 1024)], plan: Self.plan, mode: .update, into: &out)
-        f.a.setAfterRoundTrip(nil)
-        #expect(f.rounds.withLock { $0 } == [1, 2])
+        let (out, roundsAfterDelete) = try f.process(f.a, [payment("p10", at: 9, card: "c2", amount: 512), payment("p11", at: 10, card: "c5", amount: 1024)])
+        #expect(roundsAfterDelete == [1, 2])
         #expect(out == [1, 512, 1, 1024])
         #expect(try f.length("c2") == 2)
         #expect(try f.length("c5") == 2)
@@ -127,22 +145,19 @@ struct RedisAppendPathTests {
         // trips B appends 460 (index 33), whose upkeep trims ≤ 440 − 120 = 320 s: the head up to 300
         // (index 30). A's own upkeep, due by its cached mark (280), finds the mark at 440 and does nothing.
         let late = Mutex<[Double]>([])
-        f.a.setAfterRoundTrip { [f] round in
-            f.rounds.withLock { $0.append(round) }
+        let (out, rounds) = try f.process(f.a, [payment("a2", at: 420)]) { [f] round in
             guard round == 1 else { return }
+            // Directly, not through `process`: that would record B's round trips among A's.
             do {
-                var out: [Double] = []
-                _ = try f.b.processSync([payment("b31", at: 460)], plan: Self.plan, mode: .update, into: &out)
-                late.withLock { $0 = out }
+                var values: [Double] = []
+                _ = try f.b.processSync([payment("b31", at: 460)], plan: Self.plan, mode: .update, into: &values)
+                late.withLock { $0 = values }
             } catch { Issue.record("B: \(error)") }
         }
-        var out: [Double] = []
-        _ = try f.a.processSync([payment("a2", at: 420)], plan: Self.plan, mode: .update, into: &out)
-        f.a.setAfterRoundTrip(nil)
         #expect(try f.header("c1").dropFirst().prefix(2) == [31, StreamGenerator.start + 460_000])
         // A's read started at the new base (31) and was answered: no third round trip (a log gone
         // since the append), nothing appended twice (index 31 on: 440, 420, 460).
-        #expect(f.rounds.withLock { $0 } == [1, 2])
+        #expect(rounds == [1, 2])
         #expect(try f.length("c1") == 4)
         // In log order: a2, then b31. 300 is expired for A once it has applied 440: a2's window
         // (360, 420] holds a2 alone; b31's (400, 460] holds 420, 440, 460.
@@ -207,22 +222,16 @@ struct RedisAppendPathTests {
         // list is deleted in between (here: DEL; in production an expiry or a restart), so the read
         // answers nil and round trip 3 recreates the list under a new epoch with p3 alone.
         let key = try f.key("c1")
-        f.a.setAfterRoundTrip { [f] round in
-            f.rounds.withLock { $0.append(round) }
+        let (out, rounds) = try f.process(f.a, [payment("p3", at: 20, amount: 4)]) { [f] round in
             if round == 1 { _ = try? f.connection().send(RedisCommand("DEL", key)) }
         }
-        var out: [Double] = []
-        _ = try f.a.processSync([payment("p3", at: 20, amount: 4)], plan: Self.plan, mode: .update, into: &out)
-        f.a.setAfterRoundTrip(nil)
-        #expect(f.rounds.withLock { $0 } == [1, 2, 3])
+        #expect(rounds == [1, 2, 3])
         // The new log holds p3 alone, and A's windows restarted with it (the oracle, which never saw
         // the deletion, would say [3, 7]).
         #expect(out == [1, 4])
         #expect(try f.length("c1") == 2)
         // B sees the new epoch, drops its windows for c1 and replays the new log: p3, then its p4.
-        var outB: [Double] = []
-        _ = try f.b.processSync([payment("p4", at: 30, amount: 8)], plan: Self.plan, mode: .update, into: &outB)
-        #expect(outB == [2, 12])
+        #expect(try f.process(f.b, [payment("p4", at: 30, amount: 8)]).values == [2, 12])
         #expect(try f.length("c1") == 3)
     }
 

@@ -599,8 +599,10 @@ final class KeyWindow: @unchecked Sendable {
         guard hi == count else { return pastDistinct(feature, lo: lo, hi: hi, plus: extra) }
         // Most keys (cards, devices, IPs) hold a handful of entries: counting them by a scan spares
         // each such key a counted map, a heap table of 8 slots (320 bytes) per distinct feature that
-        // was most of what a new key cost (jemalloc heap profile of `waqiti serve` during the engine
-        // bench's drain, bench/results/engine.md). The map is built once the window outgrows the scan.
+        // was most of what a new key cost (89 MB of 290 MB live in a jemalloc heap profile of `waqiti
+        // serve` under `waqiti-bench engine --only throughput --events 100000 --runs 1 --stores memory`
+        // with MALLOC_CONF=prof:true; bench/results/engine.md, session 11). The map is built once the
+        // window outgrows the scan.
         if !distincts[d].valid, hi - lo <= KeyWindow.distinctScanLimit {
             return scanDistinct(feature, lo: lo, hi: hi, plus: extra)
         }
