@@ -22,6 +22,8 @@ import Redis
 // 3. HTTP: `POST /v1/score` under wrk at fixed rates and unthrottled, on a fresh in-memory engine
 //    (EngineBenchHTTP.swift). `--only http` runs this phase alone on a fresh engine and replaces
 //    only the HTTP section and target line of bench/results/engine.md.
+// WAQITI_BENCH_LATENCY_TRACE=DIR writes each latency row's timed arrivals (scheduled index,
+// latency µs) to DIR/<output topic>.tsv, to see when in the row its tail happened.
 // `--only throughput` runs phase 1 alone and prints its medians instead of writing the results
 // file; with `--compare OTHER-WAQITI` each round also drains with that binary (an A/B of two
 // builds on the same preloaded topic, the two engines' order alternating from round to round).

@@ -133,10 +133,12 @@ final class OutputReader: @unchecked Sendable {
 
     private let consumer: KafkaConsumer
     private let identity: Identity
+    private let topic: String
 
     /// Reads from each partition's current end (`fromEnd`) or from its beginning.
     init(topic: String, partitions: Int32, brokers: String, identity: Identity = .key, fromEnd: Bool = false) throws {
         self.identity = identity
+        self.topic = topic
         var configuration = KafkaConsumerConfiguration(client: BenchKafka.client(brokers, "waqiti-bench-reader"), groupID: nil)
         configuration.fetchWaitMax = BenchKafka.readerFetchWait
         consumer = try KafkaConsumer(configuration: configuration)
@@ -168,6 +170,16 @@ final class OutputReader: @unchecked Sendable {
         var result = ReadResult()
         var seen = Set<[UInt8]>(minimumCapacity: expected)
         let deadline = ContinuousClock.now + timeout
+        // WAQITI_BENCH_LATENCY_TRACE=DIR: every timed arrival as "scheduled index, latency µs" in
+        // DIR/<topic>.tsv, to see when in a row its tail happened (a diagnostic, not a result).
+        let traceDirectory = schedule == nil ? nil : ProcessInfo.processInfo.environment["WAQITI_BENCH_LATENCY_TRACE"]
+        var trace: [(Int, UInt64)] = []
+        defer {
+            if let traceDirectory {
+                let lines = trace.map { "\($0.0)\t\($0.1)\n" }.joined()
+                try? lines.write(toFile: "\(traceDirectory)/\(topic).tsv", atomically: true, encoding: .utf8)
+            }
+        }
         while result.distinct < expected, ContinuousClock.now < deadline {
             guard let batch = try? consumer.poll(maxMessages: 5_000, timeout: .milliseconds(50)) else { continue }
             let now = ContinuousClock.now
@@ -186,6 +198,7 @@ final class OutputReader: @unchecked Sendable {
                 if let schedule, let index, index >= schedule.measureFrom {
                     let sent = BenchKafka.scheduledInstant(index: index, rate: schedule.rate, start: schedule.start)
                     _ = result.latency.record((now - sent).inMicroseconds)
+                    if traceDirectory != nil { trace.append((index, (now - sent).inMicroseconds)) }
                 }
             }
         }
