@@ -17,13 +17,26 @@ private final class FakeOffsets: PartitionOffsetsSource {
 
     func setFailing(_ value: Bool) { failing.withLock { $0 = value } }
 
-    func watermarks(of partition: KafkaTopicPartition) throws -> (low: Int64, high: Int64) {
+    /// Each call's kind and partitions, in order.
+    let calls = Mutex<[String]>([])
+
+    func ends(of partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
+        try answer("ends", partitions) { $0.high }
+    }
+
+    func starts(of partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
+        try answer("starts", partitions) { $0.low }
+    }
+
+    private func answer(_ kind: String, _ partitions: [KafkaTopicPartition], _ pick: ((low: Int64, high: Int64)) -> Int64) throws -> [KafkaTopicPartition: Int64] {
+        calls.withLock { $0.append("\(kind) \(partitions.map(\.partition))") }
         if failing.withLock({ $0 }) { throw KafkaError.timeout(operation: "watermarks", after: .seconds(1)) }
-        return marks[partition]!
+        return Dictionary(uniqueKeysWithValues: partitions.map { ($0, pick(marks[$0]!)) })
     }
 
     func committed(_ partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
-        commits.filter { partitions.contains($0.key) }
+        calls.withLock { $0.append("committed \(partitions.map(\.partition))") }
+        return commits.filter { partitions.contains($0.key) }
     }
 }
 
@@ -53,6 +66,8 @@ struct ConsumerLagTests {
         #expect(lags.map(\.partition.partition) == [0, 1, 3, 4])
         // p0 read up to 14 (next 15) of 20; p1 next 5 of 5; p3 unread, committed 7 of 10; p4 unread, nothing committed, 2...9.
         #expect(lags.map(\.lag) == [5, 0, 3, 7])
+        // One call per kind for the whole round, each only for the partitions that need it.
+        #expect(offsets.calls.withLock { $0 } == ["ends [0, 1, 3, 4]", "committed [3, 4]", "starts [4]"])
     }
 
     @Test("a broker that does not answer keeps the last measured values")

@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 import Logging
 import ServiceLifecycle
@@ -38,9 +39,15 @@ public final class PartitionPositions: Sendable {
     }
 }
 
-/// The broker's view of partitions, for lag: where they end, and where the group committed.
+/// The broker's view of partitions, for lag: where they end and start, and where the group
+/// committed. Each call covers many partitions, so one round of measurement is a few broker round
+/// trips however many partitions an instance owns.
 public protocol PartitionOffsetsSource: Sendable {
-    func watermarks(of partition: KafkaTopicPartition) throws -> (low: Int64, high: Int64)
+    /// One past the last offset of each partition (its high watermark).
+    func ends(of partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64]
+    /// The first offset each partition still holds (its low watermark).
+    func starts(of partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64]
+    /// The group's committed offsets; partitions without one are absent.
     func committed(_ partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64]
 }
 
@@ -52,6 +59,10 @@ public protocol PartitionOffsetsSource: Sendable {
 /// offset). A broker that does not answer leaves the last values in place. Tansu 0.6 reports the
 /// high watermark as one past the first offset of the last record batch, so there the lag is a
 /// lower bound (exact when producers send one record per batch).
+///
+/// The broker calls block (librdkafka has no asynchronous offset queries), so each round runs on
+/// a thread of its own rather than on Swift's cooperative pool, whose few threads run the
+/// pipeline and the HTTP handlers.
 public final class ConsumerLagMonitor: Service, Sendable {
     private let positions: PartitionPositions
     private let offsets: any PartitionOffsetsSource
@@ -72,32 +83,45 @@ public final class ConsumerLagMonitor: Service, Sendable {
         try await LoopService(name: "consumer-lag") { [self] in
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
-                measure()
+                await measureOffPool()
             }
         }.run()
     }
 
-    /// Measures every owned partition once and publishes the result; returns it.
+    private func measureOffPool() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                measure()
+                done.resume()
+            }
+            thread.name = "waqiti-consumer-lag"
+            thread.start()
+        }
+    }
+
+    /// Measures every owned partition once and publishes the result; returns it. Blocks on the
+    /// broker: at most three calls (ends; for partitions not read yet, committed offsets; for
+    /// those without one, starts).
     @discardableResult
     public func measure() -> [(partition: KafkaTopicPartition, lag: Int64)] {
         let owned = positions.snapshot
         var lags: [(partition: KafkaTopicPartition, lag: Int64)] = []
-        let previous = last.withLock { $0 }
         do {
+            let ends = try offsets.ends(of: owned.map(\.partition))
             let unread = owned.filter { $0.next == nil }.map(\.partition)
             let committed = unread.isEmpty ? [:] : try offsets.committed(unread)
+            let neverCommitted = unread.filter { committed[$0] == nil }
+            let starts = neverCommitted.isEmpty ? [:] : try offsets.starts(of: neverCommitted)
             for (partition, next) in owned {
-                let marks = try offsets.watermarks(of: partition)
-                let position = next ?? committed[partition] ?? marks.low
-                lags.append((partition, max(0, marks.high - position)))
+                guard let end = ends[partition], let position = next ?? committed[partition] ?? starts[partition] else {
+                    throw KafkaError.operationFailed(operation: "offsets of \(partition)", code: .unknownTopicOrPartition)
+                }
+                lags.append((partition, max(0, end - position)))
             }
         } catch {
-            // One slow or failing broker call per round is enough: keep the last values.
             logger.debug("consumer lag not measured this round", metadata: ["error": "\(error)"])
-            let measured = Set(lags.map(\.partition))
-            for entry in owned where !measured.contains(entry.partition) {
-                if let lag = previous[entry.partition] { lags.append((entry.partition, lag)) }
-            }
+            let previous = last.withLock { $0 }
+            lags = owned.compactMap { entry in previous[entry.partition].map { (entry.partition, $0) } }
         }
         last.withLock { last in
             last = [:]

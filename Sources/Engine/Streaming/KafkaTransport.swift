@@ -57,7 +57,7 @@ public final class KafkaMessageSink: MessageSink {
 }
 
 /// The broker's offsets for lag, over the engine's own consumer (librdkafka handles are
-/// thread-safe; each call is one broker round trip bounded by `timeout`).
+/// thread-safe; each call is one broker round trip per topic, bounded by `timeout`).
 public struct KafkaPartitionOffsets: PartitionOffsetsSource {
     private let consumer: KafkaConsumer
     private let timeout: Duration
@@ -67,11 +67,25 @@ public struct KafkaPartitionOffsets: PartitionOffsetsSource {
         self.timeout = timeout
     }
 
-    public func watermarks(of partition: KafkaTopicPartition) throws -> (low: Int64, high: Int64) {
-        try consumer.watermarks(topic: partition.topic, partition: partition.partition, timeout: timeout)
+    public func ends(of partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
+        try boundaries(of: partitions, .end)
+    }
+
+    public func starts(of partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
+        try boundaries(of: partitions, .start)
     }
 
     public func committed(_ partitions: [KafkaTopicPartition]) throws -> [KafkaTopicPartition: Int64] {
         try consumer.committed(partitions, timeout: timeout)
+    }
+
+    private func boundaries(of partitions: [KafkaTopicPartition], _ boundary: KafkaPartitionBoundary) throws -> [KafkaTopicPartition: Int64] {
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for (topic, members) in Dictionary(grouping: partitions, by: \.topic) {
+            for (partition, offset) in try consumer.boundaryOffsets(topic: topic, partitions: members.map(\.partition), boundary, timeout: timeout) {
+                result[KafkaTopicPartition(topic: topic, partition: partition)] = offset
+            }
+        }
+        return result
     }
 }

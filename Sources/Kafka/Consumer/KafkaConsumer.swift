@@ -118,6 +118,21 @@ public final class KafkaConsumer: Sendable {
         return (low, high)
     }
 
+    /// Where each partition ends (`.end`: its high watermark, one past the last offset) or starts
+    /// (`.start`: its low watermark), for many partitions of a topic in one ListOffsets round trip
+    /// per leader (`watermarks(topic:partition:)` asks for one partition, both ends). Tansu 0.6
+    /// answers the end as one past the *first* offset of the last record batch.
+    public func boundaryOffsets(topic: String, partitions: [Int32], _ boundary: KafkaPartitionBoundary, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32: Int64] {
+        // ListOffsets' special timestamps: -1 asks for the latest offset, -2 for the earliest.
+        let offsets = try offsetsForTimes(topic: topic, partitions: partitions, milliseconds: boundary == .end ? -1 : -2, timeout: timeout)
+        var result: [Int32: Int64] = [:]
+        for (partition, offset) in offsets {
+            guard let offset else { throw .operationFailed(operation: "\(boundary) offset of \(topic)[\(partition)]", code: .unknownTopicOrPartition) }
+            result[partition] = offset
+        }
+        return result
+    }
+
     /// Per partition, the first offset whose record timestamp is at or after `milliseconds` since
     /// the epoch (the broker's ListOffsets by time), or nil when no record is that late: where a
     /// replay bounded by time starts reading, and where it stops.
@@ -325,4 +340,14 @@ struct RangeProgress {
     mutating func reachedEnd(_ partition: KafkaTopicPartition, offset: Int64) {
         if let end = ends[partition], offset >= end { unfinished.remove(partition) }
     }
+}
+
+/// Which end of a partition `KafkaConsumer.boundaryOffsets` asks for.
+public enum KafkaPartitionBoundary: Sendable, CustomStringConvertible {
+    /// The first offset the partition still holds (low watermark).
+    case start
+    /// One past the last offset (high watermark).
+    case end
+
+    public var description: String { self == .start ? "start" : "end" }
 }
