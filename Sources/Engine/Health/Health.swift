@@ -42,6 +42,13 @@ public struct HealthIndicator: Sendable {
         self.probe = probe
     }
 
+    /// A probe that blocks on its dependency (a broker or Redis round trip with a timeout) runs
+    /// on a thread of its own: a dependency that is down would otherwise hold a thread of Swift's
+    /// cooperative pool for the whole timeout on every health call.
+    public init(name: String, blocking probe: @escaping @Sendable () -> ComponentHealth) {
+        self.init(name: name) { await OffPool.run("health-\(name)", probe) }
+    }
+
     public func check() async -> ComponentHealth { await probe() }
 }
 

@@ -159,14 +159,14 @@ public final class EngineRuntime: Sendable {
                     interval: consumerLagInterval, logger: logger
                 ))
                 let topic = configuration.kafka.paymentsTopic
-                health.append(HealthIndicator(name: "kafka") {
+                health.append(HealthIndicator(name: "kafka", blocking: {
                     do {
                         let marks = try consumer.watermarks(topic: topic, partition: 0, timeout: .seconds(1))
                         return ComponentHealth(name: "kafka", status: .up, detail: "\(configuration.kafka.brokers): \(topic)[0] high watermark \(marks.high)")
                     } catch {
                         return ComponentHealth(name: "kafka", status: .down, detail: "\(configuration.kafka.brokers): \(error)")
                     }
-                })
+                }))
             } catch {
                 throw StartError.kafka("\(error)")
             }
@@ -186,7 +186,7 @@ public final class EngineRuntime: Sendable {
     }
 
     private static func redisHealth(configuration: RedisConfiguration?, router: FeatureRouter, decisions: RedisDecisionCache?) -> HealthIndicator {
-        HealthIndicator(name: "redis") {
+        HealthIndicator(name: "redis", blocking: {
             guard let configuration else { return ComponentHealth(name: "redis", status: .up, detail: "not used: every feature is in memory") }
             // Ask Redis now rather than report the last batch: with no traffic the state could be stale.
             let reachable: String?
@@ -208,6 +208,6 @@ public final class EngineRuntime: Sendable {
             default:
                 return ComponentHealth(name: "redis", status: .up, detail: "\(configuration.host):\(configuration.port)", requiredForReadiness: false)
             }
-        }
+        })
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Kafka
 import Logging
 import ServiceLifecycle
@@ -83,20 +82,9 @@ public final class ConsumerLagMonitor: Service, Sendable {
         try await LoopService(name: "consumer-lag") { [self] in
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
-                await measureOffPool()
+                await OffPool.run("consumer-lag") { [self] in measure() }
             }
         }.run()
-    }
-
-    private func measureOffPool() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread { [self] in
-                measure()
-                done.resume()
-            }
-            thread.name = "waqiti-consumer-lag"
-            thread.start()
-        }
     }
 
     /// Measures every owned partition once and publishes the result; returns it. Blocks on the

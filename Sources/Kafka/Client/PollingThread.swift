@@ -7,11 +7,12 @@ final class PollingThread: Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     init(name: String, body: @escaping @Sendable () -> Void) {
+        // Named from inside: on Linux, Foundation drops a name set before the thread starts.
         let thread = Thread { [stopped, exited] in
+            Thread.current.name = name
             while !stopped.isSet { body() }
             exited.signal()
         }
-        thread.name = name
         thread.start()
     }
 

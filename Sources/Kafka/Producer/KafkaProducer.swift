@@ -28,7 +28,7 @@ public final class KafkaProducer: Sendable {
         }
         self.tracker = tracker
         let handle = KafkaHandle(client.handle)
-        poller = PollingThread(name: "waqiti-kafka-producer") { rd_kafka_poll(handle.pointer, 50) }
+        poller = PollingThread(name: "kafka-producer") { rd_kafka_poll(handle.pointer, 50) }
     }
 
     deinit {

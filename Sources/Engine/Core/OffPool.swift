@@ -1,0 +1,19 @@
+import Foundation
+
+/// Runs a blocking call (a librdkafka or hiredis round trip) on a thread of its own and resumes
+/// the caller with its result, so the call never holds one of the few threads of Swift's
+/// cooperative pool, which run the pipeline and the HTTP handlers. For occasional calls (health
+/// checks, lag rounds): each call starts a thread.
+enum OffPool {
+    /// - Parameter name: the thread's name in `top -H` and `perf` (the kernel keeps 15 bytes).
+    static func run<T: Sendable>(_ name: String, _ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            // Named from inside: on Linux, Foundation drops a name set before the thread starts.
+            let thread = Thread {
+                Thread.current.name = name
+                continuation.resume(returning: body())
+            }
+            thread.start()
+        }
+    }
+}
