@@ -102,7 +102,7 @@ public final class ConsumerLagMonitor: Service, Sendable {
             let starts = neverCommitted.isEmpty ? [:] : try offsets.starts(of: neverCommitted)
             for (partition, next) in owned {
                 guard let end = ends[partition], let position = next ?? committed[partition] ?? starts[partition] else {
-                    throw KafkaError.operationFailed(operation: "offsets of \(partition)", code: .unknownTopicOrPartition)
+                    throw UnansweredPartition(partition: partition)
                 }
                 lags.append((partition, max(0, end - position)))
             }
@@ -118,4 +118,10 @@ public final class ConsumerLagMonitor: Service, Sendable {
         metrics.recordConsumerLag(lags.map { (topic: $0.partition.topic, partition: $0.partition.partition, lag: $0.lag) })
         return lags
     }
+}
+
+/// The broker's answer left out a partition that was asked about.
+private struct UnansweredPartition: Error, CustomStringConvertible {
+    let partition: KafkaTopicPartition
+    var description: String { "the broker's offsets did not include \(partition)" }
 }

@@ -108,9 +108,9 @@ enum EngineBenchHTTP {
             outcome.rows.append([
                 shape.target == 0 ? "unthrottled" : String(shape.target), shape.description,
                 String(Int(result.rate)), String(result.p50), String(result.p99), String(result.p999), String(result.max), String(result.errors), late,
-                String(Int(engineCPU.rounded())), String(Int(wrkCPU.rounded())),
+                "\(result.medianBurst), \(result.largestBurst)", String(Int(engineCPU.rounded())), String(Int(wrkCPU.rounded())),
             ])
-            print("  http \(shape.label): \(Int(result.rate)) req/s, p50 \(result.p50) ms, p99 \(result.p99) ms, p99.9 \(result.p999) ms, errors \(result.errors), late sends \(late), engine \(Int(engineCPU)) µs CPU/req, wrk \(Int(wrkCPU)) µs CPU/req")
+            print("  http \(shape.label): \(Int(result.rate)) req/s, p50 \(result.p50) ms, p99 \(result.p99) ms, p99.9 \(result.p999) ms, errors \(result.errors), late sends \(late), sends per 100 µs \(result.medianBurst) (median) \(result.largestBurst) (largest), engine \(Int(engineCPU)) µs CPU/req, wrk \(Int(wrkCPU)) µs CPU/req")
         }
         return outcome
     }
@@ -129,10 +129,10 @@ enum EngineBenchHTTP {
         text += "instant comes sends late (column \"late sends\") and the schedule restarts from then, so any shortfall shows in the achieved rate. "
         text += "The closed-loop row is the shape used until session 12: each connection sends, waits for the response, then waits 10 ms, after a "
         text += "\(probeSeconds) s probe that scales its connections by target ÷ the rate they reached (at most twice the nominal 50); responses that "
-        text += "finish together come back together, so its sends bunch into bursts. wrk's latency is measured from the request's send, "
+        text += "finish together come back together, so its sends bunch into bursts. The bursts column counts wrk's sends per 100 µs of the monotonic clock: how many left in the same 100 µs as the median send (itself included), and the most in any 100 µs. wrk's latency is measured from the request's send, "
         text += "without coordinated-omission correction. CPU columns: the engine process's and wrk's user + system time during the row, per "
         text += "request (the broker and Redis are idle in this phase). The target is judged by the Poisson row at 5,000.\n\n"
-        let columns = ["target req/s", "arrivals", "achieved req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "late sends", "engine CPU µs/req", "wrk CPU µs/req"]
+        let columns = ["target req/s", "arrivals", "achieved req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "late sends", "sends per 100 µs (median send's, largest)", "engine CPU µs/req", "wrk CPU µs/req"]
         return text + EngineBenchReport.table(columns, rows)
     }
 
@@ -199,6 +199,9 @@ enum WrkRun {
         var errors: Int
         /// Poisson rows: sends that left after their scheduled instant (no connection was free).
         var late: Int
+        /// Sends that left in the same 100 µs as the median send (itself included), and the most
+        /// in any 100 µs: how bunched the arrivals were.
+        var medianBurst: Int, largestBurst: Int
         var p50: Double, p99: Double, p999: Double, max: Double  // milliseconds
         /// wrk's own user + system CPU time.
         var cpuSeconds: Double
@@ -221,7 +224,15 @@ enum WrkRun {
         }
         local times = { \(payments.times.map(String.init).joined(separator: ", ")) }
         local span = \(payments.spanMilliseconds)
+        local ffi = require("ffi")
+        ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } waqiti_timespec; int clock_gettime(int, waqiti_timespec *); ]]
+        local clock = ffi.new("waqiti_timespec")
+        local function now_ms() ffi.C.clock_gettime(1, clock); return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6 end
+        -- Sends per 100 µs of the monotonic clock: how bunched the row's arrivals are.
+        bursts = {}
         request = function()
+          local tick = math.floor(now_ms() * 10)
+          bursts[tick] = (bursts[tick] or 0) + 1
           counter = counter + 1
           local i = counter % #bodies + 1
           local at = times[i] + math.floor(counter / #bodies) * span
@@ -234,9 +245,19 @@ enum WrkRun {
         done = function(summary, latency, requests)
           local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
           local late = 0
-          for _, thread in ipairs(threads) do late = late + (tonumber(thread:get("late")) or 0) end
-          io.write(string.format("WRK %d %d %d %.3f %.3f %.3f %.3f %d\\n", summary.requests, summary.duration, errors,
-            latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000, latency.max / 1000, late))
+          local sizes, sends, largest = {}, 0, 0
+          for _, thread in ipairs(threads) do
+            late = late + (tonumber(thread:get("late")) or 0)
+            for _, n in pairs(thread:get("bursts")) do sizes[n] = (sizes[n] or 0) + n; sends = sends + n; if n > largest then largest = n end end
+          end
+          -- The median send's burst: the size at which half of all sends are in bursts that small or smaller.
+          local median, seen = 0, 0
+          for n = 1, largest do
+            seen = seen + (sizes[n] or 0)
+            if median == 0 and seen * 2 >= sends then median = n end
+          end
+          io.write(string.format("WRK %d %d %d %.3f %.3f %.3f %.3f %d %d %d\\n", summary.requests, summary.duration, errors,
+            latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000, latency.max / 1000, late, median, largest))
         end
         """
         let path = "\(workDirectory)/score-\(label).lua"
@@ -259,12 +280,13 @@ enum WrkRun {
         }
         let fields = line.split(separator: " ").dropFirst().map { Double($0) ?? 0 }
         return Result(requests: Int(fields[0]), seconds: fields[1] / 1e6, errors: Int(fields[2]), late: Int(fields[7]),
+                      medianBurst: Int(fields[8]), largestBurst: Int(fields[9]),
                       p50: fields[3], p99: fields[4], p999: fields[5], max: fields[6], cpuSeconds: cpu)
     }
 
     /// wrk's `delay()` hook (milliseconds until the connection's next send; wrk's timers round it
-    /// down to whole milliseconds). Poisson: exponential gaps from a fixed seed, on the monotonic
-    /// clock through LuaJIT's FFI (wrk's Lua has no sub-second clock of its own).
+    /// down to whole milliseconds). Poisson: exponential gaps from a fixed seed, on the script's
+    /// `now_ms` (the monotonic clock through LuaJIT's FFI: wrk's Lua has no sub-second clock).
     static func delayScript(_ arrivals: EngineBenchHTTP.Arrivals) -> String {
         switch arrivals {
         case .unthrottled:
@@ -273,10 +295,6 @@ enum WrkRun {
             return "late = 0\ndelay = function() return \(delay) end"
         case .poisson(let rate):
             return """
-            local ffi = require("ffi")
-            ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } waqiti_timespec; int clock_gettime(int, waqiti_timespec *); ]]
-            local clock = ffi.new("waqiti_timespec")
-            local function now_ms() ffi.C.clock_gettime(1, clock); return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6 end
             math.randomseed(42)
             local next_at = nil
             late = 0
