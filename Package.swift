@@ -120,13 +120,13 @@ let package = Package(
         ),
 
         // The integration gate and the local stack's addresses, shared by every test target that
-        // talks to a real service.
+        // talks to a real service, and the per-test temporary folder of every target that writes files.
         .target(name: "LocalStackSupport", dependencies: [
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/LocalStackSupport"),
-        .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore", "Simulation"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore"]),
+        .testTarget(name: "FraudCoreTests", dependencies: ["FraudCore", "Simulation", "LocalStackSupport"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore", "LocalStackSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis", "LocalStackSupport"], swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "RulesTests", dependencies: [
             "Rules", "Features", "FraudCore", "Simulation",
@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "AllocatorTests", dependencies: ["Allocator"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "BLAS", "Features", "Simulation", "FraudCore", "Rules", "Engine", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "BLAS", "Features", "Simulation", "FraudCore", "Rules", "Engine", "LocalStackSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ModelTests", dependencies: [
             "Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation", "Engine",
             .product(name: "MetricsTestKit", package: "swift-metrics"),

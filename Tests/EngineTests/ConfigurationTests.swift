@@ -3,14 +3,15 @@ import Features
 import Foundation
 import FraudCore
 import Testing
+import LocalStackSupport
 
 private func writeConfig(_ json: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("waqiti-config-\(UUID().uuidString).json").path
+    let path = TemporaryFolder.current.path("config-\(UUID().uuidString).json")
     try json.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }
 
-@Suite("EngineConfiguration")
+@Suite("EngineConfiguration", .temporaryFolder)
 struct ConfigurationTests {
     @Test("embedded defaults need no file and no environment")
     func defaults() throws {

@@ -5,7 +5,7 @@ import Redis
 import Testing
 import LocalStackSupport
 
-@Suite("Redis outage during a run, against the real broker and Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("Redis outage during a run, against the real broker and Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct DegradedModeIntegrationTests {
     @Test("Redis cut mid-run: decisions continue with features_degraded and the review_above policy, health says DEGRADED; Redis back: both recover")
     func outageAndRecovery() async throws {

@@ -4,7 +4,7 @@ import Kafka
 import Testing
 import LocalStackSupport
 
-@Suite("Hostile messages on payments, against the real broker", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("Hostile messages on payments, against the real broker", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct HostileInputIntegrationTests {
     /// A valid event's JSON with one field's raw JSON value replaced.
     private static func event(_ id: String, replacing field: String? = nil, with raw: String = "") -> [UInt8] {

@@ -3,15 +3,16 @@ import Foundation
 import FraudCore
 import Logging
 import Testing
+import LocalStackSupport
 
 /// `redis.connect_timeout` and `redis.command_timeout` reach the engine's Redis clients: a Redis
 /// that stops answering costs a batch at most the configured time, and the batch is decided on
 /// local windows with the reason naming that time. No services: the "Redis" is a loopback port
 /// that never answers.
-@Suite("Redis timeouts from the configuration")
+@Suite("Redis timeouts from the configuration", .temporaryFolder)
 struct RedisTimeoutTests {
     private func runtime(redisPort: Int, configure: (inout EngineConfiguration) -> Void) throws -> EngineRuntime {
-        let rulesFile = FileManager.default.temporaryDirectory.appendingPathComponent("redis-timeout-\(UUID().uuidString).rules").path
+        let rulesFile = TemporaryFolder.current.path("redis-timeout.rules")
         try """
         version "redis-timeout-1"
         rule burst: decline +50 if count(account_id, 10m) >= 4

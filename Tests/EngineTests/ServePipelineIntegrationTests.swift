@@ -5,7 +5,7 @@ import Kafka
 import Testing
 import LocalStackSupport
 
-@Suite("waqiti serve pipeline against the real broker and Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("waqiti serve pipeline against the real broker and Redis", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct ServePipelineIntegrationTests {
     @Test("simulated payments in, exactly one decision per payment_id out (redeliveries identical), bad messages dead-lettered, offsets committed")
     func endToEnd() async throws {

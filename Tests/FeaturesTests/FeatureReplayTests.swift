@@ -1,6 +1,7 @@
 import Foundation
 import FraudCore
 import Testing
+import LocalStackSupport
 @testable import Features
 
 /// One output line, decoded with JSONDecoder (which, unlike JSONSerialization here, reads doubles exactly).
@@ -9,16 +10,14 @@ struct FeatureLine: Decodable {
     var features: [String: Double?]
 }
 
-@Suite("Feature replay (waqiti replay --features)")
+@Suite("Feature replay (waqiti replay --features)", .temporaryFolder)
 struct FeatureReplayTests {
     let plan = FeaturePlan([
         "count(card_fingerprint, 10m)", "sum(amount_usd, account_id, 1h)", "avg(amount_minor, card_fingerprint, 1h)",
         "distinct(ip, account_id, 1h, where channel == \"ecom\")", "seconds_since_last(card_fingerprint)", "max(amount_minor, beneficiary_id, 30m)",
     ].map { try! FeatureSpec(parsing: $0) })
 
-    func temporaryPath(_ name: String) -> String {
-        NSTemporaryDirectory() + "waqiti-replay-\(UInt32.random(in: 0...UInt32.max))-\(name)"
-    }
+    func temporaryPath(_ name: String) -> String { TemporaryFolder.current.path(name) }
 
     /// 2,000 simulated events as JSON Lines, with a malformed line after the 10th and the 1000th.
     func writeInput() throws -> (path: String, events: [PaymentEvent]) {

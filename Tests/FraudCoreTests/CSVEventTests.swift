@@ -1,9 +1,10 @@
 import Foundation
 import Simulation
 import Testing
+import LocalStackSupport
 @testable import FraudCore
 
-@Suite("CSV events")
+@Suite("CSV events", .temporaryFolder)
 struct CSVEventTests {
     static let header = "payment_id,occurred_at,account_id,card_fingerprint,device_id,ip,merchant_id,mcc,amount_minor,currency,card_country,ip_country,channel,type,beneficiary_id,label"
 

@@ -1,13 +1,14 @@
 import Foundation
 import Testing
+import LocalStackSupport
 @testable import FraudCore
 
 /// The pre-decoded cache: what goes in comes back identical (events, line numbers, rejected lines,
 /// batch boundaries), and a cache that does not match its input or is damaged is refused with a
 /// message that says what is wrong.
-@Suite("Event cache", .serialized)
+@Suite("Event cache", .serialized, .temporaryFolder)
 struct EventCacheTests {
-    static func path(_ name: String) -> String { "/tmp/waqiti-cache-tests-\(getpid())-\(name)" }
+    static func path(_ name: String) -> String { TemporaryFolder.current.path(name) }
 
     /// 2,600 lines (several cache blocks): events with and without beneficiary, metadata and label,
     /// every channel and type, non-ASCII ids, a blank line and five malformed lines, one too long.
@@ -63,7 +64,6 @@ struct EventCacheTests {
     @Test("A cache gives back the reader's batches exactly: events, line numbers, rejected lines and boundaries", arguments: [1, 333, 1_024])
     func roundTrip(batchSize: Int) throws {
         let input = try Self.writeInput("round-\(batchSize).jsonl"), cache = Self.path("round-\(batchSize).wqc")
-        defer { unlink(input); unlink(cache) }
         let decoded = try Self.buildCache(input: input, cache: cache, batchSize: batchSize)
         #expect(access(cache + ".partial", F_OK) != 0)
         let reader = try EventCacheReader(path: cache, inputName: input, source: try EventCacheStamp(path: input))
@@ -81,7 +81,6 @@ struct EventCacheTests {
     @Test("Building the same cache twice gives the same bytes (metadata written in key order)")
     func deterministicBytes() throws {
         let input = try Self.writeInput("same.jsonl"), first = Self.path("same-1.wqc"), second = Self.path("same-2.wqc")
-        defer { unlink(input); unlink(first); unlink(second) }
         _ = try Self.buildCache(input: input, cache: first)
         _ = try Self.buildCache(input: input, cache: second)
         let a = try Data(contentsOf: URL(fileURLWithPath: first)), b = try Data(contentsOf: URL(fileURLWithPath: second))
@@ -92,7 +91,6 @@ struct EventCacheTests {
     @Test("A cache of an input that has changed since is refused as stale, naming both versions")
     func staleInput() throws {
         let input = try Self.writeInput("stale.jsonl"), cache = Self.path("stale.wqc")
-        defer { unlink(input); unlink(cache) }
         _ = try Self.buildCache(input: input, cache: cache)
         let before = try EventCacheStamp(path: input)
         let handle = try #require(FileHandle(forWritingAtPath: input))
@@ -115,7 +113,6 @@ struct EventCacheTests {
     ])
     func damaged(damage: String, message: String) throws {
         let input = try Self.writeInput("damaged-\(damage).jsonl"), cache = Self.path("damaged-\(damage).wqc")
-        defer { unlink(input); unlink(cache) }
         _ = try Self.buildCache(input: input, cache: cache)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: cache)))
         var blocks = 0
@@ -151,7 +148,6 @@ struct EventCacheTests {
     @Test("A writer that does not finish leaves no cache behind")
     func abandonedWriterLeavesNothing() throws {
         let input = try Self.writeInput("abandon.jsonl"), cache = Self.path("abandon.wqc")
-        defer { unlink(input) }
         do {
             let writer = try EventCacheWriter(path: cache, source: try EventCacheStamp(path: input))
             let reader = try JSONLinesReader(path: input)

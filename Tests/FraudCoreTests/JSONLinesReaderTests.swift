@@ -1,14 +1,13 @@
 import Foundation
 import Testing
+import LocalStackSupport
 @testable import FraudCore
 
-@Suite("JSON Lines reader")
+@Suite("JSON Lines reader", .temporaryFolder)
 struct JSONLinesReaderTests {
-    /// Writes `bytes` to a fresh temporary file and returns its path.
+    /// Writes `bytes` to a fresh file in the test's temporary folder and returns its path.
     static func temporaryFile(_ bytes: [UInt8], name: String = "events.jsonl") throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("waqiti-io-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let url = directory.appendingPathComponent(name)
+        let url = try TemporaryFolder.current.folder("io").appendingPathComponent(name)
         try Data(bytes).write(to: url)
         return url.path
     }

@@ -8,7 +8,7 @@ import LocalStackSupport
 /// restarted each time. Every payment must end with a decision, copies of a decision must agree,
 /// and every decision must equal the replay's, which holds only if no redelivered payment was
 /// counted twice in any window.
-@Suite("Engine crash recovery: kill -9 mid-run", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("Engine crash recovery: kill -9 mid-run", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct CrashRecoveryTests {
     static let events = 4_000
 

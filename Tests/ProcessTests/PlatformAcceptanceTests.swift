@@ -9,7 +9,7 @@ import LocalStackSupport
 ///
 /// CI runs 1,000 payments; the full 20,000 of the acceptance is the same test with
 /// `WAQITI_ACCEPTANCE_PAYMENTS=20000` (docs/services.md records the run).
-@Suite("Platform acceptance: engine and services as processes", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("Platform acceptance: engine and services as processes", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct PlatformAcceptanceTests {
     static var payments: Int { Int(ProcessInfo.processInfo.environment["WAQITI_ACCEPTANCE_PAYMENTS"] ?? "") ?? 1_000 }
 

@@ -4,7 +4,7 @@ import LocalStackSupport
 
 /// `waqiti rules check|test|explain` as an analyst runs them: the real binary, exact output lines
 /// and exit status.
-@Suite("waqiti rules CLI", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("waqiti rules CLI", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct RulesCLITests {
     static let rules = """
     version "cli-1"

@@ -4,7 +4,7 @@ import LocalStackSupport
 
 /// Hot reload in the real engine: `waqiti serve` scoring over HTTP while its rules file is
 /// rewritten with a good change, a broken change, and a fix.
-@Suite("rules hot reload in a running engine", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("rules hot reload in a running engine", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct RulesHotReloadTests {
     static let first = """
     version "hot-1"

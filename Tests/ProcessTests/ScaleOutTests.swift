@@ -7,7 +7,7 @@ import LocalStackSupport
 /// and the first leaves (SIGTERM) before the end, so partitions move twice while payments
 /// stream; the decisions, window values included, must still be exactly the single-process
 /// replay's, with none missing.
-@Suite("Engine scale-out: two instances, one consumer group", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("Engine scale-out: two instances, one consumer group", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct ScaleOutTests {
     static let events = 4_000
 

@@ -3,7 +3,7 @@ import Testing
 import LocalStackSupport
 
 /// The engine as an operator runs it: the real binary, started, asked, and stopped by signal.
-@Suite("waqiti serve process lifecycle", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+@Suite("waqiti serve process lifecycle", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
 struct ServeLifecycleTests {
     @Test("serve answers health without credentials, 401 without them elsewhere, scores with them, and exits 0 on SIGTERM")
     func startScoreStop() async throws {

@@ -2,15 +2,15 @@ import Foundation
 import FraudCore
 import Replay
 import Testing
+import LocalStackSupport
 
 /// `--cache`: the run that writes the cache and the run that reads it decide exactly like a run
 /// on the JSON Lines file, rejected lines included.
-@Suite("Replay from the pre-decoded cache", .serialized)
+@Suite("Replay from the pre-decoded cache", .serialized, .temporaryFolder)
 struct CachedReplayTests {
     /// The 20,000 simulated events with three malformed lines among them.
     static func inputWithBadLines() throws -> String {
         let path = ReplayLoopTests.temporaryPath("sim-20k-bad.jsonl")
-        if FileManager.default.fileExists(atPath: path) { return path }
         let lines = try String(contentsOfFile: try EngineReplayTests.simulatedInput(), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         var text = ""
         for (index, line) in lines.enumerated() {
@@ -51,8 +51,6 @@ struct CachedReplayTests {
     func cacheGivesIdenticalDecisions() async throws {
         let input = try Self.inputWithBadLines()
         let cache = ReplayLoopTests.temporaryPath("sim-20k-bad.wqc")
-        unlink(cache)
-        defer { unlink(cache) }
         let plainPath = ReplayLoopTests.temporaryPath("plain.decisions.jsonl")
         let writingPath = ReplayLoopTests.temporaryPath("cache-writing.decisions.jsonl")
         let readingPath = ReplayLoopTests.temporaryPath("cache-reading.decisions.jsonl")

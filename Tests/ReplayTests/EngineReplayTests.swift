@@ -8,10 +8,11 @@ import Replay
 import Simulation
 import Reporting
 import Testing
+import LocalStackSupport
 
 /// Replays through the real `DecisionEngine` with rules/default.rules and models/default.json
 /// (tests run from the package root).
-@Suite("Replay through the engine", .serialized)
+@Suite("Replay through the engine", .serialized, .temporaryFolder)
 struct EngineReplayTests {
     static let expectedSummaryPath = "Tests/ReplayTests/Expected/default-rules-model-20k-seed7.summary.json"
 
@@ -24,15 +25,11 @@ struct EngineReplayTests {
         return try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: "models/default.json")
     }
 
-    /// 20,000 simulated events (seed 7, 1% fraud) as JSON Lines.
+    /// 20,000 simulated events (seed 7, 1% fraud) as JSON Lines, in the test's temporary folder.
     static func simulatedInput() throws -> String {
         let path = ReplayLoopTests.temporaryPath("sim-20k-seed7.jsonl")
-        if FileManager.default.fileExists(atPath: path) { return path }
         var delivery = try SimulatedDelivery(SimulationConfiguration(events: 20_000, seed: 7, fraudRate: 0.01))
-        // Suites run in parallel and several build this file: each writes its own partial file and
-        // renames it over the path (atomic, and every writer writes the same bytes).
-        let partial = path + ".partial-\(UUID().uuidString)"
-        let output = try FileOutput(path: partial)
+        let output = try FileOutput(path: path)
         let encoder = EventEncoder()
         while let event = delivery.next() {
             try output.append { buffer in
@@ -41,7 +38,6 @@ struct EngineReplayTests {
             }
         }
         try output.close()
-        guard rename(partial, path) == 0 else { throw FileIOError(path: path, operation: "rename \(partial) to", reason: String(cString: strerror(errno))) }
         return path
     }
 
@@ -66,7 +62,6 @@ struct EngineReplayTests {
     /// A copy of rules/ in a temporary folder with `edit` applied to default.rules.
     static func candidateRules(_ name: String, _ edit: (String) -> String) throws -> String {
         let folder = ReplayLoopTests.temporaryPath("rules-\(name)")
-        try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.copyItem(atPath: "rules", toPath: folder)
         let path = folder + "/default.rules"
         let text = try String(contentsOfFile: path, encoding: .utf8)

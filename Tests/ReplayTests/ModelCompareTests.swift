@@ -4,10 +4,11 @@ import FraudCore
 import Model
 import Replay
 import Testing
+import LocalStackSupport
 
 /// `--model A --compare-model B`: two different models over the same rules, scored in one pass,
 /// report exactly the flips (and score and rule changes) of running each model alone.
-@Suite("Comparing two models in one pass", .serialized)
+@Suite("Comparing two models in one pass", .serialized, .temporaryFolder)
 struct ModelCompareTests {
     /// models/default.json with its bias raised by `shift` (scores go up, so more reviews and
     /// declines), under another name; written with a content hash that matches the edit.

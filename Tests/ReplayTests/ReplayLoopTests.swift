@@ -2,20 +2,20 @@ import Features
 import FraudCore
 import Glibc
 import Testing
+import LocalStackSupport
 @testable import Replay
 
 /// The replay loop over a real JSON Lines file, with simple deterministic deciders standing in
 /// for the engine (the engine-backed replay is tested in EngineReplayTests).
-@Suite("Replay loop")
+@Suite("Replay loop", .temporaryFolder)
 struct ReplayLoopTests {
     static func reader(_ path: String) throws -> DecisionReplay.NextBatch {
         let reader = try JSONLinesReader(path: path)
         return { max in try reader.nextBatch(maxLines: max) }
     }
 
-    static func temporaryPath(_ name: String) -> String {
-        "/tmp/waqiti-replay-tests-\(getpid())-\(name)"
-    }
+    /// `name` in the test's temporary folder: every suite that calls this needs `.temporaryFolder`.
+    static func temporaryPath(_ name: String) -> String { TemporaryFolder.current.path(name) }
 
     /// 300 events over five hours, every 7th fraud, one malformed line after the 100th.
     static func writeInput(_ name: String) throws -> String {

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import FraudCore
+import LocalStackSupport
 @testable import Simulation
 
-@Suite("Traffic simulator")
+@Suite("Traffic simulator", .temporaryFolder)
 struct SimulationTests {
     static func events(_ configuration: SimulationConfiguration) throws -> [PaymentEvent] {
         Array(try SimulatedDelivery(configuration))
@@ -40,7 +41,7 @@ struct SimulationTests {
     func decodes() throws {
         let events = try Self.events(SimulationConfiguration(events: 20_000, seed: 5, fraudRate: 0.03))
         let bytes = Self.jsonLines(events)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("waqiti-sim-\(UUID().uuidString).jsonl").path
+        let path = TemporaryFolder.current.path("events.jsonl")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let batch = try JSONLinesReader.readAll(path: path)
         #expect(batch.errors.isEmpty)

@@ -21,7 +21,8 @@ final class EngineHarness {
     private let group: ServiceGroup
 
     /// - Parameters:
-    ///   - rules: the rules file's text, or nil for `rules/default.rules`.
+    ///   - rules: the rules file's text (written to `TemporaryFolder.current`, so the suite needs
+    ///     `.temporaryFolder`), or nil for `rules/default.rules`.
     ///   - configure: last changes to the configuration (store, Redis URL, policy, …).
     init(rules: String?, paymentPartitions: Int32 = 3, configure: (inout EngineConfiguration) -> Void = { _ in }) throws {
         let brokers = try LocalStack.required("WAQITI_KAFKA_BROKERS")
@@ -37,7 +38,7 @@ final class EngineHarness {
         configuration.features.redisURL = redisURL
         configuration.modelFile = nil
         if let rules {
-            let rulesFile = FileManager.default.temporaryDirectory.appendingPathComponent("engine-it-\(run).rules").path
+            let rulesFile = TemporaryFolder.current.path("engine-it.rules")
             try rules.write(toFile: rulesFile, atomically: true, encoding: .utf8)
             configuration.rulesFile = rulesFile
         } else {

@@ -34,11 +34,10 @@ enum ProcessEnvironment {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// A fresh folder under the system's temporary directory, for a test's files.
+    /// A fresh folder inside the test's `TemporaryFolder` (the suite needs `.temporaryFolder`), for
+    /// one process's or fixture's files.
     static func temporaryDirectory(_ stem: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent(LocalStack.uniqueName(stem), isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try TemporaryFolder.current.folder(stem)
     }
 
     /// The package's root folder, found from this source file's path (Tests/ProcessTests/Support/).

@@ -11,9 +11,10 @@ import Glibc
 /// One running `waqiti` child process (`serve`, `payment`, `wallet`…) for end-to-end tests.
 ///
 /// The child inherits the test's environment (the stack's addresses and LD_LIBRARY_PATH from
-/// env.sh) plus `environment`; its stdout and stderr go to files in a temporary folder so the
-/// test can wait for a line and show the tail on failure. The process is SIGKILLed when this
-/// object is released, so a failing test never leaves an engine running.
+/// env.sh) plus `environment`; its stdout and stderr go to files in the test's temporary folder
+/// (its suite needs `.temporaryFolder`) so the test can wait for a line and show the tail on
+/// failure. The process is SIGKILLed when this object is released, so a failing test never leaves
+/// an engine running.
 final class WaqitiProcess: @unchecked Sendable {
     let name: String
     let stdoutURL: URL
