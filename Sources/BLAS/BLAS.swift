@@ -7,8 +7,8 @@ import COpenBLAS
 ///
 /// Threads: the Debian build is the pthread one and starts one worker per core. The engine's hot
 /// path calls BLAS on small batches (a few hundred rows × tens of features) where waking a second
-/// thread costs more than it saves, so `waqiti serve` calls `setThreadCount(1)` at start-up
-/// (unless OPENBLAS_NUM_THREADS is set); training,
+/// thread costs more than it saves, so `waqiti serve` and `waqiti replay` call
+/// `useCallingThreadOnly()` at start-up (unless OPENBLAS_NUM_THREADS is set); training,
 /// with its million-row products, may raise it again.
 public enum BLAS {
     /// OpenBLAS's own description of its build: version, kernel (core type) and thread count,
@@ -25,6 +25,22 @@ public enum BLAS {
     public static func setThreadCount(_ count: Int) {
         precondition(count >= 1, "BLAS thread count must be at least 1, got \(count)")
         openblas_set_num_threads(Int32(clamping: count))
+    }
+
+    /// One thread per call, and no idle pool: for commands whose products are small and whose own
+    /// workers already use the cores (`serve`, `replay`).
+    ///
+    /// OpenBLAS starts its pool (one thread per extra core) when the library loads, before `main`,
+    /// and lowering the thread count leaves that pool alive. Each of its threads spins in
+    /// `sched_yield` for ~0.1 s of CPU before it sleeps: 40% of the CPU of a 20,000-event
+    /// `waqiti replay`. Stopping the pool costs nothing later: a call that asks for more threads
+    /// (after `setThreadCount`) starts it again.
+    ///
+    /// Call it at start-up, before any BLAS call: stopping the pool while another thread's
+    /// product runs on it is not safe (OpenBLAS does this itself only after a fork).
+    public static func useCallingThreadOnly() {
+        openblas_set_num_threads(1)
+        _ = blas_thread_shutdown_()
     }
 
     /// An empty product contributes nothing, so the result is `beta · y`; done here because some

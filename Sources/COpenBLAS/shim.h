@@ -6,4 +6,7 @@
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 char *openblas_get_config(void);
+/* Not in cblas.h: OpenBLAS's own fork handler uses it to stop its worker pool, which the next
+   multi-threaded call starts again (exec_blas). Exported by Debian's libopenblas0 (0.3.21). */
+int blas_thread_shutdown_(void);
 #endif

@@ -47,7 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Model scoring is one small product per batch, on the engine's own workers: a second
         // OpenBLAS thread would only compete with them (docs/model.md). OPENBLAS_NUM_THREADS wins.
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.setThreadCount(1) }
+        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.useCallingThreadOnly() }
         let runtime: EngineRuntime
         do {
             runtime = try EngineRuntime(configuration: configuration, withKafka: !httpOnly, logger: logger)
