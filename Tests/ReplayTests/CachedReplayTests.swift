@@ -25,6 +25,7 @@ struct CachedReplayTests {
     static func replay(input: String, cache: String?, workers: Int, decisionsOut: String) async throws -> (ReplayResult, [String], CachedEventSource.Mode?) {
         var (replay, _) = EngineReplaySetup(baseline: try EngineReplayTests.defaultScoring()).make()
         replay.batchSize = 500
+        replay.overlapsBatches = workers > 1  // as `waqiti replay --workers` sets it
         var rejected: [String] = []
         let next: DecisionReplay.NextBatch
         var mode: CachedEventSource.Mode?

@@ -44,6 +44,7 @@ struct EngineReplayTests {
     static func replay(_ setup: EngineReplaySetup, input: String, decisionsOut: String? = nil, candidateOut: String? = nil, workers: Int = 1) async throws -> ReplayResult {
         var (replay, _) = setup.make()
         replay.batchSize = 500
+        replay.overlapsBatches = workers > 1  // as `waqiti replay --workers` sets it
         let output = try decisionsOut.map { try FileOutput(path: $0) }
         let candidate = try candidateOut.map { try FileOutput(path: $0) }
         let next: DecisionReplay.NextBatch
@@ -129,6 +130,84 @@ struct EngineReplayTests {
         #expect(a.count > 1_000_000)
         #expect(a == b)
         #expect(sequential.baseline.summary == pipelined.baseline.summary)
+    }
+
+    @Test("--workers when comparing: both decision files, the summaries and the diff are the one-thread run's")
+    func workersWhenComparing() async throws {
+        let input = try Self.simulatedInput()
+        let candidatePath = try Self.candidateRules("stricter-decline-workers") {
+            $0.replacingOccurrences(of: "threshold points_decline: decline if risk_points >= 80", with: "threshold points_decline: decline if risk_points >= 40")
+        }
+        let setup = EngineReplaySetup(baseline: try Self.defaultScoring(), candidate: try ReplayScoring.load(rulesPath: candidatePath, modelPath: "models/default.json"))
+        var parallel = setup
+        parallel.storeParallelism = 2
+        let paths = ["a-1", "b-1", "a-2", "b-2"].map { ReplayLoopTests.temporaryPath("compare-\($0).jsonl") }
+        let one = try await Self.replay(setup, input: input, decisionsOut: paths[0], candidateOut: paths[1])
+        let two = try await Self.replay(parallel, input: input, decisionsOut: paths[2], candidateOut: paths[3], workers: 2)
+        let files = try paths.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        #expect(files[0].count > 1_000_000)
+        #expect(files[0] == files[2])
+        #expect(files[1] == files[3])
+        #expect(files[0] != files[1])
+        #expect(one.baseline.summary == two.baseline.summary)
+        #expect(one.candidate?.summary == two.candidate?.summary)
+        #expect((one.diff?.flipped ?? 0) > 0)
+        #expect(one.diff == two.diff)
+    }
+
+    @Test("--workers with redeliveries one batch later, some with changed content: the one-thread decisions, each copy its original's")
+    func workersWithRedeliveriesAcrossBatches() async throws {
+        // Batches of 500: a copy 500 events later is in the next batch, decided while its
+        // original's batch is still being scored and written. A copy whose time and amount
+        // changed must not reach the windows either: it gets its original's decision.
+        let original = try JSONLinesReader.readAll(path: try Self.simulatedInput()).events
+        var events: [PaymentEvent] = []
+        var copies = 0
+        for (index, event) in original.enumerated() {
+            events.append(event)
+            guard index >= 500, index % 97 == 0 else { continue }
+            var copy = original[index - 500]
+            if index % 2 == 0 {
+                copy.occurredAt = event.occurredAt
+                copy.amount = Money(minorUnits: copy.amount.minorUnits * 7, currency: copy.amount.currency)
+            }
+            events.append(copy)
+            copies += 1
+        }
+        let input = ReplayLoopTests.temporaryPath("redelivered.jsonl")
+        let output = try FileOutput(path: input)
+        let encoder = EventEncoder()
+        for event in events {
+            try output.append { buffer in
+                encoder.append(event, to: &buffer)
+                buffer.append(0x0A)
+            }
+        }
+        try output.close()
+
+        let scoring = try Self.defaultScoring()
+        let one = ReplayLoopTests.temporaryPath("redelivered-1.jsonl"), two = ReplayLoopTests.temporaryPath("redelivered-2.jsonl")
+        let sequential = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: one)
+        var parallel = EngineReplaySetup(baseline: scoring)
+        parallel.storeParallelism = 2
+        let pipelined = try await Self.replay(parallel, input: input, decisionsOut: two, workers: 2)
+
+        #expect(copies == 201)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: one)) == Data(contentsOf: URL(fileURLWithPath: two)))
+        #expect(sequential.baseline.summary == pipelined.baseline.summary)
+        let decisions = try ReplayLoopTests.decisions(at: two)
+        #expect(decisions.count == events.count)
+        var first: [String: Decision] = [:]
+        var repeated = 0
+        for decision in decisions {
+            if let earlier = first[decision.paymentID] {
+                repeated += 1
+                #expect(decision == earlier, "\(decision.paymentID)")
+            } else {
+                first[decision.paymentID] = decision
+            }
+        }
+        #expect(repeated == copies)
     }
 
     @Test("the same input and rules give byte-identical decision files")

@@ -67,32 +67,76 @@ public final class DecisionEngine: Sendable {
     /// - Throws: only what the local feature store throws (a bug); Redis failures degrade instead.
     public func decide(_ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now) async throws -> [Decision] {
         guard !events.isEmpty else { return [] }
+        return await finish(try await prepare(events, mode: mode, receivedAt: receivedAt))
+    }
+
+    /// The first half of `decide`: remembered decisions are looked up and every other event's
+    /// features computed (its windows updated). `finish` scores the batch. A replay that has
+    /// cores to spare computes batch n + 1's features while batch n is scored and written.
+    ///
+    /// - Parameter inFlight: payment ids of a batch prepared before this one and not finished
+    ///   yet. Their events here are neither scored nor added to any window: `finish` answers them
+    ///   with the decision that batch remembers, as if it had finished first. So the decisions
+    ///   (and the windows) are the same whether batches overlap or not.
+    public func prepare(
+        _ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now, inFlight: Set<String> = []
+    ) async throws -> PreparedBatch {
         let rules = rules()
         let model = model()
-        let binding = binder.binding(rules: rules, model: model)
-        let plan = binding.plan
+        var batch = PreparedBatch(events: events, rules: rules, model: model, binding: binder.binding(rules: rules, model: model), mode: mode, receivedAt: receivedAt)
+        guard !events.isEmpty else { return batch }
 
-        var decisions = await cache.decisions(for: events.map(\.paymentID))
+        batch.decisions = await cache.decisions(for: events.map(\.paymentID))
+        var settled = batch.decisions.map { $0 != nil }
+        if !inFlight.isEmpty {
+            for index in events.indices where !settled[index] && inFlight.contains(events[index].paymentID) {
+                batch.waiting.append(index)
+                settled[index] = true
+            }
+        }
         // Only the first occurrence of each unremembered payment is scored; later copies in the
         // same batch get the same decision.
-        let firstIndex = BatchDuplicates.firstOccurrences(events, skipping: decisions.map { $0 != nil })
-        var fresh: [Int] = []
-        fresh.reserveCapacity(events.count)
-        for index in events.indices where decisions[index] == nil && (firstIndex?[index] ?? index) == index {
-            fresh.append(index)
+        batch.firstIndex = BatchDuplicates.firstOccurrences(events, skipping: settled)
+        batch.fresh.reserveCapacity(events.count)
+        for index in events.indices where !settled[index] && (batch.firstIndex?[index] ?? index) == index {
+            batch.fresh.append(index)
         }
-        metrics.recordDuplicates(events.count - fresh.count)
-        guard !fresh.isEmpty else { return decisions.map { $0! } }
+        metrics.recordDuplicates(events.count - batch.fresh.count)
+        guard !batch.fresh.isEmpty else { return batch }
 
-        let batch = fresh.count == events.count ? events : fresh.map { events[$0] }
+        let scored = batch.scored
         let featuresStart = ContinuousClock.now
         var values = featureBuffers.take()
-        defer { featureBuffers.give(values) }
-        let features = try await featureRouter.features(for: batch, plan: plan, mode: mode, into: &values)
-        let width = plan.count
-        let modelStart = ContinuousClock.now
-        metrics.record(.features, modelStart - featuresStart)
+        do {
+            batch.degraded = try await featureRouter.features(for: scored, plan: batch.binding.plan, mode: mode, into: &values).degraded
+        } catch {
+            featureBuffers.give(values)
+            throw error
+        }
+        batch.values = values
+        batch.modelStart = ContinuousClock.now
+        metrics.record(.features, batch.modelStart - featuresStart)
+        return batch
+    }
 
+    /// The second half of `decide`: the model and the rules score the prepared batch, and its
+    /// decisions are remembered. Batches must finish in the order they were prepared.
+    public func finish(_ prepared: PreparedBatch) async -> [Decision] {
+        var decisions = prepared.decisions
+        if !prepared.waiting.isEmpty {
+            let answered = await cache.decisions(for: prepared.waiting.map { prepared.events[$0].paymentID })
+            for (index, decision) in zip(prepared.waiting, answered) {
+                // The batch in flight remembered it; the cache holds far more than two batches.
+                precondition(decision != nil, "payment \(prepared.events[index].paymentID) was in flight but its decision is not remembered")
+                decisions[index] = decision
+            }
+        }
+        guard !prepared.fresh.isEmpty else { return decisions.map { $0! } }
+        defer { featureBuffers.give(prepared.values) }
+
+        let (batch, values, rules, model, binding) = (prepared.scored, prepared.values, prepared.rules, prepared.model, prepared.binding)
+        let width = binding.plan.count
+        let modelStart = prepared.modelStart
         var scores: [Double] = []
         var contributions: [ModelContribution] = []
         var perRow = 0
@@ -113,7 +157,7 @@ public final class DecisionEngine: Sendable {
         for (row, event) in batch.enumerated() {
             let verdict = verdicts[row]
             var outcome = verdict.outcome
-            if features.degraded { outcome = degradedPolicy.adjust(outcome, amount: event.amount, rates: rules.rates) }
+            if prepared.degraded { outcome = degradedPolicy.adjust(outcome, amount: event.amount, rates: rules.rates) }
             // One array per decision, sized once: the rules' reasons, then the model's.
             var reasons: [Reason] = []
             reasons.reserveCapacity(verdict.reasons.count + perRow)
@@ -122,25 +166,25 @@ public final class DecisionEngine: Sendable {
             made.append(Decision(
                 paymentID: event.paymentID, outcome: outcome, modelScore: model == nil ? 0 : scores[row],
                 riskPoints: verdict.riskPoints, reasons: reasons, rulesVersion: rules.version,
-                modelVersion: modelVersion, featuresDegraded: features.degraded,
+                modelVersion: modelVersion, featuresDegraded: prepared.degraded,
                 eventTime: event.occurredAt, decidedAt: decidedAt, latencyMicros: 0
             ))
         }
         let done = ContinuousClock.now
         metrics.record(.rules, done - rulesStart)
-        metrics.record(.decide, done - receivedAt)
-        let latency = Self.microseconds(done - receivedAt)
+        metrics.record(.decide, done - prepared.receivedAt)
+        let latency = Self.microseconds(done - prepared.receivedAt)
         for index in made.indices { made[index].latencyMicros = latency }
 
         // Another instance (or a concurrent HTTP call) may have decided the same payment first;
         // its decision stands and is the one returned, so a payment never gets two answers.
-        if mode == .update { made = await cache.remember(made) }
+        if prepared.mode == .update { made = await cache.remember(made) }
         metrics.recordDecisions(made)
         // Every event fresh and distinct (the usual batch): the decisions are the answer as made.
-        if fresh.count == events.count { return made }
-        for (row, index) in fresh.enumerated() { decisions[index] = made[row] }
-        for index in events.indices where decisions[index] == nil {
-            decisions[index] = decisions[firstIndex![index]]
+        if prepared.fresh.count == prepared.events.count { return made }
+        for (row, index) in prepared.fresh.enumerated() { decisions[index] = made[row] }
+        for index in prepared.events.indices where decisions[index] == nil {
+            decisions[index] = decisions[prepared.firstIndex![index]]
         }
         return decisions.map { $0! }
     }
@@ -167,4 +211,41 @@ extension DegradedPolicy {
             return usd > limit ? .review : .approve
         }
     }
+}
+
+/// A batch between `DecisionEngine.prepare` and `finish`: its features computed, not yet scored.
+public struct PreparedBatch: Sendable {
+    let events: [PaymentEvent]
+    let rules: RuleSet
+    let model: CompiledModel?
+    let binding: PlanBinding
+    let mode: StoreMode
+    let receivedAt: ContinuousClock.Instant
+    /// Remembered before this batch (nil for the others).
+    var decisions: [Decision?] = []
+    /// Events whose payment a batch in flight decides (`prepare`'s `inFlight`).
+    var waiting: [Int] = []
+    /// See `BatchDuplicates.firstOccurrences`.
+    var firstIndex: [Int]?
+    /// The events scored: the first occurrence of each payment neither remembered nor waiting.
+    var fresh: [Int] = []
+    /// Their feature rows (`binding.plan`), one per fresh event.
+    var values: [Double] = []
+    var degraded = false
+    var modelStart = ContinuousClock.now
+
+    init(events: [PaymentEvent], rules: RuleSet, model: CompiledModel?, binding: PlanBinding, mode: StoreMode, receivedAt: ContinuousClock.Instant) {
+        self.events = events
+        self.rules = rules
+        self.model = model
+        self.binding = binding
+        self.mode = mode
+        self.receivedAt = receivedAt
+    }
+
+    /// The fresh events, in batch order.
+    var scored: [PaymentEvent] { fresh.count == events.count ? events : fresh.map { events[$0] } }
+
+    /// The payment ids of the batch, for the next batch's `inFlight` while this one is finished.
+    public var paymentIDs: Set<String> { Set(events.map(\.paymentID)) }
 }

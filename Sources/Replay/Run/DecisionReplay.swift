@@ -1,3 +1,4 @@
+import Engine
 import FraudCore
 
 /// One configuration to replay: how to decide a batch (the `DecisionEngine`'s `decide`) and the
@@ -5,14 +6,30 @@ import FraudCore
 public struct ReplayConfiguration: Sendable {
     public typealias Decide = @Sendable ([PaymentEvent]) async throws -> [Decision]
 
+    /// `decide` in the engine's two halves (`DecisionEngine.prepare` and `finish`), so a replay
+    /// with cores to spare computes batch n + 1's features while batch n is scored.
+    public struct Stages: Sendable {
+        /// Features of a batch; the argument after the events is the payment ids of the batch
+        /// still being finished.
+        public var prepare: @Sendable ([PaymentEvent], Set<String>) async throws -> PreparedBatch
+        public var finish: @Sendable (PreparedBatch) async -> [Decision]
+
+        public init(prepare: @escaping @Sendable ([PaymentEvent], Set<String>) async throws -> PreparedBatch, finish: @escaping @Sendable (PreparedBatch) async -> [Decision]) {
+            self.prepare = prepare
+            self.finish = finish
+        }
+    }
+
     /// Shown in summaries and reports (`default.rules`, `candidate.rules + model v3`).
     public var name: String
     public var rules: [RuleDescriptor]
     public var decide: Decide
+    public var stages: Stages?
 
-    public init(name: String, rules: [RuleDescriptor], decide: @escaping Decide) {
+    public init(name: String, rules: [RuleDescriptor], stages: Stages? = nil, decide: @escaping Decide) {
         self.name = name
         self.rules = rules
+        self.stages = stages
         self.decide = decide
     }
 }
@@ -42,12 +59,20 @@ public struct DecisionReplay: Sendable {
     public var candidate: ReplayConfiguration?
     public var batchSize: Int
     public var maxExamples: Int
+    /// Batch n is finished (scored, when every configuration has `stages`) and its decisions
+    /// encoded, written and summarized on another thread while batch n + 1 is prepared (decided,
+    /// without stages): `--workers` ≥ 2. Batches still reach the outputs one at a time in input
+    /// order, and an event of batch n + 1 whose payment batch n decides waits for that decision
+    /// (`DecisionEngine.prepare`), so the files and summaries are the same bytes either way. Off,
+    /// everything runs on the caller's thread.
+    public var overlapsBatches: Bool
 
-    public init(baseline: ReplayConfiguration, candidate: ReplayConfiguration? = nil, batchSize: Int = 1024, maxExamples: Int = 5) {
+    public init(baseline: ReplayConfiguration, candidate: ReplayConfiguration? = nil, batchSize: Int = 1024, maxExamples: Int = 5, overlapsBatches: Bool = false) {
         self.baseline = baseline
         self.candidate = candidate
         self.batchSize = max(1, batchSize)
         self.maxExamples = maxExamples
+        self.overlapsBatches = overlapsBatches
     }
 
     /// Sets the fields that depend on when and where a decision was made to event-time values.
@@ -73,40 +98,81 @@ public struct DecisionReplay: Sendable {
         onBadLine: (EventLineError) throws -> Void = { _ in },
         progress: (ReplayProgress) -> Void = { _ in }
     ) async throws -> ReplayResult {
-        var baselineSummary = ReplaySummaryBuilder(rules: baseline.rules)
-        var candidateSummary = candidate.map { ReplaySummaryBuilder(rules: $0.rules) }
-        var diff = candidate == nil ? nil : DecisionDiffBuilder(maxExamples: maxExamples)
-        let encoder = DecisionEncoder()
+        let sink = ReplayOutput(
+            baseline: ReplaySummaryBuilder(rules: baseline.rules), candidate: candidate.map { ReplaySummaryBuilder(rules: $0.rules) },
+            diff: candidate == nil ? nil : DecisionDiffBuilder(maxExamples: maxExamples),
+            decisionsOut: decisionsOut, candidateDecisionsOut: candidateDecisionsOut)
         let clock = ContinuousClock()
         let started = clock.now
-        var events = 0, rejected = 0
-
-        while let batch = try next(batchSize) {
-            for error in batch.errors { try onBadLine(error) }
-            rejected += batch.errors.count
-            baselineSummary.addRejected(batch.errors.count)
-            candidateSummary?.addRejected(batch.errors.count)
-            guard !batch.events.isEmpty else { continue }
-            let decided = try await decide(batch.events, with: baseline)
-            if let decisionsOut { try write(decided, encoder, decisionsOut) }
-            for (event, decision) in zip(batch.events, decided) { baselineSummary.add(event, decision) }
-            if let candidate {
-                let other = try await decide(batch.events, with: candidate)
-                if let candidateDecisionsOut { try write(other, encoder, candidateDecisionsOut) }
-                for index in batch.events.indices {
-                    candidateSummary!.add(batch.events[index], other[index])
-                    diff!.add(batch.events[index], baseline: decided[index], candidate: other[index])
+        var eventCount = 0, rejected = 0
+        // The output of the batch before, when it runs on another thread; awaited before the next
+        // one starts, so the sink is only ever used by one batch at a time, in input order.
+        var pending: Task<Void, any Error>?
+        // Payment ids of the batch `pending` finishes, for the next batch's `prepare`.
+        var inFlight: Set<String> = []
+        let staged = overlapsBatches ? stagedPair : nil
+        // A failure ends the loop only after the batch in flight is done with the files, which
+        // the caller closes next.
+        do {
+            while let batch = try next(batchSize) {
+                for error in batch.errors { try onBadLine(error) }
+                rejected += batch.errors.count
+                guard !batch.events.isEmpty else {
+                    try await pending?.value
+                    (pending, inFlight) = (nil, [])
+                    sink.addRejected(batch.errors.count)
+                    continue
                 }
+                let (events, rejectedHere) = (batch.events, batch.errors.count)
+                if let staged {
+                    let preparedBaseline = try await staged.baseline.prepare(events, inFlight)
+                    let preparedCandidate = try await staged.candidate?.prepare(events, inFlight)
+                    try await pending?.value
+                    inFlight = Set(events.map(\.paymentID))
+                    pending = Task {
+                        var decided = await staged.baseline.finish(preparedBaseline)
+                        Self.makeReproducible(&decided)
+                        var other: [Decision]?
+                        if let preparedCandidate, let stages = staged.candidate {
+                            other = await stages.finish(preparedCandidate)
+                            Self.makeReproducible(&other!)
+                        }
+                        try sink.add(events, decided, other, rejected: rejectedHere)
+                    }
+                } else {
+                    let decided = try await decide(events, with: baseline)
+                    var other: [Decision]?
+                    if let candidate { other = try await decide(events, with: candidate) }
+                    try await pending?.value
+                    pending = nil
+                    let candidateDecided = other
+                    if overlapsBatches {
+                        pending = Task { try sink.add(events, decided, candidateDecided, rejected: rejectedHere) }
+                    } else {
+                        try sink.add(events, decided, candidateDecided, rejected: rejectedHere)
+                    }
+                }
+                eventCount += events.count
+                let bytes = inputBytes()
+                progress(ReplayProgress(events: eventCount, rejected: rejected, bytesRead: bytes?.read, totalBytes: bytes?.total, elapsed: clock.now - started))
             }
-            events += batch.events.count
-            let bytes = inputBytes()
-            progress(ReplayProgress(events: events, rejected: rejected, bytesRead: bytes?.read, totalBytes: bytes?.total, elapsed: clock.now - started))
+        } catch {
+            _ = try? await pending?.value
+            throw error
         }
+        try await pending?.value
         return ReplayResult(
-            baseline: ReplayRun(name: baseline.name, summary: baselineSummary.summary(), scores: baselineSummary.scores),
-            candidate: candidate.map { ReplayRun(name: $0.name, summary: candidateSummary!.summary(), scores: candidateSummary!.scores) },
-            diff: diff?.diff()
+            baseline: ReplayRun(name: baseline.name, summary: sink.baseline.summary(), scores: sink.baseline.scores),
+            candidate: candidate.map { ReplayRun(name: $0.name, summary: sink.candidate!.summary(), scores: sink.candidate!.scores) },
+            diff: sink.diff?.diff()
         )
+    }
+
+    /// The baseline's and candidate's stages, when every configuration has them.
+    private var stagedPair: (baseline: ReplayConfiguration.Stages, candidate: ReplayConfiguration.Stages?)? {
+        guard let stages = baseline.stages else { return nil }
+        guard let candidate else { return (stages, nil) }
+        return candidate.stages.map { (stages, $0) }
     }
 
     private func decide(_ events: [PaymentEvent], with configuration: ReplayConfiguration) async throws -> [Decision] {
@@ -115,8 +181,47 @@ public struct DecisionReplay: Sendable {
         Self.makeReproducible(&decisions)
         return decisions
     }
+}
 
-    private func write(_ decisions: [Decision], _ encoder: DecisionEncoder, _ output: FileOutput) throws {
+/// Where decided batches go: the decision files, the summaries and the diff.
+///
+/// `@unchecked Sendable`: the replay loop hands the sink one batch at a time and awaits each
+/// batch's `add` before the next starts (on whichever thread it ran), so no two threads ever use
+/// it at once.
+private final class ReplayOutput: @unchecked Sendable {
+    var baseline: ReplaySummaryBuilder
+    var candidate: ReplaySummaryBuilder?
+    var diff: DecisionDiffBuilder?
+    let decisionsOut: FileOutput?
+    let candidateDecisionsOut: FileOutput?
+    private let encoder = DecisionEncoder()
+
+    init(baseline: ReplaySummaryBuilder, candidate: ReplaySummaryBuilder?, diff: DecisionDiffBuilder?, decisionsOut: FileOutput?, candidateDecisionsOut: FileOutput?) {
+        self.baseline = baseline
+        self.candidate = candidate
+        self.diff = diff
+        self.decisionsOut = decisionsOut
+        self.candidateDecisionsOut = candidateDecisionsOut
+    }
+
+    func addRejected(_ count: Int) {
+        baseline.addRejected(count)
+        candidate?.addRejected(count)
+    }
+
+    func add(_ events: [PaymentEvent], _ decided: [Decision], _ other: [Decision]?, rejected: Int) throws {
+        addRejected(rejected)
+        if let decisionsOut { try write(decided, decisionsOut) }
+        for (event, decision) in zip(events, decided) { baseline.add(event, decision) }
+        guard let other else { return }
+        if let candidateDecisionsOut { try write(other, candidateDecisionsOut) }
+        for index in events.indices {
+            candidate!.add(events[index], other[index])
+            diff!.add(events[index], baseline: decided[index], candidate: other[index])
+        }
+    }
+
+    private func write(_ decisions: [Decision], _ output: FileOutput) throws {
         try output.append { buffer in
             for decision in decisions {
                 encoder.append(decision, to: &buffer)

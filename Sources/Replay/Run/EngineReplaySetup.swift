@@ -80,7 +80,10 @@ public struct EngineReplaySetup: Sendable {
                 rules: { rules }, model: { model }, features: router,
                 cache: InMemoryDecisionCache(capacity: dedupCapacity), degradedPolicy: .decide
             )
-            return ReplayConfiguration(name: scoring.name, rules: scoring.ruleDescriptors) { events in
+            let stages = ReplayConfiguration.Stages(
+                prepare: { events, inFlight in try await engine.prepare(events, inFlight: inFlight) },
+                finish: { prepared in await engine.finish(prepared) })
+            return ReplayConfiguration(name: scoring.name, rules: scoring.ruleDescriptors, stages: stages) { events in
                 try await engine.decide(events)
             }
         }

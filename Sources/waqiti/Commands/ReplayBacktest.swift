@@ -112,6 +112,7 @@ enum ReplayBacktest {
         var (replay, _) = setup.make(onFeatures: { events, plan, values in try featureWriter?.write(events, values, width: plan.count) })
         replay.batchSize = shared.batchSize
         replay.maxExamples = options.examples
+        replay.overlapsBatches = options.workers > 1
 
         let source = try InputSource(options: options, input: shared.input)
         let decisionsOut = try options.decisionsOut.map { try FileOutput(path: $0) }

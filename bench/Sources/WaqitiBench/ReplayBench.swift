@@ -15,7 +15,8 @@ import Simulation
 //   - the replay end to end (decode ▶ features ▶ rules + model ▶ decision ▶ summary, decisions
 //     encoded to a file), through the same DecisionEngine as serve, on one thread and with
 //     decoding pipelined on `--workers - 1` more threads, the store's shards on `--workers`
-//     threads (`waqiti replay --workers N`), and
+//     threads, batch n scored and written while batch n + 1's features are computed
+//     (`waqiti replay --workers N`, each step in a row of its own), and
 //     from the pre-decoded cache;
 //   - bench/reference/replay.py over the same file (same three features, three rules).
 
@@ -91,18 +92,21 @@ enum ReplayBench {
         rows.append(row("feature store alone, all \(union.count) replay features (pre-decoded)", events, storeUnion, peakRSS()))
 
         var decided = OutcomeCounts()
-        // `storeThreads` below `workers` isolates what applying the store's shards on more threads adds.
-        enum Input { case file(workers: Int, storeThreads: Int), cache, decoded }
+        // `storeThreads` below `workers`, and no overlapped output, isolate what each step of
+        // `--workers` adds.
+        enum Input { case file(workers: Int, storeThreads: Int, overlapsBatches: Bool), cache, decoded }
         func endToEnd(_ input: Input, decisionsFile: Bool = true) async throws -> Timings {
             try await measureAsync(runs: runs) {
-                // `waqiti replay --workers N`: decoding ahead and the store's shards on N threads.
+                // `waqiti replay --workers N`: decoding ahead, the store's shards on N threads, and
+                // each batch scored and written while the next one's features are computed.
                 var configured = setup
-                if case .file(let workers, let storeThreads) = input, workers > 1 { configured.storeParallelism = storeThreads }
+                if case .file(let workers, let storeThreads, _) = input, workers > 1 { configured.storeParallelism = storeThreads }
                 var (replay, _) = configured.make()
                 replay.batchSize = 1024
+                if case .file(_, _, let overlapsBatches) = input { replay.overlapsBatches = overlapsBatches }
                 let next: DecisionReplay.NextBatch
                 switch input {
-                case .file(let workers, _) where workers > 1:
+                case .file(let workers, _, _) where workers > 1:
                     let source = PipelinedEventSource(reader: try JSONLinesReader(path: path), workers: workers - 1)
                     next = { try source.nextBatch(maxEvents: $0) }
                 case .file:
@@ -130,12 +134,14 @@ enum ReplayBench {
                 return (Int64(result.baseline.summary.events), replay)
             }
         }
-        let replay = try await endToEnd(.file(workers: 1, storeThreads: 1))
+        let replay = try await endToEnd(.file(workers: 1, storeThreads: 1, overlapsBatches: false))
         rows.append(row("replay end to end, 1 thread (decode, engine, summary, decisions file)", events, replay, peakRSS()))
-        let decodeAndOutput = try await endToEnd(.file(workers: workers, storeThreads: 1))
-        rows.append(row("replay end to end, \(workers) threads: decoding on \(workers - 1) more, store on 1", events, decodeAndOutput, peakRSS()))
-        let pipelined = try await endToEnd(.file(workers: workers, storeThreads: workers))
-        rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s), store shards on \(workers))", events, pipelined, peakRSS()))
+        let decodeAhead = try await endToEnd(.file(workers: workers, storeThreads: 1, overlapsBatches: false))
+        rows.append(row("replay end to end, \(workers) threads: decoding on \(workers - 1) more, store on 1", events, decodeAhead, peakRSS()))
+        let sharded = try await endToEnd(.file(workers: workers, storeThreads: workers, overlapsBatches: false))
+        rows.append(row("replay end to end, \(workers) threads: decoding on \(workers - 1) more, store shards on \(workers)", events, sharded, peakRSS()))
+        let pipelined = try await endToEnd(.file(workers: workers, storeThreads: workers, overlapsBatches: true))
+        rows.append(row("replay end to end, --workers \(workers) (decoding on \(workers - 1) more thread(s), store shards on \(workers), scoring and output overlapped)", events, pipelined, peakRSS()))
         let fromCache = try await endToEnd(.cache)
         rows.append(row("replay end to end from the cache, 1 thread (--cache, cache present)", events, fromCache, peakRSS()))
 
