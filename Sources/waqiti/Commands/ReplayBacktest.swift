@@ -41,7 +41,7 @@ struct BacktestOptions: ParsableArguments {
     @Flag(name: .long, help: "No progress bar even on a terminal.")
     var quiet = false
 
-    @Option(name: .long, help: "Threads: 1 decides on one thread; N > 1 decodes a JSON Lines --input on N - 1 more threads ahead of the engine and applies each batch to the in-memory windows' shards on N threads (same decisions, byte for byte).")
+    @Option(name: .long, help: "Threads: 1 decides on one thread; N > 1 decodes a JSON Lines --input on N - 1 more threads ahead of the engine, applies each batch to the in-memory windows' shards on N threads, and scores and writes each batch while the next one's features are computed (same decisions, byte for byte).")
     var workers: Int = 1
 
     @Option(name: .long, help: "Pre-decoded cache of --input: read from it when it exists and matches the input (size and modification time), else written during this replay. Same decisions, byte for byte.")
