@@ -19,7 +19,7 @@ private func eventJSON(_ id: String, amountMinor: String = "5000") -> String {
 
 /// The real server, engine, rules and in-memory store, listening on a free loopback port; each
 /// request is real HTTP over a socket (HummingbirdTesting's live mode).
-private func withServer(rateLimit: Int = 1000, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+private func withServer<Value: Sendable>(rateLimit: Int = 1000, _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
     _ = PrometheusExport.registry
     var configuration = EngineConfiguration()
     configuration.http.port = 0
@@ -39,7 +39,7 @@ private func withServer(rateLimit: Int = 1000, _ body: @Sendable (any TestClient
     )
     let health = [HealthIndicator(name: "rules") { ComponentHealth(name: "rules", status: .up, detail: "version \(rules.version)") }]
     let app = FraudHTTPServer.makeApplication(engine: engine, configuration: configuration, health: health, logger: Logger(label: "test"))
-    try await app.test(.live) { client in try await body(client) }
+    return try await app.test(.live) { client in try await body(client) }
 }
 
 private let keyHeader: HTTPFields = [.init("X-API-Key")!: apiKey]
@@ -129,16 +129,27 @@ struct HTTPServerTests {
     @Test("over the rate limit: 429 with Retry-After")
     func rateLimit() async throws {
         // One request a second: the second request is refused unless a whole second passes
-        // between the two (a rate of 2 failed on a loaded machine when three requests took > 0.5 s).
-        try await withServer(rateLimit: 1) { client in
-            var statuses: [Int] = []
-            for _ in 0..<2 {
-                try await client.execute(uri: "/v1/rules", method: .get, headers: keyHeader) { response in
-                    statuses.append(response.status.code)
-                    if response.status == .tooManyRequests { #expect(response.headers[.retryAfter] == "1") }
+        // between the two. On a loaded machine it sometimes did (CI saw [200, 200]), and then the
+        // bucket has rightly refilled; such an attempt proves nothing either way, so it is made
+        // again on a fresh server, and the statuses are checked on an attempt that took < 1 s.
+        for _ in 0..<5 {
+            let (statuses, took) = try await withServer(rateLimit: 1) { client in
+                let clock = ContinuousClock()
+                let started = clock.now
+                var statuses: [Int] = []
+                for _ in 0..<2 {
+                    try await client.execute(uri: "/v1/rules", method: .get, headers: keyHeader) { response in
+                        statuses.append(response.status.code)
+                        if response.status == .tooManyRequests { #expect(response.headers[.retryAfter] == "1") }
+                    }
                 }
+                return (statuses, clock.now - started)
             }
-            #expect(statuses == [200, 429])
+            guard took >= .seconds(1) else {
+                #expect(statuses == [200, 429])
+                return
+            }
         }
+        Issue.record("five attempts each took a second or more: the machine is too loaded to tell a refused request from a refilled bucket")
     }
 }
