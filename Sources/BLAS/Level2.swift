@@ -18,6 +18,22 @@ extension BLAS {
         cblas_sgemv(CblasRowMajor, transpose.cblas, shape.m, shape.n, alpha, a.baseAddress, shape.n, x.baseAddress, 1, beta, y.baseAddress, 1)
     }
 
+    /// `y[r] ← A[r, ·] · x` for each of A's `rows` rows (row-major, `rows × columns`), in single
+    /// precision: `sgemv` without its transpose, alpha and beta, computed as one `cblas_sdot` per row.
+    ///
+    /// Why not `sgemv`: OpenBLAS's gemv kernels work on blocks of rows and sum the rows left over
+    /// in another order, so a row's result depends on the row count and on where the row sits in
+    /// the matrix. A dot product's order depends only on its length, so a row gets the same bits
+    /// whichever batch it is in, as one row or among a thousand.
+    public static func sdotRows(
+        rows: Int, columns: Int, a: UnsafeBufferPointer<Float>, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>
+    ) throws(BLASDimensionError) {
+        let shape = try GEMVShape(routine: "sdotRows", .none, rows: rows, columns: columns, a: a.count, x: x.count, y: y.count)
+        guard !shape.isEmpty else { return scale(y, count: shape.yCount, by: 0) }
+        let row = a.baseAddress!, vector = x.baseAddress!
+        for r in 0..<rows { y[r] = cblas_sdot(shape.n, row + r &* columns, 1, vector, 1) }
+    }
+
     /// `y ← alpha · op(A) · x + beta · y` in double precision; see `sgemv` for the layout.
     public static func dgemv(
         _ transpose: Transpose = .none, rows: Int, columns: Int, alpha: Double = 1,

@@ -17,13 +17,40 @@ import Testing
                 try y.withUnsafeMutableBufferPointer { y in try BLAS.sgemv(rows: rows, columns: columns, a: a, x: x, y: y) }
             }
         }
-        for i in 0..<rows {
+        Self.expectRowProducts(y, a: a, x: x, columns: columns)
+    }
+
+    /// Each `y[i]` is row i of A times x within the Float32 bound above.
+    static func expectRowProducts(_ y: [Float], a: [Float], x: [Float], columns: Int) {
+        for i in y.indices {
             var exact = 0.0, magnitude = 0.0
             for j in 0..<columns {
                 exact += Double(a[i * columns + j]) * Double(x[j])
                 magnitude += abs(Double(a[i * columns + j]) * Double(x[j]))
             }
-            #expect(abs(Double(y[i]) - exact) <= 2 * Double(columns) * Self.epsilon * magnitude, "row \(i): \(y[i]) vs \(exact)")
+            #expect(abs(Double(y[i]) - exact) <= 2 * Double(columns) * epsilon * magnitude, "row \(i): \(y[i]) vs \(exact)")
+        }
+    }
+
+    @Test(arguments: [(37, 23), (1, 30), (256, 32), (5, 1)])
+    func sdotRowsMatchesPlainLoopAndEachRowAlone(rows: Int, columns: Int) throws {
+        var random = TestRandom(seed: UInt64(rows * 1000 + columns + 7))
+        let a = random.floats(rows * columns), x = random.floats(columns)
+        func products(_ a: ArraySlice<Float>, rows: Int) throws -> [Float] {
+            var y = [Float](repeating: 99, count: rows)
+            try Array(a).withUnsafeBufferPointer { a in
+                try x.withUnsafeBufferPointer { x in
+                    try y.withUnsafeMutableBufferPointer { y in try BLAS.sdotRows(rows: rows, columns: columns, a: a, x: x, y: y) }
+                }
+            }
+            return y
+        }
+        let y = try products(a[...], rows: rows)
+        Self.expectRowProducts(y, a: a, x: x, columns: columns)
+        for i in 0..<rows {
+            // The same bits when the row is the whole matrix: what sgemv does not promise.
+            let alone = try products(a[(i * columns)..<((i + 1) * columns)], rows: 1)
+            #expect(alone[0].bitPattern == y[i].bitPattern, "row \(i)")
         }
     }
 

@@ -4,8 +4,9 @@ import FraudCore
 import Rules
 
 /// Scores batches with one model: one elementwise pass (clip in raw space, centre, narrow to
-/// Float32) into a reused row-major matrix, one `cblas_sgemv` with the scale-folded weights, one
-/// vectorized stable sigmoid over the logits (see `ScoringCoefficients` for the arithmetic).
+/// Float32) into a reused row-major matrix, one `cblas_sdot` per row with the scale-folded weights
+/// (`BLAS.sdotRows`: the same bits for an event whatever batch it is in), one vectorized stable
+/// sigmoid over the logits (see `ScoringCoefficients` for the arithmetic).
 ///
 /// Owns every buffer (the raw feature matrix too, when it extracts the features itself) and grows
 /// them only when a batch is larger than any before, so steady-state scoring allocates nothing.
@@ -61,8 +62,10 @@ public final class BatchScorer {
         prepared.withUnsafeBufferPointer { a in
         c.weights.withUnsafeBufferPointer { x in
         logits.withUnsafeMutableBufferPointer { y in
-            // Dimensions were checked above and the buffers sized by ensureCapacity.
-            try! BLAS.sgemv(rows: rows, columns: stride, a: a, x: x, y: y)
+            // Dimensions were checked above and the buffers sized by ensureCapacity. One dot
+            // product per row, not one sgemv: a score must not depend on the batch it came in
+            // (`BLAS.sdotRows`).
+            try! BLAS.sdotRows(rows: rows, columns: stride, a: a, x: x, y: y)
         }}}
         logits.withUnsafeBufferPointer { logits in
         scores.withUnsafeMutableBufferPointer { scores in

@@ -8,6 +8,9 @@ import BLAS
 /// data and spec do): the column is centred on the first model's mean and every other model's bias
 /// absorbs the difference of means, `bₖ += Σⱼ w′ₖⱼ·(μ₀ⱼ − μₖⱼ)`. A feature clipped differently by
 /// some model gets an extra column for that model. Not thread-safe; buffers are reused.
+///
+/// The one sgemm per batch means a row's scores can differ in the last bits with the batch it is
+/// in (gemm kernels block rows); `BatchScorer`, which the engine uses, does not have that property.
 public final class MultiModelScorer {
     /// The models cannot share one feature matrix.
     public struct IncompatibleModels: Error, Equatable, CustomStringConvertible {

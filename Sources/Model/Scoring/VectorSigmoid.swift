@@ -6,23 +6,33 @@ extension Logistic {
     /// for x < 0, so small probabilities keep their relative precision. exp is Cephes' `expf`
     /// (range reduction by ln 2, degree-6 polynomial, 2ⁿ built in the exponent bits), ~1e-7
     /// relative error, below the Float32 rounding of the logits themselves. Logits below −87
-    /// (σ < 1.7e-38) give exactly 0. The tail uses the scalar double-precision `sigmoid`.
+    /// (σ < 1.7e-38) give exactly 0.
+    ///
+    /// The last `count % 8` logits go through the same eight-lane arithmetic, in a register padded
+    /// with zeros: lanes never mix, so a logit gets the same score wherever it sits in the batch.
+    /// (Until session 13 they took the scalar double-precision `sigmoid`, and an event's
+    /// model_score differed in the 8th digit between a batch of 1,024 and a batch of one.)
     public static func sigmoid(logits: UnsafePointer<Float>, bias: Float, count: Int, into scores: UnsafeMutablePointer<Double>) {
         let input = UnsafeRawPointer(logits), output = UnsafeMutableRawPointer(scores)
         var index = 0
         while index + 8 <= count {
-            let x = input.loadUnaligned(fromByteOffset: index * MemoryLayout<Float>.stride, as: SIMD8<Float>.self) + bias
-            let negativeMagnitude = x.replacing(with: -x, where: x .> 0)
-            let e = expOfNonPositive(negativeMagnitude)
-            let reciprocal = 1 / (1 + e)
-            let sigma = reciprocal.replacing(with: e * reciprocal, where: x .< 0)
-            output.storeBytes(of: SIMD8<Double>(sigma), toByteOffset: index * MemoryLayout<Double>.stride, as: SIMD8<Double>.self)
+            let x = input.loadUnaligned(fromByteOffset: index * MemoryLayout<Float>.stride, as: SIMD8<Float>.self)
+            output.storeBytes(of: sigmoid8(x + bias), toByteOffset: index * MemoryLayout<Double>.stride, as: SIMD8<Double>.self)
             index += 8
         }
-        while index < count {
-            scores[index] = sigmoid(Double(bias) + Double(logits[index]))
-            index += 1
-        }
+        guard index < count else { return }
+        var x = SIMD8<Float>(repeating: 0)
+        for lane in 0..<(count - index) { x[lane] = logits[index + lane] }
+        let sigma = sigmoid8(x + bias)
+        for lane in 0..<(count - index) { scores[index + lane] = sigma[lane] }
+    }
+
+    @inline(__always)
+    static func sigmoid8(_ x: SIMD8<Float>) -> SIMD8<Double> {
+        let negativeMagnitude = x.replacing(with: -x, where: x .> 0)
+        let e = expOfNonPositive(negativeMagnitude)
+        let reciprocal = 1 / (1 + e)
+        return SIMD8<Double>(reciprocal.replacing(with: e * reciprocal, where: x .< 0))
     }
 
     /// e^a for a ≤ 0; 0 below −87, where Float32 exponents run out.
