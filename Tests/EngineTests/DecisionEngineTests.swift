@@ -53,6 +53,11 @@ private func velocityReason(_ count: Int64) -> Reason {
 }
 private let shadowReason = Reason.rule(RuleReason(rule: "watch_everything", action: .review, points: 0, shadow: true, values: []))
 
+/// The model scores in Float32, eight logits per SIMD register, every event alike whatever its
+/// batch (docs/model.md): within 1e-6 of the exact σ, as `BLASPathTests` checks on wider data.
+/// These batches of one to three events once took a scalar double-precision tail and met 1e-9.
+private let scoreTolerance = 1e-6
+
 @Suite("DecisionEngine")
 struct DecisionEngineTests {
     @Test("combines rules verdicts and model contributions into the decision")
@@ -63,7 +68,7 @@ struct DecisionEngineTests {
         #expect(decisions.map(\.outcome) == [.approve, .approve, .decline])
         #expect(decisions.map(\.riskPoints) == [0, 0, 70])
         for (decision, count) in zip(decisions, [1.0, 2, 3]) {
-            #expect(abs(decision.modelScore - sigmoid(count - 2)) < 1e-9)
+            #expect(abs(decision.modelScore - sigmoid(count - 2)) < scoreTolerance)
         }
         let third = decisions[2]
         #expect(third.paymentID == "p3")
@@ -120,7 +125,7 @@ struct DecisionEngineTests {
         let decisions = try await engine.decide([payment("p1"), payment("p1"), payment("p2"), payment("p1")])
         #expect(decisions[0] == decisions[1])
         #expect(decisions[0] == decisions[3])
-        #expect(abs(decisions[2].modelScore - sigmoid(0)) < 1e-9, "p2 is the second distinct payment of the card")
+        #expect(abs(decisions[2].modelScore - sigmoid(0)) < scoreTolerance, "p2 is the second distinct payment of the card")
         #expect(local.calls.map(\.paymentIDs) == [["p1", "p2"]])
     }
 
@@ -131,7 +136,7 @@ struct DecisionEngineTests {
         _ = try await engine.decide([payment("p1")], mode: .readOnly)
         let real = try await engine.decide([payment("p1")])
         #expect(local.calls.map(\.mode) == [.readOnly, .update])
-        #expect(abs((real.first?.modelScore ?? 0) - sigmoid(-1)) < 1e-9)
+        #expect(abs((real.first?.modelScore ?? 0) - sigmoid(-1)) < scoreTolerance)
     }
 
     @Test("a reload takes effect on the next batch; the plan keeps old columns and adds new ones")
@@ -164,7 +169,7 @@ struct DecisionEngineTests {
         let decisions = try await engine.decide([payment("p1"), payment("p2", card: "card-2"), payment("p3")])
         #expect(engine.currentPlan.features.map(\.canonicalName) == ["count(device_id,1h)", "count(card_fingerprint,10m)"])
         let expected = [1.0, 1, 2].map { sigmoid($0 - 2) }
-        for (decision, score) in zip(decisions, expected) { #expect(abs(decision.modelScore - score) < 1e-9) }
+        for (decision, score) in zip(decisions, expected) { #expect(abs(decision.modelScore - score) < scoreTolerance) }
     }
 }
 
@@ -181,7 +186,7 @@ struct DegradedModeTests {
         #expect(down.map(\.featuresDegraded) == [true, true])
         // 499.99 USD stays approved; 500.00 EUR = 540.00 USD is held for review (no rule matched it).
         #expect(down.map(\.outcome) == [.approve, .review])
-        #expect(abs(down[0].modelScore - sigmoid(0)) < 1e-9, "local windows still count p1 and p2")
+        #expect(abs(down[0].modelScore - sigmoid(0)) < scoreTolerance, "local windows still count p1 and p2")
         _ = try await engine.decide([payment("p4")])
         #expect(engine.featureRouter.sharedState == .degraded(reason: "feature store unavailable: connection refused"))
         shared.setUnavailable(false)
