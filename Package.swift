@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "FraudCore", "Features", "Rules", "Model", "Kafka", "Redis",
+                "FraudCore", "Features", "Rules", "Model", "Kafka", "Redis", "CPrefetch",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

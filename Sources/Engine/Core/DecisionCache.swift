@@ -1,3 +1,4 @@
+import CPrefetch
 import FraudCore
 import Synchronization
 
@@ -54,9 +55,9 @@ public final class InMemoryDecisionCache: DecisionCache {
 
     public func decisions(for paymentIDs: [String]) async -> [Decision?] {
         state.withLock { state in
-            paymentIDs.map { id in
-                let hash = state.index.hash(id)
-                return state.index.find(id, hash: hash, in: state.ring).found.map { state.ring[$0] }
+            let hashes = state.index.hashesPrefetched(paymentIDs.lazy.map { $0 })
+            return paymentIDs.indices.map { i in
+                state.index.find(paymentIDs[i], hash: hashes[i], in: state.ring).found.map { state.ring[$0] }
             }
         }
     }
@@ -65,8 +66,9 @@ public final class InMemoryDecisionCache: DecisionCache {
         // Returned as given unless some payment was already decided (a copy only then).
         var standing = decisions
         state.withLock { state in
+            let hashes = state.index.hashesPrefetched(decisions.lazy.map(\.paymentID))
             for (index, decision) in decisions.enumerated() {
-                let hash = state.index.hash(decision.paymentID)
+                let hash = hashes[index]
                 let lookup = state.index.find(decision.paymentID, hash: hash, in: state.ring)
                 // A payment already remembered keeps its decision.
                 if let remembered = lookup.found {
@@ -151,6 +153,17 @@ struct SlotIndex {
     /// The id's hash (`SeededHash`, seeded per cache, so colliding ids cannot be chosen in advance).
     func hash(_ id: String) -> UInt64 {
         fixedHash ?? hasher(id)
+    }
+
+    /// The hashes of a batch's ids, with each one's home entry already on its way into the cache:
+    /// the index outgrows the caches, and a batch's probes are independent, so their misses can
+    /// overlap instead of each stalling the lookup that follows it.
+    func hashesPrefetched<IDs: Collection<String>>(_ ids: IDs) -> [UInt64] {
+        let hashes = ids.map(hash)
+        table.withUnsafeBufferPointer { table in
+            for hash in hashes { waqiti_prefetch(table.baseAddress! + Int(truncatingIfNeeded: hash >> shift)) }
+        }
+        return hashes
     }
 
     @inline(__always)
