@@ -6,7 +6,8 @@ import Rules
 import Synchronization
 
 /// decode ▶ features ▶ model ▶ rules ▶ decision, one batch at a time, knowing nothing of Kafka or
-/// HTTP: `waqiti serve`'s consumer, `POST /v1/score` and `waqiti replay` all call `decide`.
+/// HTTP: `waqiti serve`'s consumer, `POST /v1/score` and `waqiti replay` all call `decide` (or,
+/// a replay with `--workers`, its two halves `prepare` and `finish`, one batch apart).
 ///
 /// Per batch: the current rule set and model are read once (a reload swaps them for the next
 /// batch; a batch in flight finishes on the ones it started with), remembered decisions are
