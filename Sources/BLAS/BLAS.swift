@@ -1,4 +1,5 @@
 import COpenBLAS
+import Glibc
 
 /// The process's BLAS library (OpenBLAS): its build configuration and thread pool.
 ///
@@ -28,17 +29,19 @@ public enum BLAS {
     }
 
     /// One thread per call, and no idle pool: for commands whose products are small and whose own
-    /// workers already use the cores (`serve`, `replay`).
+    /// workers already use the cores (`serve`, `replay`). Does nothing when OPENBLAS_NUM_THREADS
+    /// is set: the operator's choice wins.
     ///
     /// OpenBLAS starts its pool (one thread per extra core) when the library loads, before `main`,
     /// and lowering the thread count leaves that pool alive. Each of its threads spins in
     /// `sched_yield` for ~0.1 s of CPU before it sleeps: 40% of the CPU of a 20,000-event
-    /// `waqiti replay`. Stopping the pool costs nothing later: a call that asks for more threads
+    /// `waqiti replay` under `/usr/bin/time` (docs/model.md, "BLAS threads"). Stopping the pool costs nothing later: a call that asks for more threads
     /// (after `setThreadCount`) starts it again.
     ///
     /// Call it at start-up, before any BLAS call: stopping the pool while another thread's
     /// product runs on it is not safe (OpenBLAS does this itself only after a fork).
     public static func useCallingThreadOnly() {
+        guard getenv("OPENBLAS_NUM_THREADS") == nil else { return }
         openblas_set_num_threads(1)
         _ = blas_thread_shutdown_()
     }

@@ -19,8 +19,10 @@ struct BLASThreadsTests {
         }
     }
 
-    @Test("replay runs with no OpenBLAS worker thread, and decides what it reads")
-    func replayStopsThePool() async throws {
+    /// nil: the binary stops the pool. "2": the operator's OPENBLAS_NUM_THREADS wins, and
+    /// OpenBLAS keeps its worker (one per extra core, at most one here).
+    @Test("replay runs with no OpenBLAS worker thread unless OPENBLAS_NUM_THREADS asks for them, and decides what it reads", arguments: [nil, "2"])
+    func replayStopsThePool(openBLASThreads: String?) async throws {
         let folder = try ProcessEnvironment.temporaryDirectory("blas-pool")
         let input = folder.appendingPathComponent("in.jsonl").path
         let decisions = folder.appendingPathComponent("decisions.jsonl").path
@@ -28,7 +30,8 @@ struct BLASThreadsTests {
         #expect(mkfifo(input, 0o600) == 0, "mkfifo: \(String(cString: strerror(errno)))")
         let replay = try WaqitiProcess(
             ["replay", "--input", input, "--rules", "rules/default.rules", "--model", "models/default.json",
-             "--decisions-out", decisions, "--quiet"], name: "blas-pool")
+             "--decisions-out", decisions, "--quiet"],
+            environment: openBLASThreads.map { ["OPENBLAS_NUM_THREADS": $0] } ?? [:], name: "blas-pool")
 
         // Opening the write end without blocking succeeds only once replay has opened the read
         // end, which it does after the model is loaded and the pool stopped.
@@ -48,7 +51,8 @@ struct BLASThreadsTests {
         // The pool's threads are created by the loading thread and so carry the binary's name;
         // the other threads the binary starts (Dispatch's, Swift's) name themselves.
         let names = try Self.threadNames(of: replay.pid)
-        #expect(names.filter { $0 == "waqiti" }.count == 1, "threads: \(names)")
+        let workers = openBLASThreads == nil ? 0 : min(2, ProcessInfo.processInfo.activeProcessorCount) - 1
+        #expect(names.filter { $0 == "waqiti" }.count == 1 + workers, "threads: \(names)")
 
         let lines = (1...2).map { n in
             #"{"payment_id":"blas-\#(n)","occurred_at":"2026-11-29T08:15:3\#(n)Z","account_id":"acct-1","card_fingerprint":"card-1","device_id":"dev-1","ip":"203.0.113.7","merchant_id":"m-1","mcc":"5411","amount_minor":75000,"currency":"USD","card_country":"US","ip_country":"US","channel":"ecom","type":"payment"}"#

@@ -27,11 +27,16 @@ struct EngineReplayTests {
 
     /// 20,000 simulated events (seed 7, 1% fraud) as JSON Lines, in the test's temporary folder.
     static func simulatedInput() throws -> String {
-        let path = ReplayLoopTests.temporaryPath("sim-20k-seed7.jsonl")
         var delivery = try SimulatedDelivery(SimulationConfiguration(events: 20_000, seed: 7, fraudRate: 0.01))
+        return try write(AnyIterator { delivery.next() }, to: "sim-20k-seed7.jsonl")
+    }
+
+    /// `events` as JSON Lines in the test's temporary folder; returns the file's path.
+    static func write<Events: Sequence<PaymentEvent>>(_ events: Events, to name: String) throws -> String {
+        let path = ReplayLoopTests.temporaryPath(name)
         let output = try FileOutput(path: path)
         let encoder = EventEncoder()
-        while let event = delivery.next() {
+        for event in events {
             try output.append { buffer in
                 encoder.append(event, to: &buffer)
                 buffer.append(0x0A)
@@ -39,6 +44,13 @@ struct EngineReplayTests {
         }
         try output.close()
         return path
+    }
+
+    /// default.rules with the decline threshold at 40 risk points instead of 80.
+    static func stricterDeclineRules(_ name: String) throws -> String {
+        try candidateRules(name) {
+            $0.replacingOccurrences(of: "threshold points_decline: decline if risk_points >= 80", with: "threshold points_decline: decline if risk_points >= 40")
+        }
     }
 
     static func replay(_ setup: EngineReplaySetup, input: String, decisionsOut: String? = nil, candidateOut: String? = nil, workers: Int = 1) async throws -> ReplayResult {
@@ -135,9 +147,7 @@ struct EngineReplayTests {
     @Test("--workers when comparing: both decision files, the summaries and the diff are the one-thread run's")
     func workersWhenComparing() async throws {
         let input = try Self.simulatedInput()
-        let candidatePath = try Self.candidateRules("stricter-decline-workers") {
-            $0.replacingOccurrences(of: "threshold points_decline: decline if risk_points >= 80", with: "threshold points_decline: decline if risk_points >= 40")
-        }
+        let candidatePath = try Self.stricterDeclineRules("stricter-decline-workers")
         let setup = EngineReplaySetup(baseline: try Self.defaultScoring(), candidate: try ReplayScoring.load(rulesPath: candidatePath, modelPath: "models/default.json"))
         var parallel = setup
         parallel.storeParallelism = 2
@@ -174,16 +184,7 @@ struct EngineReplayTests {
             events.append(copy)
             copies += 1
         }
-        let input = ReplayLoopTests.temporaryPath("redelivered.jsonl")
-        let output = try FileOutput(path: input)
-        let encoder = EventEncoder()
-        for event in events {
-            try output.append { buffer in
-                encoder.append(event, to: &buffer)
-                buffer.append(0x0A)
-            }
-        }
-        try output.close()
+        let input = try Self.write(events, to: "redelivered.jsonl")
 
         let scoring = try Self.defaultScoring()
         let one = ReplayLoopTests.temporaryPath("redelivered-1.jsonl"), two = ReplayLoopTests.temporaryPath("redelivered-2.jsonl")
@@ -254,9 +255,7 @@ struct EngineReplayTests {
     @Test("comparing two rule files in one pass reports exactly the flips of their separate runs")
     func compareRuleFiles() async throws {
         let input = try Self.simulatedInput()
-        let candidatePath = try Self.candidateRules("stricter-decline") {
-            $0.replacingOccurrences(of: "threshold points_decline: decline if risk_points >= 80", with: "threshold points_decline: decline if risk_points >= 40")
-        }
+        let candidatePath = try Self.stricterDeclineRules("stricter-decline")
         // With the model. The paired run below decides in batches of 1,024 and the solo runs in
         // batches of 500; until session 13 a model_score depended on its event's batch (sgemv's
         // row blocks, the sigmoid's scalar tail) and about 1% of events differed in the last

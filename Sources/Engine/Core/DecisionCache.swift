@@ -55,7 +55,7 @@ public final class InMemoryDecisionCache: DecisionCache {
 
     public func decisions(for paymentIDs: [String]) async -> [Decision?] {
         state.withLock { state in
-            let hashes = state.index.hashesPrefetched(paymentIDs.lazy.map { $0 })
+            let hashes = state.index.hashesPrefetched(paymentIDs)
             return paymentIDs.indices.map { i in
                 state.index.find(paymentIDs[i], hash: hashes[i], in: state.ring).found.map { state.ring[$0] }
             }

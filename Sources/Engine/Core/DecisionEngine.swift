@@ -246,7 +246,4 @@ public struct PreparedBatch: Sendable {
 
     /// The fresh events, in batch order.
     var scored: [PaymentEvent] { fresh.count == events.count ? events : fresh.map { events[$0] } }
-
-    /// The payment ids of the batch, for the next batch's `inFlight` while this one is finished.
-    public var paymentIDs: Set<String> { Set(events.map(\.paymentID)) }
 }

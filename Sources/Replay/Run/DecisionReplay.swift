@@ -59,12 +59,12 @@ public struct DecisionReplay: Sendable {
     public var candidate: ReplayConfiguration?
     public var batchSize: Int
     public var maxExamples: Int
-    /// Batch n is finished (scored, when every configuration has `stages`) and its decisions
-    /// encoded, written and summarized on another thread while batch n + 1 is prepared (decided,
-    /// without stages): `--workers` ≥ 2. Batches still reach the outputs one at a time in input
-    /// order, and an event of batch n + 1 whose payment batch n decides waits for that decision
-    /// (`DecisionEngine.prepare`), so the files and summaries are the same bytes either way. Off,
-    /// everything runs on the caller's thread.
+    /// Batch n is scored (`Stages.finish`) and its decisions encoded, written and summarized on
+    /// another thread while batch n + 1 is prepared: `--workers` ≥ 2. Batches still reach the
+    /// outputs one at a time in input order, and an event of batch n + 1 whose payment batch n
+    /// decides waits for that decision (`DecisionEngine.prepare`), so the files and summaries are
+    /// the same bytes either way. Off, or when a configuration has no `stages`, everything runs
+    /// on the caller's thread.
     public var overlapsBatches: Bool
 
     public init(baseline: ReplayConfiguration, candidate: ReplayConfiguration? = nil, batchSize: Int = 1024, maxExamples: Int = 5, overlapsBatches: Bool = false) {
@@ -105,7 +105,7 @@ public struct DecisionReplay: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         var eventCount = 0, rejected = 0
-        // The output of the batch before, when it runs on another thread; awaited before the next
+        // The scoring and output of the batch before, on another thread; awaited before the next
         // one starts, so the sink is only ever used by one batch at a time, in input order.
         var pending: Task<Void, any Error>?
         // Payment ids of the batch `pending` finishes, for the next batch's `prepare`.
@@ -141,16 +141,8 @@ public struct DecisionReplay: Sendable {
                     }
                 } else {
                     let decided = try await decide(events, with: baseline)
-                    var other: [Decision]?
-                    if let candidate { other = try await decide(events, with: candidate) }
-                    try await pending?.value
-                    pending = nil
-                    let candidateDecided = other
-                    if overlapsBatches {
-                        pending = Task { try sink.add(events, decided, candidateDecided, rejected: rejectedHere) }
-                    } else {
-                        try sink.add(events, decided, candidateDecided, rejected: rejectedHere)
-                    }
+                    let other = candidate == nil ? nil : try await decide(events, with: candidate!)
+                    try sink.add(events, decided, other, rejected: rejectedHere)
                 }
                 eventCount += events.count
                 let bytes = inputBytes()

@@ -72,11 +72,10 @@ struct ReplayCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("--features: \(error)")
         }
-        // One OpenBLAS thread, as in serve: replay parallelizes with its own decode workers, and
-        // a model score must not depend on how OpenBLAS splits or schedules a product when
-        // other threads call it too. Without a model too: OpenBLAS's idle pool spins for ~0.1 s
-        // of CPU after start-up whether or not it is used. OPENBLAS_NUM_THREADS wins.
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.useCallingThreadOnly() }
+        // One OpenBLAS thread, as in serve: a model score is one short dot product per event, and
+        // replay spreads its work over its own workers. Without a model too: OpenBLAS's idle
+        // pool spins for ~0.1 s of CPU after start-up whether or not it is used.
+        BLAS.useCallingThreadOnly()
         if backtest.isEnabled {
             guard store == .memory else { throw ValidationError("--rules replays on the in-memory windows; drop --store redis") }
             let shared = ReplayBacktest.Shared(input: input, features: specs, featuresOut: featuresOut, batchSize: batchSize, lateness: EventDuration(parsing: lateness)!, deadLetters: deadLetters)

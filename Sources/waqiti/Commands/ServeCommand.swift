@@ -45,9 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
             Self.say("waqiti serve: warning: neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
         }
 
-        // Model scoring is one small product per batch, on the engine's own workers: a second
-        // OpenBLAS thread would only compete with them (docs/model.md). OPENBLAS_NUM_THREADS wins.
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.useCallingThreadOnly() }
+        // Model scoring is one short dot product per event, on the engine's own workers: a second
+        // OpenBLAS thread would only compete with them (docs/model.md).
+        BLAS.useCallingThreadOnly()
         let runtime: EngineRuntime
         do {
             runtime = try EngineRuntime(configuration: configuration, withKafka: !httpOnly, logger: logger)

@@ -41,7 +41,7 @@ enum DecideBench {
         let options = Options(arguments)
         // One core, as `waqiti serve` and `waqiti replay` run BLAS: its second thread would spin
         // beside the caller's and double the CPU counted for large batches.
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.useCallingThreadOnly() }
+        BLAS.useCallingThreadOnly()
         let events = Array(try SimulatedDelivery(SimulationConfiguration(events: options.events, seed: 42)))
         let scoring = try ReplayScoring.load(rulesPath: options.rulesPath, modelPath: options.modelPath)
         if let size = options.profile {

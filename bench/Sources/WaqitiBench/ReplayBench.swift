@@ -39,7 +39,7 @@ enum ReplayBench {
         }
         // One OpenBLAS thread, as `waqiti replay` sets it (ReplayCommand): OpenBLAS's idle workers
         // spin, which on a quiet machine doubled the engine rows' CPU time against their wall time.
-        if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil { BLAS.useCallingThreadOnly() }
+        BLAS.useCallingThreadOnly()
         let path = "/tmp/waqiti-bench-replay-\(getpid()).jsonl"
         let decisionsPath = "/tmp/waqiti-bench-replay-\(getpid()).decisions.jsonl"
         let cachePath = "/tmp/waqiti-bench-replay-\(getpid()).wqc"
