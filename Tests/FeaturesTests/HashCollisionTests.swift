@@ -11,7 +11,7 @@ struct HashCollisionTests {
 
     @Test("Keys with one hash are separate windows, and a sweep keeps the survivors findable")
     func keyTable() {
-        var table = KeyTable()
+        let table = KeyTable()
         let keys = (0..<40).map { "card-\($0)" }
         // Every key gets the same hash: the worst case for probing, and a collision for each pair.
         for key in keys { table.insert(KeyWindow(key: key, layout: Self.layout), hash: 7) }

@@ -124,6 +124,10 @@ public final class InMemoryFeatureStore: FeatureStore {
 
     /// Applies one shard's (event, key) pairs in batch order under the shard's lock, noting
     /// duplicates (bit 0) and too-late events (bit 1) in `flags`.
+    ///
+    /// The pairs reach their key tables, layouts and windows through unretained references: the
+    /// shard (under its lock) and the plan keep them alive for the whole call, and a retain and
+    /// release of each per pair were a tenth of the store's time.
     private func applyShard(
         _ s: Int, ops: [Int32], before: Int64, newestAt: [Int64], facts: BatchFacts, layout: CompiledPlan, mode: StoreMode,
         maxKeys: Int, out buffer: UnsafeMutableBufferPointer<Double>, width: Int, flags: UnsafeMutableBufferPointer<UInt8>
@@ -134,22 +138,42 @@ public final class InMemoryFeatureStore: FeatureStore {
             if shard.insertsSinceSweep >= max(4096, shard.keyCount) {
                 shard.sweep(storeNewest: before, plan: layout, maxKeys: maxKeys)
             }
-            var start = 0
-            while start < ops.count {
-                let run = ops[start..<min(start + Self.warmRun, ops.count)]
-                warm(run, facts: facts, plan: layout, shard: &shard)
-                for op in run {
-                    let i = Int(op) / groupCount, g = Int(op) % groupCount
-                    let outcome = apply(i, group: g, newestAt: newestAt[i], facts: facts, plan: layout, mode: mode, shard: &shard, out: buffer, row: i * width)
-                    switch outcome {
-                    case .inserted: shard.insertsSinceSweep += 1
-                    case .duplicate: flags[i] |= 1
-                    case .tooLate: flags[i] |= 2
-                    }
+            var inserted = 0, warmed: UInt64 = 0
+            withUnsafeTemporaryAllocation(of: GroupRefs.self, capacity: groupCount) { groups in
+                for g in 0..<groupCount {
+                    groups[g] = GroupRefs(layout: .passUnretained(layout.groups[g]), table: .passUnretained(shard.tables[g]))
                 }
-                start += run.count
+                var start = 0
+                while start < ops.count {
+                    let run = ops[start..<min(start + Self.warmRun, ops.count)]
+                    warmed &+= warm(run, facts: facts, groups: groups)
+                    for op in run {
+                        let i = Int(op) / groupCount, g = Int(op) % groupCount
+                        let outcome = groups[g].layout._withUnsafeGuaranteedRef { group in
+                            groups[g].table._withUnsafeGuaranteedRef { table in
+                                apply(i, group: g, layout: group, newestAt: newestAt[i], facts: facts, plan: layout, mode: mode,
+                                      table: table, out: buffer, row: i * width)
+                            }
+                        }
+                        switch outcome {
+                        case .inserted: inserted += 1
+                        case .duplicate: flags[i] |= 1
+                        case .tooLate: flags[i] |= 2
+                        }
+                    }
+                    start += run.count
+                }
             }
+            shard.insertsSinceSweep += inserted
+            shard.warmed &+= warmed
         }
+    }
+
+    /// One key field's layout and this shard's table for it, unretained: the plan and the shard hold
+    /// them while a batch is applied.
+    private struct GroupRefs {
+        var layout: Unmanaged<GroupLayout>
+        var table: Unmanaged<KeyTable>
     }
 
     /// (event, key) pairs whose memory is loaded together before they are applied: enough to keep
@@ -160,15 +184,20 @@ public final class InMemoryFeatureStore: FeatureStore {
     /// windows' headers, then their buffers, then what those point to. Each step issues
     /// prefetches (or, at the last, loads) that are independent across the run, so their cache
     /// misses overlap instead of queuing one after another; a prefetch, unlike a load, does not hold
-    /// up the core while it waits, so one step covers the whole run. Changes no state but `shard.warmed`.
-    private func warm(_ run: ArraySlice<Int32>, facts: BatchFacts, plan: CompiledPlan, shard: inout WindowShard) {
+    /// up the core while it waits, so one step covers the whole run. Changes no state; returns the
+    /// words it loaded, for the caller to keep (so the optimizer keeps the loads).
+    private func warm(
+        _ run: ArraySlice<Int32>, facts: BatchFacts, groups: UnsafeMutableBufferPointer<GroupRefs>
+    ) -> UInt64 {
         let groupCount = facts.groupCount
-        withUnsafeTemporaryAllocation(of: UnsafeRawPointer?.self, capacity: run.count) { windows in
+        return withUnsafeTemporaryAllocation(of: UnsafeRawPointer?.self, capacity: run.count) { windows in
             for op in run {
-                waqiti_prefetch(shard.tables[Int(op) % groupCount].homeSlotAddress(hash: facts.keyHashes[Int(op)]))
+                let hash = facts.keyHashes[Int(op)]
+                waqiti_prefetch(groups[Int(op) % groupCount].table._withUnsafeGuaranteedRef { $0.homeSlotAddress(hash: hash) })
             }
             for (n, op) in zip(windows.indices, run) {
-                windows[n] = shard.tables[Int(op) % groupCount].likelyWindowAddress(hash: facts.keyHashes[Int(op)])
+                let hash = facts.keyHashes[Int(op)]
+                windows[n] = groups[Int(op) % groupCount].table._withUnsafeGuaranteedRef { $0.likelyWindowAddress(hash: hash) }
                 if let window = windows[n] { KeyWindow.prefetchHeader(at: window) }
             }
             for n in 0..<run.count {
@@ -179,46 +208,54 @@ public final class InMemoryFeatureStore: FeatureStore {
             for (n, op) in zip(windows.indices, run) {
                 guard let window = windows[n] else { continue }
                 let g = Int(op) % groupCount
-                sum &+= Unmanaged<KeyWindow>.fromOpaque(window)._withUnsafeGuaranteedRef {
-                    $0.warmBuffers(Int(op) / groupCount, facts: facts, layout: plan.groups[g])
+                sum &+= groups[g].layout._withUnsafeGuaranteedRef { layout in
+                    Unmanaged<KeyWindow>.fromOpaque(window)._withUnsafeGuaranteedRef {
+                        $0.warmBuffers(Int(op) / groupCount, facts: facts, layout: layout)
+                    }
                 }
             }
-            shard.warmed &+= UInt64(bitPattern: sum)
+            return UInt64(bitPattern: sum)
         }
     }
 
     private func apply(
-        _ i: Int, group g: Int, newestAt: Int64, facts: BatchFacts, plan: CompiledPlan, mode: StoreMode,
-        shard: inout WindowShard, out: UnsafeMutableBufferPointer<Double>, row: Int
+        _ i: Int, group g: Int, layout: GroupLayout, newestAt: Int64, facts: BatchFacts, plan: CompiledPlan, mode: StoreMode,
+        table: KeyTable, out: UnsafeMutableBufferPointer<Double>, row: Int
     ) -> InsertOutcome {
-        let key = facts.keys[i * facts.groupCount + g]!
-        let hash = facts.keyHashes[i * facts.groupCount + g]
-        let layout = plan.groups[g]
-        let slot = shard.tables[g].find(key, hash: hash)
-        var window = slot.map { shard.tables[g][$0] }
+        let index = i * facts.groupCount + g
+        let hash = facts.keyHashes[index]
+        let found = facts.keys.withUnsafeBufferPointer { keys in table.unretainedWindow(keys[index]!, hash: hash) }
+        var window = found?.window
         // A key idle past the eviction horizon starts afresh, whether or not a sweep dropped it yet.
-        if let w = window, w.newest < newestAt &- plan.evictAfter { window = nil }
+        if let w = window, w._withUnsafeGuaranteedRef({ $0.newest }) < newestAt &- plan.evictAfter { window = nil }
         let t = facts.times[i]
         switch mode {
         case .update:
-            let w: KeyWindow
+            let w: Unmanaged<KeyWindow>
             if let window { w = window } else {
-                w = KeyWindow(key: key, layout: layout)
-                if let slot { shard.tables[g][slot] = w } else { shard.tables[g].insert(w, hash: hash) }
+                let fresh = KeyWindow(key: facts.keys[index]!, layout: layout)
+                if let slot = found?.slot { table[slot] = fresh } else { table.insert(fresh, hash: hash) }
+                // The table holds it from here on.
+                w = Unmanaged.passUnretained(fresh)
             }
-            let (outcome, end) = w.insert(i, facts: facts, layout: layout, lateness: plan.lateness, retention: plan.retention)
-            w.read(at: t, layout: layout, facts: facts, virtual: nil, end: end, into: out, row: row)
-            return outcome
+            return w._withUnsafeGuaranteedRef { w in
+                let (outcome, end) = w.insert(i, facts: facts, layout: layout, lateness: plan.lateness, retention: plan.retention)
+                w.read(at: t, layout: layout, facts: facts, virtual: nil, end: end, into: out, row: row)
+                return outcome
+            }
         case .readOnly:
-            let w = window ?? KeyWindow(key: key, layout: layout)
-            var outcome = InsertOutcome.inserted
-            if w.count > 0, t < w.newest - plan.lateness {
-                outcome = .tooLate
-            } else if w.isDuplicate(i, facts: facts) {
-                outcome = .duplicate
+            let read = { (w: KeyWindow) -> InsertOutcome in
+                var outcome = InsertOutcome.inserted
+                if w.count > 0, t < w.newest - plan.lateness {
+                    outcome = .tooLate
+                } else if w.isDuplicate(i, facts: facts) {
+                    outcome = .duplicate
+                }
+                w.read(at: t, layout: layout, facts: facts, virtual: outcome == .inserted ? i : nil, into: out, row: row)
+                return outcome
             }
-            w.read(at: t, layout: layout, facts: facts, virtual: outcome == .inserted ? i : nil, into: out, row: row)
-            return outcome
+            if let window { return window._withUnsafeGuaranteedRef(read) }
+            return read(KeyWindow(key: facts.keys[index]!, layout: layout))
         }
     }
 

@@ -7,40 +7,74 @@
 /// The hash is Swift's per-process seeded `Hasher`, so customer-controlled keys (device ids, IPs)
 /// cannot be crafted to collide and degrade probing. Keys leave only in bulk (`removeAll(where:)`,
 /// which rebuilds), so there are no tombstones.
-struct KeyTable {
+///
+/// A class owning a plain buffer rather than a struct around an `Array`: every (event, key) pair
+/// of a batch probes a table, and an array's buffer was retained and released around each probe.
+/// `@unchecked Sendable`: used only under the lock of the shard that owns it.
+final class KeyTable: @unchecked Sendable {
     private struct Slot {
         var hash: UInt64
         var window: KeyWindow?
     }
 
-    private var slots: [Slot]
+    private var slots: UnsafeMutablePointer<Slot>
+    private var capacity: Int
     private var shift: UInt64
     private(set) var count = 0
 
     init() {
-        slots = Array(repeating: Slot(hash: 0, window: nil), count: 8)
+        capacity = 8
+        slots = KeyTable.emptySlots(capacity)
         shift = 64 - 3
+    }
+
+    deinit {
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
+    }
+
+    private static func emptySlots(_ capacity: Int) -> UnsafeMutablePointer<Slot> {
+        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
+        slots.initialize(repeating: Slot(hash: 0, window: nil), count: capacity)
+        return slots
     }
 
     @inline(__always)
     private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash &>> shift) }
 
     /// The slot of `key`, or nil when the table does not hold it.
-    @inline(__always)
     func find(_ key: String, hash: UInt64) -> Int? {
-        let mask = slots.count &- 1
+        unretainedWindow(key, hash: hash)?.slot
+    }
+
+    /// The slot and window of `key`, or nil when the table does not hold it; the window is not
+    /// retained (the table holds it until the next `insert`, `removeAll` or slot assignment). Each
+    /// (event, key) pair of a batch looks its window up: a retain and release of it there cost
+    /// more than the probe (atomic writes to an object the read may already have left).
+    @inline(__always)
+    func unretainedWindow(_ key: String, hash: UInt64) -> (slot: Int, window: Unmanaged<KeyWindow>)? {
+        let mask = capacity &- 1
         var s = home(hash)
-        while let window = slots[s].window {
-            if slots[s].hash == hash, window.key == key { return s }
+        while let address = windowAddress(s) {
+            if slots[s].hash == hash {
+                let window = Unmanaged<KeyWindow>.fromOpaque(address)
+                if window._withUnsafeGuaranteedRef({ $0.key == key }) { return (s, window) }
+            }
             s = (s &+ 1) & mask
         }
         return nil
     }
 
+    /// The window reference of slot `s` as an address, read without retaining it.
+    @inline(__always)
+    private func windowAddress(_ s: Int) -> UnsafeRawPointer? {
+        UnsafeRawPointer(slots + s).load(fromByteOffset: KeyTable.windowOffset, as: UnsafeRawPointer?.self)
+    }
+
     /// Where `hash`'s home slot lies, for a prefetch ahead of `find`.
     @inline(__always)
     func homeSlotAddress(hash: UInt64) -> UnsafeRawPointer {
-        slots.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + home(hash)) }
+        UnsafeRawPointer(slots + home(hash))
     }
 
     /// The window in `hash`'s home slot when that slot carries `hash` (no key comparison), as an
@@ -48,11 +82,9 @@ struct KeyTable {
     /// a stall of its own. For prefetching ahead of `find`, never for answers.
     @inline(__always)
     func likelyWindowAddress(hash: UInt64) -> UnsafeRawPointer? {
-        slots.withUnsafeBufferPointer { slots in
-            let slot = slots.baseAddress! + home(hash)
-            guard slot.pointee.hash == hash else { return nil }
-            return UnsafeRawPointer(slot).load(fromByteOffset: KeyTable.windowOffset, as: UnsafeRawPointer?.self)
-        }
+        let s = home(hash)
+        guard slots[s].hash == hash else { return nil }
+        return windowAddress(s)
     }
 
     private static let windowOffset = MemoryLayout<Slot>.offset(of: \Slot.window)!
@@ -63,40 +95,43 @@ struct KeyTable {
     }
 
     /// Adds a window whose key the table does not hold (`find` returned nil).
-    mutating func insert(_ window: KeyWindow, hash: UInt64) {
-        if (count + 1) * 4 > slots.count * 3 { rebuild(capacity: slots.count * 2) { _ in true } }
+    func insert(_ window: KeyWindow, hash: UInt64) {
+        if (count + 1) * 4 > capacity * 3 { rebuild(capacity: capacity * 2) { _ in true } }
         place(window, hash: hash)
         count += 1
     }
 
     /// Drops every window the predicate selects; shrinks the table when it becomes sparse.
-    mutating func removeAll(where shouldRemove: (KeyWindow) -> Bool) {
+    func removeAll(where shouldRemove: (KeyWindow) -> Bool) {
         var kept = 0
-        for slot in slots { if let window = slot.window, !shouldRemove(window) { kept += 1 } }
+        for s in 0..<capacity { if let window = slots[s].window, !shouldRemove(window) { kept += 1 } }
         guard kept < count else { return }
-        var capacity = 8
-        while kept * 4 > capacity * 3 / 2 { capacity *= 2 }
-        rebuild(capacity: capacity) { !shouldRemove($0) }
+        var newCapacity = 8
+        while kept * 4 > newCapacity * 3 / 2 { newCapacity *= 2 }
+        rebuild(capacity: newCapacity) { !shouldRemove($0) }
     }
 
-    var values: [KeyWindow] { slots.compactMap(\.window) }
+    var values: [KeyWindow] { (0..<capacity).compactMap { slots[$0].window } }
 
-    private mutating func place(_ window: KeyWindow, hash: UInt64) {
-        let mask = slots.count &- 1
+    private func place(_ window: KeyWindow, hash: UInt64) {
+        let mask = capacity &- 1
         var s = home(hash)
         while slots[s].window != nil { s = (s &+ 1) & mask }
         slots[s] = Slot(hash: hash, window: window)
     }
 
-    private mutating func rebuild(capacity: Int, keeping: (KeyWindow) -> Bool) {
-        let old = slots
-        slots = Array(repeating: Slot(hash: 0, window: nil), count: capacity)
-        shift = UInt64(64 - capacity.trailingZeroBitCount)
+    private func rebuild(capacity newCapacity: Int, keeping: (KeyWindow) -> Bool) {
+        let old = slots, oldCapacity = capacity
+        slots = KeyTable.emptySlots(newCapacity)
+        capacity = newCapacity
+        shift = UInt64(64 - newCapacity.trailingZeroBitCount)
         count = 0
-        for slot in old {
-            guard let window = slot.window, keeping(window) else { continue }
-            place(window, hash: slot.hash)
+        for s in 0..<oldCapacity {
+            guard let window = old[s].window, keeping(window) else { continue }
+            place(window, hash: old[s].hash)
             count += 1
         }
+        old.deinitialize(count: oldCapacity)
+        old.deallocate()
     }
 }

@@ -1,5 +1,6 @@
 /// One shard of the in-memory store: the key windows of the keys that hash to it, one table per
-/// key field of the plan. Always used under its shard's lock.
+/// key field of the plan. Always used under its shard's lock; its tables are its own (`KeyTable` is
+/// a class, never shared between shards).
 struct WindowShard: Sendable {
     var tables: [KeyTable]
     var insertsSinceSweep = 0
@@ -9,7 +10,7 @@ struct WindowShard: Sendable {
     var warmed: UInt64 = 0
 
     init(groupCount: Int) {
-        tables = Array(repeating: KeyTable(), count: groupCount)
+        tables = (0..<groupCount).map { _ in KeyTable() }
     }
 
     var keyCount: Int { tables.reduce(0) { $0 + $1.count } }
