@@ -26,6 +26,7 @@ struct HashCollisionTests {
     @Test("Distinct values with one hash count separately, in and out of the window")
     func distinctCounter() {
         var counter = DistinctCounter()
+        defer { counter.deallocate() }
         counter.reset(lo: 0)
         for value in ["a", "b", "a", "c", "b", "a"] { counter.add(value, hash: 1) }
         counter.add("d", hash: 2)
@@ -49,6 +50,7 @@ struct HashCollisionTests {
     @Test("Many values across probe runs: counts equal a Set's after every step")
     func distinctCounterAgainstSet() {
         var counter = DistinctCounter()
+        defer { counter.deallocate() }
         counter.reset(lo: 0)
         var multiset: [String: Int] = [:]
         var random = SimulationRandom(seed: 3)

@@ -102,6 +102,7 @@ final class KeyWindow: @unchecked Sendable {
         storage.deallocate()
         KeyWindow.free(strings, count: capacity * stringsPerEntry)
         KeyWindow.free(deques, count: dequeCount)
+        for d in 0..<distinctMapCount { distincts[d].deallocate() }
         KeyWindow.free(distincts, count: distinctMapCount)
     }
 
@@ -230,10 +231,10 @@ final class KeyWindow: @unchecked Sendable {
         if distinctMapCount > 0 { waqiti_prefetch(distincts) }
     }
 
-    /// Prefetches the entries at the window cursors, and reads a word of the other things the
-    /// buffers prefetched by `prefetchBuffers` point to: the min/max deques' fronts and the counted
-    /// map slots of event `i`'s values (behind an array each, whose address is not known without
-    /// loading it).
+    /// Prefetches the entries at the window cursors and the counted-map slots of event `i`'s
+    /// values, and reads a word of the min/max deques' fronts (behind an array each, whose address
+    /// is not known without loading it): all things the buffers prefetched by `prefetchBuffers`
+    /// point to.
     /// The store is bound by memory latency (its tables and rings exceed the caches), and these
     /// loads, made for a run of (event, key) pairs before they are applied, overlap their misses.
     /// The returned words mean nothing; the caller folds them into a value it keeps.
@@ -250,7 +251,7 @@ final class KeyWindow: @unchecked Sendable {
         for d in 0..<distinctMapCount {
             let column = layout.withFeature(layout.distinctFeatures[d]) { $0.pointee.stringColumn! }
             let hash = facts.stringHashes[i &* facts.stringCount &+ layout.stringSlots[column]]
-            sum &+= distincts[d].warm(hash: hash)
+            distincts[d].prefetch(hash: hash)
         }
         return sum
     }

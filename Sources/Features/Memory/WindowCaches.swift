@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// The entries of `[lo, end)` of a key window whose values are monotone (decreasing for a max deque),
 /// so the front is the window's extreme: O(1) amortized min/max for in-order reads.
 /// Positions are absolute sequence numbers, which survive expiry at the front of the window.
@@ -54,6 +56,11 @@ struct MonotonicDeque {
 /// no string is hashed again here; a hash match is confirmed by comparing the strings, so two
 /// values whose hashes collide still count as two. Linear probing with backward-shift deletion.
 /// A slot keeps hash, value and count together: a probe reads one cache line, not three.
+///
+/// The slots are a plain buffer whose address and size sit in the counter itself (in the window's
+/// counter buffer, which `KeyWindow.prefetchBuffers` brings in): an array kept its size in its
+/// heap header, a cache miss of its own before every probe and before a slot could be prefetched.
+/// The owner frees it with `deallocate()` (a value over memory it owns; never copied once used).
 struct DistinctCounter {
     private struct Slot {
         var hash: UInt64 = 0
@@ -62,26 +69,41 @@ struct DistinctCounter {
         var count: Int32 = 0
     }
 
-    private var slots: [Slot] = []
+    private var slots: UnsafeMutablePointer<Slot>?
+    /// Slots allocated: 0 or a power of two.
+    private var capacity = 0
     /// Distinct values present.
     private(set) var count = 0
     var lo = 0
     var valid = false
 
+    /// Frees the slots. The counter is empty afterwards.
+    mutating func deallocate() {
+        if let slots {
+            slots.deinitialize(count: capacity)
+            slots.deallocate()
+        }
+        slots = nil
+        capacity = 0
+        count = 0
+        valid = false
+    }
+
     mutating func reset(lo: Int) {
-        if count > 0 {
-            for s in slots.indices where slots[s].count != 0 { slots[s] = Slot() }
+        if count > 0, let slots {
+            for s in 0..<capacity where slots[s].count != 0 { slots[s] = Slot() }
         }
         count = 0
         self.lo = lo
         valid = true
     }
 
-    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & (slots.count &- 1) }
+    @inline(__always)
+    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & (capacity &- 1) }
 
     private func slot(of value: String, hash: UInt64) -> Int? {
-        guard !slots.isEmpty else { return nil }
-        let mask = slots.count &- 1
+        guard let slots else { return nil }
+        let mask = capacity &- 1
         var s = home(hash)
         while slots[s].count != 0 {
             if slots[s].hash == hash, slots[s].value == value { return s }
@@ -92,21 +114,20 @@ struct DistinctCounter {
 
     func contains(_ value: String, hash: UInt64) -> Bool { slot(of: value, hash: hash) != nil }
 
-    /// Loads the home slot of `hash` (see `KeyWindow.warmBuffers`); returns a word of it.
+    /// Prefetches the home slot of `hash` (see `KeyWindow.warmBuffers`).
     @inline(__always)
-    func warm(hash: UInt64) -> Int64 {
-        guard !slots.isEmpty else { return 0 }
-        let s = home(hash)
-        return Int64(slots[s].count) &+ Int64(bitPattern: slots[s].hash)
+    func prefetch(hash: UInt64) {
+        guard let slots else { return }
+        waqiti_prefetch(slots + home(hash))
     }
 
     mutating func add(_ value: String, hash: UInt64) {
         if let s = slot(of: value, hash: hash) {
-            slots[s].count += 1
+            slots![s].count += 1
             return
         }
-        if (count + 1) * 4 > slots.count * 3 { grow() }
-        let mask = slots.count &- 1
+        if (count + 1) * 4 > capacity * 3 { grow() }
+        let slots = slots!, mask = capacity &- 1
         var s = home(hash)
         while slots[s].count != 0 { s = (s &+ 1) & mask }
         slots[s] = Slot(hash: hash, value: value, count: 1)
@@ -114,14 +135,14 @@ struct DistinctCounter {
     }
 
     mutating func remove(_ value: String, hash: UInt64) {
-        guard let s = slot(of: value, hash: hash) else { return }
+        guard let s = slot(of: value, hash: hash), let slots else { return }
         if slots[s].count > 1 {
             slots[s].count -= 1
             return
         }
         count -= 1
         // Backward-shift deletion: pull later members of the probe run into the hole.
-        let mask = slots.count &- 1
+        let mask = capacity &- 1
         var hole = s
         var j = s
         while true {
@@ -139,13 +160,19 @@ struct DistinctCounter {
     }
 
     private mutating func grow() {
-        let old = slots
-        slots = Array(repeating: Slot(), count: Swift.max(8, old.count * 2))
-        let mask = slots.count - 1
-        for slot in old where slot.count != 0 {
-            var s = home(slot.hash)
-            while slots[s].count != 0 { s = (s &+ 1) & mask }
-            slots[s] = slot
+        let old = slots, oldCapacity = capacity
+        capacity = Swift.max(8, oldCapacity * 2)
+        let fresh = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
+        fresh.initialize(repeating: Slot(), count: capacity)
+        slots = fresh
+        guard let old else { return }
+        let mask = capacity - 1
+        for o in 0..<oldCapacity where old[o].count != 0 {
+            var s = home(old[o].hash)
+            while fresh[s].count != 0 { s = (s &+ 1) & mask }
+            fresh[s] = old[o]
         }
+        old.deinitialize(count: oldCapacity)
+        old.deallocate()
     }
 }
