@@ -63,16 +63,18 @@ public final class InMemoryDecisionCache: DecisionCache {
     }
 
     public func remember(_ decisions: [Decision]) async -> [Decision] {
-        // Returned as given unless some payment was already decided (a copy only then).
-        var standing = decisions
+        // Returned as given unless some payment was already decided (a copy only then). The
+        // replacements are collected rather than written into a copy as they are found: the
+        // optimizer hoists a loop's copy-on-write check out of the loop, which copied every batch.
+        var remembered: [(index: Int, decision: Decision)] = []
         state.withLock { state in
             let hashes = state.index.hashesPrefetched(decisions.lazy.map(\.paymentID))
             for (index, decision) in decisions.enumerated() {
                 let hash = hashes[index]
                 let lookup = state.index.find(decision.paymentID, hash: hash, in: state.ring)
                 // A payment already remembered keeps its decision.
-                if let remembered = lookup.found {
-                    standing[index] = state.ring[remembered]
+                if let slot = lookup.found {
+                    remembered.append((index, state.ring[slot]))
                     continue
                 }
                 if state.ring.count < capacity {
@@ -89,6 +91,9 @@ public final class InMemoryDecisionCache: DecisionCache {
                 }
             }
         }
+        guard !remembered.isEmpty else { return decisions }
+        var standing = decisions
+        for (index, decision) in remembered { standing[index] = decision }
         return standing
     }
 
