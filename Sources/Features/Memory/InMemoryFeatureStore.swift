@@ -73,17 +73,19 @@ public final class InMemoryFeatureStore: FeatureStore {
     func processSync(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, onlyGroup: Int?, into out: inout [Double]) -> BatchReport {
         let layout = compiledPlan(for: plan)
         let width = plan.count
-        out.removeAll(keepingCapacity: true)
-        out.append(contentsOf: repeatElement(Double.nan, count: events.count * width))
+        Self.fillWithNaN(&out, count: events.count * width)
         guard !events.isEmpty, width > 0 else { return BatchReport() }
 
         let facts = layout.facts(of: events, rates: configuration.rates, hashing: true)
         let (before, newestAt) = clock.advance(over: facts.times, mode: mode)
         var flags: [UInt8] = []
         let groupCount = layout.groups.count
-        var opsByShard = [[Int32]](repeating: [], count: shards.count)
         let maxKeys = configuration.maxKeysPerShard
         out.withUnsafeMutableBufferPointer { buffer in
+            // The (event, key) pairs grouped by shard, each shard's in batch order: a counting sort
+            // into one array (`opsByShard[s]` is `ops[shardStarts[s] ..< shardStarts[s + 1]]`).
+            var shardOf = [Int32](repeating: -1, count: events.count * groupCount)
+            var shardStarts = [Int](repeating: 0, count: shards.count + 1)
             for i in events.indices {
                 for g in 0..<groupCount where onlyGroup == nil || onlyGroup == g {
                     guard facts.keys[i * groupCount + g] != nil else {
@@ -91,9 +93,18 @@ public final class InMemoryFeatureStore: FeatureStore {
                         continue
                     }
                     let shard = shards.count == 1 ? 0 : Int(facts.keyHashes[i * groupCount + g] % UInt64(shards.count))
-                    opsByShard[shard].append(Int32(i * groupCount + g))
+                    shardOf[i * groupCount + g] = Int32(shard)
+                    shardStarts[shard + 1] += 1
                 }
             }
+            for s in shards.indices { shardStarts[s + 1] += shardStarts[s] }
+            var ops = [Int32](repeating: 0, count: shardStarts[shards.count])
+            var next = shardStarts
+            for (op, shard) in shardOf.enumerated() where shard >= 0 {
+                ops[next[Int(shard)]] = Int32(op)
+                next[Int(shard)] += 1
+            }
+            let opsByShard = shards.indices.map { ops[shardStarts[$0] ..< shardStarts[$0 + 1]] }
             let busy = opsByShard.indices.filter { !opsByShard[$0].isEmpty }
             let workers = min(configuration.parallelism, busy.count)
             // One flag byte per event and worker: two workers may hold keys of the same event.
@@ -122,6 +133,14 @@ public final class InMemoryFeatureStore: FeatureStore {
         return report
     }
 
+    /// Makes `out` `count` NaNs, reusing its storage (a batch's feature rows, overwritten by each
+    /// batch: appending a repeated element went through the generic one-by-one sequence copy).
+    private static func fillWithNaN(_ out: inout [Double], count: Int) {
+        if out.count > count { out.removeLast(out.count - count) }
+        out.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
+        if out.count < count { out.append(contentsOf: [Double](repeating: .nan, count: count - out.count)) }
+    }
+
     /// Applies one shard's (event, key) pairs in batch order under the shard's lock, noting
     /// duplicates (bit 0) and too-late events (bit 1) in `flags`.
     ///
@@ -129,7 +148,7 @@ public final class InMemoryFeatureStore: FeatureStore {
     /// shard (under its lock) and the plan keep them alive for the whole call, and a retain and
     /// release of each per pair were a tenth of the store's time.
     private func applyShard(
-        _ s: Int, ops: [Int32], before: Int64, newestAt: [Int64], facts: BatchFacts, layout: CompiledPlan, mode: StoreMode,
+        _ s: Int, ops: ArraySlice<Int32>, before: Int64, newestAt: [Int64], facts: BatchFacts, layout: CompiledPlan, mode: StoreMode,
         maxKeys: Int, out buffer: UnsafeMutableBufferPointer<Double>, width: Int, flags: UnsafeMutableBufferPointer<UInt8>
     ) {
         let groupCount = layout.groups.count
@@ -143,9 +162,9 @@ public final class InMemoryFeatureStore: FeatureStore {
                 for g in 0..<groupCount {
                     groups[g] = GroupRefs(layout: .passUnretained(layout.groups[g]), table: .passUnretained(shard.tables[g]))
                 }
-                var start = 0
-                while start < ops.count {
-                    let run = ops[start..<min(start + Self.warmRun, ops.count)]
+                var start = ops.startIndex
+                while start < ops.endIndex {
+                    let run = ops[start..<min(start + Self.warmRun, ops.endIndex)]
                     warmed &+= warm(run, facts: facts, groups: groups)
                     for op in run {
                         let i = Int(op) / groupCount, g = Int(op) % groupCount
