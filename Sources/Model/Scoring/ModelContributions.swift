@@ -26,10 +26,14 @@ extension LogisticModel {
         guard kept > 0 else { return }
         // The running top list holds columns and contributions only: a feature's name is copied
         // once it is known to be among the top, not on every insertion.
+        // The features are read in place: iterating the array copied each one, a retain and
+        // release of its expression string per feature and row.
+        features.withUnsafeBufferPointer { features in
         withUnsafeTemporaryAllocation(of: (column: Int, contribution: Double).self, capacity: kept + 1) { top in
             var size = 0
-            for (column, feature) in features.enumerated() {
-                let contribution = feature.weight * feature.standardize(raw[offset + column])
+            for column in features.indices {
+                let feature = features.baseAddress! + column
+                let contribution = feature.pointee.weight * feature.pointee.standardize(raw[offset + column])
                 guard size < kept || contribution > top[size - 1].contribution else { continue }
                 var position = 0
                 while position < size, !(contribution > top[position].contribution) { position += 1 }
@@ -44,6 +48,7 @@ extension LogisticModel {
             for (column, contribution) in top.prefix(size) {
                 out.append(ModelContribution(feature: features[column].expression, value: raw[offset + column], contribution: contribution))
             }
+        }
         }
     }
 }
