@@ -190,6 +190,18 @@ struct ConditionMachineTests {
         #expect(converted[4] == nil)
     }
 
+    /// Lists too long to compare word by word (device ids, IPs) are hash tables: every member is
+    /// found, and no near miss (a prefix, an extra character, another case) is.
+    @Test func aHashedListHoldsExactlyItsValues() {
+        let members = (0..<5_000).map { "dev_\($0 * 7)" } + ["", "203.0.113.255", "a_very_long_device_identifier_beyond_one_word"]
+        let set = ConditionProgram.StringSet(Set(members))
+        #expect(members.filter { !set.contains($0) } == [])
+        let nearMisses = (0..<5_000).map { "dev_\($0 * 7 + 1)" } + ["dev_", "dev_0 ", "DEV_7", "203.0.113.25", "a_very_long_device_identifier_beyond_one_wor"]
+        #expect(nearMisses.filter { set.contains($0) } == [])
+        let empty = ConditionProgram.StringSet([])
+        #expect(!empty.contains("") && !empty.contains("dev_0"))
+    }
+
     final class Calls: @unchecked Sendable { var count = 0 }
 
     @Test func aLetIsComputedOncePerEventByTheMachine() throws {

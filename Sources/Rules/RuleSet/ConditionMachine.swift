@@ -94,7 +94,7 @@ struct ConditionMachine {
                 for index in 0..<Int(list.packedCount) where words[index] == word { return .yes }
                 return .no
             }
-            return Truth(program.stringSets.base[Int(list.set)]._withUnsafeGuaranteedRef { $0.values.contains(text) })
+            return Truth(program.stringSets.base[Int(list.set)]._withUnsafeGuaranteedRef { $0.contains(text) })
         case .textEquals:
             guard let a = text(step.a), let b = text(step.b) else { return .unknown }
             return Truth(a == b)
