@@ -133,12 +133,16 @@ public final class InMemoryFeatureStore: FeatureStore {
         return report
     }
 
-    /// Makes `out` `count` NaNs, reusing its storage (a batch's feature rows, overwritten by each
-    /// batch: appending a repeated element went through the generic one-by-one sequence copy).
+    /// Makes `out` `count` NaNs, in place when it holds that many already (the engine passes the
+    /// previous batch's rows back). Appending NaNs to an array went through the generic
+    /// element-by-element sequence copy; a fresh array of NaNs is one fill.
     private static func fillWithNaN(_ out: inout [Double], count: Int) {
+        guard out.count >= count else {
+            out = [Double](repeating: .nan, count: count)
+            return
+        }
         if out.count > count { out.removeLast(out.count - count) }
         out.withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
-        if out.count < count { out.append(contentsOf: [Double](repeating: .nan, count: count - out.count)) }
     }
 
     /// Applies one shard's (event, key) pairs in batch order under the shard's lock, noting

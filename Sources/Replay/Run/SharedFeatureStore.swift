@@ -59,15 +59,21 @@ public final class SharedFeatureStore: FeatureStore {
             project(reused.values, rows: events.count, plan: plan, columns: columns, into: &out)
             return reused.report
         }
+        // The union itself is computed into the caller's buffer, which the engine reuses from
+        // batch to batch; another plan is projected from the union computed aside.
+        let inPlace = plan == union
         var values: [Double] = []
-        let report = try await inner.process(events, plan: union, mode: mode, into: &values)
+        let report = inPlace
+            ? try await inner.process(events, plan: union, mode: mode, into: &out)
+            : try await inner.process(events, plan: union, mode: mode, into: &values)
+        if inPlace { values = out }
         try onComputed(events, union, values)
         if consumers > 1 {
             let ids = events.map(\.paymentID)
             let snapshot = values
             kept.withLock { $0 = Kept(paymentIDs: ids, mode: mode, values: snapshot, report: report, remainingUses: consumers - 1) }
         }
-        project(values, rows: events.count, plan: plan, columns: columns, into: &out)
+        if !inPlace { project(values, rows: events.count, plan: plan, columns: columns, into: &out) }
         return report
     }
 
