@@ -135,25 +135,19 @@ struct DecisionRing {
     }
 }
 
-/// Payment id → ring slot, as an open-addressing table with linear probing. Each entry is one
-/// word: the top 32 bits of the id's hash (which also give its home position) and the slot + 1
-/// (0 is an empty entry). Kept at most half full; grows by doubling without hashing any id again
-/// (the home position at any size up to 2^32 entries is in the stored bits). Removal shifts the
-/// following entries back (no tombstones), so lookups never slow down as decisions are evicted.
+/// Payment id → ring slot: a `HashSlotIndex` over the ids' `SeededHash`, each hit confirmed
+/// against the id of the decision in the ring.
 struct SlotIndex {
-    private var table: [UInt64]
-    /// 64 − log2(table.count): an entry's (or hash's) home is its top bits.
-    private var shift: UInt64
-    private(set) var count = 0
+    private var table = HashSlotIndex()
     private let hasher: SeededHash
     private let fixedHash: UInt64?
 
     init(hasher: SeededHash, fixedHash: UInt64? = nil) {
         self.hasher = hasher
         self.fixedHash = fixedHash
-        table = Array(repeating: 0, count: 16)
-        shift = 64 - 4
     }
+
+    var count: Int { table.count }
 
     /// The id's hash (`SeededHash`, seeded per cache, so colliding ids cannot be chosen in advance).
     func hash(_ id: String) -> UInt64 {
@@ -165,77 +159,26 @@ struct SlotIndex {
     /// overlap instead of each stalling the lookup that follows it.
     func hashesPrefetched<IDs: Collection<String>>(_ ids: IDs) -> [UInt64] {
         let hashes = ids.map(hash)
-        table.withUnsafeBufferPointer { table in
-            for hash in hashes { waqiti_prefetch(table.baseAddress! + Int(truncatingIfNeeded: hash >> shift)) }
-        }
+        for hash in hashes { waqiti_prefetch(table.homeAddress(hash: hash)) }
         return hashes
     }
-
-    @inline(__always)
-    private var mask: Int { table.count - 1 }
 
     /// The slot of `id` and the position of its entry if it is in the index; else nil and the
     /// empty position where it would go.
     func find(_ id: String, hash: UInt64, in ring: DecisionRing) -> (found: Int?, position: Int) {
-        let tag = hash >> 32
-        var position = Int(truncatingIfNeeded: hash >> shift)
-        while true {
-            let entry = table[position]
-            if entry == 0 { return (nil, position) }
-            if entry >> 32 == tag {
-                let slot = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1
-                if ring[slot].paymentID == id { return (slot, position) }
-            }
-            position = (position + 1) & mask
-        }
+        table.find(hash: hash) { ring[$0].paymentID == id }
     }
 
     /// Adds `hash` → `slot`; `position` is the empty position `find` returned, if nothing
-    /// changed the table since.
+    /// changed the index since.
     mutating func insert(hash: UInt64, slot: Int, at position: Int?) {
-        let entry = (hash >> 32) << 32 | UInt64(slot + 1)
-        if (count + 1) * 2 > table.count {
-            grow()
-            place(entry)
-        } else if let position {
-            table[position] = entry
-        } else {
-            place(entry)
-        }
-        count += 1
+        table.insert(hash: hash, slot: slot, at: position)
     }
 
     /// Removes the entry of `id` (which must be present).
     mutating func remove(_ id: String, hash: UInt64, in ring: DecisionRing) {
         let lookup = find(id, hash: hash, in: ring)
         precondition(lookup.found != nil, "decision cache index lost payment \(id)")
-        var hole = lookup.position
-        // Backward shift: every later entry of the run that may live at the hole moves there.
-        var position = hole
-        while true {
-            position = (position + 1) & mask
-            let entry = table[position]
-            if entry == 0 { break }
-            let home = Int(truncatingIfNeeded: entry >> shift)
-            if (position &- home) & mask >= (position &- hole) & mask {
-                table[hole] = entry
-                hole = position
-            }
-        }
-        table[hole] = 0
-        count -= 1
-    }
-
-    private mutating func place(_ entry: UInt64) {
-        var position = Int(truncatingIfNeeded: entry >> shift)
-        while table[position] != 0 { position = (position + 1) & mask }
-        table[position] = entry
-    }
-
-    private mutating func grow() {
-        let old = table
-        table = Array(repeating: 0, count: old.count * 2)
-        shift -= 1
-        for entry in old where entry != 0 { place(entry) }
+        table.remove(at: lookup.position)
     }
 }
