@@ -228,7 +228,7 @@ final class KeyWindow: @unchecked Sendable {
         // The insert writes the new entry's distinct values into the strings ring: without this the
         // store into that slot was the costliest miss of `insert` (88% of its samples, 6% of a
         // replay's in `perf record` of `waqiti replay`, 300,000 events, default rules and model).
-        if stringsPerEntry > 0, count < capacity { waqiti_prefetch(strings + stringIndex(count, 0)) }
+        if count < capacity { KeyWindow.prefetchLines(strings + stringIndex(count, 0), count: stringsPerEntry) }
         waqiti_prefetch(storage + capacity &* stride)
         if tailWords > 8 { waqiti_prefetch(storage + (capacity &* stride &+ tailWords &- 1)) }
         KeyWindow.prefetchLines(deques, count: dequeCount)
@@ -240,26 +240,31 @@ final class KeyWindow: @unchecked Sendable {
     /// Prefetches every cache line of `count` elements from `start`.
     @inline(__always) private static func prefetchLines<Element>(_ start: UnsafeMutablePointer<Element>, count: Int) {
         guard count > 0 else { return }
-        let first = UnsafeRawPointer(start)
-        let bytes = count &* MemoryLayout<Element>.stride
-        var offset = 0
-        while offset < bytes {
-            waqiti_prefetch(first + offset)
-            offset &+= 64
+        let start = UInt(bitPattern: start)
+        let end = start &+ UInt(count &* MemoryLayout<Element>.stride)
+        var line = start & ~63
+        while line < end {
+            waqiti_prefetch(UnsafeRawPointer(bitPattern: line))
+            line &+= 64
         }
-        // The last element's end, when the start is not line-aligned.
-        waqiti_prefetch(first + (bytes &- 1))
     }
 
-    /// Prefetches the entries at the window cursors and the counted-map slots of event `i`'s
-    /// values, and reads a word of the min/max deques' fronts (behind an array each, whose address
-    /// is not known without loading it): all things the buffers prefetched by `prefetchBuffers`
-    /// point to.
+    /// Prefetches the entries at and beside the window cursors, the counted-map slots of event `i`'s
+    /// values and, when a counted map is in use, the strings-ring slot at each cursor; reads a word
+    /// of the min/max deques' fronts (behind an array each, whose address is not known without
+    /// loading it): all things the buffers prefetched by `prefetchBuffers` point to.
     /// The store is bound by memory latency (its tables and rings exceed the caches), and these
     /// loads, made for a run of (event, key) pairs before they are applied, overlap their misses.
     /// The returned words mean nothing; the caller folds them into a value it keeps.
     func warmBuffers(_ i: Int, facts: BatchFacts, layout: GroupLayout) -> Int64 {
         var sum: Int64 = 0
+        var countsByMap = false
+        for d in 0..<distinctMapCount {
+            let column = layout.withFeature(layout.distinctFeatures[d]) { $0.pointee.stringColumn! }
+            let hash = facts.stringHashes[i &* facts.stringCount &+ layout.stringSlots[column]]
+            distincts[d].prefetch(hash: hash)
+            if distincts[d].valid { countsByMap = true }
+        }
         if count > 0 {
             // Where each window starts: the read moves its cursor from there. The cursors came in
             // with `prefetchBuffers`; the entries they point at are only needed by the read. The read
@@ -270,17 +275,13 @@ final class KeyWindow: @unchecked Sendable {
                 waqiti_prefetch(storage + offset(c))
                 if c > 0 { waqiti_prefetch(storage + offset(c - 1)) }
                 if c + 1 < count { waqiti_prefetch(storage + offset(c + 1)) }
-                // Entries leaving a counted map's window are removed by their value, read from the strings ring.
-                if distinctMapCount > 0 { waqiti_prefetch(strings + stringIndex(c, 0)) }
+                // Entries leaving a counted map's window are removed by their value, read from the
+                // strings ring (a window small enough to be scanned reads only the stored hashes).
+                if countsByMap { KeyWindow.prefetchLines(strings + stringIndex(c, 0), count: stringsPerEntry) }
             }
             for d in 0..<dequeCount where !deques[d].isEmpty && deques[d].front >= firstSeq {
                 sum &+= storage[offset(Swift.min(deques[d].front - firstSeq, count - 1))]
             }
-        }
-        for d in 0..<distinctMapCount {
-            let column = layout.withFeature(layout.distinctFeatures[d]) { $0.pointee.stringColumn! }
-            let hash = facts.stringHashes[i &* facts.stringCount &+ layout.stringSlots[column]]
-            distincts[d].prefetch(hash: hash)
         }
         return sum
     }
