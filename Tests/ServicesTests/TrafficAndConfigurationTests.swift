@@ -1,3 +1,4 @@
+import Foundation
 import FraudCore
 import Testing
 @testable import Services
@@ -48,8 +49,24 @@ struct PrometheusTextTests {
     @Test func readsCountsByLabelAndTheP99Bucket() {
         #expect(TrafficRunner.labelledCounter(prometheus: Self.text, name: "waqiti_payment_decisions_consumed_total", label: "status")
                 == ["approved": 90, "declined": 7, "in_review": 3])
-        #expect(TrafficRunner.p99(prometheus: Self.text, histogram: "waqiti_payment_decision_latency_seconds") == 0.25)
+        #expect(TrafficRunner.p99(prometheus: Self.text, histogram: "waqiti_payment_decision_latency_seconds")
+                == HistogramPercentile(seconds: 0.25, beyondLargestBucket: false))
         #expect(TrafficRunner.p99(prometheus: "", histogram: "waqiti_payment_decision_latency_seconds") == nil)
+    }
+
+    /// A wallet crash in the platform acceptance test held some decisions past the largest bucket
+    /// (10 s): the p99 was +Inf, which `waqiti traffic --json` could not encode, and it exited 1.
+    @Test func aP99BeyondTheLargestBucketIsThatBoundMarkedAndEncodesAsJSON() throws {
+        let slow = Self.text.replacingOccurrences(of: "{le=\"0.25\"} 100", with: "{le=\"0.25\"} 98")
+        let p99 = TrafficRunner.p99(prometheus: slow, histogram: "waqiti_payment_decision_latency_seconds")
+        #expect(p99 == HistogramPercentile(seconds: 0.25, beyondLargestBucket: true))
+        #expect(p99?.description == "> 0.25 s")
+        var summary = TrafficRunner.Summary()
+        summary.decisionLatencyP99 = p99
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(summary)) as? [String: Any]
+        let encoded = json?["decisionLatencyP99"] as? [String: Any]
+        #expect(encoded?["seconds"] as? Double == 0.25)
+        #expect(encoded?["beyondLargestBucket"] as? Bool == true)
     }
 }
 

@@ -37,8 +37,8 @@ public struct TrafficRunner: Sendable {
         /// Final status → count, over distinct payments.
         public var statuses: [String: Int] = [:]
         public var undecided = 0
-        /// Upper bound of the histogram bucket holding the 99th percentile, in seconds.
-        public var decisionLatencyP99Seconds: Double?
+        /// Payment published → decision applied, 99th percentile, as a histogram bucket bound.
+        public var decisionLatencyP99: HistogramPercentile?
         public var reconciliationBreaks: Int?
         /// The reconciliation service's report as it answered, when it was reachable.
         public var reconciliation: ReconciliationReport?
@@ -50,7 +50,7 @@ public struct TrafficRunner: Sendable {
         public var seconds: Double
         /// Decisions applied by the payment service, by the status they moved payments to.
         public var decided: [String: Int]
-        public var decisionLatencyP99Seconds: Double?
+        public var decisionLatencyP99: HistogramPercentile?
     }
 
     let endpoints: Endpoints
@@ -113,7 +113,7 @@ public struct TrafficRunner: Sendable {
         if let (code, data) = try? await send("GET", endpoints.payment + "/metrics"), code == 200 {
             let text = String(decoding: data, as: UTF8.self)
             status.decided = Self.labelledCounter(prometheus: text, name: "waqiti_payment_decisions_consumed_total", label: "status")
-            status.decisionLatencyP99Seconds = Self.p99(prometheus: text, histogram: "waqiti_payment_decision_latency_seconds")
+            status.decisionLatencyP99 = Self.p99(prometheus: text, histogram: "waqiti_payment_decision_latency_seconds")
         }
         return status
     }
@@ -134,7 +134,7 @@ public struct TrafficRunner: Sendable {
         }
         summary.statuses = statuses
         summary.undecided = open.count
-        summary.decisionLatencyP99Seconds = await liveStatus().decisionLatencyP99Seconds
+        summary.decisionLatencyP99 = await liveStatus().decisionLatencyP99
         if let (status, data) = try? await send("GET", endpoints.reconciliation + "/api/v1/reconciliation/report"), status == 200,
            let report = try? JSONDecoder().decode(ReconciliationReport.self, from: data) {
             summary.reconciliation = report
@@ -205,7 +205,7 @@ public struct TrafficRunner: Sendable {
     }
 
     /// The smallest bucket bound whose cumulative count reaches 99% of the histogram's count.
-    static func p99(prometheus text: String, histogram name: String) -> Double? {
+    static func p99(prometheus text: String, histogram name: String) -> HistogramPercentile? {
         var buckets: [(bound: Double, count: Double)] = []
         for line in text.split(separator: "\n") where line.hasPrefix(name + "_bucket{") {
             guard let le = line.range(of: "le=\""), let close = line[le.upperBound...].firstIndex(of: "\""),
@@ -214,7 +214,11 @@ public struct TrafficRunner: Sendable {
             buckets.append((bound, count))
         }
         guard let total = buckets.map(\.count).max(), total > 0 else { return nil }
-        return buckets.sorted { $0.bound < $1.bound }.first { $0.count >= total * 0.99 }?.bound
+        buckets.sort { $0.bound < $1.bound }
+        guard let bucket = buckets.first(where: { $0.count >= total * 0.99 }) else { return nil }
+        if bucket.bound.isFinite { return HistogramPercentile(seconds: bucket.bound, beyondLargestBucket: false) }
+        // In the +Inf bucket: all that is known is that it exceeds the largest finite bound.
+        return HistogramPercentile(seconds: buckets.last { $0.bound.isFinite }?.bound ?? 0, beyondLargestBucket: true)
     }
 
     private func send(_ method: String, _ url: String, body: Data? = nil, headers: [String: String] = [:]) async throws -> (Int, Data) {
@@ -254,3 +258,4 @@ public struct TrafficError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
+

@@ -83,7 +83,7 @@ struct TrafficCommand: AsyncParsableCommand {
         let rate = String(format: "%7.1f", Double(status.sent) / max(status.seconds, 0.001))
         return String(format: "%6.1fs", status.seconds) + "  sent \(status.sent)/\(total)  \(rate) payments/s  decisions: "
             + (decided.isEmpty ? "none yet" : decided.joined(separator: ", "))
-            + "  p99 " + (status.decisionLatencyP99Seconds.map { "≤ \($0) s" } ?? "n/a")
+            + "  p99 " + (status.decisionLatencyP99.map(\.description) ?? "n/a")
     }
 
     static func closingSummary(_ summary: TrafficRunner.Summary) -> String {
@@ -92,7 +92,7 @@ struct TrafficCommand: AsyncParsableCommand {
             "throughput:       \(String(format: "%.1f", summary.paymentsPerSecond)) requests/s over \(String(format: "%.1f", summary.seconds)) s",
             "outcomes:         \(summary.statuses.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))",
             "undecided:        \(summary.undecided)",
-            "decision p99:     \(summary.decisionLatencyP99Seconds.map { "≤ \($0) s (payment published → decision applied, histogram bucket)" } ?? "n/a")",
+            "decision p99:     \(summary.decisionLatencyP99.map { "\($0) (payment published → decision applied, histogram bucket)" } ?? "n/a")",
         ]
         guard let report = summary.reconciliation else {
             lines.append("reconciliation:   not reachable")
