@@ -69,8 +69,13 @@ public struct OutboxRelay: Service {
             guard !records.isEmpty else { return 0 }
             try await publisher.publish(records)
             try await connection.query("UPDATE payments.outbox SET sent_at = now() WHERE id = ANY(\(ids))", logger: logger)
+            // Locked in payment id order, as `PaymentStore.applyDecisions` locks them, so a batch
+            // of decisions over the same payments waits for this one instead of deadlocking.
             try await connection.query("""
-                UPDATE payments.payments SET published_at = coalesce(published_at, now()) WHERE payment_id = ANY(\(payments))
+                WITH locked AS (
+                    SELECT payment_id FROM payments.payments WHERE payment_id = ANY(\(payments)) ORDER BY payment_id FOR UPDATE)
+                UPDATE payments.payments p SET published_at = coalesce(p.published_at, now())
+                FROM locked WHERE p.payment_id = locked.payment_id
                 """, logger: logger)
             return records.count
         }

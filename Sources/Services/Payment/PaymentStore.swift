@@ -127,11 +127,20 @@ public struct PaymentStore: Sendable {
         let reasons = firsts.map { $0.outcome == .decline ? DeclineReason.fraud.rawValue : "" }
         let bodies = firsts.map { String(decoding: $0.raw, as: UTF8.self) }
         let decidedAt = firsts.map(\.decidedAt.millisecondsSinceEpoch)
+        // The rows are locked in payment id order before they are updated, as the outbox relay's
+        // marks lock them: locked in whatever order each plan visited them, a batch of decisions
+        // and a batch of marks over the same payments deadlocked (40P01) in the quick start.
         let rows = try await database.client.query("""
+            WITH d AS (
+                SELECT * FROM unnest(\(ids), \(statuses), \(reasons), \(bodies), \(decidedAt)) AS d(payment_id, status, reason, body, decided_ms)),
+            locked AS (
+                SELECT payment_id FROM payments.payments
+                WHERE payment_id IN (SELECT payment_id FROM d) AND status IN ('received', 'pending')
+                ORDER BY payment_id FOR UPDATE)
             UPDATE payments.payments p
             SET status = d.status, decline_reason = nullif(d.reason, ''), decision = d.body::jsonb,
                 decided_at = to_timestamp(d.decided_ms / 1000.0), updated_at = now()
-            FROM unnest(\(ids), \(statuses), \(reasons), \(bodies), \(decidedAt)) AS d(payment_id, status, reason, body, decided_ms)
+            FROM d JOIN locked USING (payment_id)
             WHERE p.payment_id = d.payment_id AND p.status IN ('received', 'pending')
             RETURNING extract(epoch FROM now() - coalesce(p.published_at, p.created_at))::float8
             """, logger: logger)
