@@ -6,19 +6,23 @@ import FraudCore
 import Glibc
 import Redis
 
-/// `waqiti replay`: recorded events through the engine's code path, offline.
-///
-/// Today it computes velocity features (`--features`, `--features-out`); decisions and backtest
-/// reports extend this command with further outputs over the same replay loop.
+/// `waqiti replay`: recorded events through the engine's code path, offline: a backtest with
+/// `--rules` (decisions, summary, label metrics, rule-set diff, HTML report), features only without.
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Replay recorded events (JSON Lines or CSV) through the feature store.",
+        abstract: "Backtest rules and a model on recorded events (JSON Lines, CSV or a Kafka topic), or compute their features.",
         discussion: """
-        Events are processed in input (arrival) order; one output line per input event, in input order:
+        With --rules every event is decided as `waqiti serve` decides it (same
+        windows, rules and model), in input order; the summary gives decisions by
+        outcome, rule hits and, for labeled events, precision, recall and caught
+        fraud. --compare scores a candidate rule set in the same pass and reports
+        the decisions that flip. Without --rules it writes one line of feature
+        values per event:
           {"payment_id": "p1", "features": {"count(card_fingerprint,10m)": 3, ...}}
-        Malformed lines are reported as file:line: message on stderr and counted; the exit status is
-        non-zero if any were found, unless --dead-letters keeps them in a file. Semantics: docs/features.md.
+        Malformed lines are reported as file:line: message on stderr and counted;
+        the exit status is non-zero if any were found, unless --dead-letters keeps
+        them in a file. Docs: docs/replay.md, docs/features.md.
         """
     )
 

@@ -14,9 +14,10 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the fraud engine: consume payments from Kafka, publish decisions, serve HTTP.",
         discussion: """
-        Configuration: embedded defaults, then --config FILE (JSON), then WAQITI_* environment variables;
-        secrets (WAQITI_API_KEYS, WAQITI_JWT_SECRET) only from the environment. docs/operations.md lists
-        every key. SIGTERM or Ctrl-C drains in-flight batches, commits their offsets and exits 0.
+        Configuration: embedded defaults, then --config FILE (JSON), then WAQITI_*
+        environment variables; secrets (WAQITI_API_KEYS, WAQITI_JWT_SECRET) only
+        from the environment. docs/operations.md lists every key. SIGTERM or
+        Ctrl-C drains in-flight batches, commits their offsets and exits 0.
         """
     )
 
