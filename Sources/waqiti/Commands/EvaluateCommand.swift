@@ -34,7 +34,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             do {
                 text = try String(contentsOfFile: rules, encoding: .utf8)
             } catch {
-                throw ValidationError("cannot read rules file \(rules): \(error.localizedDescription)")
+                throw CommandFailure("cannot read rules file \(rules): \(error.localizedDescription)")
             }
             let found = ModelScoreThresholds.find(inRules: text)
             thresholdValues = found.isEmpty ? [0.5, 0.9] : found
@@ -50,7 +50,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         for note in summary.notes(unlabeled: replay.unlabeled, duplicates: replay.duplicates, tooLate: replay.tooLate).dropFirst() {
             print("note: \(note)")
         }
-        guard replay.matrix.rows > 0 else { throw ValidationError("\(input) has no labeled events to evaluate on") }
+        guard replay.matrix.rows > 0 else { throw CommandFailure("\(input) has no labeled events to evaluate on") }
 
         let scorer = BatchScorer(model: compiled.model)
         scorer.score(raw: replay.matrix.values, rows: replay.matrix.rows)

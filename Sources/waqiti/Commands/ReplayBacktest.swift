@@ -162,7 +162,7 @@ enum ReplayBacktest {
         do {
             return try ReplayScoring.load(rulesPath: rules, modelPath: model)
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandFailure("\(error)")
         }
     }
 }
@@ -201,7 +201,7 @@ private final class InputSource: CustomStringConvertible {
                     return (decoding.next, decoding.bytesRead)
                 }
             } catch let error as EventCacheError {
-                throw ValidationError(error.description)
+                throw CommandFailure(error.description)
             }
             next = { max in try source.nextBatch(maxEvents: max) }
             let total = source.totalBytes(input: input)

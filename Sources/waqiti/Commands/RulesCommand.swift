@@ -154,7 +154,7 @@ struct RulesCommand: AsyncParsableCommand {
                     do {
                         events.append(try decoder.decode(String(line)))
                     } catch {
-                        throw ValidationError("\(history):\(number + 1): \(error)")
+                        throw CommandFailure("\(history):\(number + 1): \(error)")
                     }
                 }
             }

@@ -19,7 +19,7 @@ struct ServiceCommandOptions: ParsableArguments {
         do {
             configuration = try ServicesConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
         } catch let error as ConfigurationError {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
         if let port { configuration.httpPort = port }
         var logger = Logger(label: "waqiti.\(service)")

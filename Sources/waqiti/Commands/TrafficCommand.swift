@@ -67,12 +67,12 @@ struct TrafficCommand: AsyncParsableCommand {
 
     static func readEvents(_ path: String) throws -> [PaymentEvent] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("cannot read --input '\(path)'; create it with `waqiti simulate --out \(path)`")
+            throw CommandFailure("cannot read --input '\(path)'; create it with `waqiti simulate --out \(path)`")
         }
         var events: [PaymentEvent] = []
         for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() where !line.isEmpty {
             do { events.append(try EventDecoder().decode(Array(line))) } catch {
-                throw ValidationError("\(path):\(index + 1): \(error)")
+                throw CommandFailure("\(path):\(index + 1): \(error)")
             }
         }
         return events

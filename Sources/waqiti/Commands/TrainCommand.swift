@@ -75,7 +75,7 @@ struct TrainCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let summary = try await replay.replay(file: input) { terminal.update("replayed \($0) events") }
         terminal.finish("replayed \(summary.events) events, \(replay.matrix.rows) labeled rows, \(plan.count) velocity features in \(elapsed(since: started))")
-        guard replay.matrix.rows > 0 else { throw ValidationError("\(input) has no labeled events to train on") }
+        guard replay.matrix.rows > 0 else { throw CommandFailure("\(input) has no labeled events to train on") }
         let notes = summary.notes(unlabeled: replay.unlabeled, duplicates: replay.duplicates, tooLate: replay.tooLate)
         for note in notes.dropFirst() { print("note: \(note)") }
 
@@ -101,7 +101,7 @@ struct TrainCommand: AsyncParsableCommand {
         do {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
         } catch {
-            throw ValidationError("cannot write \(path): \(error.localizedDescription)")
+            throw CommandFailure("cannot write \(path): \(error.localizedDescription)")
         }
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import LocalStackSupport
+
+/// `waqiti replay`'s errors as a user meets them: the real binary, its stderr and exit status.
+@Suite("waqiti replay CLI errors", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .temporaryFolder)
+struct ReplayCLITests {
+    static let event = #"{"payment_id":"p-1","occurred_at":"2026-11-01T00:00:00Z","account_id":"a-1","card_fingerprint":"c-1","device_id":"d-1","ip":"10.0.0.1","merchant_id":"m-1","mcc":"5411","amount_minor":1250,"currency":"USD","card_country":"US","ip_country":"US","channel":"ecom","type":"payment"}"#
+
+    /// A folder holding one event and a rules file with `rules` in it.
+    static func folder(_ stem: String, rules: String) throws -> (events: String, rules: String) {
+        let folder = try ProcessEnvironment.temporaryDirectory(stem)
+        let events = folder.appendingPathComponent("events.jsonl"), file = folder.appendingPathComponent("candidate.rules")
+        try (Self.event + "\n").write(to: events, atomically: true, encoding: .utf8)
+        try rules.write(to: file, atomically: true, encoding: .utf8)
+        return (events.path, file.path)
+    }
+
+    @Test("a broken rules file is reported as path:line:col: message, exit 1, without the usage text")
+    func brokenRulesFile() async throws {
+        let (events, rules) = try Self.folder("replay-cli-broken", rules: """
+        version "broken-1"
+        rule one: decline if cuont(card_fingerprint, 10m) >= 5
+        """)
+        let result = try await WaqitiProcess.run(["replay", "--input", events, "--rules", rules, "--quiet"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr == "Error: \(rules):2:22: unknown function 'cuont'; did you mean 'count'?\n")
+        #expect(result.stdout == "")
+    }
+
+    @Test("the candidate of --compare is checked the same way before any event is replayed")
+    func brokenCandidate() async throws {
+        let (events, rules) = try Self.folder("replay-cli-candidate", rules: "rule two: review if amount > 500\n")
+        let result = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--compare", rules, "--quiet"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr == "Error: \(rules):1:28: money compares only with money: give the number a currency (e.g. 500.00 USD) or use amount_usd\n")
+    }
+
+    @Test("a wrong argument is still a usage error: exit 64 with the usage")
+    func usageError() async throws {
+        let (events, _) = try Self.folder("replay-cli-usage", rules: "")
+        let result = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--workers", "0"])
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("Error: --workers must be at least 1\nUsage: waqiti replay <options>\n"))
+    }
+}
