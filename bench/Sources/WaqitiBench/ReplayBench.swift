@@ -18,7 +18,10 @@ import Simulation
 //     threads, batch n scored and written while batch n + 1's features are computed
 //     (`waqiti replay --workers N`, each step in a row of its own), and
 //     from the pre-decoded cache;
-//   - bench/reference/replay.py over the same file (same three features, three rules).
+//   - the replay end to end on the Python reference's work: its three features and three rules
+//     (bench/reference/replay.rules), no model;
+//   - bench/reference/replay.py over the same file (same three features, three rules), whose
+//     outcomes must equal the row before's.
 
 enum ReplayBench {
     static let features = "count(card_fingerprint,1h),sum(amount_minor,card_fingerprint,1h),count(account_id,24h)"
@@ -95,7 +98,7 @@ enum ReplayBench {
         // `storeThreads` below `workers`, and no overlapped output, isolate what each step of
         // `--workers` adds.
         enum Input { case file(workers: Int, storeThreads: Int, overlapsBatches: Bool), cache, decoded }
-        func endToEnd(_ input: Input, decisionsFile: Bool = true) async throws -> Timings {
+        func endToEnd(_ input: Input, decisionsFile: Bool = true, setup: EngineReplaySetup = setup) async throws -> Timings {
             try await measureAsync(runs: runs) {
                 // `waqiti replay --workers N`: decoding ahead, the store's shards on N threads, and
                 // each batch scored and written while the next one's features are computed.
@@ -151,6 +154,14 @@ enum ReplayBench {
         let engineNoOutput = try await endToEnd(.decoded, decisionsFile: false)
         rows.append(row("stage: engine + summary, no decisions file (pre-decoded events in memory)", events, engineNoOutput, peakRSS()))
 
+        let defaultDecided = decided
+        // The Python reference's work through the engine: what the default rules and model add is
+        // the gap between this row and the 1-thread row above.
+        let referenceWork = EngineReplaySetup(baseline: try ReplayScoring.load(rulesPath: referenceRules, modelPath: nil), extraFeatures: [])
+        let equalWork = try await endToEnd(.file(workers: 1, storeThreads: 1, overlapsBatches: false), setup: referenceWork)
+        let equalWorkDecided = decided
+        rows.append(row("replay end to end, 1 thread, the Python reference's work (its 3 features and 3 rules: \(referenceRules), no model)", events, equalWork, peakRSS()))
+
         let python = runPython(input: path)
         rows.append(python.map { ["Python reference (bench/reference/replay.py: 3 features, 3 rules, no model; 1 run)", String(events), format2($0.seconds * 1000), format2($0.cpuSeconds * 1000),
                                   String(Int(Double(events) / $0.seconds)), String(Int(Double(events) / $0.cpuSeconds)), "\($0.peakKiB / 1024)"] }
@@ -160,9 +171,14 @@ enum ReplayBench {
         let endToEnd = Double(events) / replay.cpu[replay.cpu.count / 2]
         var notes = "Input: \(events) events from the simulator (seed 42, fraud rate 0.01), \(format2(Double(bytes) / 1e6)) MB of JSON Lines; the pre-decoded cache is \(format2(Double(cacheBytes) / 1e6)) MB. "
         notes += "Rules: \(rulesPath) (\(scoring.rules.version)); model: \(modelPath ?? "none"); replay plan: \(union.count) features (\(union.features.map(\.canonicalName).joined(separator: ", "))). "
-        notes += "Decisions: approve \(decided.approve), review \(decided.review), decline \(decided.decline). "
+        notes += "Decisions: approve \(defaultDecided.approve), review \(defaultDecided.review), decline \(defaultDecided.decline). "
         notes += "Peak RSS is the process high-water mark after each measurement (cumulative, in measurement order); the Python row is its own process. "
-        if let python { notes += "End to end (1 thread) vs Python, by CPU time: \(format2(endToEnd / (Double(events) / python.cpuSeconds)))x. " }
+        if let python {
+            let pythonRate = Double(events) / python.cpuSeconds
+            notes += "The same work as Python (its 3 features and 3 rules, no model) through the engine vs Python, by CPU time: \(format2(Double(events) / median(equalWork.cpu) / pythonRate))x; "
+            notes += "outcomes \(python.outcomes == equalWorkDecided ? "identical" : "DIFFERENT") (engine approve \(equalWorkDecided.approve), review \(equalWorkDecided.review), decline \(equalWorkDecided.decline); Python approve \(python.outcomes.approve), review \(python.outcomes.review), decline \(python.outcomes.decline)). "
+            notes += "End to end with the default rules and model (1 thread, \(union.count) features) vs Python's 3 features and 3 rules, by CPU time: \(format2(endToEnd / pythonRate))x. "
+        }
         notes += "End to end (1 thread) vs the store's own ceiling over the same plan, by CPU time: \(format2(endToEnd / (Double(events) / storeUnion.cpu[storeUnion.cpu.count / 2]) * 100))% of it. "
         notes += "Per-stage CPU per event (medians): decode \(nanos(decode, events)) ns, cache read \(nanos(cacheRead, events)) ns, feature store over the replay plan \(nanos(storeUnion, events)) ns, "
         notes += "engine + summary without decisions file \(nanos(engineNoOutput, events)) ns, decisions encoding and writing \(format2((median(engineOnly.cpu) - median(engineNoOutput.cpu)) * 1e9 / Double(events))) ns, end to end \(nanos(replay, events)) ns, end to end from the cache \(nanos(fromCache, events)) ns. "
@@ -207,7 +223,9 @@ enum ReplayBench {
 
     private static func nanos(_ timings: Timings, _ events: Int) -> String { format2(median(timings.cpu) * 1e9 / Double(events)) }
 
-    private static func runPython(input: String) -> (seconds: Double, cpuSeconds: Double, peakKiB: Int)? {
+    static let referenceRules = "bench/reference/replay.rules"
+
+    private static func runPython(input: String) -> (seconds: Double, cpuSeconds: Double, peakKiB: Int, outcomes: OutcomeCounts)? {
         guard let pipe = popen("python3 bench/reference/replay.py --input \(input) 2>/dev/null", "r") else { return nil }
         var output = ""
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -220,7 +238,11 @@ enum ReplayBench {
             return Double(output[range.upperBound...].prefix { $0.isNumber || $0 == "." })
         }
         guard let seconds = number("seconds"), let cpu = number("cpu_seconds"), let peak = number("peak_rss_kib") else { return nil }
-        return (seconds, cpu, Int(peak))
+        var outcomes = OutcomeCounts()
+        outcomes.approve = Int(number("approve") ?? -1)
+        outcomes.review = Int(number("review") ?? -1)
+        outcomes.decline = Int(number("decline") ?? -1)
+        return (seconds, cpu, Int(peak), outcomes)
     }
 
     private static func peakRSS() -> Int {
