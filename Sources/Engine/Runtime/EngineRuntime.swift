@@ -23,6 +23,7 @@ public final class EngineRuntime: Sendable {
     public let health: [HealthIndicator]
     private let consumer: KafkaConsumer?
     private let producer: KafkaProducer?
+    private let logger: Logger
 
     public enum StartError: Error, CustomStringConvertible {
         case rules(String)
@@ -50,6 +51,7 @@ public final class EngineRuntime: Sendable {
         metricsFactory: any MetricsFactory = MetricsSystem.factory, consumerLagInterval: Duration = .seconds(5)
     ) throws {
         self.configuration = configuration
+        self.logger = logger
         var warnings: [String] = []
         let metrics = EngineMetrics(factory: metricsFactory)
         let rules: RuleSetWatcher
@@ -181,7 +183,15 @@ public final class EngineRuntime: Sendable {
 
     /// After the service group returned: flushes what the producer holds and leaves the group.
     public func close() {
-        try? producer?.close(timeout: .seconds(10))
+        do {
+            try producer?.close(timeout: .seconds(10))
+        } catch {
+            // Nothing is lost: offsets are committed only for acknowledged decisions, so the
+            // next start decides these events again. Said, so a slow shutdown is not a mystery.
+            logger.warning("decisions still unacknowledged at shutdown; their events are decided again on the next start", metadata: [
+                "error": "\(error)",
+            ])
+        }
         consumer?.close()
     }
 

@@ -55,7 +55,7 @@ enum CodecBench {
                 start = end + 1
             }
         }
-        let encode = try measureTimings(runs: options.runs) {
+        let encode = measureTimings(runs: options.runs) {
             var out: [UInt8] = []
             out.reserveCapacity(file.count)
             let encoder = EventEncoder()
