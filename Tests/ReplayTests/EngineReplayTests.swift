@@ -312,4 +312,31 @@ struct EngineReplayTests {
         #expect(rules.map { $0[2] } == summary.rules.map { Markup.grouped($0.hits) })
         #expect(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\""))
     }
+
+    @Test("a baseline and a candidate with the same file names are told apart by their folders, and by (baseline)/(candidate) when the paths are the same too")
+    func namesTellTheConfigurationsApart() throws {
+        var a = try ReplayScoring.load(rulesPath: "rules/default.rules", modelPath: nil), b = a
+        b.rulesPath = "strict.rules"
+        #expect(ReplayScoring.names(baseline: a, candidate: b) == ("default.rules", "strict.rules"))
+        b.rulesPath = "/tmp/candidates/default.rules"
+        #expect(ReplayScoring.names(baseline: a, candidate: b) == ("rules/default.rules", "candidates/default.rules"))
+        (a.modelPath, b.rulesPath, b.modelPath) = ("models/v1/fraud.json", "rules/default.rules", "models/v2/fraud.json")
+        #expect(ReplayScoring.names(baseline: a, candidate: b) == ("default.rules + v1/fraud.json", "default.rules + v2/fraud.json"))
+        b.modelPath = a.modelPath
+        #expect(ReplayScoring.names(baseline: a, candidate: b) == ("default.rules + fraud.json (baseline)", "default.rules + fraud.json (candidate)"))
+    }
+
+    @Test("comparing default.rules with an edited copy named default.rules: the summaries and the report's diff name both by folder")
+    func compareNamesInTheReport() async throws {
+        var delivery = try SimulatedDelivery(SimulationConfiguration(events: 2_000, seed: 7, fraudRate: 0.01))
+        let input = try Self.write(AnyIterator { delivery.next() }, to: "sim-2k-names.jsonl")
+        let candidatePath = try Self.stricterDeclineRules("names")
+        let setup = EngineReplaySetup(baseline: try Self.defaultScoring(), candidate: try ReplayScoring.load(rulesPath: candidatePath, modelPath: "models/default.json"))
+        let result = try await Self.replay(setup, input: input)
+        let candidate = try #require(result.candidate)
+        #expect(result.baseline.name == "rules/default.rules + default.json")
+        #expect(candidate.name == "rules-names/default.rules + default.json")
+        let html = ReplayReport(run: result.baseline, candidate: candidate, diff: result.diff, source: input).html()
+        #expect(html.contains("What changed: rules/default.rules + default.json → rules-names/default.rules + default.json"))
+    }
 }

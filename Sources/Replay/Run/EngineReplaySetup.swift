@@ -23,8 +23,44 @@ public struct ReplayScoring: Sendable {
 
     /// `default.rules` or `default.rules + fraud-v3.model`, for summaries and reports.
     public var name: String {
-        let file = { (path: String) in String(path.split(separator: "/").last ?? Substring(path)) }
-        return file(rulesPath) + (modelPath.map { " + " + file($0) } ?? "")
+        Self.trailing(rulesPath, 1) + (modelPath.map { " + " + Self.trailing($0, 1) } ?? "")
+    }
+
+    /// Names for a baseline and a candidate that tell them apart in a summary or report: the file
+    /// names, each with as much of its folders as it takes when the names are the same
+    /// (`rules/default.rules` against `candidates/default.rules`), and "(baseline)" and
+    /// "(candidate)" when the paths are the same too.
+    public static func names(baseline: ReplayScoring, candidate: ReplayScoring) -> (baseline: String, candidate: String) {
+        guard baseline.rulesPath != candidate.rulesPath || baseline.modelPath != candidate.modelPath else {
+            return (baseline.name + " (baseline)", candidate.name + " (candidate)")
+        }
+        let rules = distinguished(baseline.rulesPath, candidate.rulesPath)
+        var names = (baseline: rules.0, candidate: rules.1)
+        switch (baseline.modelPath, candidate.modelPath) {
+        case (let a?, let b?):
+            let models = distinguished(a, b)
+            names.baseline += " + " + models.0
+            names.candidate += " + " + models.1
+        case (let a?, nil): names.baseline += " + " + trailing(a, 1)
+        case (nil, let b?): names.candidate += " + " + trailing(b, 1)
+        case (nil, nil): break
+        }
+        return names
+    }
+
+    /// The last `count` components of a path.
+    private static func trailing(_ path: String, _ count: Int) -> String {
+        path.split(separator: "/").suffix(count).joined(separator: "/")
+    }
+
+    /// Two paths shortened to the fewest trailing components that differ (file names alone when
+    /// the paths are equal or the names differ).
+    private static func distinguished(_ a: String, _ b: String) -> (String, String) {
+        let depth = max(a.split(separator: "/").count, b.split(separator: "/").count)
+        for count in 1...max(1, depth) where trailing(a, count) != trailing(b, count) {
+            return (trailing(a, count), trailing(b, count))
+        }
+        return (trailing(a, 1), trailing(b, 1))
     }
 
     public var ruleDescriptors: [RuleDescriptor] {
@@ -73,7 +109,8 @@ public struct EngineReplaySetup: Sendable {
             consumers: candidate == nil ? 1 : 2, onComputed: onFeatures
         )
         let logger = Logger(label: "waqiti.replay")
-        func configuration(_ scoring: ReplayScoring) -> ReplayConfiguration {
+        let names = candidate.map { ReplayScoring.names(baseline: baseline, candidate: $0) }
+        func configuration(_ scoring: ReplayScoring, name: String) -> ReplayConfiguration {
             let router = FeatureRouter(local: store, shared: nil, storeOf: { _ in .memory }, probeInterval: .seconds(5), logger: logger)
             let rules = scoring.rules, model = scoring.model
             let engine = DecisionEngine(
@@ -83,11 +120,13 @@ public struct EngineReplaySetup: Sendable {
             let stages = ReplayConfiguration.Stages(
                 prepare: { events, inFlight in try await engine.prepare(events, inFlight: inFlight) },
                 finish: { prepared in await engine.finish(prepared) })
-            return ReplayConfiguration(name: scoring.name, rules: scoring.ruleDescriptors, stages: stages) { events in
+            return ReplayConfiguration(name: name, rules: scoring.ruleDescriptors, stages: stages) { events in
                 try await engine.decide(events)
             }
         }
-        let replay = DecisionReplay(baseline: configuration(baseline), candidate: candidate.map(configuration))
+        let replay = DecisionReplay(
+            baseline: configuration(baseline, name: names?.baseline ?? baseline.name),
+            candidate: candidate.map { configuration($0, name: names!.candidate) })
         return (replay, store)
     }
 }
