@@ -1,13 +1,41 @@
 /// Draws in a plot area with the data range mapped to [0, 1] on both axes; owns the margins.
 struct SVGCanvas {
+    typealias LegendEntry = (name: String, color: String, dashed: Bool)
+
     let width: Double
     let height: Double
-    let left = 58.0, right = 14.0, top = 28.0, bottom = 44.0
+    let left = 58.0, right = 14.0, bottom = 44.0
+    /// Below the legend: 28 for one row, 16 more for each row the entries wrap onto.
+    let top: Double
     private(set) var body = ""
 
-    init(width: Double, height: Double) {
+    static let legendRowHeight = 16.0
+
+    /// Lays the legend out above the plot first, in as many rows as its entries need, so that
+    /// long names (a comparison's two file paths) wrap instead of running off the chart.
+    init(width: Double, height: Double, legend: [LegendEntry]) {
         self.width = width
         self.height = height
+        var rows: [[(entry: LegendEntry, x: Double)]] = [[]]
+        var x = left
+        for entry in legend {
+            let entryWidth = 34 + Double(entry.name.count) * 6.5
+            if x + entryWidth - 12 > width - right, !rows[rows.count - 1].isEmpty {
+                rows.append([])
+                x = left
+            }
+            rows[rows.count - 1].append((entry, x))
+            x += entryWidth
+        }
+        top = 28 + Self.legendRowHeight * Double(rows.count - 1)
+        for (row, placed) in rows.enumerated() {
+            let y = Markup.coordinate(14 + Self.legendRowHeight * Double(row))
+            for (entry, x) in placed {
+                let dash = entry.dashed ? " stroke-dasharray=\"4 3\"" : ""
+                body += "<line x1=\"\(Markup.coordinate(x))\" y1=\"\(y)\" x2=\"\(Markup.coordinate(x + 18))\" y2=\"\(y)\" stroke=\"\(entry.color)\" stroke-width=\"4\"\(dash)/>"
+                body += "<text x=\"\(Markup.coordinate(x + 22))\" y=\"\(y)\" dominant-baseline=\"middle\">\(Markup.escape(entry.name))</text>"
+            }
+        }
     }
 
     private var plotWidth: Double { width - left - right }
@@ -44,17 +72,6 @@ struct SVGCanvas {
         let fill = fillOpacity > 0 ? "\(stroke)\" fill-opacity=\"\(Markup.coordinate(fillOpacity))" : "none"
         let dash = dashed ? " stroke-dasharray=\"5 4\"" : ""
         body += "<polyline points=\"\(path(points))\" fill=\"\(fill)\" stroke=\"\(stroke)\" stroke-width=\"1.8\"\(dash)/>"
-    }
-
-    /// Legend entries in a row above the plot.
-    mutating func legend(_ entries: [(name: String, color: String, dashed: Bool)]) {
-        var x = left
-        for entry in entries {
-            let dash = entry.dashed ? " stroke-dasharray=\"4 3\"" : ""
-            body += "<line x1=\"\(Markup.coordinate(x))\" y1=\"14\" x2=\"\(Markup.coordinate(x + 18))\" y2=\"14\" stroke=\"\(entry.color)\" stroke-width=\"4\"\(dash)/>"
-            body += "<text x=\"\(Markup.coordinate(x + 22))\" y=\"14\" dominant-baseline=\"middle\">\(Markup.escape(entry.name))</text>"
-            x += 34 + Double(entry.name.count) * 6.5
-        }
     }
 
     private func path(_ points: [(Double, Double)]) -> String {

@@ -62,7 +62,11 @@ public struct SVGChart: Sendable {
     }
 
     public func svg() -> String {
-        var canvas = SVGCanvas(width: Double(width), height: Double(height))
+        let legend: [SVGCanvas.LegendEntry] = switch kind {
+        case .stackedArea(_, let series), .histogram(_, let series, _): series.map { ($0.name, $0.color, false) }
+        case .unitCurves(let curves, _): curves.map { ($0.name, $0.color, $0.dashed) }
+        }
+        var canvas = SVGCanvas(width: Double(width), height: Double(height), legend: legend)
         switch kind {
         case .stackedArea(let labels, let series): drawStackedArea(&canvas, labels: labels, series: series)
         case .histogram(let edges, let series, let logScale): drawHistogram(&canvas, edges: edges, series: series, logScale: logScale)
@@ -93,7 +97,6 @@ public struct SVGChart: Sendable {
         }
         let labelEvery = max(1, (count + 7) / 8)
         for i in stride(from: 0, to: count, by: labelEvery) { canvas.xTick(at: x(i), label: labels[i]) }
-        canvas.legend(series.map { ($0.name, $0.color, false) })
     }
 
     private func drawHistogram(_ canvas: inout SVGCanvas, edges: [Double], series: [Series], logScale: Bool) {
@@ -122,7 +125,6 @@ public struct SVGChart: Sendable {
             canvas.polyline(points, stroke: s.color, dashed: false, fillOpacity: 0.15)
         }
         for tick in SVGCanvas.ticks(upTo: hi - lo) { canvas.xTick(at: tick / (hi - lo), label: Markup.fixed(lo + tick, 1)) }
-        canvas.legend(series.map { ($0.name, $0.color, false) })
     }
 
     private func drawUnitCurves(_ canvas: inout SVGCanvas, curves: [Curve], diagonal: Bool) {
@@ -133,7 +135,6 @@ public struct SVGChart: Sendable {
         for curve in curves {
             canvas.polyline(curve.points.map { ($0.x, $0.y) }, stroke: curve.color, dashed: curve.dashed, fillOpacity: 0)
         }
-        canvas.legend(curves.map { ($0.name, $0.color, $0.dashed) })
     }
 }
 

@@ -78,4 +78,20 @@ struct ReportTests {
         #expect(Markup.grouped(-1_000) == "-1,000")
         #expect(Markup.grouped(999) == "999")
     }
+
+    @Test("a legend too wide for one row wraps onto a second, and the plot starts below it")
+    func legendWraps() {
+        let curve = { (name: String) in SVGChart.Curve(name: name, color: "#123456", points: [(0, 0), (1, 1)]) }
+        let short = SVGChart(.unitCurves([curve("A AUC 0.90"), curve("B AUC 0.91")], diagonal: false), xLabel: "x", yLabel: "y").svg()
+        #expect(short.contains(#"y="14" dominant-baseline="middle">B AUC 0.91</text>"#))
+        #expect(short.contains(#"<rect x="58" y="28" width="488" height="228""#))
+
+        // A comparison's two sides, named by their paths: 48 and 45 characters at 6.5 px do not
+        // fit side by side in 560 px.
+        let long = SVGChart(.unitCurves([curve("rules/default.rules + default.json AUC 0.9783"), curve("cmp/default.rules + default.json AUC 0.9781")],
+                                        diagonal: false), xLabel: "x", yLabel: "y").svg()
+        #expect(long.contains(#"y="14" dominant-baseline="middle">rules/default.rules + default.json AUC 0.9783</text>"#))
+        #expect(long.contains(#"y="30" dominant-baseline="middle">cmp/default.rules + default.json AUC 0.9781</text>"#))
+        #expect(long.contains(#"<rect x="58" y="44" width="488" height="212""#))
+    }
 }
