@@ -16,16 +16,18 @@ struct SVGCanvas {
     init(width: Double, height: Double, legend: [LegendEntry]) {
         self.width = width
         self.height = height
+        // An entry is an 18-px swatch, 4 px, its text (~6.5 px a character at the page's font
+        // size), then 12 px before the next entry.
         var rows: [[(entry: LegendEntry, x: Double)]] = [[]]
         var x = left
         for entry in legend {
-            let entryWidth = 34 + Double(entry.name.count) * 6.5
-            if x + entryWidth - 12 > width - right, !rows[rows.count - 1].isEmpty {
+            let textEnd = x + 22 + Double(entry.name.count) * 6.5
+            if textEnd > width - right, !rows[rows.count - 1].isEmpty {
                 rows.append([])
                 x = left
             }
             rows[rows.count - 1].append((entry, x))
-            x += entryWidth
+            x += 22 + Double(entry.name.count) * 6.5 + 12
         }
         top = 28 + Self.legendRowHeight * Double(rows.count - 1)
         for (row, placed) in rows.enumerated() {

@@ -109,7 +109,6 @@ public struct EngineReplaySetup: Sendable {
             consumers: candidate == nil ? 1 : 2, onComputed: onFeatures
         )
         let logger = Logger(label: "waqiti.replay")
-        let names = candidate.map { ReplayScoring.names(baseline: baseline, candidate: $0) }
         func configuration(_ scoring: ReplayScoring, name: String) -> ReplayConfiguration {
             let router = FeatureRouter(local: store, shared: nil, storeOf: { _ in .memory }, probeInterval: .seconds(5), logger: logger)
             let rules = scoring.rules, model = scoring.model
@@ -124,9 +123,13 @@ public struct EngineReplaySetup: Sendable {
                 try await engine.decide(events)
             }
         }
-        let replay = DecisionReplay(
-            baseline: configuration(baseline, name: names?.baseline ?? baseline.name),
-            candidate: candidate.map { configuration($0, name: names!.candidate) })
+        let replay: DecisionReplay
+        if let candidate {
+            let names = ReplayScoring.names(baseline: baseline, candidate: candidate)
+            replay = DecisionReplay(baseline: configuration(baseline, name: names.baseline), candidate: configuration(candidate, name: names.candidate))
+        } else {
+            replay = DecisionReplay(baseline: configuration(baseline, name: baseline.name))
+        }
         return (replay, store)
     }
 }

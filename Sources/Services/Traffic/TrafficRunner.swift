@@ -258,4 +258,3 @@ public struct TrafficError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
 }
-
