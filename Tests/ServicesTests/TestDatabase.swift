@@ -36,9 +36,7 @@ enum TestDatabase {
         let database = Database(url: url, maximumConnections: 60, logger: logger)
         let result: Result<T, any Error>
         do {
-            result = try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await database.client.run() }
-                defer { group.cancelAll() }
+            result = try await database.client.whileRunning {
                 do {
                     try await Migrator(database: database, migrations: try Migration.bundled()).migrate()
                     return .success(try await body(database, url))
@@ -53,11 +51,7 @@ enum TestDatabase {
 
     private static func withAdmin(_ url: PostgresURL, _ body: @Sendable (PostgresClient) async throws -> Void) async throws {
         let admin = Database(url: url, maximumConnections: 1, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.client.run() }
-            defer { group.cancelAll() }
-            try await body(admin.client)
-        }
+        try await admin.client.whileRunning { try await body(admin.client) }
     }
 
     /// Runs one scalar query, for assertions.

@@ -3,8 +3,8 @@ import PostgresNIO
 
 /// The services' PostgreSQL connection pool plus the one transaction helper they all use.
 ///
-/// `PostgresClient` is itself a long-running service (its `run()` owns the pool); the services
-/// put it in their `ServiceGroup` so that it starts first and drains last.
+/// `PostgresClient` owns its pool in a long-running `run()`; the services keep it running
+/// around everything else (`PostgresClient.whileRunning`), so it starts first and drains last.
 public struct Database: Sendable {
     public let client: PostgresClient
     let logger: Logger
@@ -37,6 +37,30 @@ public struct Database: Sendable {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error
             }
+        }
+    }
+}
+
+extension PostgresClient {
+    /// Runs the pool for the duration of `body` and closes it after, `body`'s result or error
+    /// passed through.
+    ///
+    /// A child task started with `addTask` may not have reached `run()` yet when the parent's
+    /// first query leases a connection; the query then waits, but PostgresNIO logs "Trying to
+    /// lease connection from `PostgresClient`, but `PostgresClient.run()` hasn't been called
+    /// yet", at every service's start. So `body` starts only after the child has signalled and
+    /// gone straight into `run()`, whose first step sets the client's running flag: waking the
+    /// parent takes far longer than those few instructions.
+    public func whileRunning<T>(_ body: () async throws -> T) async throws -> T {
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                signal.finish()
+                await self.run()
+            }
+            defer { group.cancelAll() }
+            for await _ in started {}
+            return try await body()
         }
     }
 }

@@ -25,9 +25,7 @@ public enum ServiceHost {
         build: @escaping (Database, PrometheusCollectorRegistry, Router<BasicRequestContext>) async throws -> Parts
     ) async throws {
         let database = Database(url: configuration.postgresURL, maximumConnections: configuration.postgresMaxConnections, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.client.run() }
-            defer { group.cancelAll() }
+        try await database.client.whileRunning {
             let applied = try await Migrator(database: database, migrations: try Migration.bundled()).migrate()
             logger.info("schema ready", metadata: ["applied_migrations": "\(applied)"])
 

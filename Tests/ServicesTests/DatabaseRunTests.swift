@@ -1,0 +1,58 @@
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+@testable import Services
+import LocalStackSupport
+
+/// Keeps every message logged at warning or above, for asserting a pool's background log.
+private final class Warnings: Sendable {
+    private let messages = Mutex<[String]>([])
+    var all: [String] { messages.withLock { $0 } }
+    func append(_ message: String) { messages.withLock { $0.append(message) } }
+
+    struct Handler: LogHandler {
+        let warnings: Warnings
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .warning
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            warnings.append("\(event.level) \(event.message)")
+        }
+    }
+}
+
+private struct BodyFailed: Error, Equatable {}
+
+@Suite("PostgreSQL pool lifetime (real PostgreSQL)", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
+struct DatabaseRunTests {
+    @Test("whileRunning: the first query finds the pool running (no lease warning), the body's result and error pass through, the pool is closed after")
+    func whileRunning() async throws {
+        let warnings = Warnings()
+        let logger = Logger(label: "services-tests.pool") { _ in Warnings.Handler(warnings: warnings) }
+        // Several pools, each querying the moment its body starts: with the child task only
+        // added (not yet inside run()), a loaded machine logged the lease warning on most starts.
+        for round in 1...8 {
+            let database = Database(url: try Integration.postgresURL, maximumConnections: 1, logger: logger)
+            let value = try await database.client.whileRunning {
+                var answer: Int?
+                for try await row in try await database.client.query("SELECT \(round)::INT", logger: logger).decode(Int.self) {
+                    answer = row
+                }
+                return answer
+            }
+            #expect(value == round)
+            await #expect(throws: (any Error).self) {
+                try await database.client.query("SELECT 1", logger: logger)
+            }
+        }
+        let failing = Database(url: try Integration.postgresURL, maximumConnections: 1, logger: logger)
+        await #expect(throws: BodyFailed()) {
+            try await failing.client.whileRunning { throw BodyFailed() }
+        }
+        #expect(warnings.all.filter { $0.contains("hasn't been called") } == [])
+    }
+}
