@@ -232,6 +232,43 @@ struct PaymentFlowTests {
         }
     }
 
+    @Test func statusesOfManyPaymentsInOneRequestWithUnknownIDsListedMissing() async throws {
+        try await Platform.with { platform in
+            try await platform.ledger.topUp(walletID: "acc-s", amount: Money(minorUnits: 10_000, currency: .usd), reference: "t")
+            var ids: [String] = []
+            for (index, amount) in [1_000, 2_000, 3_000].enumerated() {
+                let created = try await platform.payments.post("/api/v1/payments", Platform.request(account: "acc-s", amount: Int64(amount)),
+                                                               headers: ["Idempotency-Key": "s\(index)"])
+                ids.append(try #require(created.string("payment_id")))
+            }
+            let pending = try await platform.payments.post("/api/v1/payments/statuses", ["payment_ids": ids])
+            #expect(pending.json["statuses"] as? [String: String] == [ids[0]: "pending", ids[1]: "pending", ids[2]: "pending"])
+            let decisions = try await platform.decide { event in
+                switch event.amount.minorUnits {
+                case 2_000: .decline
+                case 3_000: .review
+                default: .approve
+                }
+            }
+            try await platform.deliver(decisions)
+
+            let reply = try await platform.payments.post("/api/v1/payments/statuses", ["payment_ids": [ids[0], "no-such-payment", ids[1], ids[2]]])
+            #expect(reply.status == 200)
+            #expect(reply.json["statuses"] as? [String: String] == [ids[0]: "approved", ids[1]: "declined", ids[2]: "in_review"])
+            #expect(reply.json["missing"] as? [String] == ["no-such-payment"])
+
+            let empty = try await platform.payments.post("/api/v1/payments/statuses", ["payment_ids": [String]()])
+            #expect(empty.status == 400)
+            #expect(empty.string("message") == "field 'payment_ids' must hold 1 to 1000 ids, got 0; split a longer list into several requests")
+            let tooMany = try await platform.payments.post("/api/v1/payments/statuses", ["payment_ids": (0...1_000).map { "p-\($0)" }])
+            #expect(tooMany.status == 400)
+            #expect(tooMany.string("message") == "field 'payment_ids' must hold 1 to 1000 ids, got 1001; split a longer list into several requests")
+            let blank = try await platform.payments.post("/api/v1/payments/statuses", ["payment_ids": [ids[0], ""]])
+            #expect(blank.status == 400)
+            #expect(blank.string("message") == "field 'payment_ids[1]' must be 1 to 255 characters")
+        }
+    }
+
     @Test func reconciliationReportsADeletedDecision() async throws {
         try await Platform.with { platform in
             try await platform.ledger.topUp(walletID: "acc-x", amount: Money(minorUnits: 9_000, currency: .usd), reference: "t")

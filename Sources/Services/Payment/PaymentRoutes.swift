@@ -46,6 +46,18 @@ public struct PaymentRoutes: Sendable {
             }
             return try JSONBody.response(record)
         }
+        router.post("/api/v1/payments/statuses") { request, _ -> Response in
+            let body = try await JSONBody.decode(StatusesBody.self, from: request, limit: 512 << 10)
+            guard (1...StatusesBody.maximumIDs).contains(body.paymentIDs.count) else {
+                throw ServiceHTTPError.badRequest("field 'payment_ids' must hold 1 to \(StatusesBody.maximumIDs) ids, got \(body.paymentIDs.count); split a longer list into several requests")
+            }
+            if let bad = body.paymentIDs.firstIndex(where: { $0.isEmpty || $0.utf8.count > 255 }) {
+                throw ServiceHTTPError.badRequest("field 'payment_ids[\(bad)]' must be 1 to 255 characters")
+            }
+            let found = try await store.statuses(of: body.paymentIDs)
+            let missing = body.paymentIDs.filter { found[$0] == nil }
+            return try JSONBody.response(StatusesReply(statuses: found.mapValues(\.rawValue), missing: missing))
+        }
         router.get("/api/v1/reviews") { request, _ -> Response in
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
             guard (1...1000).contains(limit) else { throw ServiceHTTPError.badRequest("limit must be 1 to 1000") }
@@ -72,6 +84,19 @@ public struct PaymentRoutes: Sendable {
             }
             return try JSONBody.response(record)
         }
+    }
+
+    struct StatusesBody: Decodable {
+        /// As many as a poller needs per round trip, few enough that one query and one answer stay small.
+        static let maximumIDs = 1_000
+        var paymentIDs: [String]
+        enum CodingKeys: String, CodingKey { case paymentIDs = "payment_ids" }
+    }
+
+    struct StatusesReply: Encodable {
+        var statuses: [String: String]
+        /// Asked-for ids the service does not hold, in the order asked.
+        var missing: [String]
     }
 
     struct ReviewBody: Decodable {

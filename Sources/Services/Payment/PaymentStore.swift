@@ -83,6 +83,18 @@ public struct PaymentStore: Sendable {
         try await fetch(where: "idempotency_key = \(idempotencyKey)")
     }
 
+    /// The status of each of `paymentIDs` that exists; unknown ids are absent. One statement
+    /// (`payment_id = ANY(…)`, the primary key's index) for what would be a request per payment.
+    public func statuses(of paymentIDs: [String]) async throws -> [String: PaymentStatus] {
+        var statuses: [String: PaymentStatus] = [:]
+        let rows = try await database.client.query(
+            "SELECT payment_id, status FROM payments.payments WHERE payment_id = ANY(\(paymentIDs))", logger: logger)
+        for try await (id, status) in rows.decode((String, String).self) {
+            statuses[id] = PaymentStatus(rawValue: status)
+        }
+        return statuses
+    }
+
     /// Payments waiting for an analyst, oldest first.
     public func reviewQueue(limit: Int) async throws -> [PaymentRecord] {
         try await select(where: "status = 'in_review' ORDER BY created_at, payment_id LIMIT \(limit)")
