@@ -22,8 +22,10 @@ struct EventDecoderTests {
          #"payment "p-17": field "amount_minor": expected an integer number of minor units, got a string (send a JSON number such as 1250, not "1250")"#),
         (base.replacing("amount_minor", with: "-5").text,
          #"payment "p-17": field "amount_minor": expected a non-negative amount, got -5 (a refund carries a positive amount with "type": "refund")"#),
+        (base.replacing("amount_minor", with: "1000000000000001").text,
+         #"payment "p-17": field "amount_minor": 1000000000000001 is outside the accepted amounts, 0 to 1000000000000000 minor units (10^15)"#),
         (base.replacing("amount_minor", with: "9223372036854775808").text,
-         #"payment "p-17": field "amount_minor": 9223372036854775808 does not fit in a signed 64-bit integer of minor units"#),
+         #"payment "p-17": field "amount_minor": 9223372036854775808 is outside the accepted amounts, 0 to 1000000000000000 minor units (10^15)"#),
         (base.replacing("currency", with: #""XYZ""#).text,
          #"payment "p-17": field "currency": unknown currency "XYZ" (expected an active ISO 4217 code in uppercase, such as "USD")"#),
         (base.replacing("currency", with: #""usd""#).text,
@@ -105,6 +107,7 @@ struct EventDecoderTests {
         (base.replacing("amount_minor", with: "12.5").text, .floatAmount),
         (base.replacing("amount_minor", with: "-1").text, .negativeAmount),
         (base.replacing("amount_minor", with: "99999999999999999999").text, .amountOverflow),
+        (base.replacing("amount_minor", with: "1000000000000001").text, .amountOverflow),
         (base.replacing("currency", with: #""ABC""#).text, .unknownCurrency),
         (base.replacing("occurred_at", with: #""yesterday""#).text, .invalidTime),
         (base.adding("ip", #""1.2.3.4""#).text, .duplicateField),
@@ -170,8 +173,8 @@ struct EventDecoderTests {
         ("  \t" + base.text.replacing(",\"", with: " ,\n \"").replacing("\":", with: "\" : ") + " \r\n",
          expected { _ in }),
         (base.replacing("amount_minor", with: "0").text, expected { e in e.amount.minorUnits = 0 }),
-        (base.replacing("amount_minor", with: "9223372036854775807").replacing("currency", with: #""JPY""#).text,
-         expected { e in e.amount = Money(minorUnits: .max, currency: Currency("JPY")!) }),
+        (base.replacing("amount_minor", with: "1000000000000000").replacing("currency", with: #""JPY""#).text,
+         expected { e in e.amount = Money(minorUnits: Money.maximumMinorUnits, currency: Currency("JPY")!) }),
     ])
     func decodesVariants(input: String, expected: PaymentEvent) throws {
         #expect(try EventDecoder().decode(input) == expected)

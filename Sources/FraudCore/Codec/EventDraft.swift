@@ -85,8 +85,8 @@ struct EventDraft {
         guard token.isInteger else {
             throw WireError(.floatAmount, field: "amount_minor", EventDraft.floatAmountReason(text, currency: nil), valueText: text)
         }
-        guard let value = scanner.int64(token) else {
-            throw WireError(.amountOverflow, field: "amount_minor", "\(text) does not fit in a signed 64-bit integer of minor units")
+        guard let value = scanner.int64(token), value <= Money.maximumMinorUnits else {
+            throw WireError(.amountOverflow, field: "amount_minor", "\(text) is outside the accepted amounts, 0 to \(Money.maximumMinorUnits) minor units (10^15)")
         }
         guard value >= 0 else {
             throw WireError(.negativeAmount, field: "amount_minor", "expected a non-negative amount, got \(text) (a refund carries a positive amount with \"type\": \"refund\")")

@@ -66,6 +66,12 @@ public struct Money: Hashable, Sendable, CustomStringConvertible {
     public var minorUnits: Int64
     public var currency: Currency
 
+    /// The largest amount an event, a payment or a top-up may carry: 10^15 minor units (ten
+    /// trillion dollars in cents). Far above any real payment, and low enough that window sums
+    /// stay exact for 9,223 such payments on one key and a ledger's running balances cannot be
+    /// pushed past a 64-bit integer by one request.
+    public static let maximumMinorUnits: Int64 = 1_000_000_000_000_000
+
     public init(minorUnits: Int64, currency: Currency) {
         self.minorUnits = minorUnits
         self.currency = currency
