@@ -43,4 +43,43 @@ struct ReplayCLITests {
         #expect(result.status == 64)
         #expect(result.stderr.hasPrefix("Error: --workers must be at least 1\nUsage: waqiti replay <options>\n"))
     }
+
+    /// `waqiti simulate --events N --duplicates 0.05` into a temporary folder; returns the path.
+    static func simulated(_ stem: String, events: Int) async throws -> String {
+        let path = try ProcessEnvironment.temporaryDirectory(stem).appendingPathComponent("events.jsonl").path
+        let result = try await WaqitiProcess.run(["simulate", "--events", "\(events)", "--seed", "11", "--duplicates", "0.05", "--out", path])
+        #expect(result.status == 0, "\(result.stderr)")
+        return path
+    }
+
+    /// The decisions file of `waqiti replay --input events --rules rules/default.rules` with `options`.
+    static func decisions(_ events: String, _ name: String, _ options: [String]) async throws -> Data {
+        let out = URL(fileURLWithPath: events).deletingLastPathComponent().appendingPathComponent(name).path
+        let result = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--quiet", "--decisions-out", out] + options)
+        #expect(result.status == 0, "\(result.stderr)")
+        return try Data(contentsOf: URL(fileURLWithPath: out))
+    }
+
+    @Test("--dedup-capacity below two batches is refused naming both options (it crashed the engine with --workers 2)")
+    func dedupCapacityBelowTwoBatches() async throws {
+        let (events, _) = try Self.folder("replay-cli-dedup", rules: "")
+        let result = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--workers", "2", "--dedup-capacity", "32"])
+        #expect(result.status == 64)
+        #expect(result.stderr.hasPrefix("Error: --dedup-capacity 32 is below twice --batch-size 512: the engine must still remember the decisions of the two batches before the one it decides (give --dedup-capacity 1024 or more, or a smaller --batch-size)\n"), "\(result.stderr)")
+        let small = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--batch-size", "5", "--dedup-capacity", "9"])
+        #expect(small.status == 64)
+        #expect(small.stderr.hasPrefix("Error: --dedup-capacity 9 is below twice --batch-size 5"), "\(small.stderr)")
+    }
+
+    @Test("at the smallest --dedup-capacity allowed, --workers 2 decides redeliveries as one thread does; --batch-size changes nothing at the default capacity")
+    func dedupCapacityAtTheMinimum() async throws {
+        let events = try await Self.simulated("replay-cli-dedup-min", events: 3_000)
+        let one = try await Self.decisions(events, "one.jsonl", ["--batch-size", "5", "--dedup-capacity", "10"])
+        let two = try await Self.decisions(events, "two.jsonl", ["--batch-size", "5", "--dedup-capacity", "10", "--workers", "2"])
+        #expect(one.count > 0)
+        #expect(one == two)
+        let small = try await Self.decisions(events, "small-batches.jsonl", ["--batch-size", "5"])
+        let large = try await Self.decisions(events, "default-batches.jsonl", [])
+        #expect(small == large)
+    }
 }

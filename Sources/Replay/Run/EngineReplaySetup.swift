@@ -77,7 +77,8 @@ public struct EngineReplaySetup: Sendable {
     /// Features the caller wants besides the engines' (`--features` with `--features-out`).
     public var extraFeatures: [FeatureSpec]
     public var lateness: EventDuration
-    /// How many payment ids the engine's decision cache remembers to answer redeliveries.
+    /// How many payment ids the engine's decision cache remembers to answer redeliveries; at
+    /// least `minimumDedupCapacity(batchSize:)`.
     public var dedupCapacity: Int
     /// Threads the in-memory store applies a batch's shards on (`--workers`); results do not
     /// depend on it.
@@ -90,6 +91,18 @@ public struct EngineReplaySetup: Sendable {
         self.lateness = lateness
         self.dedupCapacity = dedupCapacity
     }
+
+    /// The smallest decision cache a replay with batches of `batchSize` events may use: two
+    /// batches. With `--workers` ≥ 2, batch n + 1 is prepared while batch n is finished, and an
+    /// event of batch n + 1 whose payment is in batch n is answered, once batch n is done, from
+    /// the cache (`DecisionEngine.prepare`'s `inFlight`; `finish` stops the process if the
+    /// decision is gone). That payment may have been remembered by batch n − 1 (a payment
+    /// delivered in three consecutive batches), and batches n − 1 and n remember at most
+    /// `batchSize` decisions each, so a cache of two batches still holds it; with fewer, the
+    /// engine's precondition failed (`--dedup-capacity 32 --workers 2`). On one thread a cache
+    /// smaller than a batch also made the decisions depend on `--batch-size`: a redelivery a few
+    /// events later was answered from the cache within one batch and decided anew across two.
+    public static func minimumDedupCapacity(batchSize: Int) -> Int { 2 * batchSize }
 
     /// Every feature the replay computes: the extra features first (their columns stay put for
     /// the features writer), then the baseline's and the candidate's.

@@ -35,7 +35,7 @@ struct BacktestOptions: ParsableArguments {
     @Option(name: .long, help: "Example payment ids kept per flip in the diff.")
     var examples: Int = 5
 
-    @Option(name: .customLong("dedup-capacity"), help: "Payment ids the engine remembers to answer redelivered events with their first decision.")
+    @Option(name: .customLong("dedup-capacity"), help: "Payment ids the engine remembers to answer redelivered events with their first decision; at least twice --batch-size.")
     var dedupCapacity: Int = 1 << 18
 
     @Flag(name: .long, help: "No progress bar even on a terminal.")

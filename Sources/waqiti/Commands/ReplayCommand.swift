@@ -5,6 +5,7 @@ import Foundation
 import FraudCore
 import Glibc
 import Redis
+import Replay
 
 /// `waqiti replay`: recorded events through the engine's code path, offline: a backtest with
 /// `--rules` (decisions, summary, label metrics, rule-set diff, HTML report), features only without.
@@ -67,6 +68,10 @@ struct ReplayCommand: AsyncParsableCommand {
             throw ValidationError("--lateness '\(lateness)' is not a duration such as 30s, 5m or 1h")
         }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+        let minimumCapacity = EngineReplaySetup.minimumDedupCapacity(batchSize: batchSize)
+        if backtest.isEnabled, backtest.dedupCapacity >= 1, backtest.dedupCapacity < minimumCapacity {
+            throw ValidationError("--dedup-capacity \(backtest.dedupCapacity) is below twice --batch-size \(batchSize): the engine must still remember the decisions of the two batches before the one it decides (give --dedup-capacity \(minimumCapacity) or more, or a smaller --batch-size)")
+        }
     }
 
     func run() async throws {
