@@ -50,7 +50,7 @@ struct WindowOracle {
     func number(_ field: EventField, _ e: PaymentEvent) -> Int64? {
         switch field {
         case .amountMinor: return e.amount.minorUnits
-        case .amountUSD: return rates.usd(e.amount).map { Int64(($0 * 1_000_000).rounded()) }
+        case .amountUSD: return rates.usd(e.amount).flatMap { Int64(exactly: ($0 * 1_000_000).rounded()) }
         default: return nil
         }
     }
@@ -111,14 +111,14 @@ struct WindowOracle {
     func read(_ column: Int, at t: Int64, over entries: [Entry]) -> Double {
         let f = plan.features[column]
         let w = f.window?.milliseconds ?? horizon
-        var count: Int64 = 0, sum: Int64 = 0, numbers: Int64 = 0
+        var count: Int64 = 0, sum: UInt64 = 0, numbers: Int64 = 0
         var low: Int64?, high: Int64?, first: Int64?, last: Int64?
         var texts = Set<String>()
         for entry in entries where entry.time > t - w && entry.time <= t && entry.cells[column].passes {
             let cell = entry.cells[column]
             count += 1
             if let n = cell.number {
-                sum += n
+                sum += UInt64(n) // amounts are never negative; unsigned holds sums past Int64.max
                 numbers += 1
                 low = min(low ?? n, n)
                 high = max(high ?? n, n)
@@ -131,7 +131,7 @@ struct WindowOracle {
         func scaled(_ v: Int64) -> Double { usd ? Double(v) / 1_000_000 : Double(v) }
         switch f.kind {
         case .count: return Double(count)
-        case .sum: return scaled(sum)
+        case .sum: return usd ? Double(sum) / 1_000_000 : Double(sum)
         case .avg:
             guard numbers > 0 else { return .nan }
             let mean = Double(sum) / Double(numbers)

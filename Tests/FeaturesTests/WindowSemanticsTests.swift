@@ -95,6 +95,16 @@ let windowCases: [WindowCase] = [
         expected: [[0, nan, 1, nan], [6.7, 6.7, 2, 6.7], [20.0272, 10.0136, 3, 13.3272]]
     ),
     WindowCase(
+        // Built directly: the decoder refuses amounts above 10^15, but a window must not trap
+        // or wrap on what it is given.
+        name: "Sums past Int64.max stay exact; an amount_usd beyond Int64 micro-dollars is missing",
+        features: ["sum(amount_minor, card_fingerprint, 1h)", "avg(amount_minor, card_fingerprint, 1h)",
+                   "sum(amount_usd, card_fingerprint, 1h)", "count(card_fingerprint, 1h)"],
+        events: [payment("p1", at: 0, amount: 5_000_000_000_000_000_000), payment("p2", at: 1, amount: 5_000_000_000_000_000_000),
+                 payment("p3", at: 2, amount: 100)],
+        expected: [[5e18, 5e18, 0, 1], [1e19, 5e18, 0, 2], [1e19 + 100, (1e19 + 100) / 3, 1, 3]]
+    ),
+    WindowCase(
         name: "seconds_since_* look back over the plan's longest window",
         features: ["count(card_fingerprint, 10m)", "seconds_since_first(card_fingerprint)", "seconds_since_last(card_fingerprint)"],
         events: [payment("p1", at: 0), payment("p2", at: 300), payment("p3", at: 700), payment("p4", at: 1400)],

@@ -518,9 +518,12 @@ final class KeyWindow: @unchecked Sendable {
             if let column = feature.pointee.countColumn { n = prefix(column, hi - 1, layout) &- prefix(column, lo - 1, layout) }
             if withVirtual { n += 1 }
             if feature.pointee.kind == .count { return Double(n) }
-            var sum = prefix(feature.pointee.sumColumn!, hi - 1, layout) &- prefix(feature.pointee.sumColumn!, lo - 1, layout)
-            if withVirtual, let v = virtual { sum &+= virtualNumeric(feature, v, facts, layout) }
-            return feature.pointee.kind == .sum ? feature.pointee.scale.value(sum) : feature.pointee.scale.average(sum: sum, count: n)
+            // The prefix columns wrap; the difference read as unsigned is the exact sum of the
+            // (never negative) amounts, also past Int64.max.
+            let column = feature.pointee.sumColumn!
+            var sum = UInt64(bitPattern: prefix(column, hi - 1, layout)) &- UInt64(bitPattern: prefix(column, lo - 1, layout))
+            if withVirtual, let v = virtual { sum &+= UInt64(bitPattern: virtualNumeric(feature, v, facts, layout)) }
+            return feature.pointee.kind == .sum ? feature.pointee.scale.value(sum: sum) : feature.pointee.scale.average(sum: sum, count: n)
         case .min, .max:
             var extreme = extremeValue(feature, lo: lo, hi: hi, layout: layout)
             if withVirtual, let v = virtual {

@@ -45,8 +45,17 @@ enum NumericScale: Sendable {
         }
     }
 
+    /// A window's sum. Unsigned: the amounts summed are never negative, so a total past
+    /// Int64.max is still exact here, where a signed one wrapped to a negative sum.
+    func value(sum: UInt64) -> Double {
+        switch self {
+        case .minorUnits: Double(sum)
+        case .usdMicros: Double(sum) / NumericScale.microsPerDollar
+        }
+    }
+
     /// avg = sum / n, computed the same way by every store so results agree to the last bit.
-    func average(sum: Int64, count: Int64) -> Double {
+    func average(sum: UInt64, count: Int64) -> Double {
         guard count > 0 else { return .nan }
         switch self {
         case .minorUnits: return Double(sum) / Double(count)
@@ -61,11 +70,12 @@ enum NumericScale: Sendable {
 /// These read the one property they need.
 extension EventField {
     /// The integer a window stores for a numeric field, or nil when the event has no value
-    /// (an `amount_usd` whose currency has no rate).
+    /// (an `amount_usd` whose currency has no rate, or one beyond 9.2 trillion dollars, whose
+    /// micro-dollars no Int64 holds: converting it trapped, and one such event stopped the engine).
     func windowInteger(of event: UnsafePointer<PaymentEvent>, rates: ExchangeRates) -> Int64? {
         switch self {
         case .amountMinor: event.pointee.amount.minorUnits
-        case .amountUSD: rates.usd(event.pointee.amount).map { Int64(($0 * NumericScale.microsPerDollar).rounded()) }
+        case .amountUSD: rates.usd(event.pointee.amount).flatMap { Int64(exactly: ($0 * NumericScale.microsPerDollar).rounded()) }
         default: nil
         }
     }
