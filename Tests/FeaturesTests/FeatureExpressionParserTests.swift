@@ -34,6 +34,8 @@ struct FeatureExpressionParserTests {
         ("count(card_fingerprnt, 10m)", 7, "unknown field 'card_fingerprnt'; did you mean 'card_fingerprint'?"),
         ("count(card_fingerprint, 10x)", 25, "invalid window '10x': expected a whole number followed by ms, s, m, h or d (e.g. 30s, 10m, 24h, 7d)"),
         ("count(card_fingerprint, 0s)", 25, "window must be longer than 0"),
+        ("count(card_fingerprint, 367d)", 25, "window '367d' is longer than the longest allowed, 366d"),
+        ("count(card_fingerprint, 9223372036854775807ms)", 25, "window '9223372036854775807ms' is longer than the longest allowed, 366d"),
         ("count(card_fingerprint)", 1, "count takes count(KEY, WINDOW): 2 arguments before any where, got 1"),
         ("sum(ip, account_id, 1h)", 5, "sum needs a numeric field (amount_minor or amount_usd), got 'ip'"),
         ("seconds_since_last(card_fingerprint, 1h)", 1, "seconds_since_last takes seconds_since_last(KEY): 1 argument before any where, got 2"),

@@ -173,6 +173,18 @@ struct WindowSemanticsTests {
         #expect(store.statistics().entries == 5000)
     }
 
+    @Test("The longest window with a lateness near Int64.max: retention saturates instead of trapping, and windows still count")
+    func extremeLateness() throws {
+        let plan = FeaturePlan([try FeatureSpec(parsing: "count(card_fingerprint, 366d)")])
+        let compiled = CompiledPlan(plan: plan, lateness: EventDuration(milliseconds: .max - 1))
+        #expect(compiled.retention == .max)
+        #expect(compiled.evictAfter == .max)
+        let store = InMemoryFeatureStore(lateness: EventDuration(milliseconds: .max - 1), shardCount: 1)
+        var out: [Double] = []
+        _ = store.processSync([payment("p1", at: 0), payment("p2", at: 86_400 * 365)], plan: plan, mode: .update, into: &out)
+        #expect(out == [1, 2])
+    }
+
     @Test("Read-only mode counts the event itself but stores nothing")
     func readOnly() throws {
         let plan = FeaturePlan([try FeatureSpec(parsing: "count(card_fingerprint, 10m)"), try FeatureSpec(parsing: "distinct(ip, card_fingerprint, 10m)")])

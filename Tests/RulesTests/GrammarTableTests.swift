@@ -119,6 +119,8 @@ struct GrammarTableTests {
         Invalid("rule a: review if card_country == \"usa\"", ["test.rules:1:32: \"usa\" is not a country code; countries are two upper-case letters (ISO 3166-1 alpha-2) such as \"US\""]),
         Invalid("rule a: review if sum(amount_usd, account_id) > 1", ["test.rules:1:19: 'sum' takes 3 arguments: sum(FIELD, KEY, WINDOW), e.g. sum(amount_usd, account_id, 24h)"]),
         Invalid("rule a: review if count(card_fingerprint, 0m) > 1", ["test.rules:1:43: the window must be longer than 0"]),
+        Invalid("rule a: review if count(card_fingerprint, 9223372036854775807ms) > 1",
+                ["test.rules:1:43: the window 9223372036854775807ms is longer than the longest allowed, 366d"]),
         Invalid("rule a: review if count(\"x\", 1h) > 1", ["test.rules:1:25: the key of the window must be an event field such as card_fingerprint"]),
         Invalid("rule a: review if log(\"x\") > 1", ["test.rules:1:19: 'log' needs a number, found string"]),
         Invalid("rule a: review if coalesce(1, \"x\") == 1", ["test.rules:1:19: coalesce needs two values of one type, found int and string"]),

@@ -121,12 +121,18 @@ struct CompiledPlan: Sendable {
     /// Per group, the string slot of its key field when a distinct feature also counts that field.
     let keyStringSlots: [Int?]
 
+    private static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
+    }
+
     init(plan: FeaturePlan, lateness: EventDuration) {
         self.plan = plan
         self.lateness = lateness.milliseconds
         horizon = plan.longestWindow.milliseconds
-        retention = horizon + lateness.milliseconds
-        evictAfter = retention + lateness.milliseconds
+        // Saturating: the configured lateness may be any duration, and a trap here is a crash.
+        retention = Self.saturatingSum(horizon, lateness.milliseconds)
+        evictAfter = Self.saturatingSum(retention, lateness.milliseconds)
 
         var filters: [FeatureFilter] = []
         var numeric: [EventField] = []

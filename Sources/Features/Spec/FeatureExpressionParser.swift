@@ -148,6 +148,9 @@ struct FeatureExpressionParser {
                 throw FeatureParseError("invalid window '\(literal.text)': expected a whole number followed by ms, s, m, h or d (e.g. 30s, 10m, 24h, 7d)", column: literal.column)
             }
             guard duration.milliseconds > 0 else { throw FeatureParseError("window must be longer than 0", column: literal.column) }
+            guard duration <= FeatureSpec.maximumWindow else {
+                throw FeatureParseError("window '\(literal.text)' is longer than the longest allowed, \(FeatureSpec.maximumWindow)", column: literal.column)
+            }
             window = duration
         }
         return FeatureSpec(kind: kind, field: field, key: key, window: window, filter: filter)

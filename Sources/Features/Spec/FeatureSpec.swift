@@ -61,6 +61,11 @@ public struct FeatureSpec: Hashable, Sendable, CustomStringConvertible {
     public var window: EventDuration?
     public var filter: FeatureFilter?
 
+    /// The longest window a feature may have: a year and a day, beyond any velocity check. Both
+    /// parsers refuse longer ones; `count(card_fingerprint, 9223372036854775807ms)` passed before
+    /// and trapped when the store added the lateness to it, at a hot reload too.
+    public static let maximumWindow = EventDuration.days(366)
+
     public init(kind: AggregateKind, field: EventField? = nil, key: EventField, window: EventDuration? = nil, filter: FeatureFilter? = nil) {
         self.kind = kind
         self.field = field

@@ -179,7 +179,9 @@ extension Compiler {
         if kind.takesWindow {
             let node = arguments[index + 1]
             switch node.expression {
-            case .duration(let d) where d.milliseconds > 0: window = d
+            case .duration(let d) where d.milliseconds > 0 && d <= FeatureSpec.maximumWindow: window = d
+            case .duration(let d) where d.milliseconds > 0:
+                return error("the window \(d) is longer than the longest allowed, \(FeatureSpec.maximumWindow)", at: node.location)
             case .duration: return error("the window must be longer than 0", at: node.location)
             case .integer(let n): return error("durations need units: write \(n)m, \(n)h or \(n)d, not \(n)", at: node.location)
             default: return error("the window must be a duration literal such as 10m or 24h", at: node.location)
