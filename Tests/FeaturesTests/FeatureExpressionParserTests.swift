@@ -21,12 +21,25 @@ struct FeatureExpressionParserTests {
         ("sum(amount_minor, ip, 1h, where type not in [\"refund\"] and mcc != \"4829\")",
          "sum(amount_minor,ip,1h,where type not in [\"refund\"] and mcc!=\"4829\")"),
         ("seconds_since_last(account_id, where channel==\"p2p\")", "seconds_since_last(account_id,where channel==\"p2p\")"),
+        // Quotes and backslashes inside values stay escaped, so one value `a","b` is not two.
+        (#"count(card_fingerprint, 1h, where metadata.x in ["a\",\"b"])"#, #"count(card_fingerprint,1h,where metadata.x in ["a\",\"b"])"#),
+        (#"count(card_fingerprint, 1h, where metadata.x == "back\\slash")"#, #"count(card_fingerprint,1h,where metadata.x=="back\\slash")"#),
     ])
     func canonical(text: String, name: String) throws {
         let spec = try FeatureSpec(parsing: text)
         #expect(spec.canonicalName == name)
         // The canonical name is itself a valid expression of the same feature.
         #expect(try FeatureSpec(parsing: spec.canonicalName) == spec)
+    }
+
+    @Test("A value holding quotes and the two values it reads like are two features of a plan")
+    func quotedValuesAreDistinctFeatures() throws {
+        let one = try FeatureSpec(parsing: #"count(card_fingerprint, 1h, where metadata.x in ["a\",\"b"])"#)
+        let two = try FeatureSpec(parsing: #"count(card_fingerprint, 1h, where metadata.x in ["a","b"])"#)
+        #expect(one.filter?.clauses.first?.values == [#"a","b"#])
+        #expect(two.filter?.clauses.first?.values == ["a", "b"])
+        #expect(one.canonicalName != two.canonicalName)
+        #expect(FeaturePlan([one, two]).count == 2)
     }
 
     @Test("Errors say what and where, with a suggestion", arguments: [

@@ -85,7 +85,11 @@ public struct FeatureSpec: Hashable, Sendable, CustomStringConvertible {
         var text = "\(kind.rawValue)(\(args.joined(separator: ","))"
         if let filter, !filter.clauses.isEmpty {
             let clauses = filter.clauses.map { clause -> String in
-                let literals = clause.values.map { "\"\($0)\"" }
+                // Escaped as the parser reads them back: unescaped, `in ["a\",\"b"]` (one value)
+                // and `in ["a","b"]` (two) had one name, and a plan registered them as one feature.
+                let literals = clause.values.map { value in
+                    "\"" + value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
+                }
                 switch clause.op {
                 case .equal, .notEqual: return "\(clause.field.name)\(clause.op.rawValue)\(literals[0])"
                 case .isIn, .notIn: return "\(clause.field.name) \(clause.op.rawValue) [\(literals.joined(separator: ","))]"
