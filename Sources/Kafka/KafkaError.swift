@@ -22,6 +22,22 @@ public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let messageTimedOut = KafkaErrorCode(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
     public static let unknownTopicOrPartition = KafkaErrorCode(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
     public static let queueFull = KafkaErrorCode(RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    public static let messageSizeTooLarge = KafkaErrorCode(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+
+    /// Codes that refuse one message for what it is (too large, malformed, failing the broker's
+    /// validation): producing the same bytes again fails the same way, so retrying never ends.
+    /// Everything else (timeouts, leader changes, a full queue, authorization) may clear up.
+    public var refusesMessageForGood: Bool { Self.messageRefusals.contains(self) }
+
+    private static let messageRefusals: Set<KafkaErrorCode> = [
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_INVALID_MSG),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_INVALID_RECORD),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR__BAD_MSG),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR__INVALID_ARG),
+    ]
 }
 
 /// One message of a batch that the broker did not acknowledge.

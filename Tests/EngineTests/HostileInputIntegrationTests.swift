@@ -20,13 +20,18 @@ struct HostileInputIntegrationTests {
         return Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}").utf8)
     }
 
-    @Test("bad JSON, huge strings, negative amounts, unknown currencies, deep nesting, invalid UTF-8 and empty messages go to the DLQ with their bytes, reason and source; the rest is decided")
-    func deadLetters() async throws {
+    /// An engine on one payments partition (dead letters in input order), and a run id for names.
+    private static func harness(version: String) throws -> (EngineHarness, UInt64) {
         let harness = try EngineHarness(rules: """
-        version "hostile-it-1"
+        version "\(version)"
         rule big: review +10 if amount > 500.00 USD
         """, paymentPartitions: 1)
-        let run = LocalStack.runID()
+        return (harness, LocalStack.runID())
+    }
+
+    @Test("bad JSON, huge strings, negative amounts, unknown currencies, deep nesting, invalid UTF-8 and empty messages go to the DLQ with their bytes, reason and source; the rest is decided")
+    func deadLetters() async throws {
+        let (harness, run) = try Self.harness(version: "hostile-it-1")
         let nested = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
         // A device id whose '~' becomes the bytes FF FE, which are not UTF-8.
         let invalidUTF8 = Self.event("hostile-\(run)-utf8", replacing: "device_id", with: "\"dev-~\"")
@@ -71,5 +76,31 @@ struct HostileInputIntegrationTests {
             #expect(headers["waqiti-source-offset"] == String(source.offset))
             #expect(headers["waqiti-error"]?.isEmpty == false)
         }
+    }
+
+    @Test("a payment of 1.5 MB is dead-lettered cut to DeadLetter.maxValueBytes with its original length; the payments around it are decided and SIGTERM completes")
+    func megabyteDeadLetter() async throws {
+        let (harness, run) = try Self.harness(version: "hostile-it-2")
+        // Over librdkafka's default message.max.bytes (1,000,000): published whole, this dead
+        // letter was refused by the producer and the pipeline retried it forever.
+        let huge = [UInt8](repeating: UInt8(ascii: "x"), count: 1_500_000)
+        let valid = ["hostile-\(run)-before", "hostile-\(run)-after"]
+        let landed = try await harness.produce([
+            ("acct-hostile", Self.event(valid[0])), ("acct-hostile", huge), ("acct-hostile", Self.event(valid[1])),
+        ])
+        harness.start()
+
+        let decisions = try await harness.decisions(valid.count, timeout: .seconds(60))
+        let letters = try await harness.deadLetters(1, timeout: .seconds(30))
+        try await harness.stop()
+
+        #expect(decisions.map { String(decoding: $0.key ?? [], as: UTF8.self) } == valid)
+        #expect(letters.count == 1)
+        guard let letter = letters.first else { return }
+        let headers = Dictionary(letter.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { a, _ in a })
+        #expect(letter.value == Array(huge.prefix(DeadLetter.maxValueBytes)))
+        #expect(headers[DeadLetter.originalValueLengthHeader] == "1500000")
+        #expect(headers[DeadLetter.kindHeader] == "oversized")
+        #expect(headers[DeadLetter.offsetHeader] == String(landed[1].offset))
     }
 }

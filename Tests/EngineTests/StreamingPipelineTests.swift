@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+import LocalStackSupport
 
 /// Test double of the consumer: hands out preloaded messages, then nothing; records commits and,
 /// through `acknowledged`, how many messages the sink had acknowledged when each was made.
@@ -68,6 +69,43 @@ final class RecordingSink: MessageSink {
     }
 }
 
+/// Test double of the producer that, like librdkafka with a message over `message.max.bytes`,
+/// fails the messages `refuses` picks with a code that refuses them for good, on every attempt;
+/// with `timeOutFirst`, the first attempt also times out its first decision (worth a retry).
+final class RefusingSink: MessageSink {
+    private let refuses: @Sendable (OutgoingMessage) -> Bool
+    private let timeOutFirst: Bool
+    private let state = Mutex<(sent: [OutgoingMessage], enqueued: [[OutgoingMessage]])>(([], []))
+    init(timeOutFirst: Bool = false, refuses: @escaping @Sendable (OutgoingMessage) -> Bool) {
+        self.refuses = refuses
+        self.timeOutFirst = timeOutFirst
+    }
+
+    /// Acknowledged messages, in acknowledgement order.
+    var sent: [OutgoingMessage] { state.withLock { $0.sent } }
+    var enqueued: [[OutgoingMessage]] { state.withLock { $0.enqueued } }
+
+    func enqueue(_ messages: [OutgoingMessage]) async throws -> PendingDelivery {
+        let attempt = state.withLock { state in
+            state.enqueued.append(messages)
+            return state.enqueued.count
+        }
+        return PendingDelivery { [self] in
+            var failures: [KafkaDeliveryFailure] = []
+            for (index, message) in messages.enumerated() {
+                if refuses(message) {
+                    failures.append(KafkaDeliveryFailure(index: index, topic: message.topic, code: .messageSizeTooLarge))
+                } else if timeOutFirst, attempt == 1, message.topic == "fraud-decisions", !failures.contains(where: { $0.code == .messageTimedOut }) {
+                    failures.append(KafkaDeliveryFailure(index: index, topic: message.topic, code: .messageTimedOut))
+                } else {
+                    state.withLock { $0.sent.append(message) }
+                }
+            }
+            if !failures.isEmpty { throw KafkaError.deliveryFailed(failures: failures, batchSize: messages.count) }
+        }
+    }
+}
+
 /// Test double of the producer whose acknowledgements the test releases, batch by batch, in any
 /// order: shows what the pipeline does while the broker has not answered.
 final class GatedSink: MessageSink {
@@ -107,8 +145,12 @@ private func message(_ offset: Int64, partition: Int32 = 0, _ value: [UInt8]) ->
 @Suite("StreamingPipeline")
 struct StreamingPipelineTests {
     /// `mergeBatches` is 1 unless a test is about merging: the others assert exact batches.
-    private func pipeline(_ source: ScriptedSource, _ sink: some MessageSink, batch: Int = 3, maxInFlight: Int = 8, mergeBatches: Int = 1) throws -> StreamingPipeline {
+    private func pipeline(
+        _ source: ScriptedSource, _ sink: some MessageSink, batch: Int = 3, maxInFlight: Int = 8, mergeBatches: Int = 1,
+        configure: (inout EngineConfiguration) -> Void = { _ in }
+    ) throws -> StreamingPipeline {
         var configuration = EngineConfiguration()
+        configure(&configuration)
         configuration.batching.maxEvents = batch
         configuration.batching.linger = EventDuration(milliseconds: 1)
         configuration.batching.maxInFlight = maxInFlight
@@ -268,5 +310,58 @@ struct StreamingPipelineTests {
         #expect(source.commits.first?.offsets == expected)
         #expect(source.commits.first?.acknowledgedMessages == 5)
         #expect(source.commits.last?.offsets == expected)
+    }
+
+    @Test("a dead letter refused for good is reported and left out, not retried forever; a timed-out decision beside it is retried; every offset is committed")
+    func refusedForGood() async throws {
+        let sink = RefusingSink(timeOutFirst: true) { $0.topic == "payments-dlq" }
+        let source = ScriptedSource([
+            message(0, eventJSON("p0")), message(1, [UInt8](repeating: UInt8(ascii: " "), count: 2000)), message(2, eventJSON("p2")),
+        ])
+        try await run(pipeline(source, sink)) { source.drained && source.commits.last?.offsets.first?.nextOffset == 3 }
+        // p2 twice: the retry publishes the batch again whole, less what was refused.
+        #expect(sink.sent.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["p2", "p0", "p2"])
+        #expect(sink.enqueued.map(\.count) == [3, 2], "the retry leaves the refused dead letter out")
+        #expect(sink.enqueued.last?.allSatisfy { $0.topic == "fraud-decisions" } == true)
+        #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 3)])
+    }
+
+    @Test("against the real broker: a dead letter over the producer's message.max.bytes fails with MSG_SIZE_TOO_LARGE, is reported, and the pipeline commits and stops",
+          .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .timeLimit(.minutes(1)))
+    func refusedByLibrdkafka() async throws {
+        let client = KafkaClientConfiguration(brokers: try LocalStack.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-engine-tests")
+        let run = LocalStack.runID()
+        let (decisionsTopic, deadLetterTopic) = ("waqiti-test-decisions-\(run)", "waqiti-test-dlq-\(run)")
+        let admin = try KafkaAdmin(configuration: client)
+        try admin.createTopic(decisionsTopic, partitions: 1)
+        try admin.createTopic(deadLetterTopic, partitions: 1)
+        var producerConfiguration = KafkaProducerConfiguration(client: client)
+        // Below the 300 kB dead letter, which stays under DeadLetter.maxValueBytes: librdkafka
+        // refuses it at once, as it did any dead letter over 1,000,000 bytes before they were cut.
+        producerConfiguration.maxMessageBytes = 100_000
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+        let source = ScriptedSource([
+            message(0, eventJSON("p0")), message(1, [UInt8](repeating: UInt8(ascii: " "), count: 300_000)), message(2, eventJSON("p2")),
+        ])
+        let pipeline = try pipeline(source, KafkaMessageSink(producer: producer)) {
+            $0.kafka.decisionsTopic = decisionsTopic
+            $0.kafka.deadLetterTopic = deadLetterTopic
+        }
+        try await self.run(pipeline) { source.drained && source.commits.last?.offsets.first?.nextOffset == 3 }
+        try producer.close()
+        #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 3)])
+        #expect(source.commits.last?.mode == .sync)
+
+        var reader = KafkaConsumerConfiguration(client: client, groupID: nil)
+        reader.offsetReset = .earliest
+        let decisions = try KafkaConsumer(configuration: reader)
+        defer { decisions.close() }
+        try decisions.assign([KafkaPartitionRange(topic: decisionsTopic, partition: 0, start: .beginning)])
+        var keys: [String] = []
+        let deadline = ContinuousClock.now + .seconds(20)
+        while keys.count < 2, ContinuousClock.now < deadline {
+            keys += try decisions.poll(maxMessages: 10, timeout: .milliseconds(200)).messages.map { String(decoding: $0.key ?? [], as: UTF8.self) }
+        }
+        #expect(keys == ["p0", "p2"])
     }
 }

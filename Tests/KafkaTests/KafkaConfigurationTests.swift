@@ -11,8 +11,8 @@ struct KafkaConfigurationTests {
         #expect(properties == [
             "bootstrap.servers": "127.0.0.1:19092,[::1]:9092", "client.id": "waqiti-engine", "socket.timeout.ms": "10000",
             "acks": "all", "enable.idempotence": "true", "linger.ms": "5", "batch.size": "1000000",
-            "batch.num.messages": "10000", "message.timeout.ms": "30000", "queue.buffering.max.messages": "100000",
-            "compression.codec": "none",
+            "batch.num.messages": "10000", "message.timeout.ms": "30000", "message.max.bytes": "1000000",
+            "queue.buffering.max.messages": "100000", "compression.codec": "none",
         ])
     }
 
@@ -56,6 +56,7 @@ struct KafkaConfigurationTests {
         producer({ $0.acknowledgements = .leader }, KafkaError.invalidConfiguration(key: "acks", reason: "idempotence needs acks=all; set acknowledgements = .all or idempotence = false")),
         producer({ $0.linger = .seconds(1000) }, KafkaError.invalidConfiguration(key: "linger.ms", reason: "1000000 ms is outside 0...900000 ms")),
         producer({ $0.batchMessages = 0 }, KafkaError.invalidConfiguration(key: "batch.num.messages", reason: "0 is not from 1 to 1000000")),
+        producer({ $0.maxMessageBytes = 999 }, KafkaError.invalidConfiguration(key: "message.max.bytes", reason: "999 is not from 1000 to 1000000000 bytes")),
         producer({ $0.client.additionalProperties = ["acks": "1"] }, KafkaError.invalidConfiguration(key: "acks", reason: "set through its typed field, not additionalProperties")),
         producer({ $0.client.additionalProperties = ["debug.x": ""] }, KafkaError.invalidConfiguration(key: "debug.x", reason: "keys and values in additionalProperties must be non-empty")),
     ])

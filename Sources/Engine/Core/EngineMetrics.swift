@@ -28,6 +28,8 @@ public final class EngineMetrics: Sendable {
     /// Per rule: its Prometheus counter and the hits since start (for `GET /v1/rules`).
     private let ruleHits = Mutex<[String: (counter: Counter, total: Int)]>([:])
     private let deadLetterKinds = Mutex<[String: Counter]>([:])
+    /// `waqiti_messages_refused_total` per (kind, code): few pairs, created on first use.
+    private let refusedMessages = Mutex<[String: Counter]>([:])
     /// One gauge per partition this instance owns; a revoked partition's gauge is removed.
     private let lagGauges = Mutex<[PartitionKey: Gauge]>([:])
 
@@ -111,6 +113,21 @@ public final class EngineMetrics: Sendable {
             }
         }
         for (counter, count) in counters { counter.increment(by: count) }
+    }
+
+    /// Counts a decision or dead letter the broker or librdkafka refused for good (too large,
+    /// malformed): published nowhere, logged in full instead. Any increase needs a look.
+    /// - Parameters:
+    ///   - kind: `decision` or `dead_letter`.
+    ///   - code: librdkafka's error name, e.g. `MSG_SIZE_TOO_LARGE`.
+    public func recordRefusedMessage(kind: String, code: String) {
+        let counter = refusedMessages.withLock { table in
+            let name = kind + "\u{0}" + code
+            let counter = table[name] ?? Counter(label: "waqiti_messages_refused_total", dimensions: [("kind", kind), ("code", code)], factory: factory)
+            table[name] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     /// Sets `waqiti_consumer_lag_messages{topic,partition}` for exactly the given partitions: those this

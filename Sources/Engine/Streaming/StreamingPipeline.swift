@@ -272,22 +272,52 @@ public final class StreamingPipeline: Service, Sendable {
 
     /// Retries until the broker acknowledges: committing without delivery would lose decisions.
     /// A failed batch is published again whole (duplicates of its acknowledged part are harmless:
-    /// decisions are idempotent by payment_id). On cancellation the batch stays uncommitted and
-    /// is redelivered to the next consumer.
+    /// decisions are idempotent by payment_id), except messages refused for good (too large,
+    /// malformed): the same bytes would be refused forever, the commit would never come and the
+    /// pipeline would stall. Those are reported (`refused(_:_:)`) and left out. On cancellation
+    /// the batch stays uncommitted and is redelivered to the next consumer.
     private func awaitDelivery(_ batch: InFlightBatch) async throws {
         var delivery = batch.delivery
+        var messages = batch.messages
         var backoff = RetryBackoff()
         while true {
+            let failure: any Error
             do {
                 try await delivery.acknowledged()
                 return
             } catch {
-                try Task.checkCancellation()
-                logger.error("publishing decisions failed; retrying before committing", metadata: ["error": "\(error)", "messages": "\(batch.messages.count)"])
-                try await Task.sleep(for: backoff.next())
-                delivery = try await enqueue(batch.messages)
+                failure = error
             }
+            try Task.checkCancellation()
+            if case KafkaError.deliveryFailed(let failures, _) = failure {
+                let refused = failures.filter { $0.code.refusesMessageForGood && messages.indices.contains($0.index) }
+                for entry in refused { self.refused(messages[entry.index], entry.code) }
+                // Everything else of the batch was acknowledged: nothing left to retry.
+                if refused.count == failures.count { return }
+                let dropped = Set(refused.map(\.index))
+                messages = messages.indices.filter { !dropped.contains($0) }.map { messages[$0] }
+            }
+            logger.error("publishing decisions failed; retrying before committing", metadata: ["error": "\(failure)", "messages": "\(messages.count)"])
+            try await Task.sleep(for: backoff.next())
+            delivery = try await enqueue(messages)
         }
+    }
+
+    /// A message that can never be published: said loudly, with what is needed to recover it (a
+    /// decision in full; a dead letter's source position, where the original still is), and
+    /// counted in `waqiti_messages_refused_total`.
+    private func refused(_ message: OutgoingMessage, _ code: KafkaErrorCode) {
+        let isDecision = message.topic == settings.decisionsTopic
+        var metadata: Logger.Metadata = ["topic": "\(message.topic)", "code": "\(code)", "bytes": "\(message.value.count)"]
+        if isDecision {
+            metadata["payment_id"] = "\(String(decoding: message.key ?? [], as: UTF8.self))"
+            metadata["decision"] = "\(String(decoding: message.value, as: UTF8.self))"
+            logger.error("the broker refused a decision for good; it is not published, so act on it from this log line", metadata: metadata)
+        } else {
+            for (name, value) in message.headers where name.hasPrefix("waqiti-") { metadata[name] = "\(String(decoding: value, as: UTF8.self))" }
+            logger.error("the broker refused a dead letter for good; the original is still on its source topic at the offset given", metadata: metadata)
+        }
+        engine.metrics.recordRefusedMessage(kind: isDecision ? "decision" : "dead_letter", code: code.name)
     }
 
     private func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async {

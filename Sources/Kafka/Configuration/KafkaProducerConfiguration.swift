@@ -25,6 +25,10 @@ public struct KafkaProducerConfiguration: Sendable, Equatable {
     public var batchMessages = 10_000
     /// `message.timeout.ms`: after this, an unacknowledged message fails with `_MSG_TIMED_OUT`.
     public var messageTimeout: Duration = .seconds(30)
+    /// `message.max.bytes`: the largest message (value, key, headers and framing) librdkafka
+    /// accepts; a larger one fails at once with `MSG_SIZE_TOO_LARGE`. Set explicitly (it is
+    /// librdkafka's default) because callers size what they produce by it.
+    public var maxMessageBytes = 1_000_000
     /// `queue.buffering.max.messages`: how many messages may wait locally for the broker.
     public var queueMaxMessages = 100_000
     public var compression: Compression = .none
@@ -43,6 +47,9 @@ public struct KafkaProducerConfiguration: Sendable, Equatable {
         guard (1...1_000_000).contains(batchMessages) else {
             throw .invalidConfiguration(key: "batch.num.messages", reason: "\(batchMessages) is not from 1 to 1000000")
         }
+        guard (1000...1_000_000_000).contains(maxMessageBytes) else {
+            throw .invalidConfiguration(key: "message.max.bytes", reason: "\(maxMessageBytes) is not from 1000 to 1000000000 bytes")
+        }
         guard (1...10_000_000).contains(queueMaxMessages) else {
             throw .invalidConfiguration(key: "queue.buffering.max.messages", reason: "\(queueMaxMessages) is not from 1 to 10000000")
         }
@@ -53,6 +60,7 @@ public struct KafkaProducerConfiguration: Sendable, Equatable {
             ("batch.size", String(batchBytes)),
             ("batch.num.messages", String(batchMessages)),
             ("message.timeout.ms", try milliseconds(messageTimeout, key: "message.timeout.ms", in: 1...2_147_483_647)),
+            ("message.max.bytes", String(maxMessageBytes)),
             ("queue.buffering.max.messages", String(queueMaxMessages)),
             ("compression.codec", compression.rawValue),
         ]

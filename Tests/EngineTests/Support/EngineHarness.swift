@@ -51,7 +51,10 @@ final class EngineHarness {
         #expect(try admin.createTopic(configuration.kafka.paymentsTopic, partitions: paymentPartitions))
         #expect(try admin.createTopic(configuration.kafka.decisionsTopic, partitions: 1))
         #expect(try admin.createTopic(configuration.kafka.deadLetterTopic, partitions: 1))
-        producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
+        var producerConfiguration = KafkaProducerConfiguration(client: client)
+        // Hostile payments may be larger than the engine's own producer may send.
+        producerConfiguration.maxMessageBytes = 8_000_000
+        producer = try KafkaProducer(configuration: producerConfiguration)
 
         let logger = Logger(label: "engine-it")
         runtime = try EngineRuntime(configuration: configuration, withKafka: true, logger: logger)
