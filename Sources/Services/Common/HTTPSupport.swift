@@ -22,7 +22,7 @@ public struct ServiceHTTPError: HTTPResponseError, Equatable {
         try JSONBody.response(ErrorBody(error: code, message: message), status: status)
     }
 
-    struct ErrorBody: Encodable {
+    struct ErrorBody: Codable {
         var error: String
         var message: String
     }

@@ -49,10 +49,19 @@ public struct HTTPWalletClient: WalletClient {
         switch status {
         case 200, 201: return .held
         case 402: return .insufficientFunds
-        case 404: return .unknownWallet
+        // Only the wallet's own refusal declines the payment; a 404 without it is a route the
+        // wallet does not serve (a wrong `payment.wallet_url`, a proxy prefix), which must not
+        // decline every payment but leave them `received` for a retry once it is fixed.
+        case 404 where Self.errorCode(in: data) == "unknown_wallet": return .unknownWallet
         default:
-            throw WalletUnavailable(reason: "\(endpoint) answered \(status): \(String(decoding: data.prefix(512), as: UTF8.self))")
+            let hint = status == 404 ? " (is payment.wallet_url the wallet service's base URL?)" : ""
+            throw WalletUnavailable(reason: "\(endpoint) answered \(status)\(hint): \(String(decoding: data.prefix(512), as: UTF8.self))")
         }
+    }
+
+    /// The `error` code of a `ServiceHTTPError` body, or nil for any other body.
+    static func errorCode(in body: Data) -> String? {
+        (try? JSONDecoder().decode(ServiceHTTPError.ErrorBody.self, from: body))?.error
     }
 }
 
