@@ -4,6 +4,18 @@ import Testing
 @testable import Services
 import LocalStackSupport
 
+/// Stands in for a wallet whose 402 arrives after a concurrent request with the same
+/// Idempotency-Key held the funds and moved the payment to `pending` (funds topped up in between).
+struct LateRefusalWallet: WalletClient {
+    let store: PaymentStore
+
+    func hold(_ request: HoldRequest) async throws -> HoldAnswer {
+        let moved = try await store.markPendingAndEnqueue(request.paymentID, record: OutgoingRecord(topic: "payments", key: request.walletID, value: []))
+        precondition(moved, "the payment was expected to be received")
+        return .insufficientFunds
+    }
+}
+
 // Needs PostgreSQL: runs under scripts/test (WAQITI_INTEGRATION=1), skipped loudly otherwise.
 @Suite("What the payment service makes of the wallet's answers", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct WalletAnswerTests {
@@ -31,6 +43,16 @@ struct WalletAnswerTests {
             // Once the URL is corrected, the client's retry resumes the payment.
             let retried = try await Self.processor(wallet, on: platform.database).submit(request, idempotencyKey: "k")
             #expect(retried.record.status == .pending)
+        }
+    }
+
+    @Test func aRefusalThatLostTheRaceReturnsTheStoredPaymentNotADecline() async throws {
+        try await TestDatabase.with { database in
+            let processor = Self.processor(LateRefusalWallet(store: PaymentStore(database: database)), on: database)
+            let result = try await processor.submit(Platform.request(account: "acc-r", amount: 1_000), idempotencyKey: "k")
+            #expect(result.record.status == .pending)
+            #expect(result.record.declineReason == nil)
+            #expect(try await PaymentStore(database: database).fetch(idempotencyKey: "k")?.status == .pending)
         }
     }
 }

@@ -85,7 +85,11 @@ public struct PaymentProcessor: Sendable {
         switch answer {
         case .insufficientFunds, .unknownWallet:
             let reason: DeclineReason = answer == .insufficientFunds ? .insufficientFunds : .unknownWallet
-            try await store.declineBeforeScoring(event.paymentID, reason: reason)
+            // The refusal may have lost a race with a retry of the same request whose hold
+            // succeeded (funds arrived in between): answer what is stored, not a decline.
+            guard try await store.declineBeforeScoring(event.paymentID, reason: reason) else {
+                return try await store.fetch(paymentID: event.paymentID) ?? record
+            }
             record.status = .declined
             record.declineReason = reason
             return record

@@ -117,11 +117,16 @@ public struct PaymentStore: Sendable {
     }
 
     /// Declines a payment the wallet could not fund; only one still `received` is changed.
-    public func declineBeforeScoring(_ paymentID: String, reason: DeclineReason) async throws {
-        try await database.client.query("""
+    /// False when it was not `received` (a concurrent request with the same Idempotency-Key
+    /// moved it on first), in which case nothing is written.
+    @discardableResult
+    public func declineBeforeScoring(_ paymentID: String, reason: DeclineReason) async throws -> Bool {
+        let declined = try await database.client.query("""
             UPDATE payments.payments SET status = 'declined', decline_reason = \(reason.rawValue), updated_at = now()
             WHERE payment_id = \(paymentID) AND status = 'received'
-            """, logger: logger)
+            RETURNING payment_id
+            """, logger: logger).collect()
+        return !declined.isEmpty
     }
 
     /// Applies engine decisions in one statement. Only undecided payments move, so a redelivered
