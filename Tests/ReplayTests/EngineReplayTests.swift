@@ -209,6 +209,14 @@ struct EngineReplayTests {
             }
         }
         #expect(repeated == copies)
+
+        // The summary counts each payment once: the file with its 201 copies summarizes as the
+        // file without them, but for the records and the redeliveries.
+        var expected = try await Self.replay(EngineReplaySetup(baseline: scoring), input: try Self.simulatedInput()).baseline.summary
+        #expect(expected.redelivered == 0)
+        expected.events += copies
+        expected.redelivered = copies
+        #expect(sequential.baseline.summary == expected)
     }
 
     @Test("the batch size changes no byte: batches of 1, 7 and 500 give the same decisions, model scores included")

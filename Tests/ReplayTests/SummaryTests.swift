@@ -61,6 +61,59 @@ struct SummaryTests {
         #expect(summary.timeline.map(\.fraud) == [2, 1, 0])
     }
 
+    @Test("a redelivered fraud payment counts once in every label metric and in redelivered; the text and JSON say so")
+    func redeliveriesCountedOnce() throws {
+        var builder = Self.sample()
+        // p1 (fraud, card_testing, 500 USD, declined by card_velocity) twice more, p4 (legit) once
+        // more, each answered with its first decision as the engine's cache answers it.
+        let p1 = Fixtures.event("p1", minute: 0, label: .fraud, scenario: "card_testing", amount: 500)
+        let p1Late = Fixtures.event("p1", minute: 3, label: .fraud, scenario: "card_testing", amount: 500)
+        let p4 = Fixtures.event("p4", minute: 1, label: .legit, amount: 100)
+        builder.add(p1, Fixtures.decision(p1, .decline, rules: ["card_velocity"]))
+        builder.add(p4, Fixtures.decision(p4, .decline, rules: ["card_velocity"], shadow: ["new_idea"]))
+        builder.add(p1Late, Fixtures.decision(p1, .decline, rules: ["card_velocity"]))
+        let summary = builder.summary()
+        let once = Self.sample().summary()
+        #expect(summary.events == 9)
+        #expect(summary.redelivered == 3)
+        #expect(summary.payments == 6)
+        #expect(summary.outcomes == OutcomeCounts(approve: 3, review: 1, decline: 2))
+        #expect(summary.rules == once.rules)
+        #expect(summary.rules[0].hits == 3 && summary.rules[0].fraudHits == 2)
+        let labels = try #require(summary.labels)
+        #expect(labels.fraud == 3 && labels.legit == 2 && labels.unlabeled == 1)
+        #expect(labels.confusion.fraud == OutcomeCounts(approve: 1, review: 1, decline: 1))
+        #expect(labels.decline == FlagMetrics(truePositives: 1, falsePositives: 1, falseNegatives: 2, trueNegatives: 1))
+        #expect(labels.fraudAmounts.first { $0.currency == "USD" } == CurrencyAmounts(currency: "USD", fraudMinor: 1_200, declinedMinor: 500, reviewedMinor: 0))
+        #expect(labels.scenarios.first { $0.scenario == "card_testing" }?.outcomes == OutcomeCounts(approve: 1, decline: 1))
+        #expect(summary.model?.scoredEvents == 5)
+        #expect(summary.timeline.map(\.outcomes) == once.timeline.map(\.outcomes))
+        // The redelivery's later time still widens the span: it is an event of the input.
+        #expect(summary.lastEventTime == "2026-01-01T00:03:00.000Z")
+
+        let text = SummaryText.render(summary)
+        #expect(text.contains("\nredelivered 3 records of payments decided before: 6 payments, each counted once below\n"), "\(text)")
+        #expect(text.contains("decisions  approve 3 (50.00%)  review 1 (16.67%)  decline 2 (33.33%)  (one per payment, its first decision)\n"), "\(text)")
+        let json = String(decoding: try SummaryJSON.encode(summary), as: UTF8.self)
+        #expect(json.contains("\"redelivered\" : 3,"), "\(json)")
+        #expect(try SummaryJSON.decode(ReplaySummary.self, from: Array(json.utf8)) == summary)
+        let html = ReplayReport(run: ReplayRun(name: "r", summary: summary, scores: builder.scores), source: "in").html()
+        #expect(html.contains("redelivered (counted once)"))
+    }
+
+    @Test("the diff compares a redelivered payment once")
+    func diffCountsPaymentsOnce() {
+        var diff = DecisionDiffBuilder()
+        let event = Fixtures.event("p1", label: .fraud, scenario: "card_testing")
+        for _ in 0..<3 { diff.add(event, baseline: Fixtures.decision(event, .approve), candidate: Fixtures.decision(event, .decline, rules: ["r"])) }
+        let result = diff.diff()
+        #expect(result.events == 1)
+        #expect(result.flipped == 1)
+        #expect(result.flips.map(\.count) == [1])
+        #expect(result.groups.map(\.events) == [1])
+        #expect(result.rules.map(\.onlyCandidate) == [1])
+    }
+
     @Test("no labels: no label section, no model section")
     func unlabeled() {
         var builder = ReplaySummaryBuilder()
@@ -104,7 +157,8 @@ struct SummaryTests {
     @Test("the terminal summary shows the metrics table and the rule table")
     func text() {
         let text = SummaryText.render(Self.sample().summary())
-        #expect(text.contains("decisions  approve 3 (50.00%)  review 1 (16.67%)  decline 2 (33.33%)\n"))
+        #expect(text.contains("decisions  approve 3 (50.00%)  review 1 (16.67%)  decline 2 (33.33%)  (one per payment, its first decision)\n"))
+        #expect(!text.contains("redelivered"))
         #expect(text.contains("  decline               0.5000  0.3333  0.4000              0.50000       1             1\n"))
         #expect(text.contains("  card_testing          2         1         0         1   50.0%           50.0%\n"))
         #expect(text.contains("  new_idea       review (shadow)     2      1      1     0.5000\n"))

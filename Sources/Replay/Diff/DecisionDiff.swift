@@ -3,6 +3,7 @@ import FraudCore
 /// What changed between a baseline and a candidate configuration (rule set and/or model) over
 /// the same events, decided in one pass.
 public struct DecisionDiff: Codable, Hashable, Sendable {
+    /// Payments compared: a redelivered payment is compared at its first delivery only.
     public var events: Int
     /// Events whose outcome differs.
     public var flipped: Int

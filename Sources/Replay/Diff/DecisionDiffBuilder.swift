@@ -1,6 +1,7 @@
 import FraudCore
 
-/// Compares baseline and candidate decisions of the same events, in input order.
+/// Compares baseline and candidate decisions of the same events, in input order; a redelivered
+/// payment is compared once, at its first delivery (as the summaries count it).
 public struct DecisionDiffBuilder: Sendable {
     /// Flip counts indexed by `from * 3 + to`, with examples.
     private struct FlipTable: Sendable {
@@ -53,6 +54,7 @@ public struct DecisionDiffBuilder: Sendable {
 
     public let maxExamples: Int
     private var events = 0
+    private var deliveries = FirstDeliveries()
     private var flipped = 0
     private var riskPointsChanged = 0
     private var scoreChanged = 0
@@ -72,6 +74,7 @@ public struct DecisionDiffBuilder: Sendable {
     }
 
     public mutating func add(_ event: PaymentEvent, baseline: Decision, candidate: Decision) {
+        guard deliveries.isFirst(event.paymentID) else { return }
         events += 1
         let group = Self.group(of: event)
         groups[group, default: GroupState()].events += 1

@@ -52,8 +52,12 @@ public struct ReplayReport: Sendable {
 
     private func headline(_ summary: ReplaySummary) -> [(label: String, value: String)] {
         var tiles: [(label: String, value: String)] = [("events", Markup.grouped(summary.events))]
+        if summary.redelivered > 0 {
+            tiles.append(("redelivered (counted once)", Markup.grouped(summary.redelivered)))
+            tiles.append(("payments", Markup.grouped(summary.payments)))
+        }
         for outcome in Outcome.allCases {
-            tiles.append((outcome.rawValue, Markup.percent(ratio(summary.outcomes[outcome], summary.events), 2)))
+            tiles.append((outcome.rawValue, Markup.percent(ratio(summary.outcomes[outcome], summary.payments), 2)))
         }
         if let labels = summary.labels {
             tiles.append(("fraud events", Markup.grouped(labels.fraud)))
@@ -86,9 +90,9 @@ public struct ReplayReport: Sendable {
                                    caption: "Flagged decisions and labeled fraud per bucket (stacked)"))
             }
         }
-        var table = Table(header: ["outcome", "decisions", "share"], rows: [], id: "outcomes")
+        var table = Table(caption: "Payments by the outcome of their first decision (a redelivery is not counted again)", header: ["outcome", "payments", "share"], rows: [], id: "outcomes")
         for outcome in Outcome.allCases {
-            table.rows.append([Table.Cell(outcome.rawValue), .number(summary.outcomes[outcome]), .number(Markup.percent(ratio(summary.outcomes[outcome], summary.events), 2))])
+            table.rows.append([Table.Cell(outcome.rawValue), .number(summary.outcomes[outcome]), .number(Markup.percent(ratio(summary.outcomes[outcome], summary.payments), 2))])
         }
         page.append(.table(table))
     }

@@ -5,11 +5,16 @@ import FraudCore
 public struct ReplaySummary: Codable, Hashable, Sendable {
     /// Events decided (decoded input records; redelivered payment ids included).
     public var events: Int
+    /// Of those, records whose payment id came earlier in the replay. Each counts in `events`
+    /// only: every other count (outcomes, rules, labels, model) is of payments, at their first
+    /// decision, and `payments` is `events - redelivered`.
+    public var redelivered: Int
     /// Input records that did not decode (reported, never decided).
     public var rejected: Int
     /// Earliest and latest event time decided (RFC 3339), nil for an empty replay.
     public var firstEventTime: String?
     public var lastEventTime: String?
+    /// Payments by the outcome of their first decision (redeliveries not counted again).
     public var outcomes: OutcomeCounts
     /// Every rule of the rule set in file order, then rules seen only in decisions, with hits.
     public var rules: [RuleHits]
@@ -24,8 +29,11 @@ public struct ReplaySummary: Codable, Hashable, Sendable {
     public var model: ModelSummary?
     public var timeline: [TimelineBucket]
 
+    /// Distinct payments decided: what the outcome counts add up to.
+    public var payments: Int { events - redelivered }
+
     private enum CodingKeys: String, CodingKey {
-        case events, rejected, firstEventTime = "first_event_time", lastEventTime = "last_event_time"
+        case events, redelivered, rejected, firstEventTime = "first_event_time", lastEventTime = "last_event_time"
         case outcomes, rules, featuresDegraded = "features_degraded", rulesVersions = "rules_versions"
         case modelVersions = "model_versions", labels, model, timeline
     }

@@ -14,10 +14,17 @@ public struct RuleDescriptor: Hashable, Sendable {
 }
 
 /// Accumulates (event, decision) pairs in input order into a `ReplaySummary`, in memory
-/// proportional to the number of rules, scenarios, currencies and minutes, not events.
+/// proportional to the number of rules, scenarios, currencies and minutes, plus the distinct
+/// payment ids (`FirstDeliveries`).
+///
+/// Every record counts in `events`; a redelivered payment (a payment id seen before) counts in
+/// `redelivered` and nowhere else: outcomes, rule hits, degraded decisions, the timeline, the
+/// label metrics and the score histogram count each payment once, at its first decision.
 public struct ReplaySummaryBuilder: Sendable {
     public private(set) var scores = ScoreHistogram()
     private var events = 0
+    private var redelivered = 0
+    private var deliveries = FirstDeliveries()
     private var rejected = 0
     private var first: EventTime?
     private var last: EventTime?
@@ -54,6 +61,10 @@ public struct ReplaySummaryBuilder: Sendable {
         let time = event.occurredAt
         if first.map({ time < $0 }) ?? true { first = time }
         if last.map({ time > $0 }) ?? true { last = time }
+        guard deliveries.isFirst(event.paymentID) else {
+            redelivered += 1
+            return
+        }
         let outcome = decision.outcome
         outcomes[outcome] += 1
         if decision.featuresDegraded { degraded += 1 }
@@ -124,7 +135,7 @@ public struct ReplaySummaryBuilder: Sendable {
         }
         let model = scored > 0 ? ModelSummary(scoredEvents: scored, aucROC: scores.aucROC, averagePrecision: scores.averagePrecision) : nil
         return ReplaySummary(
-            events: events, rejected: rejected, firstEventTime: first.map(RFC3339.format), lastEventTime: last.map(RFC3339.format),
+            events: events, redelivered: redelivered, rejected: rejected, firstEventTime: first.map(RFC3339.format), lastEventTime: last.map(RFC3339.format),
             outcomes: outcomes, rules: rules, featuresDegraded: degraded, rulesVersions: rulesVersions,
             modelVersions: modelVersions, labels: labels, model: model, timeline: timeline.buckets(maxBuckets: maxTimelineBuckets)
         )

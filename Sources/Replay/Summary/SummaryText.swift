@@ -7,10 +7,10 @@ public enum SummaryText {
         var out = "events     \(Markup.grouped(summary.events))"
         if summary.rejected > 0 { out += " (\(Markup.grouped(summary.rejected)) rejected lines)" }
         if let first = summary.firstEventTime, let last = summary.lastEventTime { out += "  \(first) … \(last)" }
-        out += "\n"
+        out += "\n" + redeliveries(summary)
         out += "decisions  " + Outcome.allCases.map { outcome in
-            "\(outcome.rawValue) \(Markup.grouped(summary.outcomes[outcome])) (\(Markup.percent(ratio(summary.outcomes[outcome], summary.events), 2)))"
-        }.joined(separator: "  ") + "\n"
+            "\(outcome.rawValue) \(Markup.grouped(summary.outcomes[outcome])) (\(Markup.percent(ratio(summary.outcomes[outcome], summary.payments), 2)))"
+        }.joined(separator: "  ") + "  (one per payment, its first decision)\n"
         if summary.featuresDegraded > 0 { out += "degraded   \(Markup.grouped(summary.featuresDegraded)) decisions on degraded features\n" }
         if !summary.rulesVersions.isEmpty { out += "rules      \(summary.rulesVersions.joined(separator: ", "))\n" }
         if !summary.modelVersions.isEmpty { out += "model      \(summary.modelVersions.joined(separator: ", "))\n" }
@@ -20,6 +20,12 @@ public enum SummaryText {
         }
         out += "\n" + renderRules(summary.rules)
         return out
+    }
+
+    /// The redelivered records and the payments they leave, when there are any.
+    static func redeliveries(_ summary: ReplaySummary) -> String {
+        guard summary.redelivered > 0 else { return "" }
+        return "redelivered \(Markup.grouped(summary.redelivered)) records of payments decided before: \(Markup.grouped(summary.payments)) payments, each counted once below\n"
     }
 
     static func render(_ labels: LabelSummary) -> String {
@@ -63,7 +69,7 @@ public enum SummaryText {
     /// Baseline and candidate side by side, then the flips.
     public static func render(_ comparison: ReplayComparison) -> String {
         let b = comparison.baseline, c = comparison.candidate, diff = comparison.diff
-        var out = "events     \(Markup.grouped(diff.events))\n"
+        var out = "events     \(Markup.grouped(b.events))\n" + redeliveries(b)
         out += "baseline   \(b.rulesVersions.joined(separator: ", ")) / model \(b.modelVersions.joined(separator: ", "))\n"
         out += "candidate  \(c.rulesVersions.joined(separator: ", ")) / model \(c.modelVersions.joined(separator: ", "))\n\n"
         var side = TextTable(["", "baseline", "candidate", "change"])
@@ -83,7 +89,7 @@ public enum SummaryText {
             side.add(["average precision", number(bm.averagePrecision, 4), number(cm.averagePrecision, 4), delta(bm.averagePrecision, cm.averagePrecision)])
         }
         out += side.render()
-        out += "\n\(Markup.grouped(diff.flipped)) decisions flipped (\(Markup.percent(ratio(diff.flipped, diff.events), 3))); risk points changed on \(Markup.grouped(diff.riskPointsChanged)), model score on \(Markup.grouped(diff.scoreChanged))\n"
+        out += "\n\(Markup.grouped(diff.flipped)) payments' decisions flipped (\(Markup.percent(ratio(diff.flipped, diff.events), 3))); risk points changed on \(Markup.grouped(diff.riskPointsChanged)), model score on \(Markup.grouped(diff.scoreChanged))\n"
         if !diff.flips.isEmpty {
             var flips = TextTable(["from → to", "count", "examples"])
             for flip in diff.flips { flips.add(["\(flip.from.rawValue) → \(flip.to.rawValue)", Markup.grouped(flip.count), flip.examples.joined(separator: " ")]) }
