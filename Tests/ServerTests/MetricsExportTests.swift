@@ -26,7 +26,7 @@ private func event(_ id: String, minor: Int64) -> PaymentEvent {
 
 @Suite("GET /metrics")
 struct MetricsExportTests {
-    @Test("exports events by outcome, rule hits, stage histograms, dead letters by kind, consumer lag, degraded state and reloads")
+    @Test("exports events by outcome, rule hits, stage histograms, dead letters by kind, consumer lag, degraded state")
     func exportedSeries() async throws {
         let registry = PrometheusCollectorRegistry()
         let metrics = EngineMetrics(factory: PrometheusExport.factory(for: registry))
@@ -47,9 +47,6 @@ struct MetricsExportTests {
         _ = try await engine.decide([event("p1", minor: 5_000)])
         metrics.recordDeadLetters(kinds: ["invalid_json", "oversized", "invalid_json"])
         metrics.recordConsumerLag([("payments", 0, 5), ("payments", 3, 0)])
-        metrics.recordModelReload(accepted: true)
-        metrics.recordModelReload(accepted: false)
-        metrics.recordModelReload(accepted: false)
 
         var configuration = EngineConfiguration()
         configuration.http.port = 0
@@ -76,8 +73,6 @@ struct MetricsExportTests {
                     #"waqiti_consumer_lag_messages{topic="payments",partition="3"} 0.0"#,
                     "waqiti_features_degraded 1.0",
                     "waqiti_decision_cache_degraded 0.0",
-                    "waqiti_model_reloads_total 1",
-                    "waqiti_model_reload_failures_total 2",
                 ]
                 #expect(expected.filter { !lines.contains($0) } == [])
             }

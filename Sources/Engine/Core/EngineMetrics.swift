@@ -23,8 +23,6 @@ public final class EngineMetrics: Sendable {
     private let stageTimers: [Timer]
     private let degradedGauge: Gauge
     private let decisionCacheDegradedGauge: Gauge
-    private let modelReloads: Counter
-    private let modelReloadFailures: Counter
     /// Per rule: its Prometheus counter and the hits since start (for `GET /v1/rules`).
     private let ruleHits = Mutex<[String: (counter: Counter, total: Int)]>([:])
     private let deadLetterKinds = Mutex<[String: Counter]>([:])
@@ -57,10 +55,6 @@ public final class EngineMetrics: Sendable {
         degradedGauge.record(0)
         decisionCacheDegradedGauge = Gauge(label: "waqiti_decision_cache_degraded", factory: factory)
         decisionCacheDegradedGauge.record(0)
-        // Named like the rules watcher's own `waqiti_rules_reloads_total` and
-        // `waqiti_rules_reload_failures_total`.
-        modelReloads = Counter(label: "waqiti_model_reloads_total", factory: factory)
-        modelReloadFailures = Counter(label: "waqiti_model_reload_failures_total", factory: factory)
     }
 
     /// Counts a batch's fresh decisions by outcome and its rule hits by rule name.
@@ -150,11 +144,6 @@ public final class EngineMetrics: Sendable {
         }
         for (gauge, lag) in update { gauge.record(lag) }
         for gauge in removed { gauge.destroy() }
-    }
-
-    /// Counts a model file reload: accepted, or rejected (the last good model stays live).
-    public func recordModelReload(accepted: Bool) {
-        (accepted ? modelReloads : modelReloadFailures).increment()
     }
 
     func recordDecisionCache(degraded: Bool) {

@@ -66,13 +66,14 @@ public final class EngineRuntime: Sendable {
                 warnings.append("no model at \(path) (the default): scoring with rules only; train one with `waqiti train` or set model.file")
             } else {
                 do {
-                    loadedModel = try ModelWatcher(path: path, basePlan: rules.current.featurePlan, rates: rules.current.rates) { event in
+                    // The watcher counts its reloads and failures itself, in this registry.
+                    loadedModel = try ModelWatcher(
+                        path: path, basePlan: rules.current.featurePlan, rates: rules.current.rates, metricsFactory: metricsFactory
+                    ) { event in
                         switch event {
                         case .reloaded(let version):
-                            metrics.recordModelReload(accepted: true)
                             logger.notice("model reloaded", metadata: ["model_version": "\(version)"])
                         case .rejected(let error):
-                            metrics.recordModelReload(accepted: false)
                             logger.error("model file rejected; the last good model stays live", metadata: ["error": "\(error)"])
                         }
                     }
