@@ -60,12 +60,12 @@ struct StreamGenerator {
 func payment(
     _ id: String, at seconds: Int64, card: String = "c1", account: String = "a1", amount: Int64 = 100,
     currency: Currency = .usd, channel: Channel = .ecom, type: PaymentType = .payment, ip: String = "1.1.1.1",
-    beneficiary: String? = nil
+    beneficiary: String? = nil, metadata: [String: String] = [:]
 ) -> PaymentEvent {
     PaymentEvent(
         paymentID: id, occurredAt: EventTime(millisecondsSinceEpoch: StreamGenerator.start + seconds * 1000),
         accountID: account, cardFingerprint: card, deviceID: "d1", ip: ip, merchantID: "m1", mcc: "5411",
         amount: Money(minorUnits: amount, currency: currency), cardCountry: "US", ipCountry: "US",
-        channel: channel, type: type, beneficiaryID: beneficiary
+        channel: channel, type: type, beneficiaryID: beneficiary, metadata: metadata
     )
 }

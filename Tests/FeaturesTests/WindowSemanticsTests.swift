@@ -105,6 +105,12 @@ let windowCases: [WindowCase] = [
         expected: [[5e18, 5e18, 0, 1], [1e19, 5e18, 0, 2], [1e19 + 100, (1e19 + 100) / 3, 1, 3]]
     ),
     WindowCase(
+        name: "An empty metadata value is absent: no key, no distinct value, and a filter clause on it is false",
+        features: [#"count(card_fingerprint, 1h, where metadata.x != "y")"#, "distinct(metadata.x, card_fingerprint, 1h)", "count(metadata.x, 1h)"],
+        events: [payment("p1", at: 0, metadata: ["x": ""]), payment("p2", at: 1, metadata: ["x": "z"]), payment("p3", at: 2, metadata: ["x": ""])],
+        expected: [[0, 0, 0], [1, 1, 1], [1, 1, 0]]
+    ),
+    WindowCase(
         name: "seconds_since_* look back over the plan's longest window",
         features: ["count(card_fingerprint, 10m)", "seconds_since_first(card_fingerprint)", "seconds_since_last(card_fingerprint)"],
         events: [payment("p1", at: 0), payment("p2", at: 300), payment("p3", at: 700), payment("p4", at: 1400)],

@@ -62,7 +62,7 @@ extension SimulationRandom {
             paymentID: text(), occurredAt: EventTime(millisecondsSinceEpoch: Int64(below(4_000_000_000_000)) - 100_000_000_000),
             accountID: text(), cardFingerprint: text(), deviceID: text(), ip: text(), merchantID: text(),
             mcc: EventDraft.fourDigits(below(10_000)),
-            amount: Money(minorUnits: below(3) == 0 ? Int64(bitPattern: next() >> 1) : Int64(below(100_000)), currency: currencies[below(currencies.count)]),
+            amount: Money(minorUnits: below(3) == 0 ? Int64(next() % UInt64(Money.maximumMinorUnits + 1)) : Int64(below(100_000)), currency: currencies[below(currencies.count)]),
             cardCountry: country(), ipCountry: country(),
             channel: Channel.allCases[below(4)], type: PaymentType.allCases[below(5)],
             beneficiaryID: below(2) == 0 ? nil : text(), metadata: metadata,

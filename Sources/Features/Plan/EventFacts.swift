@@ -100,7 +100,8 @@ extension EventField {
         case .currency: event.pointee.amount.currency.code
         case .amountMinor: String(event.pointee.amount.minorUnits)
         case .amountUSD: windowInteger(of: event, rates: rates).map { NumericScale.usdMicros.value($0).description }
-        case .metadata(let key): event.pointee.metadata[key]
+        // An empty value is absent, as the rules read it (and as CSV, which cannot tell them apart).
+        case .metadata(let key): event.pointee.metadata[key].flatMap { $0.isEmpty ? nil : $0 }
         }
     }
 

@@ -80,7 +80,8 @@ public enum EventField: Hashable, Sendable, CustomStringConvertible {
         case .currency: event.amount.currency.code
         case .amountMinor: String(event.amount.minorUnits)
         case .amountUSD: nil
-        case .metadata(let key): event.metadata[key]
+        // An empty value is absent, as the rules and the feature windows read it.
+        case .metadata(let key): event.metadata[key].flatMap { $0.isEmpty ? nil : $0 }
         }
     }
 }
