@@ -53,7 +53,7 @@ public struct ModelFeature: Hashable, Sendable {
     public var mean: Double
     public var std: Double
     /// Raw values are clamped to this range before standardization (training sets it to the
-    /// 0.1% and 99.9% quantiles of the training split, so a single outlier cannot dominate).
+    /// training split's minimum and maximum, `FeatureScaling`, so the model never extrapolates).
     public var clipLower: Double
     public var clipUpper: Double
 
