@@ -118,6 +118,28 @@ struct WalletLedgerTests {
         }
     }
 
+    @Test func concurrentTopUpsWithOneReferenceCreditOnceAndAllAnswerItsJournal() async throws {
+        try await TestDatabase.with { database in
+            let ledger = WalletLedger(database: database)
+            // All pass the existing-journal check before any commits; the losers hit the
+            // (kind, reference) unique constraint and must answer as a replay does.
+            let journals = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { try await ledger.topUp(walletID: "acc-t", amount: Self.usd(1_000), reference: "same") }
+                }
+                return try await group.reduce(into: Set<Int64>()) { $0.insert($1) }
+            }
+            #expect(journals.count == 1)
+            #expect(try await TestDatabase.scalar("SELECT count(*)::BIGINT FROM wallet.journal WHERE kind = 'topup'", as: Int64.self, in: database) == 1)
+            #expect(try await ledger.view(walletID: "acc-t")?.balances == [.init(currency: "USD", availableMinor: 1_000, heldMinor: 0)])
+            #expect(try await Self.ledgerTotal(in: database) == 0)
+            // Reusing the reference with other terms is still refused.
+            await #expect(throws: WalletError.topUpMismatch(reference: "same")) {
+                try await ledger.topUp(walletID: "acc-t", amount: Self.usd(1_001), reference: "same")
+            }
+        }
+    }
+
     @Test func theDatabaseRefusesNegativeBalancesAndEditsToHistory() async throws {
         try await TestDatabase.with { database in
             let ledger = WalletLedger(database: database)

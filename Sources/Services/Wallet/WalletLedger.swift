@@ -38,11 +38,22 @@ public struct WalletLedger: Sendable {
     // MARK: Top-up
 
     /// Credits `amount` to the wallet from the platform's funding account. Idempotent by
-    /// `reference`: repeating it returns the original journal id and moves nothing.
+    /// `reference`: repeating it returns the original journal id and moves nothing, also when
+    /// the repeat runs concurrently with the original.
     @discardableResult
     public func topUp(walletID: String, amount: Money, reference: String) async throws -> Int64 {
         guard amount.minorUnits > 0 else { throw WalletError.invalidAmount(amount.minorUnits) }
-        return try await database.transaction { connection in
+        do {
+            return try await topUpOnce(walletID: walletID, amount: amount, reference: reference)
+        } catch let error where error.sqlState == "23505" && error.constraintName == "journal_once_per_reference" {
+            // A top-up with this reference committed between our check and our insert. Its
+            // journal is visible now, so a second run answers as a replay (or refuses a mismatch).
+            return try await topUpOnce(walletID: walletID, amount: amount, reference: reference)
+        }
+    }
+
+    private func topUpOnce(walletID: String, amount: Money, reference: String) async throws -> Int64 {
+        try await database.transaction { connection in
             if let existing = try await existingJournal(kind: "topup", reference: reference, on: connection) {
                 guard existing.amount == amount, try await journalCredits(existing.id, walletID: walletID, on: connection) else {
                     throw WalletError.topUpMismatch(reference: reference)
