@@ -48,7 +48,10 @@ struct ConfigurationSetting: Sendable {
         }),
         duration("features.allowed_lateness", \.features.allowedLateness, fix: "write a duration such as 5m"),
         integer("batch.max_events", \.batching.maxEvents, in: 1...100_000, fix: "use a batch size such as 500"),
-        duration("batch.linger", \.batching.linger, fix: "write a duration such as 5ms"),
+        // 0 makes an idle consumer poll without waiting, spinning a core; the upper bound is
+        // librdkafka's for fetch.wait.max.ms, which linger also sets.
+        duration("batch.linger", \.batching.linger, in: EventDuration(milliseconds: 1)...EventDuration(milliseconds: 300_000),
+                 fix: "write a duration from 1ms to 5m such as 5ms (0 would poll without waiting and spin a core while idle)"),
         integer("batch.max_in_flight", \.batching.maxInFlight, in: 1...64, fix: "use a count of batches such as 8"),
         integer("idempotency.capacity", \.idempotency.capacity, in: 1...100_000_000, fix: "use a count of decisions such as 1000000"),
         duration("idempotency.horizon", \.idempotency.horizon, fix: "write a duration such as 24h"),
