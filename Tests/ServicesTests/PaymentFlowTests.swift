@@ -183,6 +183,7 @@ struct PaymentFlowTests {
         ("currency", "\"usd\"", "field 'currency' 'usd' is not an ISO 4217 code; use three capital letters such as USD"),
         ("amount_minor", "0", "field 'amount_minor' must be a positive integer of minor units, got 0"),
         ("amount_minor", "12.5", "field 'amount_minor' must be an integer"),
+        ("amount_minor", "1000000000000001", "field 'amount_minor' must be at most 1000000000000000 minor units (10^15), got 1000000000000001"),
         ("ip", "\"999.1.1.1\"", "field 'ip' '999.1.1.1' is not an IPv4 or IPv6 address"),
         ("mcc", "\"54\"", "field 'mcc' '54' is not a four-digit ISO 18245 merchant category code"),
         ("channel", "\"atm\"", "field 'channel' 'atm' is not one of ecom, pos, p2p, wallet"),
@@ -196,6 +197,24 @@ struct PaymentFlowTests {
             #expect(reply.status == 400)
             #expect(reply.string("message") == message)
             #expect(try await TestDatabase.scalar("SELECT count(*)::BIGINT FROM payments.payments", as: Int64.self, in: platform.database) == 0)
+        }
+    }
+
+    @Test func topUpsAndHoldsAboveTheLimitAreRefusedWithTheFieldNamed() async throws {
+        try await Platform.with { platform in
+            // Before the limit this drove the funding account to -(2^63-1); every later top-up failed.
+            let huge = try await platform.wallet.send("POST", "/api/v1/wallets/acc-h/topups",
+                                                      json: Data(#"{"amount_minor":9223372036854775807,"currency":"USD","reference":"h"}"#.utf8))
+            #expect(huge.status == 400)
+            #expect(huge.string("message") == "field 'amount_minor' must be at most 1000000000000000 minor units (10^15), got 9223372036854775807")
+            let atLimit = try await platform.wallet.send("POST", "/api/v1/wallets/acc-h/topups",
+                                                         json: Data(#"{"amount_minor":1000000000000000,"currency":"USD","reference":"l"}"#.utf8))
+            #expect(atLimit.status == 201)
+            let hold = try await platform.wallet.send("POST", "/api/v1/holds", json: Data(
+                #"{"payment_id":"p","wallet_id":"acc-h","merchant_id":"m","amount_minor":1000000000000001,"currency":"USD"}"#.utf8))
+            #expect(hold.status == 400)
+            #expect(hold.string("message") == "field 'amount_minor' must be at most 1000000000000000 minor units (10^15), got 1000000000000001")
+            #expect(try await platform.ledger.view(walletID: "acc-h")?.balances.first?.availableMinor == Money.maximumMinorUnits)
         }
     }
 

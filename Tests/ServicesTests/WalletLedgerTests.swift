@@ -140,6 +140,21 @@ struct WalletLedgerTests {
         }
     }
 
+    @Test func amountsAboveTheLimitAreRefusedBeforeTheyReachTheLedger() async throws {
+        try await TestDatabase.with { database in
+            let ledger = WalletLedger(database: database)
+            let limit = Money.maximumMinorUnits
+            try await ledger.topUp(walletID: "acc-l", amount: Self.usd(limit), reference: "at-limit")
+            await #expect(throws: WalletError.invalidAmount(limit + 1)) {
+                try await ledger.topUp(walletID: "acc-l", amount: Self.usd(limit + 1), reference: "above")
+            }
+            await #expect(throws: WalletError.invalidAmount(Int64.max)) {
+                try await ledger.hold(HoldRequest(paymentID: "p", walletID: "acc-l", merchantID: "m", amount: Self.usd(Int64.max)))
+            }
+            #expect(try await ledger.view(walletID: "acc-l")?.balances.first?.availableMinor == limit)
+        }
+    }
+
     @Test func theDatabaseRefusesNegativeBalancesAndEditsToHistory() async throws {
         try await TestDatabase.with { database in
             let ledger = WalletLedger(database: database)

@@ -90,8 +90,8 @@ public struct PaymentRequest: Codable, Sendable, Equatable {
         guard mcc.utf8.count == 4, mcc.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             throw PaymentValidationError(field: "mcc", message: "'\(mcc)' is not a four-digit ISO 18245 merchant category code")
         }
-        guard amountMinor > 0 else {
-            throw PaymentValidationError(field: "amount_minor", message: "must be a positive integer of minor units, got \(amountMinor)")
+        if let problem = MoneyField.amountProblem(amountMinor) {
+            throw PaymentValidationError(field: "amount_minor", message: problem)
         }
         guard let money = Currency(currency) else {
             throw PaymentValidationError(field: "currency", message: "'\(currency)' is not an ISO 4217 code; use three capital letters such as USD")

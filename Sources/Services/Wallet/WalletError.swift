@@ -23,7 +23,7 @@ public enum WalletError: Error, Equatable, CustomStringConvertible {
         case .topUpMismatch(let reference):
             "top-up reference '\(reference)' was already used for a different wallet or amount"
         case .invalidAmount(let amount):
-            "amount_minor must be a positive integer of minor units, got \(amount)"
+            "amount_minor \(MoneyField.amountProblem(amount) ?? "must be 1 to \(Money.maximumMinorUnits) minor units, got \(amount)")"
         }
     }
 }

@@ -42,7 +42,7 @@ public struct WalletLedger: Sendable {
     /// the repeat runs concurrently with the original.
     @discardableResult
     public func topUp(walletID: String, amount: Money, reference: String) async throws -> Int64 {
-        guard amount.minorUnits > 0 else { throw WalletError.invalidAmount(amount.minorUnits) }
+        try Self.check(amount)
         do {
             return try await topUpOnce(walletID: walletID, amount: amount, reference: reference)
         } catch let error where error.sqlState == "23505" && error.constraintName == "journal_once_per_reference" {
@@ -78,7 +78,7 @@ public struct WalletLedger: Sendable {
     @discardableResult
     public func hold(_ request: HoldRequest) async throws -> HoldStatus {
         let amount = request.amount
-        guard amount.minorUnits > 0 else { throw WalletError.invalidAmount(amount.minorUnits) }
+        try Self.check(amount)
         let rows = try await database.client.query("""
             SELECT result, available_minor FROM wallet.place_hold(
                 \(request.paymentID), \(request.walletID), \(request.merchantID), \(amount.minorUnits), \(amount.currency.code))
@@ -168,6 +168,12 @@ public struct WalletLedger: Sendable {
     }
 
     // MARK: Building blocks
+
+    /// Positive and at most `Money.maximumMinorUnits`: above it one movement could push the
+    /// funding account's running balance past a 64-bit integer, and every later top-up fail.
+    private static func check(_ amount: Money) throws {
+        guard (1...Money.maximumMinorUnits).contains(amount.minorUnits) else { throw WalletError.invalidAmount(amount.minorUnits) }
+    }
 
     private func existingJournal(kind: String, reference: String, on connection: PostgresConnection) async throws -> (id: Int64, amount: Money)? {
         for try await (id, minor, code) in try await connection.query("""

@@ -122,10 +122,16 @@ enum MoneyField {
         guard let currency = Currency(code) else {
             throw ServiceHTTPError.badRequest("field 'currency': '\(code)' is not an ISO 4217 code; use three capital letters such as USD")
         }
-        guard minor > 0 else {
-            throw ServiceHTTPError.badRequest("field 'amount_minor' must be a positive integer of minor units, got \(minor)")
-        }
+        if let problem = amountProblem(minor) { throw ServiceHTTPError.badRequest("field 'amount_minor' \(problem)") }
         return Money(minorUnits: minor, currency: currency)
+    }
+
+    /// What is wrong with an amount of minor units any service accepts, or nil. The upper bound
+    /// keeps ledger balances and window sums far from 64-bit overflow (`Money.maximumMinorUnits`).
+    static func amountProblem(_ minor: Int64) -> String? {
+        if minor <= 0 { return "must be a positive integer of minor units, got \(minor)" }
+        if minor > Money.maximumMinorUnits { return "must be at most \(Money.maximumMinorUnits) minor units (10^15), got \(minor)" }
+        return nil
     }
 }
 
