@@ -260,6 +260,34 @@ struct EngineReplayTests {
         #expect(decisions.allSatisfy { $0.decidedAt == $0.eventTime && $0.latencyMicros == 0 })
     }
 
+    @Test("a candidate with its own rates.json gets its own windows: each side decides as its run alone")
+    func compareWithOtherRates() async throws {
+        let input = try Self.simulatedInput()
+        let folder = ReplayLoopTests.temporaryPath("rules-other-rates")
+        try FileManager.default.copyItem(atPath: "rules", toPath: folder)
+        // Every currency but USD worth five times as much: amount_usd sums move for those events.
+        let rates = try String(contentsOfFile: folder + "/rates.json", encoding: .utf8)
+        let edited = rates.replacingOccurrences(of: "\"EUR\": 1.08", with: "\"EUR\": 5.4").replacingOccurrences(of: "\"GBP\": 1.27", with: "\"GBP\": 6.35")
+        #expect(edited != rates)
+        try edited.write(toFile: folder + "/rates.json", atomically: true, encoding: .utf8)
+        let baseline = try Self.defaultScoring()
+        let candidate = try ReplayScoring.load(rulesPath: folder + "/default.rules", modelPath: "models/default.json")
+        let setup = EngineReplaySetup(baseline: baseline, candidate: candidate)
+        #expect(setup.candidateHasOwnRates)
+        #expect(!EngineReplaySetup(baseline: baseline, candidate: baseline).candidateHasOwnRates)
+
+        let aPath = ReplayLoopTests.temporaryPath("rates-alone-a.jsonl"), bPath = ReplayLoopTests.temporaryPath("rates-alone-b.jsonl")
+        _ = try await Self.replay(EngineReplaySetup(baseline: baseline), input: input, decisionsOut: aPath)
+        _ = try await Self.replay(EngineReplaySetup(baseline: candidate), input: input, decisionsOut: bPath)
+        let pairedA = ReplayLoopTests.temporaryPath("rates-paired-a.jsonl"), pairedB = ReplayLoopTests.temporaryPath("rates-paired-b.jsonl")
+        let result = try await Self.replay(setup, input: input, decisionsOut: pairedA, candidateOut: pairedB, workers: 2)
+        let alone = (a: try Data(contentsOf: URL(fileURLWithPath: aPath)), b: try Data(contentsOf: URL(fileURLWithPath: bPath)))
+        #expect(alone.a != alone.b)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: pairedA)) == alone.a)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: pairedB)) == alone.b)
+        #expect(result.diff != nil)
+    }
+
     @Test("comparing two rule files in one pass reports exactly the flips of their separate runs")
     func compareRuleFiles() async throws {
         let input = try Self.simulatedInput()

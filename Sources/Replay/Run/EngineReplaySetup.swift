@@ -71,6 +71,8 @@ public struct ReplayScoring: Sendable {
 /// Builds the `DecisionEngine`s a replay decides with: the same engine type, configuration of
 /// rules, model and in-memory windows as `waqiti serve`, one per configuration, all reading one
 /// `SharedFeatureStore` so features are computed once per batch for the union of their plans.
+/// A candidate whose rules bring other exchange rates (another `rates.json`) gets windows of its
+/// own instead: `amount_usd` features are converted with the rates of the rules they serve.
 public struct EngineReplaySetup: Sendable {
     public var baseline: ReplayScoring
     public var candidate: ReplayScoring?
@@ -115,14 +117,23 @@ public struct EngineReplaySetup: Sendable {
         return plan
     }
 
-    /// The replay loop's configurations and the store they share.
+    /// True when the candidate converts amounts with other rates than the baseline, so the two
+    /// cannot share windows (see the type's comment).
+    public var candidateHasOwnRates: Bool {
+        candidate.map { $0.rules.rates != baseline.rules.rates } ?? false
+    }
+
+    /// The replay loop's configurations and the baseline's store (shared with the candidate
+    /// unless `candidateHasOwnRates`). `onFeatures` sees the baseline's feature rows.
     public func make(onFeatures: @escaping @Sendable ([PaymentEvent], FeaturePlan, [Double]) throws -> Void = { _, _, _ in }) -> (replay: DecisionReplay, store: SharedFeatureStore) {
-        let store = SharedFeatureStore(
-            InMemoryFeatureStore(configuration: .init(lateness: lateness, rates: baseline.rules.rates, parallelism: storeParallelism)), union: unionPlan,
-            consumers: candidate == nil ? 1 : 2, onComputed: onFeatures
-        )
+        func windows(_ rates: ExchangeRates) -> InMemoryFeatureStore {
+            InMemoryFeatureStore(configuration: .init(lateness: lateness, rates: rates, parallelism: storeParallelism))
+        }
+        let ownRates = candidateHasOwnRates
+        let store = SharedFeatureStore(windows(baseline.rules.rates), union: unionPlan, consumers: candidate == nil || ownRates ? 1 : 2, onComputed: onFeatures)
+        let candidateStore = ownRates ? SharedFeatureStore(windows(candidate!.rules.rates), union: unionPlan) : store
         let logger = Logger(label: "waqiti.replay")
-        func configuration(_ scoring: ReplayScoring, name: String) -> ReplayConfiguration {
+        func configuration(_ scoring: ReplayScoring, name: String, store: SharedFeatureStore) -> ReplayConfiguration {
             let router = FeatureRouter(local: store, shared: nil, storeOf: { _ in .memory }, probeInterval: .seconds(5), logger: logger)
             let rules = scoring.rules, model = scoring.model
             let engine = DecisionEngine(
@@ -139,9 +150,9 @@ public struct EngineReplaySetup: Sendable {
         let replay: DecisionReplay
         if let candidate {
             let names = ReplayScoring.names(baseline: baseline, candidate: candidate)
-            replay = DecisionReplay(baseline: configuration(baseline, name: names.baseline), candidate: configuration(candidate, name: names.candidate))
+            replay = DecisionReplay(baseline: configuration(baseline, name: names.baseline, store: store), candidate: configuration(candidate, name: names.candidate, store: candidateStore))
         } else {
-            replay = DecisionReplay(baseline: configuration(baseline, name: baseline.name))
+            replay = DecisionReplay(baseline: configuration(baseline, name: baseline.name, store: store))
         }
         return (replay, store)
     }
