@@ -15,7 +15,8 @@ import ServiceLifecycle
 public final class EngineRuntime: Sendable {
     public let configuration: EngineConfiguration
     public let engine: DecisionEngine
-    public let rules: RuleSetWatcher
+    /// The rules watcher's set, refusing reloads that change the exchange rates.
+    public let rules: EngineRules
     public let model: ModelWatcher?
     /// Start-up advice to print (partition-aware warnings, a missing default model).
     public let warnings: [String]
@@ -54,9 +55,10 @@ public final class EngineRuntime: Sendable {
         self.logger = logger
         var warnings: [String] = []
         let metrics = EngineMetrics(factory: metricsFactory)
-        let rules: RuleSetWatcher
+        let rules: EngineRules
         do {
-            rules = try RuleSetWatcher(loader: RuleSetLoader(rulesPath: configuration.rulesFile), logger: logger, metricsFactory: metricsFactory)
+            let watcher = try RuleSetWatcher(loader: RuleSetLoader(rulesPath: configuration.rulesFile), logger: logger, metricsFactory: metricsFactory)
+            rules = EngineRules(watcher: watcher, rulesFile: configuration.rulesFile, logger: logger, metricsFactory: metricsFactory)
         } catch {
             throw StartError.rules(error.lines.joined(separator: "\n"))
         }
