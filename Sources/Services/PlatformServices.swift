@@ -34,7 +34,7 @@ public enum PlatformServices {
             let processor = PaymentProcessor(
                 store: store, wallet: HTTPWalletClient(baseURL: configuration.walletURL, credential: credential), scorer: scorer,
                 paymentsTopic: configuration.paymentsTopic, metrics: metrics, logger: logger)
-            PaymentRoutes(processor: processor, store: store, publisher: publisher, reviewsTopic: configuration.reviewsTopic).add(to: router)
+            PaymentRoutes(processor: processor, store: store, reviewsTopic: configuration.reviewsTopic).add(to: router)
             let applier = DecisionApplier(store: store, metrics: metrics, logger: logger)
             // Listed first so that it stops last, after the HTTP server stopped adding rows.
             let relay = OutboxRelay(database: database, publisher: publisher, metrics: OutboxMetrics(registry: registry))

@@ -58,7 +58,7 @@ struct Platform: Sendable {
                     store: store, wallet: HTTPWalletClient(baseURL: "http://127.0.0.1:\(walletPort)", credential: .anonymous, timeout: .seconds(60)),
                     scorer: scorer, paymentsTopic: "payments", metrics: metrics, logger: logger)
                 let paymentRouter = Router(context: BasicRequestContext.self)
-                PaymentRoutes(processor: processor, store: store, publisher: published, reviewsTopic: "payment-reviews").add(to: paymentRouter)
+                PaymentRoutes(processor: processor, store: store, reviewsTopic: "payment-reviews").add(to: paymentRouter)
                 try await LiveServer.with(paymentRouter) { paymentPort in
                     let reconciler = Reconciler(database: database, deadline: .init(milliseconds: 0), metrics: ReconciliationMetrics(registry: registry))
                     try await body(Platform(
@@ -240,6 +240,12 @@ struct PaymentFlowTests {
             let again = try await platform.payments.post("/api/v1/payments/\(id)/review", ["decision": "decline", "reviewer": "bob"])
             #expect(again.status == 409)
             #expect(again.string("error") == "not_in_review")
+            // The instruction to the wallet was written with the resolution, to the outbox: nothing
+            // reaches the broker until the relay publishes what committed.
+            #expect(await platform.published.consumed("payment-reviews").isEmpty)
+            #expect(try await TestDatabase.scalar(
+                "SELECT count(*)::BIGINT FROM payments.outbox WHERE topic = 'payment-reviews' AND sent_at IS NULL", as: Int64.self, in: platform.database) == 1)
+            try await platform.relay.drain()
             let reviews = await platform.published.consumed("payment-reviews")
             #expect(reviews.count == 1)
             try await platform.walletConsumer.handle(reviews + reviews)

@@ -6,15 +6,13 @@ import Hummingbird
 public struct PaymentRoutes: Sendable {
     let processor: PaymentProcessor
     let store: PaymentStore
-    let publisher: any RecordPublisher
     let reviewsTopic: String
     let clock: @Sendable () -> EventTime
 
-    public init(processor: PaymentProcessor, store: PaymentStore, publisher: any RecordPublisher, reviewsTopic: String,
+    public init(processor: PaymentProcessor, store: PaymentStore, reviewsTopic: String,
                 clock: @escaping @Sendable () -> EventTime = WallClock.now) {
         self.processor = processor
         self.store = store
-        self.publisher = publisher
         self.reviewsTopic = reviewsTopic
         self.clock = clock
     }
@@ -73,11 +71,9 @@ public struct PaymentRoutes: Sendable {
                 throw ServiceHTTPError.badRequest("field 'decision' must be approve or decline, got '\(body.decision)'")
             }
             let outcome = ReviewOutcome(paymentID: id, resolution: resolution, reviewer: body.reviewer, note: body.note, resolvedAt: clock())
-            let publisher = self.publisher
-            let topic = reviewsTopic
-            guard let record = try await store.resolveReview(id, resolution: resolution, reviewer: body.reviewer, note: body.note, publish: {
-                try await publisher.publish(topic: topic, key: id, value: outcome.encoded())
-            }) else {
+            guard let record = try await store.resolveReview(
+                id, resolution: resolution, reviewer: body.reviewer, note: body.note,
+                outcome: OutgoingRecord(topic: reviewsTopic, key: id, value: outcome.encoded())) else {
                 guard let existing = try await store.fetch(paymentID: id) else { throw ServiceHTTPError.notFound("no payment '\(id)'") }
                 throw ServiceHTTPError(.conflict, code: "not_in_review",
                                        message: "payment '\(id)' is \(existing.status.rawValue), not in_review; only payments in the review queue can be resolved")

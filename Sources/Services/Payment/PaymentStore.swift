@@ -166,17 +166,21 @@ public struct PaymentStore: Sendable {
         return latencies
     }
 
-    /// Locks an in-review payment, runs `publish` (the wallet's instruction), then records the
-    /// analyst's resolution, all under the row lock so two analysts cannot resolve it two ways.
+    /// Locks an in-review payment and records the analyst's resolution together with `outcome`
+    /// (the wallet's instruction) in the outbox, in one transaction under the row lock, so two
+    /// analysts cannot resolve it two ways and the instruction goes out exactly when the
+    /// resolution stands. (Publishing inside the transaction before the update sent it even when
+    /// the commit then failed, or when a broker timeout was ambiguous: the wallet captured or
+    /// released for a payment still in review, and a second analyst's answer could contradict it.)
+    /// The outbox relay publishes it, at least once; the wallet applies an instruction once.
     /// Returns nil when the payment is not (or no longer) in review.
     public func resolveReview(_ paymentID: String, resolution: ReviewOutcome.Resolution, reviewer: String, note: String?,
-                              publish: @Sendable () async throws -> Void) async throws -> PaymentRecord? {
+                              outcome: OutgoingRecord) async throws -> PaymentRecord? {
         let resolved = try await database.transaction { connection -> Bool in
             let locked = try await connection.query("""
                 SELECT 1 FROM payments.payments WHERE payment_id = \(paymentID) AND status = 'in_review' FOR UPDATE
                 """, logger: logger).collect()
             guard !locked.isEmpty else { return false }
-            try await publish()
             let status: PaymentStatus = resolution == .approve ? .approved : .declined
             let reason: String? = resolution == .decline ? DeclineReason.review.rawValue : nil
             try await connection.query("""
@@ -184,6 +188,10 @@ public struct PaymentStore: Sendable {
                 SET status = \(status.rawValue), decline_reason = \(reason), reviewer = \(reviewer), review_note = \(note),
                     reviewed_at = now(), updated_at = now()
                 WHERE payment_id = \(paymentID)
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO payments.outbox (payment_id, topic, key, value)
+                VALUES (\(paymentID), \(outcome.topic), \(outcome.key), \(ByteBuffer(bytes: outcome.value)))
                 """, logger: logger)
             return true
         }
