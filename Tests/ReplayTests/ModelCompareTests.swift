@@ -27,6 +27,34 @@ struct ModelCompareTests {
         })
     }
 
+    @Test("--compare-model without --model: the candidate's model metrics are in the text and the report, '–' for the baseline")
+    func candidateOnlyModel() throws {
+        var baseline = ReplaySummaryBuilder(), candidate = ReplaySummaryBuilder(), diff = DecisionDiffBuilder()
+        for (index, label) in [Label.fraud, .legit, .legit, .fraud].enumerated() {
+            let event = Fixtures.event("p\(index)", minute: Int64(index), label: label)
+            let a = Fixtures.decision(event, .approve, model: "none")
+            let b = Fixtures.decision(event, label == .fraud ? .decline : .approve, score: label == .fraud ? 0.9 : 0.1)
+            baseline.add(event, a)
+            candidate.add(event, b)
+            diff.add(event, baseline: a, candidate: b)
+        }
+        let (b, c) = (baseline.summary(), candidate.summary())
+        #expect(b.model == nil)
+        #expect(c.model?.aucROC == 1)
+        let comparison = ReplayComparison(baseline: b, candidate: c, diff: diff.diff())
+        let text = SummaryText.render(comparison)
+        #expect(text.contains("  AUC-ROC                             –     1.0000        –\n"), "\(text)")
+        #expect(text.contains("  average precision                   –     1.0000        –\n"), "\(text)")
+        let html = ReplayReport(
+            run: ReplayRun(name: "default.rules", summary: b, scores: baseline.scores),
+            candidate: ReplayRun(name: "default.rules + m.json", summary: c, scores: candidate.scores), diff: comparison.diff, source: "in"
+        ).html()
+        #expect(html.contains("AUC-ROC"))
+        #expect(html.contains("id=\"roc\""))
+        #expect(html.contains("default.rules + m.json AUC 1.0000"))
+        #expect(!html.contains("default.rules AUC"))
+    }
+
     @Test("--model/--compare-model: each side's decisions equal its model's run alone, and the diff counts exactly their differences")
     func compareModels() async throws {
         // As the CLI does for a backtest: scores must not depend on OpenBLAS's threading.

@@ -40,7 +40,8 @@ public struct ReplayReport: Sendable {
         page.append(.heading("Decisions over time" + (candidate == nil ? "" : " (\(run.name))")))
         appendOutcomes(&page, summary)
         if summary.labels != nil { appendLabels(&page, summary) }
-        if summary.model != nil { appendModel(&page) }
+        // Either side's model: `--compare-model` without `--model` scores only the candidate.
+        if summary.model != nil || candidate?.summary.model != nil { appendModel(&page) }
         page.append(.heading("Rule hits" + (candidate == nil ? "" : " (\(run.name))")))
         page.append(.table(rulesTable(summary.rules, id: "rules")))
         if let candidate {
@@ -138,21 +139,22 @@ public struct ReplayReport: Sendable {
     private func appendModel(_ page: inout HTMLPage) {
         page.append(.heading("Model score"))
         let bins = 50
-        let coarse = run.scores.coarse(bins: bins)
+        // The baseline's scores, or the candidate's when only the candidate has a model.
+        let scored = run.summary.model == nil ? candidate ?? run : run
+        let coarse = scored.scores.coarse(bins: bins)
         let edges = (0...bins).map { Double($0) / Double(bins) }
         let distribution = SVGChart(.histogram(edges: edges, series: [
             SVGChart.Series(name: "legit", color: Palette.legit, values: coarse.legit.map(Double.init)),
             SVGChart.Series(name: "fraud", color: Palette.fraud, values: coarse.fraud.map(Double.init)),
         ], logScale: true), xLabel: "model score", yLabel: "events (log scale)", width: 1100, height: 280, id: "score-distribution")
-        page.append(.chart(distribution, caption: "Score distribution by label (\(bins) bins)"))
-        var runs = [run]
-        if let candidate, candidate.summary.model != nil { runs.append(candidate) }
-        let colors = [Palette.baseline, Palette.candidate]
-        let roc = runs.enumerated().map { index, run in
-            SVGChart.Curve(name: "\(run.name) AUC \(optional(run.summary.model?.aucROC))", color: colors[index], points: run.scores.rocCurve.thinned(to: 400), dashed: index == 1)
+        page.append(.chart(distribution, caption: "Score distribution by label (\(bins) bins)" + (candidate == nil ? "" : ", \(scored.name)")))
+        // (run, is the candidate) for each side with a model; the candidate's curve is dashed.
+        let runs = ([(run, false)] + (candidate.map { [($0, true)] } ?? [])).filter { $0.0.summary.model != nil }
+        let roc = runs.map { run, isCandidate in
+            SVGChart.Curve(name: "\(run.name) AUC \(optional(run.summary.model?.aucROC))", color: isCandidate ? Palette.candidate : Palette.baseline, points: run.scores.rocCurve.thinned(to: 400), dashed: isCandidate)
         }
-        let pr = runs.enumerated().map { index, run in
-            SVGChart.Curve(name: "\(run.name) AP \(optional(run.summary.model?.averagePrecision))", color: colors[index], points: run.scores.precisionRecallCurve.thinned(to: 400), dashed: index == 1)
+        let pr = runs.map { run, isCandidate in
+            SVGChart.Curve(name: "\(run.name) AP \(optional(run.summary.model?.averagePrecision))", color: isCandidate ? Palette.candidate : Palette.baseline, points: run.scores.precisionRecallCurve.thinned(to: 400), dashed: isCandidate)
         }
         page.append(.chartRow([
             (SVGChart(.unitCurves(roc, diagonal: true), xLabel: "false-positive rate", yLabel: "true-positive rate", width: 540, height: 400, id: "roc"), "ROC curve"),
@@ -185,9 +187,9 @@ public struct ReplayReport: Sendable {
                 side.rows.append(metricRow("\(name) false-positive rate", bm.falsePositiveRate, cm.falsePositiveRate, higherIsBetter: false, decimals: 5))
             }
         }
-        if let bm = b.model, let cm = c.model {
-            side.rows.append(metricRow("AUC-ROC", bm.aucROC, cm.aucROC, higherIsBetter: true))
-            side.rows.append(metricRow("average precision", bm.averagePrecision, cm.averagePrecision, higherIsBetter: true))
+        if b.model != nil || c.model != nil {
+            side.rows.append(metricRow("AUC-ROC", b.model?.aucROC, c.model?.aucROC, higherIsBetter: true))
+            side.rows.append(metricRow("average precision", b.model?.averagePrecision, c.model?.averagePrecision, higherIsBetter: true))
         }
         page.append(.table(side))
         var flips = Table(caption: "Flipped decisions", header: ["from", "to", "count", "example payment ids"], rows: [], id: "flips")

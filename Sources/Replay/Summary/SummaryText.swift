@@ -84,9 +84,10 @@ public enum SummaryText {
                 side.add(["\(name) FPR", number(bm.falsePositiveRate, 5), number(cm.falsePositiveRate, 5), delta(bm.falsePositiveRate, cm.falsePositiveRate, 5)])
             }
         }
-        if let bm = b.model, let cm = c.model {
-            side.add(["AUC-ROC", number(bm.aucROC, 4), number(cm.aucROC, 4), delta(bm.aucROC, cm.aucROC)])
-            side.add(["average precision", number(bm.averagePrecision, 4), number(cm.averagePrecision, 4), delta(bm.averagePrecision, cm.averagePrecision)])
+        // Either side's model ("–" for the side without one): --compare-model without --model.
+        if b.model != nil || c.model != nil {
+            side.add(["AUC-ROC", number(b.model?.aucROC, 4), number(c.model?.aucROC, 4), delta(b.model?.aucROC, c.model?.aucROC)])
+            side.add(["average precision", number(b.model?.averagePrecision, 4), number(c.model?.averagePrecision, 4), delta(b.model?.averagePrecision, c.model?.averagePrecision)])
         }
         out += side.render()
         out += "\n\(Markup.grouped(diff.flipped)) payments' decisions flipped (\(Markup.percent(ratio(diff.flipped, diff.events), 3))); risk points changed on \(Markup.grouped(diff.riskPointsChanged)), model score on \(Markup.grouped(diff.scoreChanged))\n"
