@@ -59,7 +59,7 @@ struct BacktestOptions: ParsableArguments {
     @Option(name: .customLong("kafka-from"), help: "Start: an offset (every partition) or an RFC 3339 broker time (default: the first retained record).")
     var kafkaFrom: String?
 
-    @Option(name: .customLong("kafka-to"), help: "End, exclusive: an offset or an RFC 3339 broker time (default: the end when the replay starts).")
+    @Option(name: .customLong("kafka-to"), help: "End, exclusive: an offset or an RFC 3339 broker time (default: each partition's end as the broker reports it when the replay reaches it).")
     var kafkaTo: String?
 
     var isEnabled: Bool { rules != nil }
