@@ -38,7 +38,8 @@ public enum PlatformServices {
             let applier = DecisionApplier(store: store, metrics: metrics, logger: logger)
             // Listed first so that it stops last, after the HTTP server stopped adding rows.
             let relay = OutboxRelay(database: database, publisher: publisher, metrics: OutboxMetrics(registry: registry))
-            return .init(services: [relay, try consumerLoop(
+            let resumer = PaymentResumer(store: store, processor: processor, logger: logger)
+            return .init(services: [relay, resumer, try consumerLoop(
                 "payment-decisions", group: "payment", topics: [configuration.decisionsTopic],
                 configuration: configuration, messaging: messaging, logger: logger, handle: applier.handle)])
         }

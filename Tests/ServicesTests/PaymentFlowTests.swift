@@ -294,6 +294,43 @@ struct PaymentFlowTests {
         }
     }
 
+    @Test func aPaymentLeftReceivedWithItsHoldPlacedIsResumedAndAHoldNoDecisionSettlesIsReported() async throws {
+        try await Platform.with { platform in
+            try await platform.ledger.topUp(walletID: "acc-h", amount: Money(minorUnits: 10_000, currency: .usd), reference: "t")
+            let store = PaymentStore(database: platform.database)
+            // Payment 1: the wallet placed the hold but its answer never came back, and the
+            // client never retried: stored `received`, funds held.
+            let stuck = try Platform.request(account: "acc-h", amount: 3_000).validated(paymentID: "pay-stuck", now: Services.WallClock.now())
+            _ = try await store.insertOrFetch(stuck, idempotencyKey: "k-stuck", fingerprint: "f-stuck")
+            try await platform.ledger.hold(HoldRequest(paymentID: "pay-stuck", walletID: "acc-h", merchantID: "m-1", amount: stuck.amount))
+            // Payment 2: declined before scoring while a racing retry's hold went through.
+            let declined = try Platform.request(account: "acc-h", amount: 2_000).validated(paymentID: "pay-declined", now: Services.WallClock.now())
+            _ = try await store.insertOrFetch(declined, idempotencyKey: "k-declined", fingerprint: "f-declined")
+            try await platform.ledger.hold(HoldRequest(paymentID: "pay-declined", walletID: "acc-h", merchantID: "m-1", amount: declined.amount))
+            #expect(try await store.declineBeforeScoring("pay-declined", reason: .insufficientFunds))
+
+            let before = try await platform.reconciler.report().breaks.first { $0.kind == .heldWithoutOpenPayment }
+            #expect(before?.count == 2)
+            #expect(before?.examples == ["pay-declined", "pay-stuck"])
+
+            let registry = PrometheusCollectorRegistry()
+            let processor = PaymentProcessor(
+                store: store, wallet: HTTPWalletClient(baseURL: platform.wallet.base, credential: .anonymous, timeout: .seconds(60)),
+                paymentsTopic: "payments", metrics: PaymentMetrics(registry: registry), logger: TestDatabase.logger)
+            let resumer = PaymentResumer(store: store, processor: processor, after: .zero, logger: TestDatabase.logger)
+            #expect(try await resumer.resumeOnce() == 1)
+            #expect(try await store.fetch(paymentID: "pay-stuck")?.status == .pending)
+            #expect(try await platform.publishedPayments().map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["acc-h"])
+            // Held once, not twice: the resumed hold is the one the lost answer placed.
+            #expect(try await platform.ledger.view(walletID: "acc-h")?.balances.first?.heldMinor == 5_000)
+            #expect(try await resumer.resumeOnce() == 0)
+
+            let after = try await platform.reconciler.report().breaks.first { $0.kind == .heldWithoutOpenPayment }
+            #expect(after?.count == 1)
+            #expect(after?.examples == ["pay-declined"])
+        }
+    }
+
     @Test func reconciliationReportsADeletedDecision() async throws {
         try await Platform.with { platform in
             try await platform.ledger.topUp(walletID: "acc-x", amount: Money(minorUnits: 9_000, currency: .usd), reference: "t")

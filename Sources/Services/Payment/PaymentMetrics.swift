@@ -5,6 +5,8 @@ public struct PaymentMetrics: Sendable {
     let statusCounters: [PaymentStatus: Counter]
     let decisionCounters: [PaymentStatus: Counter]
     let duplicates: Counter
+    /// Payments left `received` that the resumer carried on (`PaymentResumer`).
+    let resumed: Counter
     let decisionLatency: DurationHistogram
     let synchronousCounters: [SynchronousScoringResult: Counter]
 
@@ -24,6 +26,7 @@ public struct PaymentMetrics: Sendable {
             ($0, registry.makeCounter(descriptor: .init(metricName: "waqiti_payment_decisions_consumed_total", unitName: "", helpText: "Decisions consumed by the payment service, by the status they map to."), labels: [("status", $0.rawValue)]))
         })
         duplicates = registry.makeCounter(descriptor: .init(metricName: "waqiti_payments_duplicate_requests_total", unitName: "", helpText: "Requests answered from the idempotency store."))
+        resumed = registry.makeCounter(descriptor: .init(metricName: "waqiti_payments_resumed_total", unitName: "", helpText: "Payments left received (no retry came) that the service carried on itself."))
         decisionLatency = registry.makeDurationHistogram(descriptor: .init(metricName: "waqiti_payment_decision_latency_seconds", unitName: "", helpText: "From publishing a payment to applying its decision."),
             buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)])

@@ -71,6 +71,16 @@ public struct PaymentProcessor: Sendable {
         return SubmitResult(record: record, created: inserted)
     }
 
+    /// Carries on a payment left `received`, as a retry of its request would: the hold is
+    /// idempotent by payment id, so a hold that was placed but whose answer was lost is found
+    /// again, and the payment moves to `pending` (or is declined if the wallet refuses).
+    public func resume(_ record: PaymentRecord) async throws -> PaymentRecord {
+        guard record.status == .received else { return record }
+        let resumed = try await advance(record)
+        metrics.resumed.increment()
+        return resumed
+    }
+
     private func advance(_ record: PaymentRecord) async throws -> PaymentRecord {
         var record = record
         let event = record.event

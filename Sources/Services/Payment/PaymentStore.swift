@@ -95,6 +95,13 @@ public struct PaymentStore: Sendable {
         return statuses
     }
 
+    /// Payments still `received` after `age`, oldest first: their request stopped before the
+    /// hold was answered (the wallet was down or slow) and no retry has come yet.
+    public func stuckReceived(olderThan age: Duration, limit: Int) async throws -> [PaymentRecord] {
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        return try await select(where: "status = 'received' AND created_at <= now() - make_interval(secs => \(seconds)) ORDER BY created_at, payment_id LIMIT \(limit)")
+    }
+
     /// Payments waiting for an analyst, oldest first.
     public func reviewQueue(limit: Int) async throws -> [PaymentRecord] {
         try await select(where: "status = 'in_review' ORDER BY created_at, payment_id LIMIT \(limit)")

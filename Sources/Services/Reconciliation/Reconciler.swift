@@ -103,6 +103,15 @@ public struct Reconciler: Sendable {
                 WHERE h.status = 'captured' AND p.status IS DISTINCT FROM 'approved'
                 ORDER BY h.payment_id LIMIT \(limit)
                 """)
+            // Pending and in-review payments are settled by their decision or review, approved
+            // ones are `approved_not_captured`'s; any other payment leaves its hold held for good.
+            try await add(.heldWithoutOpenPayment, """
+                SELECT h.payment_id, count(*) OVER ()::BIGINT FROM wallet.holds h
+                LEFT JOIN payments.payments p ON p.payment_id = h.payment_id
+                WHERE h.status = 'held' AND h.created_at <= now() - make_interval(secs => \(seconds))
+                  AND (p.status IS NULL OR p.status NOT IN ('pending', 'in_review', 'approved'))
+                ORDER BY h.payment_id LIMIT \(limit)
+                """)
             try await add(.ledgerImbalance, """
                 SELECT subject, count(*) OVER ()::BIGINT FROM (
                     SELECT 'currency ' || currency || ' sums to ' || sum(amount_minor) AS subject

@@ -13,6 +13,10 @@ public struct ReconciliationReport: Sendable, Equatable, Codable {
         case approvedNotCaptured = "approved_not_captured"
         /// Captured by the wallet although the payment is not approved.
         case capturedNotApproved = "captured_not_approved"
+        /// Funds still held after the deadline for a payment that no decision will settle: the
+        /// payment is still `received` (its hold answered too late and the client never
+        /// retried), was declined before scoring, or is unknown to the payment service.
+        case heldWithoutOpenPayment = "held_without_open_payment"
         /// A journal entry set, an account or a currency whose entries do not sum as they must.
         case ledgerImbalance = "ledger_imbalance"
     }
