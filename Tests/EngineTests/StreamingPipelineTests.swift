@@ -38,6 +38,10 @@ final class ScriptedSource: MessageSource {
         return batch
     }
 
+    /// What `assignedPartitions()` answers; nil: unknown, as a source that does not track it.
+    let assigned = Mutex<Set<KafkaTopicPartition>?>(nil)
+    func assignedPartitions() -> Set<KafkaTopicPartition>? { assigned.withLock { $0 } }
+
     func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async throws {
         let acknowledged = acknowledged()
         state.withLock { $0.commits.append(Commit(offsets: offsets, mode: mode, acknowledgedMessages: acknowledged)) }
@@ -363,5 +367,19 @@ struct StreamingPipelineTests {
             keys += try decisions.poll(maxMessages: 10, timeout: .milliseconds(200)).messages.map { String(decoding: $0.key ?? [], as: UTF8.self) }
         }
         #expect(keys == ["p0", "p2"])
+    }
+
+    @Test("offsets of a partition revoked after its messages were polled are never committed, the final commit included")
+    func skipsRevokedPartitions() async throws {
+        let sink = RecordingSink()
+        let source = ScriptedSource([
+            message(10, partition: 1, eventJSON("a")), message(3, partition: 0, eventJSON("b")), message(11, partition: 1, eventJSON("c")),
+        ], acknowledged: { sink.sent.count })
+        // Partition 1 went to another member while its messages were in flight.
+        source.assigned.withLock { $0 = [KafkaTopicPartition(topic: "payments", partition: 0)] }
+        try await run(pipeline(source, sink, batch: 3)) { source.drained && !source.commits.isEmpty }
+        #expect(sink.sent.count == 3, "what was polled is still decided and published")
+        #expect(source.commits.allSatisfy { $0.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 4)] }, "\(source.commits)")
+        #expect(source.commits.last?.mode == .sync)
     }
 }

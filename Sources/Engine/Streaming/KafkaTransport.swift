@@ -28,6 +28,15 @@ public final class KafkaMessageSource: MessageSource {
         try consumer.commit(offsets.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.nextOffset) }, mode: mode)
     }
 
+    public func assignedPartitions() -> Set<KafkaTopicPartition>? {
+        do {
+            return try consumer.assignment()
+        } catch {
+            logger.warning("cannot read the consumer's assignment; committing every partition read", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
     private func log(_ event: KafkaConsumerEvent) {
         switch event {
         case .assigned(let partitions): logger.notice("partitions assigned", metadata: ["partitions": "\(partitions)"])

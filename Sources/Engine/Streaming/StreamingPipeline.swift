@@ -207,6 +207,19 @@ public final class StreamingPipeline: Service, Sendable {
         await commit(PartitionOffset.merged(all), mode: .sync)
     }
 
+    /// `offsets` less those of partitions this member no longer owns: their new owner redelivers
+    /// what was not committed, and a commit from here could move its position back.
+    private func owned(_ offsets: [PartitionOffset]) -> [PartitionOffset] {
+        guard let assigned = source.assignedPartitions() else { return offsets }
+        let kept = offsets.filter { assigned.contains($0.topicPartition) }
+        if kept.count < offsets.count {
+            logger.notice("not committing partitions revoked from this instance", metadata: [
+                "partitions": "\(offsets.filter { !assigned.contains($0.topicPartition) }.map { "\($0.topic)[\($0.partition)]" })",
+            ])
+        }
+        return kept
+    }
+
     // MARK: Steps
 
     func decode(_ messages: [KafkaConsumerMessage], receivedAt: ContinuousClock.Instant) -> DecodedBatch {
@@ -321,6 +334,7 @@ public final class StreamingPipeline: Service, Sendable {
     }
 
     private func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async {
+        let offsets = offsets.isEmpty ? offsets : owned(offsets)
         guard !offsets.isEmpty else { return }
         do {
             try await source.commit(offsets, mode: mode)

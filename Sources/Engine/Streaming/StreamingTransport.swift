@@ -42,6 +42,14 @@ public protocol MessageSource: Sendable {
     /// acknowledged. `.async` returns before the broker answers (a lost commit only means
     /// redelivery); the pipeline's last commit before it stops is `.sync`.
     func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async throws
+    /// The partitions this member owns now; nil when unknown (then every offset is committed).
+    /// A partition revoked after its messages were polled belongs to another member, whose
+    /// progress a commit from here would overwrite.
+    func assignedPartitions() -> Set<KafkaTopicPartition>?
+}
+
+extension MessageSource {
+    public func assignedPartitions() -> Set<KafkaTopicPartition>? { nil }
 }
 
 /// The producing half of the transport.

@@ -103,6 +103,17 @@ public final class KafkaConsumer: Sendable {
         return result
     }
 
+    /// The partitions assigned to this member now. librdkafka changes the assignment only in a
+    /// rebalance callback, which runs inside a poll.
+    public func assignment() throws(KafkaError) -> Set<KafkaTopicPartition> {
+        try checkOpen()
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let code = rd_kafka_assignment(client.handle, &list)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw .operationFailed(operation: "read the assignment", code: KafkaErrorCode(code)) }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return Set(PartitionList.topicPartitions(of: list))
+    }
+
     /// The partition's low and high watermarks (first offset, and one past the last) from the
     /// broker; `high - committed` is the group's lag. Tansu 0.6 answers the high watermark as one
     /// past the *first* offset of the last record batch, so with Tansu it is exact only when the
