@@ -23,6 +23,11 @@ public final class RedisConnection {
     private var context: UnsafeMutablePointer<redisContext>?
     private var scratch = ArgvScratch()
     private var lostConnection = false
+    /// The server's `run_id` (INFO server) as the current connection found it: new at every
+    /// server start and different on every server, so a change means a restart or a failover,
+    /// after which data acknowledged before may be gone (a list's tail lost with the last second
+    /// of an AOF). Nil before the first connection, or when the server refuses INFO.
+    public private(set) var serverRunID: String?
     private let logger: Logger
 
     /// Connects eagerly, so a wrong address or password fails here, at start-up.
@@ -119,6 +124,12 @@ public final class RedisConnection {
         return reply
     }
 
+    /// Connects (with AUTH, SELECT and INFO) unless a connection is open, so `serverRunID`
+    /// describes the server the next call goes to. No round trip on an open connection.
+    public func connectIfNeeded() throws(RedisError) {
+        if context == nil { try connect() }
+    }
+
     // MARK: - hiredis
 
     private func connect() throws(RedisError) {
@@ -147,7 +158,9 @@ public final class RedisConnection {
         }
     }
 
-    /// AUTH and SELECT, in one round trip; any refusal is a failed connection, not a server error.
+    /// AUTH, SELECT and INFO server, in one round trip; a refused AUTH or SELECT is a failed
+    /// connection, not a server error. A refused INFO (renamed away on some managed servers)
+    /// only leaves `serverRunID` unknown.
     private func handshake() throws(RedisError) {
         var commands: [RedisCommand] = []
         if let password = configuration.password {
@@ -156,19 +169,34 @@ public final class RedisConnection {
         if configuration.database != 0 {
             commands.append(RedisCommand("SELECT", String(configuration.database)))
         }
-        guard !commands.isEmpty else { return }
+        commands.append(RedisCommand("INFO", "server"))
         let replies: [RedisReply]
         do {
             replies = try roundTrip(commands)
         } catch {
-            throw .connectionFailed(endpoint: configuration.endpoint, reason: "during AUTH/SELECT: \(error)")
+            throw .connectionFailed(endpoint: configuration.endpoint, reason: "during the handshake (\(commands.map(\.name).joined(separator: ", "))): \(error)")
         }
-        for (command, reply) in zip(commands, replies) {
+        for (command, reply) in zip(commands.dropLast(), replies) {
             if case .error(let message) = reply {
                 disconnect()
                 throw .connectionFailed(endpoint: configuration.endpoint, reason: "\(command.name) refused: \(message)")
             }
         }
+        let runID = replies.last?.string.flatMap(Self.runID(inInfo:))
+        if let previous = serverRunID, let runID, runID != previous {
+            logger.warning("the Redis server changed (a restart or a failover): data acknowledged before may be gone", metadata: [
+                "endpoint": "\(configuration.endpoint)", "previous_run_id": "\(previous)", "run_id": "\(runID)",
+            ])
+        }
+        serverRunID = runID
+    }
+
+    /// The `run_id:` field of an INFO answer.
+    static func runID(inInfo text: String) -> String? {
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("run_id:") {
+            return String(line.dropFirst("run_id:".count))
+        }
+        return nil
     }
 
     private func roundTrip(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {

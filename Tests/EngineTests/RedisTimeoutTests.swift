@@ -33,8 +33,9 @@ struct RedisTimeoutTests {
         let decisions = try await runtime.engine.decide([payment("timeout-1", account: "acct-t")])
         let waited = ContinuousClock.now - start
         #expect(decisions.map(\.featuresDegraded) == [true])
+        // The first reply a connection waits for is its handshake's (INFO server, for the run id).
         #expect(runtime.engine.featureRouter.sharedState == .degraded(reason:
-            "feature store unavailable: Redis at 127.0.0.1:\(redis.port) did not reply within 0.15 seconds; the connection was dropped and the next command reconnects"))
+            "feature store unavailable: cannot connect to Redis at 127.0.0.1:\(redis.port): during the handshake (INFO): Redis at 127.0.0.1:\(redis.port) did not reply within 0.15 seconds; the connection was dropped and the next command reconnects; check that redis-server runs there (deploy/local/start.sh redis)"))
         // The decision cache's look-up and the window script each wait one timeout.
         #expect(waited >= .milliseconds(300))
     }

@@ -1,3 +1,4 @@
+import Foundation
 import FraudCore
 import Redis
 import Synchronization
@@ -233,6 +234,41 @@ struct RedisAppendPathTests {
         // B sees the new epoch, drops its windows for c1 and replays the new log: p3, then its p4.
         #expect(try f.process(f.b, [payment("p4", at: 30, amount: 8)]).values == [2, 12])
         #expect(try f.length("c1") == 3)
+    }
+
+    @Test("A restart that loses the log's tail under the same epoch: the instance whose cursor points past it rebuilds from the log, and agrees with the other")
+    func restartThatLosesTheTail() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("waqiti-redis-\(UInt64.random(in: 0...UInt64.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let redis = DisposableRedis(directory: directory)
+        try redis.start()
+        defer { redis.stop() }
+        let f = try Fixture("lost-tail", configuration: redis.configuration)
+        _ = try f.process(f.a, [payment("p1", at: 0, amount: 1), payment("p2", at: 1, amount: 2)])
+        _ = try f.connection().send(RedisCommand("SAVE"))
+        // A's last append is acknowledged but not in the snapshot: a crash loses it (as an AOF
+        // written every second loses its last second), and the list keeps its epoch.
+        _ = try f.process(f.a, [payment("p3", at: 2, amount: 100), payment("p4", at: 3, amount: 200)])
+        redis.stop()
+        try redis.start()
+        #expect(try f.length("c1") == 3)
+        // B, cold, reads p1 and p2 and appends where p3 and p4 were.
+        #expect(try f.process(f.b, [payment("p5", at: 4, amount: 1_000), payment("p6", at: 5, amount: 2_000)]).values == [3, 1_003, 4, 3_003])
+        // A: its pooled connection died with the server, so its first call fails as the engine
+        // sees it (unavailable) and the batch is sent again. Its cursor pointed past p2, and
+        // B's entries now sit there: without noticing the new server it read p3 and p4 from its
+        // mirror and never p5 and p6 (count 5, sum 10,303).
+        var values: [Double] = []
+        for attempt in 1...3 {
+            do {
+                values = try f.process(f.a, [payment("p7", at: 6, amount: 10_000)]).values
+                break
+            } catch {
+                guard case FeatureStoreError.unavailable = error, attempt < 3 else { throw error }
+            }
+        }
+        #expect(values == [5, 13_003])
     }
 
     @Test("A retry of a batch that never reached Redis goes as a recovery, finds none of its entries, and appends them once")

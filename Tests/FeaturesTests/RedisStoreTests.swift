@@ -106,12 +106,18 @@ struct RedisStoreTests {
 /// a child inherits that), stopped with SIGKILL like a crash, and reaped with waitpid.
 final class DisposableRedis {
     let port: Int
+    /// Where `SAVE` writes its snapshot and a restart loads it from; nil: nothing survives a restart.
+    let directory: String?
     private var pid: pid_t = 0
 
-    init() { port = Int.random(in: 20_000...29_999) }
+    init(directory: String? = nil) {
+        port = Int.random(in: 20_000...29_999)
+        self.directory = directory
+    }
 
     func start() throws {
-        let arguments = ["/usr/bin/redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
+        var arguments = ["/usr/bin/redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"]
+        if let directory { arguments += ["--dir", directory, "--dbfilename", "dump.rdb"] }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

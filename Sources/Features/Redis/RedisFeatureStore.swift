@@ -52,6 +52,8 @@ public final class RedisFeatureStore: FeatureStore {
         var known: [EntityCursors.Cursor?] = []
         /// Reusable command buffers: the `MULTI` block, `LogScript`, `LogScript.read`, `LogScript.maintenance`.
         var buffers: [[UInt8]] = [[], [], [], []]
+        /// The Redis server's run id as the last batch found it (`RedisConnection.serverRunID`).
+        var serverRunID: String?
         /// Tests: see `setAfterRoundTrip`.
         var afterRoundTrip: (@Sendable (Int) throws(FeatureStoreError) -> Void)?
     }
@@ -108,6 +110,7 @@ public final class RedisFeatureStore: FeatureStore {
         events.withUnsafeBufferPointer { state.batch.group($0, plan: compiled, rates: rates) }
         state.times.removeAll(keepingCapacity: true)
         for event in events { state.times.append(event.occurredAt.millisecondsSinceEpoch) }
+        try dropCursorsIfServerChanged(&state)
         state.known.removeAll(keepingCapacity: true)
         for entity in state.batch.entities { state.known.append(state.cursors[entity.group, entity.value]) }
 
@@ -298,6 +301,31 @@ public final class RedisFeatureStore: FeatureStore {
             if error.isUnavailable { throw .unavailable(error.description) }
             throw .protocolViolation(error.description)
         }
+    }
+
+    /// After a restart or failover the same epoch may carry a shorter list (a persisted log that
+    /// lost its tail), which a cursor cannot tell: another instance's appends can take the lost
+    /// positions before this one looks, and its cursor then skips them for good. So before a
+    /// batch uses its cursors, a connection to another server than the last batch's (its run id,
+    /// read when connecting, no round trip otherwise) drops them all: each entity of this batch
+    /// is read from its log's start and rebuilt in the mirror, and every other one when it next
+    /// comes. Checked before the batch's calls, whose commands carry the cursors: a restart
+    /// breaks every connection, so the call that would have reached the new server with old
+    /// cursors fails instead, and its retry gets here on a new connection.
+    private func dropCursorsIfServerChanged(_ state: inout MirrorState) throws(FeatureStoreError) {
+        let runID: String?
+        do {
+            runID = try pool.withConnection { connection throws(RedisError) in
+                try connection.connectIfNeeded()
+                return connection.serverRunID
+            }
+        } catch {
+            if error.isUnavailable { throw .unavailable(error.description) }
+            throw .protocolViolation(error.description)
+        }
+        guard let runID, runID != state.serverRunID else { return }
+        if state.serverRunID != nil { state.cursors = EntityCursors(groups: state.codecs.count) }
+        state.serverRunID = runID
     }
 
     /// Whether an append of entries up to `newest` makes the log's upkeep due (`LogScript`'s
