@@ -23,6 +23,32 @@ struct HashCollisionTests {
         #expect(keys.filter { table.find($0, hash: 7) != nil } == keys.enumerated().filter { $0.offset % 2 == 1 }.map(\.element))
     }
 
+    @Test("Removing keys one at a time across long probe runs: the table holds exactly a Set's keys after every step")
+    func keyTableRemoveAgainstSet() {
+        let table = KeyTable()
+        var held = Set<String>()
+        var random = SimulationRandom(seed: 11)
+        // 8 hash values for 300 keys: long runs that wrap around the table's end, so removals
+        // shift later windows back across the wrap.
+        func hash(_ key: String) -> UInt64 { (UInt64(key.dropFirst(1))! % 8) &* 0x2000_0000_0000_0000 &+ 0x1FFF_FFFF_FFFF_FFFF }
+        for step in 0..<6_000 {
+            let key = "k\(random.next() % 300)"
+            if random.next() % 2 == 0 {
+                #expect(table.remove(key, hash: hash(key)) == held.contains(key), "step \(step)")
+                held.remove(key)
+            } else if table.find(key, hash: hash(key)) == nil {
+                table.insert(KeyWindow(key: key, layout: Self.layout), hash: hash(key))
+                held.insert(key)
+            }
+            if step % 500 == 0 || step == 5_999 {
+                #expect(table.count == held.count)
+                #expect(Set(table.values.map(\.key)) == held)
+                #expect(held.allSatisfy { key in table.find(key, hash: hash(key)).map { table[$0].key } == key })
+                #expect((0..<300).map { "k\($0)" }.filter { !held.contains($0) }.allSatisfy { table.find($0, hash: hash($0)) == nil })
+            }
+        }
+    }
+
     @Test("Distinct values with one hash count separately, in and out of the window")
     func distinctCounter() {
         var counter = DistinctCounter()

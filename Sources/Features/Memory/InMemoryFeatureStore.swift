@@ -315,13 +315,12 @@ public final class InMemoryFeatureStore: FeatureStore {
     /// so their next events start them afresh. A key the store does not hold costs one lookup.
     func forget(_ keys: [String], group: Int, plan: FeaturePlan) {
         _ = compiledPlan(for: plan)
-        var byShard: [Int: Set<String>] = [:]
-        for key in keys { byShard[Int(seededHash(key) % UInt64(shards.count)), default: []].insert(key) }
+        var byShard: [Int: [String]] = [:]
+        for key in keys { byShard[Int(seededHash(key) % UInt64(shards.count)), default: []].append(key) }
         for (s, keys) in byShard {
             shards[s].state.withLock { shard in
                 guard group < shard.tables.count else { return }
-                let held = keys.filter { shard.tables[group].find($0, hash: seededHash($0)) != nil }
-                if !held.isEmpty { shard.tables[group].removeAll { held.contains($0.key) } }
+                for key in keys { shard.tables[group].remove(key, hash: seededHash(key)) }
             }
         }
     }

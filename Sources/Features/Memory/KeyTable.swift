@@ -5,8 +5,8 @@
 /// Open addressing with linear probing over the hash's high bits (the low bits chose the shard).
 /// A slot holds the hash beside the window reference, so a probe costs one cache line, not two.
 /// The hash is Swift's per-process seeded `Hasher`, so customer-controlled keys (device ids, IPs)
-/// cannot be crafted to collide and degrade probing. Keys leave only in bulk (`removeAll(where:)`,
-/// which rebuilds), so there are no tombstones.
+/// cannot be crafted to collide and degrade probing. Keys leave one at a time by backward-shift
+/// deletion (`remove`) or in bulk (`removeAll(where:)`, which rebuilds), so there are no tombstones.
 ///
 /// A class owning a plain buffer rather than a struct around an `Array`: every (event, key) pair
 /// of a batch probes a table, and an array's buffer was retained and released around each probe.
@@ -99,6 +99,31 @@ final class KeyTable: @unchecked Sendable {
         if (count + 1) * 4 > capacity * 3 { rebuild(capacity: capacity * 2) { _ in true } }
         place(window, hash: hash)
         count += 1
+    }
+
+    /// Drops `key`'s window; false when the table does not hold it. Backward-shift deletion: the
+    /// windows after the freed slot whose probe passed it move back, so lookups stay correct
+    /// without tombstones, and the cost is the probe run's, not the table's. (The Redis store
+    /// forgets each entity it rebuilds from its log; with `removeAll` each batch of those scanned
+    /// and rebuilt the whole shard table.) Never shrinks: the sweep's `removeAll` does.
+    @discardableResult
+    func remove(_ key: String, hash: UInt64) -> Bool {
+        guard var hole = find(key, hash: hash) else { return false }
+        let mask = capacity &- 1
+        slots[hole] = Slot(hash: 0, window: nil)
+        var s = (hole &+ 1) & mask
+        while slots[s].window != nil {
+            // The window at s may fill the hole when the hole lies on its probe path, between its
+            // home slot and s (cyclically).
+            if (s &- home(slots[s].hash)) & mask >= (s &- hole) & mask {
+                slots[hole] = slots[s]
+                slots[s] = Slot(hash: 0, window: nil)
+                hole = s
+            }
+            s = (s &+ 1) & mask
+        }
+        count -= 1
+        return true
     }
 
     /// Drops every window the predicate selects; shrinks the table when it becomes sparse.
