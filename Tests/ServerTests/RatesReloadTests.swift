@@ -28,11 +28,12 @@ struct RatesReloadTests {
         let registry = PrometheusCollectorRegistry()
         let runtime = try EngineRuntime(
             configuration: configuration, withKafka: false, logger: Logger(label: "test"), metricsFactory: PrometheusExport.factory(for: registry))
-        func failures() -> String? {
+        func counter(_ name: String) -> String? {
             var text: [UInt8] = []
             registry.emit(into: &text)
-            return String(decoding: text, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("waqiti_rules_reload_failures_total ") }.map(String.init)
+            return String(decoding: text, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + " ") }.map(String.init)
         }
+        func failures() -> String? { counter("waqiti_rules_reload_failures_total") }
 
         try write(version: "rates-2", rates: Self.rates.replacingOccurrences(of: "1.08", with: "2.16"))
         guard case .rejected(let errors) = runtime.rules.checkNow() else { Issue.record("a rates change was applied"); return }
@@ -40,11 +41,14 @@ struct RatesReloadTests {
         #expect(runtime.engine.currentRules.label == "rates-1")
         #expect(runtime.rules.current.label == "rates-1")
         #expect(failures() == "waqiti_rules_reload_failures_total 1")
+        #expect(counter("waqiti_rules_reloads_total") == "waqiti_rules_reloads_total 0", "a refused set is not counted as reloaded")
         runtime.rules.checkNow()
         #expect(failures() == "waqiti_rules_reload_failures_total 1", "a refusal is counted once, not on every poll")
 
         try write(version: "rates-2", rates: Self.rates)
         #expect(runtime.rules.checkNow() == .reloaded(version: runtime.rules.current.version))
         #expect(runtime.engine.currentRules.label == "rates-2")
+        #expect(counter("waqiti_rules_reloads_total") == "waqiti_rules_reloads_total 1")
+        #expect(failures() == "waqiti_rules_reload_failures_total 1")
     }
 }

@@ -57,8 +57,7 @@ public final class EngineRuntime: Sendable {
         let metrics = EngineMetrics(factory: metricsFactory)
         let rules: EngineRules
         do {
-            let watcher = try RuleSetWatcher(loader: RuleSetLoader(rulesPath: configuration.rulesFile), logger: logger, metricsFactory: metricsFactory)
-            rules = EngineRules(watcher: watcher, rulesFile: configuration.rulesFile, logger: logger, metricsFactory: metricsFactory)
+            rules = try EngineRules(rulesFile: configuration.rulesFile, logger: logger, metricsFactory: metricsFactory)
         } catch {
             throw StartError.rules(error.lines.joined(separator: "\n"))
         }

@@ -12,9 +12,9 @@ import Darwin
 /// checks and compiles the new set on the watcher's task (never on the scoring path) and swaps it
 /// in atomically. Batches that already took `current` finish on the set they took.
 ///
-/// A file that does not compile is rejected: its errors are logged, `waqiti_rules_reload_failures_total`
-/// is incremented, and the last good set stays live. The same broken bytes are not retried until
-/// they change again.
+/// A file that does not compile, or a set the owner's `accept` check refuses, is rejected: its
+/// errors are logged, `waqiti_rules_reload_failures_total` is incremented, and the last good set
+/// stays live. The same bytes are not retried until they change again.
 ///
 /// `run()` has the shape of a swift-service-lifecycle `Service.run()`: it polls until cancelled.
 public final class RuleSetWatcher: Sendable {
@@ -37,18 +37,28 @@ public final class RuleSetWatcher: Sendable {
     private let logger: Logger
     private let reloads: Counter
     private let failures: Counter
+    /// The set loaded at start, for `accept`.
+    private let initial: RuleSet
+    private let accept: @Sendable (_ candidate: RuleSet, _ initial: RuleSet) -> [String]?
 
     /// Loads the initial set; a broken initial file is an error (there is no last good set yet).
+    ///
+    /// - Parameter accept: a reloaded set's last check, against the set loaded at start: nil
+    ///   takes it, errors reject it as a compile error would (the engine refuses new exchange
+    ///   rates, which its feature stores cannot take while running).
     public init(
         loader: RuleSetLoader, pollInterval: Duration = .milliseconds(500),
-        logger: Logger = Logger(label: "waqiti.rules"), metricsFactory: MetricsFactory = MetricsSystem.factory
+        logger: Logger = Logger(label: "waqiti.rules"), metricsFactory: MetricsFactory = MetricsSystem.factory,
+        accept: @escaping @Sendable (_ candidate: RuleSet, _ initial: RuleSet) -> [String]? = { _, _ in nil }
     ) throws(RuleSetLoader.LoadError) {
         self.loader = loader
+        self.accept = accept
         self.pollInterval = pollInterval
         self.logger = logger
         self.reloads = Counter(label: "waqiti_rules_reloads_total", dimensions: [], factory: metricsFactory)
         self.failures = Counter(label: "waqiti_rules_reload_failures_total", dimensions: [], factory: metricsFactory)
         let ruleSet = try loader.load()
+        self.initial = ruleSet
         self.state = Mutex(State(ruleSet: ruleSet, stamps: RuleSetWatcher.stamps(RuleSetWatcher.watchedFiles(loader)(ruleSet))))
         logger.info("rules loaded", metadata: ["rules_version": "\(ruleSet.version)", "rules": "\(ruleSet.ruleNames.count)"])
     }
@@ -76,7 +86,13 @@ public final class RuleSetWatcher: Sendable {
         do {
             let ruleSet = try loader.load()
             loaded = ruleSet
-            outcome = ruleSet.contentHash == old.contentHash ? .unchanged : .reloaded(version: ruleSet.version)
+            if ruleSet.contentHash == old.contentHash {
+                outcome = .unchanged
+            } else if let errors = accept(ruleSet, initial) {
+                outcome = .rejected(errors: errors)
+            } else {
+                outcome = .reloaded(version: ruleSet.version)
+            }
         } catch {
             loaded = nil
             outcome = .rejected(errors: error.lines)
