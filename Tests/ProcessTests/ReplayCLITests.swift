@@ -1,4 +1,5 @@
 import Foundation
+import Kafka
 import Testing
 import LocalStackSupport
 
@@ -81,5 +82,38 @@ struct ReplayCLITests {
         let small = try await Self.decisions(events, "small-batches.jsonl", ["--batch-size", "5"])
         let large = try await Self.decisions(events, "default-batches.jsonl", [])
         #expect(small == large)
+    }
+
+    /// `waqiti replay --kafka-from 1000` on a topic of 50 records stalled 30 s and failed ("Kafka
+    /// replay stalled"): a partition read from past its end never reports its end.
+    @Test("--kafka-from past every partition's end replays nothing and exits 0 at once; --kafka-to before --kafka-from is refused", .timeLimit(.minutes(2)))
+    func kafkaFromPastTheEnd() async throws {
+        let brokers = try LocalStack.required("WAQITI_KAFKA_BROKERS")
+        let client = KafkaClientConfiguration(brokers: brokers, clientID: "waqiti-replay-cli-tests")
+        let topic = LocalStack.uniqueName("replay-cli-past-end")
+        #expect(try KafkaAdmin(configuration: client).createTopic(topic, partitions: 3))
+        let messages = (0..<50).map { index in
+            KafkaProducerMessage(topic: topic, key: Array("a\(index % 7)".utf8), value: Array(Self.event.replacingOccurrences(of: #""p-1""#, with: #""p-\#(index)""#).utf8))
+        }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
+        #expect(try await producer.send(messages).count == 50)
+        try producer.close()
+        let folder = try ProcessEnvironment.temporaryDirectory("replay-cli-kafka")
+        func replay(_ bounds: [String]) async throws -> (result: CommandResult, decisions: Int) {
+            let out = folder.appendingPathComponent("decisions-\(bounds.joined(separator: "-")).jsonl").path
+            // Under the 30 s a stall takes to be reported: a regression fails, it does not pass late.
+            let result = try await WaqitiProcess.run(["replay", "--kafka-topic", topic, "--kafka-brokers", brokers, "--rules", "rules/default.rules", "--quiet", "--decisions-out", out] + bounds, timeout: .seconds(20))
+            let decisions = (try? String(contentsOfFile: out, encoding: .utf8))?.split(separator: "\n").count ?? 0
+            return (result, decisions)
+        }
+        let past = try await replay(["--kafka-from", "1000"])
+        #expect(past.result.status == 0, "\(past.result.stderr)")
+        #expect(past.decisions == 0)
+        let all = try await replay(["--kafka-from", "0"])
+        #expect(all.result.status == 0, "\(all.result.stderr)")
+        #expect(all.decisions == 50)
+        let inverted = try await replay(["--kafka-from", "3", "--kafka-to", "2"])
+        #expect(inverted.result.status == 1)
+        #expect(inverted.result.stderr == "Error: --kafka-to (offset 2) is before --kafka-from (offset 3): nothing to replay\n")
     }
 }

@@ -129,6 +129,17 @@ public final class KafkaConsumer: Sendable {
         return (low, high)
     }
 
+    /// The partition's high watermark as the last fetch response for it gave it
+    /// (`rd_kafka_get_watermark_offsets`: no broker round trip), nil before any fetch response
+    /// for it. Unlike `watermarks(topic:partition:)` (ListOffsets), it is exact on Tansu 0.6.
+    public func fetchedHighWatermark(topic: String, partition: Int32) -> Int64? {
+        guard !client.isDestroyed else { return nil }
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let code = rd_kafka_get_watermark_offsets(client.handle, topic, partition, &low, &high)
+        return code == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
     /// Where each partition ends (`.end`: its high watermark, one past the last offset) or starts
     /// (`.start`: its low watermark), for many partitions of a topic in one ListOffsets round trip
     /// per leader (`watermarks(topic:partition:)` asks for one partition, both ends). Tansu 0.6

@@ -25,9 +25,16 @@ public enum KafkaReplayBound: Sendable, Hashable {
 /// partition's end-of-partition event (the fetch's high watermark, exact on Tansu and Kafka), an
 /// `.offset` end is that offset, and a `.time` end is the first record whose timestamp is at or
 /// after it (the definition of offsets-for-times) or the end of the partition, whichever comes
-/// first. A `.time` start still seeks with offsets-for-times, which may only point earlier than
-/// the first record in range (a batch start); records before the start time are skipped by their
-/// own timestamp, so the interval is exact either way.
+/// first. A start past the end of a partition is seen the same way, from the high watermark of the
+/// fetch responses (never ListOffsets'): librdkafka reports the end of a partition only when its
+/// fetch position *equals* the high watermark, so a partition read from beyond its end never
+/// reports one (Tansu answers such fetches empty, without an out-of-range error; Kafka answers
+/// out of range, and `auto.offset.reset` refetches from the first record, whose end-of-partition
+/// then comes below the start). Such a partition, unless its end is an `.offset` (which a live
+/// topic may still reach), has nothing in range and is finished. A `.time` start still seeks with
+/// offsets-for-times, which may only point earlier than the first record in range (a batch
+/// start); records before the start time are skipped by their own timestamp, so the interval is
+/// exact either way.
 public final class KafkaReplaySource {
     public struct Options: Sendable {
         public var client: KafkaClientConfiguration
@@ -56,6 +63,8 @@ public final class KafkaReplaySource {
         /// The exclusive end offset, when the bound is an offset.
         public var end: Int64?
         public var finished = false
+        /// The partition's high watermark as the last fetch response gave it, once one did.
+        public var fetchedEnd: Int64?
     }
 
     /// A replay that cannot make progress, naming the partitions that are short of their end.
@@ -68,8 +77,26 @@ public final class KafkaReplaySource {
             let parts = waiting.keys.sorted().map { partition in
                 let progress = waiting[partition]!
                 return "\(topic)[\(partition)] at offset \(progress.next) " + (progress.end.map { "of \($0)" } ?? "(its end not reported yet)")
+                    + (progress.fetchedEnd.map { " (the partition ends at \($0))" } ?? "")
             }
             return "Kafka replay stalled: nothing received for \(idle) while \(parts.joined(separator: ", ")) had not reached its end; check the broker, or give --kafka-to offsets that exist"
+        }
+    }
+
+    /// Bounds of one kind with the end before the start.
+    public struct InvertedBounds: Error, CustomStringConvertible {
+        public var from: KafkaReplayBound
+        public var to: KafkaReplayBound
+
+        public var description: String {
+            func text(_ bound: KafkaReplayBound) -> String {
+                switch bound {
+                case .edge: "the edge"
+                case .offset(let offset): "offset \(offset)"
+                case .time(let time): "\(time)"
+                }
+            }
+            return "--kafka-to (\(text(to))) is before --kafka-from (\(text(from))): nothing to replay"
         }
     }
 
@@ -82,6 +109,11 @@ public final class KafkaReplaySource {
     private let toTime: Int64?
 
     public init(options: Options) throws {
+        switch (options.from, options.to) {
+        case (.offset(let from), .offset(let to)) where to < from: throw InvertedBounds(from: options.from, to: options.to)
+        case (.time(let from), .time(let to)) where to < from: throw InvertedBounds(from: options.from, to: options.to)
+        default: break
+        }
         self.options = options
         var configuration = KafkaConsumerConfiguration(client: options.client, groupID: nil)
         configuration.reportPartitionEOF = true
@@ -146,6 +178,7 @@ public final class KafkaReplaySource {
                 reachedEnd(partition.partition, at: offset)
                 ends += 1
             }
+            ends += finishStartsPastTheEnd()
             if batch.messages.isEmpty && ends == 0 {
                 if !released.isEmpty { break }
                 if ContinuousClock.now - lastArrival > options.idleTimeout {
@@ -187,11 +220,27 @@ public final class KafkaReplaySource {
 
     /// The broker reported the end of `partition` at `offset` (the next offset to be written):
     /// every record before it has been delivered. An `.offset` end further on is still waited for
-    /// (a live topic may reach it); any other end is reached.
+    /// (a live topic may reach it); any other end is reached, even one below the start (Kafka's
+    /// answer to a start past the end: out of range, refetched from the first record).
     private func reachedEnd(_ partition: Int32, at offset: Int64) {
-        guard let state = progress[partition], !state.finished, offset >= state.next else { return }
+        guard let state = progress[partition], !state.finished else { return }
         if let end = state.end, offset < end { return }
         finish(partition)
+    }
+
+    /// Finishes the partitions whose fetched high watermark is below their next offset: read
+    /// from beyond their end, they never report one. Returns how many it finished.
+    private func finishStartsPastTheEnd() -> Int {
+        var finished = 0
+        for (partition, state) in progress where !state.finished {
+            guard let high = consumer.fetchedHighWatermark(topic: options.topic, partition: partition) else { continue }
+            progress[partition]!.fetchedEnd = high
+            if state.end == nil, high < state.next {
+                finish(partition)
+                finished += 1
+            }
+        }
+        return finished
     }
 
     private func finish(_ partition: Int32) {
