@@ -2,6 +2,7 @@ import Engine
 import Model
 import Rules
 import Features
+import Simulation
 import FraudCore
 import Logging
 import Synchronization
@@ -25,7 +26,7 @@ private func makeEngine(
     components: Swappable<Components>,
     local: CountingStore = CountingStore(), shared: CountingStore? = nil,
     policy: DegradedPolicy = .reviewAbove(usd: 1000), probeInterval: Duration = .zero,
-    stateChanges: Swappable<[SharedStoreState]> = Swappable([])
+    stateChanges: Swappable<[SharedStoreState]> = Swappable([]), cacheCapacity: Int = 100
 ) -> DecisionEngine {
     let router = FeatureRouter(
         local: local, shared: shared, storeOf: { _ in .redis }, probeInterval: probeInterval,
@@ -33,7 +34,7 @@ private func makeEngine(
     )
     return DecisionEngine(
         rules: { components.value.rules }, model: { components.value.model }, features: router,
-        cache: InMemoryDecisionCache(capacity: 100), degradedPolicy: policy, wallClock: { decidedAt }
+        cache: InMemoryDecisionCache(capacity: cacheCapacity), degradedPolicy: policy, wallClock: { decidedAt }
     )
 }
 
@@ -256,6 +257,92 @@ struct DegradedModeTests {
     func unknownRateReviews() {
         let amount = Money(minorUnits: 1, currency: Currency("ZAR")!)
         #expect(DegradedPolicy.reviewAbove(usd: 1000).adjust(.approve, amount: amount, rates: .builtIn) == .review)
+    }
+}
+
+/// `waqiti replay --workers 2`'s loop: batch n + 1 is prepared (its payments looked up, its
+/// windows updated) while batch n is finished (scored, remembered); `prepareFirst[n]` says
+/// whether batch n + 1's `prepare` ran before batch n's `finish` or after it (a lock-step stand-in
+/// for the two threads' timing, both orders of which happen).
+private func decideOverlapped(_ batches: [[PaymentEvent]], engine: DecisionEngine, prepareFirst: [Bool]) async throws -> [[Decision]] {
+    var results: [[Decision]] = []
+    var prepared = try await engine.prepare(batches[0])
+    for n in batches.indices {
+        let following = n + 1 < batches.count
+        var next: PreparedBatch?
+        if following && prepareFirst[n] { next = try await engine.prepare(batches[n + 1], inFlight: Set(batches[n].map(\.paymentID))) }
+        results.append(await engine.finish(prepared))
+        if following && !prepareFirst[n] { next = try await engine.prepare(batches[n + 1]) }
+        if let next { prepared = next }
+    }
+    return results
+}
+
+/// Decisions as the replay writes them: no wall-clock latency.
+private func reproducible(_ batches: [[Decision]]) -> [[Decision]] {
+    batches.map { $0.map { var decision = $0; decision.latencyMicros = 0; return decision } }
+}
+
+@Suite("DecisionEngine, overlapped batches")
+struct OverlappedBatchTests {
+    private static func sequential(_ batches: [[PaymentEvent]], capacity: Int) async throws -> (decisions: [[Decision]], calls: [[String]]) {
+        let local = CountingStore()
+        let engine = makeEngine(components: Swappable(try .standard()), local: local, cacheCapacity: capacity)
+        var decisions: [[Decision]] = []
+        for batch in batches { decisions.append(try await engine.decide(batch)) }
+        return (reproducible(decisions), local.calls.map(\.paymentIDs))
+    }
+
+    private static func overlapped(_ batches: [[PaymentEvent]], capacity: Int, prepareFirst: [Bool]) async throws -> (decisions: [[Decision]], calls: [[String]]) {
+        let local = CountingStore()
+        let engine = makeEngine(components: Swappable(try .standard()), local: local, cacheCapacity: capacity)
+        let decisions = try await decideOverlapped(batches, engine: engine, prepareFirst: prepareFirst)
+        return (reproducible(decisions), local.calls.map(\.paymentIDs))
+    }
+
+    /// The engine's precondition "payment p was in flight but its decision is not remembered"
+    /// stopped this run: p, decided first and so the oldest in a full cache of four, is found
+    /// by batch B's prepare just before batch A's finish pushes it out; batch C carries p too,
+    /// waits for B, and B had answered p from the cache without remembering it again.
+    @Test("a payment at the cache's horizon, redelivered in consecutive batches, is decided as on one thread")
+    func horizonRedeliveryAcrossOverlappedBatches() async throws {
+        let batches = [
+            [payment("p")], [payment("a1"), payment("a2"), payment("a3")],
+            [payment("x1")], [payment("p"), payment("y1")], [payment("p"), payment("z1")],
+        ]
+        let prepareFirst = [false, false, true, true, true]
+        let one = try await Self.sequential(batches, capacity: 4)
+        let two = try await Self.overlapped(batches, capacity: 4, prepareFirst: prepareFirst)
+        #expect(two.decisions == one.decisions)
+        #expect(two.calls == one.calls, "the same events reach the windows")
+        // One thread: x1 pushed p out, so B decides p anew and C gets B's decision.
+        #expect(one.calls[3] == ["p", "y1"])
+        #expect(one.decisions[4][0] == one.decisions[3][0])
+        #expect(one.decisions[3][0] != one.decisions[0][0])
+    }
+
+    @Test("redeliveries at every distance, caches from below one batch to many, both timings: the decisions and windows of one thread", arguments: [3, 5, 8, 13, 40])
+    func matchesOneThread(capacity: Int) async throws {
+        var generator = SimulationRandom(seed: UInt64(capacity))
+        var firstDeliveries: [PaymentEvent] = []
+        var events: [PaymentEvent] = []
+        for _ in 0..<240 {
+            // A new payment, or one of the last 30 again (some of them copies in one batch).
+            if firstDeliveries.isEmpty || generator.next() % 3 != 0 {
+                firstDeliveries.append(payment("p\(firstDeliveries.count)", card: "card-\(generator.next() % 4)"))
+                events.append(firstDeliveries.last!)
+            } else {
+                events.append(firstDeliveries[firstDeliveries.count - 1 - Int(generator.next() % UInt64(min(30, firstDeliveries.count)))])
+            }
+        }
+        let batches = stride(from: 0, to: events.count, by: 4).map { Array(events[$0..<min($0 + 4, events.count)]) }
+        let one = try await Self.sequential(batches, capacity: capacity)
+        for pattern in 0..<3 {
+            let prepareFirst = batches.indices.map { _ in pattern == 2 ? generator.next() % 2 == 0 : pattern == 0 }
+            let two = try await Self.overlapped(batches, capacity: capacity, prepareFirst: prepareFirst)
+            #expect(two.decisions == one.decisions, "capacity \(capacity), pattern \(pattern)")
+            #expect(two.calls == one.calls, "capacity \(capacity), pattern \(pattern)")
+        }
     }
 }
 

@@ -11,6 +11,22 @@ public protocol DecisionCache: Sendable {
     /// another instance) remembered first. Publishing the standing decision is what makes a
     /// payment decided twice at once still get one answer.
     func remember(_ decisions: [Decision]) async -> [Decision]
+    /// Announces that a later `remember(_:reserved: count)` will remember `count` decisions of
+    /// payments not remembered now (`DecisionEngine.prepare` of a batch finished later). A cache
+    /// that forgets in insertion order answers lookups meanwhile as it will once they are
+    /// remembered, so what a batch prepared in between finds does not depend on whether the one
+    /// before it has finished. Returns how many of the `count` it will still hold right after
+    /// they are remembered (the last ones remembered; all of them unless `count` exceeds the
+    /// capacity).
+    func reserve(_ count: Int) async -> Int
+    /// `remember`, fulfilling a reservation of `reserved` decisions.
+    func remember(_ decisions: [Decision], reserved: Int) async -> [Decision]
+}
+
+extension DecisionCache {
+    /// A cache without a capacity, or forgetting by time (Redis): nothing to foresee.
+    public func reserve(_ count: Int) async -> Int { count }
+    public func remember(_ decisions: [Decision], reserved: Int) async -> [Decision] { await remember(decisions) }
 }
 
 /// A bounded in-process decision cache: the oldest decision is forgotten first once `capacity`
@@ -27,6 +43,16 @@ public final class InMemoryDecisionCache: DecisionCache {
         /// The remembered decisions in insertion order; a ring once `capacity` is reached.
         var ring: DecisionRing
         var next = 0
+        /// Decisions ever added to the ring: the one in slot s was the `serial(of: s)`-th.
+        var inserted = 0
+        /// Decisions announced by `reserve` and not remembered yet.
+        var reserved = 0
+
+        /// The insertion number of the decision in `slot`: slots are written in order, round and
+        /// round once the ring is full.
+        func serial(of slot: Int, capacity: Int) -> Int {
+            inserted - 1 - (inserted - 1 - slot) % capacity
+        }
     }
 
     public let capacity: Int
@@ -56,13 +82,27 @@ public final class InMemoryDecisionCache: DecisionCache {
     public func decisions(for paymentIDs: [String]) async -> [Decision?] {
         state.withLock { state in
             let hashes = state.index.hashesPrefetched(paymentIDs)
+            // With decisions reserved, the ones they will evict count as forgotten already: the
+            // answer is the one the lookup gets once the reserved ones are remembered.
+            let oldestKept = state.reserved == 0 ? nil : state.inserted + state.reserved - capacity
             return paymentIDs.indices.map { i in
-                state.index.find(paymentIDs[i], hash: hashes[i], in: state.ring).found.map { state.ring[$0] }
+                guard let slot = state.index.find(paymentIDs[i], hash: hashes[i], in: state.ring).found else { return nil }
+                if let oldestKept, state.serial(of: slot, capacity: capacity) < oldestKept { return nil }
+                return state.ring[slot]
             }
         }
     }
 
+    public func reserve(_ count: Int) async -> Int {
+        state.withLock { $0.reserved += count }
+        return min(count, capacity)
+    }
+
     public func remember(_ decisions: [Decision]) async -> [Decision] {
+        await remember(decisions, reserved: 0)
+    }
+
+    public func remember(_ decisions: [Decision], reserved: Int) async -> [Decision] {
         // Returned as given unless some payment was already decided (a copy only then). The
         // replacements are collected rather than written into a copy as they are found: the
         // optimizer hoists a loop's copy-on-write check out of the loop, which copied every batch.
@@ -89,7 +129,9 @@ public final class InMemoryDecisionCache: DecisionCache {
                     state.index.insert(hash: hash, slot: slot, at: nil)
                     state.next = (slot + 1) % capacity
                 }
+                state.inserted += 1
             }
+            state.reserved = max(0, state.reserved - reserved)
         }
         guard !remembered.isEmpty else { return decisions }
         var standing = decisions

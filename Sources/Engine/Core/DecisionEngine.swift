@@ -30,6 +30,8 @@ public final class DecisionEngine: Sendable {
     /// faults of `waqiti serve` in the engine bench's drain (perf record -e cpu-clock -a -g of
     /// `waqiti-bench engine --only throughput --events 100000 --runs 1 --stores memory`).
     private let featureBuffers = BufferPool<Double>(keeping: 4)
+    /// The handoffs of the batches `prepare`d and not finished yet, oldest first.
+    private let unfinished = Mutex<[Handoff]>([])
 
     public init(
         rules: @escaping @Sendable () -> RuleSet,
@@ -68,30 +70,52 @@ public final class DecisionEngine: Sendable {
     /// - Throws: only what the local feature store throws (a bug); Redis failures degrade instead.
     public func decide(_ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now) async throws -> [Decision] {
         guard !events.isEmpty else { return [] }
-        return await finish(try await prepare(events, mode: mode, receivedAt: receivedAt))
+        return await finish(try await prepare(events, mode: mode, receivedAt: receivedAt, overlapping: false))
     }
 
     /// The first half of `decide`: remembered decisions are looked up and every other event's
     /// features computed (its windows updated). `finish` scores the batch. A replay that has
     /// cores to spare computes batch n + 1's features while batch n is scored and written.
     ///
-    /// - Parameter inFlight: payment ids of a batch prepared before this one and not finished
-    ///   yet. Their events here are neither scored nor added to any window: `finish` answers them
-    ///   with the decision that batch remembers, as if it had finished first. So the decisions
-    ///   (and the windows) are the same whether batches overlap or not.
+    /// Every batch is decided as if the ones prepared before it had finished first, so the
+    /// decisions (and the windows) are the same whether batches overlap or not:
+    /// - a payment that an unfinished batch scores is neither scored nor added to any window
+    ///   here: `finish` answers it with that batch's decision, handed over directly (`Handoff`),
+    ///   not read back from the bounded cache, which may have forgotten it by then;
+    /// - the unfinished batches' decisions are reserved in the cache (`DecisionCache.reserve`),
+    ///   so a payment they will push out of it counts as forgotten already, whether or not they
+    ///   have pushed it out yet (one thread decides it anew; so does this).
+    ///
+    /// Batches must finish in the order they were prepared, and every prepared batch must finish.
+    ///
+    /// - Parameter inFlight: payment ids of the batch prepared before this one and not finished
+    ///   yet; no longer read. The engine keeps track of its unfinished batches itself, and waits
+    ///   only for the payments they score: one such a batch answered from the cache may have been
+    ///   pushed out of it since, and is then decided anew here, as on one thread.
     public func prepare(
         _ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now, inFlight: Set<String> = []
     ) async throws -> PreparedBatch {
+        try await prepare(events, mode: mode, receivedAt: receivedAt, overlapping: true)
+    }
+
+    /// `overlapping`: the batch may be finished after the next one is prepared (public `prepare`),
+    /// so it reserves its decisions and hands them over; `decide` finishes at once.
+    private func prepare(_ events: [PaymentEvent], mode: StoreMode, receivedAt: ContinuousClock.Instant, overlapping: Bool) async throws -> PreparedBatch {
         let rules = rules()
         let model = model()
         var batch = PreparedBatch(events: events, rules: rules, model: model, binding: binder.binding(rules: rules, model: model), mode: mode, receivedAt: receivedAt)
         guard !events.isEmpty else { return batch }
 
+        // Read before the cache: a batch that finishes in between has remembered its decisions
+        // before it leaves this list, so each of its payments is found in one or the other.
+        let pending = unfinished.withLock { $0 }
         batch.decisions = await cache.decisions(for: events.map(\.paymentID))
         var settled = batch.decisions.map { $0 != nil }
-        if !inFlight.isEmpty {
-            for index in events.indices where !settled[index] && inFlight.contains(events[index].paymentID) {
-                batch.waiting.append(index)
+        if !pending.isEmpty {
+            for index in events.indices where !settled[index] {
+                let paymentID = events[index].paymentID
+                guard let handoff = pending.last(where: { $0.paymentIDs.contains(paymentID) }) else { continue }
+                batch.waiting.append((index, handoff))
                 settled[index] = true
             }
         }
@@ -117,6 +141,15 @@ public final class DecisionEngine: Sendable {
         batch.values = values
         batch.modelStart = ContinuousClock.now
         metrics.record(.features, batch.modelStart - featuresStart)
+        if overlapping && mode == .update {
+            // The cache holds the last `kept` of them right after they are remembered; the
+            // others are decided anew by a later batch, as on one thread.
+            let kept = await cache.reserve(batch.fresh.count)
+            let handoff = Handoff(paymentIDs: Set(batch.fresh.suffix(kept).map { events[$0].paymentID }))
+            batch.reserved = batch.fresh.count
+            batch.handoff = handoff
+            unfinished.withLock { $0.append(handoff) }
+        }
         return batch
     }
 
@@ -124,13 +157,14 @@ public final class DecisionEngine: Sendable {
     /// decisions are remembered. Batches must finish in the order they were prepared.
     public func finish(_ prepared: PreparedBatch) async -> [Decision] {
         var decisions = prepared.decisions
-        if !prepared.waiting.isEmpty {
-            let answered = await cache.decisions(for: prepared.waiting.map { prepared.events[$0].paymentID })
-            for (index, decision) in zip(prepared.waiting, answered) {
-                // The batch in flight remembered it; the cache holds far more than two batches.
-                precondition(decision != nil, "payment \(prepared.events[index].paymentID) was in flight but its decision is not remembered")
-                decisions[index] = decision
+        for (index, handoff) in prepared.waiting {
+            let paymentID = prepared.events[index].paymentID
+            // Filled by the batch that scored it, which finished before this one (the caller's
+            // contract, not the input's: no cache capacity or timing can break it).
+            guard let decision = handoff.decision(for: paymentID) else {
+                preconditionFailure("payment \(paymentID) waits for a batch prepared earlier that has not finished: batches must finish in the order they were prepared")
             }
+            decisions[index] = decision
         }
         guard !prepared.fresh.isEmpty else { return decisions.map { $0! } }
         defer { featureBuffers.give(prepared.values) }
@@ -179,7 +213,11 @@ public final class DecisionEngine: Sendable {
 
         // Another instance (or a concurrent HTTP call) may have decided the same payment first;
         // its decision stands and is the one returned, so a payment never gets two answers.
-        if prepared.mode == .update { made = await cache.remember(made) }
+        if prepared.mode == .update { made = await cache.remember(made, reserved: prepared.reserved) }
+        if let handoff = prepared.handoff {
+            handoff.fill(made)
+            unfinished.withLock { $0.removeAll { $0 === handoff } }
+        }
         metrics.recordDecisions(made)
         // Every event fresh and distinct (the usual batch): the decisions are the answer as made.
         if prepared.fresh.count == prepared.events.count { return made }
@@ -224,8 +262,13 @@ public struct PreparedBatch: Sendable {
     let receivedAt: ContinuousClock.Instant
     /// Remembered before this batch (nil for the others).
     var decisions: [Decision?] = []
-    /// Events whose payment a batch in flight decides (`prepare`'s `inFlight`).
-    var waiting: [Int] = []
+    /// Events whose payment a batch prepared earlier and not finished scores, with the handoff
+    /// that batch's `finish` fills.
+    var waiting: [(index: Int, from: Handoff)] = []
+    /// This batch's decisions for the next batches (public `prepare`, `.update` only).
+    var handoff: Handoff?
+    /// Decisions reserved in the cache (`DecisionCache.reserve`): the fresh events' count.
+    var reserved = 0
     /// See `BatchDuplicates.firstOccurrences`.
     var firstIndex: [Int]?
     /// The events scored: the first occurrence of each payment neither remembered nor waiting.
@@ -246,4 +289,28 @@ public struct PreparedBatch: Sendable {
 
     /// The fresh events, in batch order.
     var scored: [PaymentEvent] { fresh.count == events.count ? events : fresh.map { events[$0] } }
+}
+
+/// The decisions an unfinished batch makes, for the batches prepared after it that carry the
+/// same payments: filled by its `finish`, read by theirs.
+final class Handoff: Sendable {
+    /// The payments the batch scores that the cache will still hold once it has remembered them.
+    let paymentIDs: Set<String>
+    private let decisions = Mutex<[String: Decision]?>(nil)
+
+    init(paymentIDs: Set<String>) {
+        self.paymentIDs = paymentIDs
+    }
+
+    func fill(_ made: [Decision]) {
+        var byPayment: [String: Decision] = [:]
+        byPayment.reserveCapacity(paymentIDs.count)
+        for decision in made where paymentIDs.contains(decision.paymentID) { byPayment[decision.paymentID] = decision }
+        decisions.withLock { $0 = byPayment }
+    }
+
+    /// Nil until the batch has finished.
+    func decision(for paymentID: String) -> Decision? {
+        decisions.withLock { $0?[paymentID] }
+    }
 }
