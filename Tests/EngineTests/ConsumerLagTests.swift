@@ -70,6 +70,23 @@ struct ConsumerLagTests {
         #expect(offsets.calls.withLock { $0 } == ["ends [0, 1, 3, 4]", "committed [3, 4]", "starts [4]"])
     }
 
+    /// A poll lists the batch's rebalance events ahead of its messages: here p1's messages were
+    /// read before p1 was revoked, and p2 was revoked and assigned again. p1 came back from its
+    /// messages' offsets and its lag (99 − 8) stayed published on an instance that no longer owned it.
+    @Test("a partition revoked in a batch is not put back by that batch's messages read before the revocation")
+    func revokedWithItsMessagesInTheBatch() {
+        let positions = PartitionPositions()
+        positions.apply(batch([.assigned([partition(0), partition(1), partition(2)])], offsets: [(1, 3), (2, 5)]))
+        positions.apply(batch([.revoked([partition(1), partition(2)]), .assigned([partition(2)])], offsets: [(0, 4), (1, 6), (1, 7), (2, 6)]))
+        #expect(positions.snapshot.map(\.partition.partition) == [0, 2])
+        #expect(positions.snapshot.map(\.next) == [5, nil], "p2 assigned again: unread until its next messages")
+        let offsets = FakeOffsets(marks: [partition(0): (0, 9), partition(1): (0, 99), partition(2): (0, 12)], commits: [partition(2): 7])
+        let monitor = ConsumerLagMonitor(positions: positions, offsets: offsets, metrics: EngineMetrics(), logger: Logger(label: "test"))
+        #expect(monitor.measure().map { [$0.partition.partition, Int32($0.lag)] } == [[0, 4], [2, 5]])
+        positions.apply(batch([], offsets: [(2, 9)]))
+        #expect(positions.snapshot.map(\.next) == [5, 10])
+    }
+
     @Test("a broker that does not answer keeps the last measured values")
     func keepsLastValues() {
         let positions = PartitionPositions()

@@ -11,19 +11,33 @@ public final class PartitionPositions: Sendable {
 
     public init() {}
 
+    /// The batch's rebalance events in order, then its messages' read positions, except for the
+    /// partitions the batch revokes.
+    ///
+    /// A batch lists its rebalance events ahead of its messages (`KafkaConsumer`'s poll drains
+    /// them after the messages and puts them first), not where they happened among them, so a
+    /// revoked partition's messages read before the revocation come after it here. Their offsets
+    /// used to put the partition back, and its `waqiti_consumer_lag_messages` gauge then grew for
+    /// good on an instance that no longer owned it. Such a partition is left as the events leave
+    /// it: gone, or, assigned again in the same batch, unread (its lag counts from the group's
+    /// committed offset until the next batch's messages).
     public func apply(_ batch: KafkaConsumerBatch) {
         guard !batch.isEmpty else { return }
         let next = batch.messages.isEmpty ? [] : batch.nextOffsets
         positions.withLock { positions in
+            var revoked: Set<KafkaTopicPartition> = []
             for event in batch.events {
                 switch event {
                 case .assigned(let partitions): for partition in partitions where positions[partition] == nil { positions[partition] = .some(nil) }
-                case .revoked(let partitions): for partition in partitions { positions[partition] = nil }
+                case .revoked(let partitions):
+                    for partition in partitions { positions[partition] = nil }
+                    revoked.formUnion(partitions)
                 case .partitionEOF, .error, .commitFailed: break
                 }
             }
             for offset in next {
                 let partition = KafkaTopicPartition(topic: offset.topic, partition: offset.partition)
+                guard !revoked.contains(partition) else { continue }
                 positions[partition] = max((positions[partition] ?? nil) ?? 0, offset.offset)
             }
         }
