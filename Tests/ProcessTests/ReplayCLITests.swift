@@ -66,7 +66,7 @@ struct ReplayCLITests {
         let (events, _) = try Self.folder("replay-cli-dedup", rules: "")
         let result = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--workers", "2", "--dedup-capacity", "32"])
         #expect(result.status == 64)
-        #expect(result.stderr.hasPrefix("Error: --dedup-capacity 32 is below twice --batch-size 512: the engine must still remember the decisions of the two batches before the one it decides (give --dedup-capacity 1024 or more, or a smaller --batch-size)\n"), "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("Error: --dedup-capacity 32 is below twice --batch-size 512: a redelivery within a batch or two of its first delivery must be remembered however the batches split, or the decisions would depend on --batch-size (give --dedup-capacity 1024 or more, or a smaller --batch-size)\n"), "\(result.stderr)")
         let small = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--batch-size", "5", "--dedup-capacity", "9"])
         #expect(small.status == 64)
         #expect(small.stderr.hasPrefix("Error: --dedup-capacity 9 is below twice --batch-size 5"), "\(small.stderr)")

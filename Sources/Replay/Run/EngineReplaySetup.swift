@@ -95,15 +95,11 @@ public struct EngineReplaySetup: Sendable {
     }
 
     /// The smallest decision cache a replay with batches of `batchSize` events may use: two
-    /// batches. With `--workers` ≥ 2, batch n + 1 is prepared while batch n is finished, and an
-    /// event of batch n + 1 whose payment is in batch n is answered, once batch n is done, from
-    /// the cache (`DecisionEngine.prepare`'s `inFlight`; `finish` stops the process if the
-    /// decision is gone). That payment may have been remembered by batch n − 1 (a payment
-    /// delivered in three consecutive batches), and batches n − 1 and n remember at most
-    /// `batchSize` decisions each, so a cache of two batches still holds it; with fewer, the
-    /// engine's precondition failed (`--dedup-capacity 32 --workers 2`). On one thread a cache
-    /// smaller than a batch also made the decisions depend on `--batch-size`: a redelivery a few
-    /// events later was answered from the cache within one batch and decided anew across two.
+    /// batches. A cache smaller than a batch made the decisions depend on `--batch-size`: a
+    /// redelivery a few events later was answered from the cache within one batch and decided
+    /// anew across two. Two batches keep a redelivery within a batch or two of its first delivery
+    /// remembered however the batches split. (`--workers` ≥ 2 no longer depends on it: the engine
+    /// hands batch n's decisions to batch n + 1 directly, `DecisionEngine.prepare`.)
     public static func minimumDedupCapacity(batchSize: Int) -> Int { 2 * batchSize }
 
     /// Every feature the replay computes: the extra features first (their columns stay put for

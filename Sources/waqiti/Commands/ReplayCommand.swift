@@ -70,7 +70,7 @@ struct ReplayCommand: AsyncParsableCommand {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
         let minimumCapacity = EngineReplaySetup.minimumDedupCapacity(batchSize: batchSize)
         if backtest.isEnabled, backtest.dedupCapacity >= 1, backtest.dedupCapacity < minimumCapacity {
-            throw ValidationError("--dedup-capacity \(backtest.dedupCapacity) is below twice --batch-size \(batchSize): the engine must still remember the decisions of the two batches before the one it decides (give --dedup-capacity \(minimumCapacity) or more, or a smaller --batch-size)")
+            throw ValidationError("--dedup-capacity \(backtest.dedupCapacity) is below twice --batch-size \(batchSize): a redelivery within a batch or two of its first delivery must be remembered however the batches split, or the decisions would depend on --batch-size (give --dedup-capacity \(minimumCapacity) or more, or a smaller --batch-size)")
         }
     }
 
