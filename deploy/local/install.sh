@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-APT_PACKAGES=(librdkafka-dev libhiredis-dev libopenblas-dev libjemalloc-dev redis-server postgresql pkg-config curl wrk)
+APT_PACKAGES=(librdkafka-dev libhiredis-dev libopenblas-dev libjemalloc-dev redis-server postgresql pkg-config curl wrk python3 python3-pip)
 
 install_apt_packages() {
     local missing=()
