@@ -90,14 +90,20 @@ struct HTTPServerTests {
                 #expect(body.hasPrefix(#"[{"payment_id":"p2","decision":"approve""#))
                 #expect(body.contains(#"{"payment_id":"p3","decision":"decline""#), "p3 is the card's third payment and large")
             }
+            // A what-if run that matches both rules again counts in no hit or decision series.
+            try await client.execute(uri: "/v1/score?dry_run=true", method: .post, headers: keyHeader,
+                                     body: ByteBuffer(string: eventJSON("p4", amountMinor: "250000"))) { response in
+                #expect(String(buffer: response.body).contains(#""decision":"decline""#))
+            }
             try await client.execute(uri: "/v1/rules", method: .get, headers: keyHeader) { response in
                 let body = String(buffer: response.body)
-                #expect(body.contains(#"{"hits":1,"name":"http_card_velocity"}"#))
-                #expect(body.contains(#"{"hits":1,"name":"http_big"}"#))
+                #expect(body.contains(#"{"action":"decline","hits":1,"name":"http_card_velocity","points":50,"shadow":false,"threshold":false}"#), "\(body)")
+                #expect(body.contains(#"{"action":"review","hits":1,"name":"http_big","points":10,"shadow":false,"threshold":false}"#))
             }
             try await client.execute(uri: "/metrics", method: .get, headers: keyHeader) { response in
                 let body = String(buffer: response.body)
                 #expect(body.contains(#"waqiti_rule_hits_total{rule="http_card_velocity"} 1"#))
+                #expect(body.contains(#"waqiti_rule_hits_total{rule="http_big"} 1"#))
             }
         }
     }

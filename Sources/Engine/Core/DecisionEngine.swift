@@ -218,7 +218,9 @@ public final class DecisionEngine: Sendable {
             handoff.fill(made)
             unfinished.withLock { $0.removeAll { $0 === handoff } }
         }
-        metrics.recordDecisions(made)
+        // What-if scoring (`dry_run`, read-only) decides nothing: counted, it would move the
+        // decision and rule-hit series that dashboards and alerts read as production traffic.
+        if prepared.mode == .update { metrics.recordDecisions(made) }
         // Every event fresh and distinct (the usual batch): the decisions are the answer as made.
         if prepared.fresh.count == prepared.events.count { return made }
         for (row, index) in prepared.fresh.enumerated() { decisions[index] = made[row] }

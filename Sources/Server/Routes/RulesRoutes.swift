@@ -9,6 +9,11 @@ struct RulesRoutes<Context: RequestContext>: Sendable {
     struct Listing: Encodable {
         struct Rule: Encodable {
             var name: String
+            /// `allow`, `review` or `decline`; a threshold's is the outcome it sets.
+            var action: String
+            var points: Int
+            var shadow: Bool
+            var threshold: Bool
             var hits: Int
         }
         var version: String
@@ -30,7 +35,10 @@ struct RulesRoutes<Context: RequestContext>: Sendable {
                 version: rules.version,
                 modelVersion: engine.currentModel?.version ?? "none",
                 features: engine.currentPlan.features.map(\.canonicalName),
-                rules: rules.ruleNames.map { .init(name: $0, hits: hits[$0] ?? 0) }
+                rules: rules.listing.map {
+                    .init(name: $0.name, action: $0.action.rawValue, points: $0.points, shadow: $0.shadow, threshold: $0.isThreshold,
+                          hits: hits[$0.name] ?? 0)
+                }
             )
             return try Response.json(listing)
         }
