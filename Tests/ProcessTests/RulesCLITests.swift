@@ -125,6 +125,10 @@ struct RulesCLITests {
         let filtered = try await WaqitiProcess.run(["rules", "test", rules.path, "--filter", "three small"])
         #expect(filtered.status == 0, "\(filtered.stderr)")
         #expect(Self.lines(filtered.stdout) == ["PASS cases.yaml: three small charges on one card are declined", "1 passed, 0 failed"])
+
+        let mistyped = try await WaqitiProcess.run(["rules", "test", rules.path, "--filter", "thre small"])
+        #expect(mistyped.status == 1)
+        #expect(mistyped.stderr == "Error: --filter 'thre small' matches no test case; run without it to list every case\n")
     }
 
     @Test("test: the shipped rules and their tests pass")

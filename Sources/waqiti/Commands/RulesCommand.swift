@@ -107,6 +107,11 @@ struct RulesCommand: AsyncParsableCommand {
             }
             print("\(passed) passed, \(failed) failed")
             if failed > 0 { throw ExitCode(1) }
+            // A mistyped --filter in CI would otherwise pass by running nothing.
+            if let filter, passed + failed == 0 {
+                printError("Error: --filter '\(filter)' matches no test case; run without it to list every case")
+                throw ExitCode(1)
+            }
         }
     }
 
