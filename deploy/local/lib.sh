@@ -46,12 +46,25 @@ port_owner() {
 
 # The pid recorded in FILE if that process is still alive, else nothing (and the stale file goes).
 live_pid() {
-    local file=$1 pid
+    local file=$1 pid expected
     [[ -f $file ]] || return 1
     pid=$(<"$file")
+    # A pid file can outlive its process (a reboot, a crash) and the pid be reused by another:
+    # alive is not enough, the process must be the server the file names.
+    case $(basename "$file" .pid) in
+        redis) expected=redis-server ;;
+        kafka) expected=tansu ;;
+        postgres) expected=postgres ;;
+        *) expected= ;;
+    esac
     if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-        echo "$pid"
-        return 0
+        # Read whole, not piped into grep -q: under pipefail the writer's SIGPIPE failed the test.
+        local command=
+        [[ -r /proc/$pid/cmdline ]] && command=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
+        if [[ -z $expected || -z $command || $command == *"$expected"* ]]; then
+            echo "$pid"
+            return 0
+        fi
     fi
     rm -f "$file"
     return 1
