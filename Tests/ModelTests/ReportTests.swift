@@ -34,13 +34,13 @@ import Testing
         #expect(spec == TrainingSpec(name: "x", features: ["amount_usd"], l2: 0.5, classWeight: .balanced))
     }
 
-    @Test func htmlReportIsSelfContainedWithThreeCharts() {
+    @Test func htmlReportIsSelfContainedWithThreeCharts() throws {
         let (design, labels) = TrainingTests.dataset(rows: 500, seed: 4, separable: false)
         var matrix = LabeledMatrix(featureNames: ["x0", "x1", "x2"])
         for i in 0..<labels.count {
             matrix.append(row: design[(i * 3)..<(i * 3 + 3)], label: labels[i], time: EventTime(millisecondsSinceEpoch: Int64(i)))
         }
-        let result = LogisticRegressionTrainer().fit(matrix, name: "r", input: "mem", seed: nil)
+        let result = try LogisticRegressionTrainer().fit(matrix, name: "r", input: "mem", seed: nil)
         let report = TrainingReport(result: result, thresholds: [0.5, 0.9], dataNotes: ["500 events"])
         let html = report.html
         #expect(html.components(separatedBy: "<svg ").count - 1 == 3)

@@ -24,6 +24,6 @@ import Testing
         #expect(compiled.model.features.map(\.expression) == spec.features)
         #expect(compiled.model.version.hasPrefix("default@"))
         #expect(compiled.model.training.seed == 1)
-        #expect(compiled.model.evaluation.aucROC > 0.9)
+        #expect((compiled.model.evaluation.aucROC ?? 0) > 0.9)
     }
 }

@@ -96,14 +96,87 @@ import Testing
     }
 
     @Test func splitHoldsOutTheLastPartOfEventTime() {
-        // Times 0 s … 9 s: cutoff at 0 + 0.8 · 9 s = 7.2 s, so 8 s and 9 s are validation.
+        // Times 0 s … 9 s: the 0.8 quantile is the row at position ⌊10 · 0.8⌋ = 8 in time order, 8 s.
         var random = TestRandom(seed: 99)
         let times = (0..<10).map { EventTime(millisecondsSinceEpoch: Int64($0) * 1000) }.shuffled(using: &random)
         let split = TimeSplit(times: times, validationFraction: 0.2)
-        #expect(split.cutoff == EventTime(millisecondsSinceEpoch: 7200))
+        #expect(split.cutoff == EventTime(millisecondsSinceEpoch: 8000))
         #expect(split.trainRows.map { times[$0].millisecondsSinceEpoch }.sorted() == [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000])
         #expect(split.validationRows.map { times[$0].millisecondsSinceEpoch }.sorted() == [8000, 9000])
         #expect(TimeSplit(times: times, validationFraction: 0).validationRows.isEmpty)
+    }
+
+    /// One event dated years early must not stretch the time range so that every other row
+    /// lands in validation: the split is a quantile of the rows, not a share of the range.
+    @Test func splitIsAQuantileOfTheRowsNotOfTheTimeRange() {
+        let day: Int64 = 86_400_000
+        let start: Int64 = 1_793_491_200_000 // 2026-11-01
+        let times = [EventTime(millisecondsSinceEpoch: 1_577_836_800_000)] // 2020-01-01
+            + (0..<1000).map { EventTime(millisecondsSinceEpoch: start + Int64($0) * day / 1000) }
+        let split = TimeSplit(times: times, validationFraction: 0.2)
+        // ⌊1001 · 0.8⌋ = 800: the outlier and the first 799 regular rows train.
+        #expect(split.trainRows.count == 800)
+        #expect(split.validationRows.count == 201)
+        #expect(split.trainRows.contains(0))
+        // Ties with the cutoff time all go to validation, whatever the rows' order.
+        let tied = (0..<10).map { EventTime(millisecondsSinceEpoch: $0 < 6 ? 0 : 1000) }
+        for order in [tied, tied.reversed()] {
+            let s = TimeSplit(times: order, validationFraction: 0.5)
+            #expect(s.cutoff == EventTime(millisecondsSinceEpoch: 0))
+            #expect(s.trainRows.isEmpty && s.validationRows.count == 10)
+        }
+    }
+
+    /// A matrix of `rows` rows, one minute apart from `start`, labels from the logistic dataset.
+    static func matrix(rows: Int, seed: UInt64 = 21, time: (Int) -> Int64 = { Int64($0) * 60_000 }, label: ((Int, Bool) -> Bool)? = nil) -> LabeledMatrix {
+        let (design, labels) = dataset(rows: rows, seed: seed, separable: false)
+        var matrix = LabeledMatrix(featureNames: ["x0", "x1", "x2"])
+        for i in 0..<rows {
+            matrix.append(row: design[(i * 3)..<(i * 3 + 3)], label: label?(i, labels[i]) ?? labels[i], time: EventTime(millisecondsSinceEpoch: time(i)))
+        }
+        return matrix
+    }
+
+    @Test func trainerRefusesAnEmptyOrTinySplit() throws {
+        // Every row at one event time: no training rows.
+        let same = #expect(throws: LogisticRegressionTrainer.TrainingError.self) {
+            try LogisticRegressionTrainer().fit(Self.matrix(rows: 500, time: { _ in 0 }), name: "t", input: "mem", seed: nil)
+        }
+        #expect(same?.description.contains("leaves 0 training and 500 validation rows") == true)
+        #expect(same?.description.contains("all 500 rows have the same event time") == true)
+        // Too few validation rows: 200 rows with fraction 0.1 leave 20.
+        var options = LogisticRegressionTrainer.Options()
+        options.validationFraction = 0.1
+        let small = #expect(throws: LogisticRegressionTrainer.TrainingError.self) {
+            try LogisticRegressionTrainer(options: options).fit(Self.matrix(rows: 200), name: "t", input: "mem", seed: nil)
+        }
+        #expect(small?.description.contains("leaves 180 training and 20 validation rows") == true)
+        // Without validation the same rows train.
+        options.validationFraction = 0
+        let all = try LogisticRegressionTrainer(options: options).fit(Self.matrix(rows: 200), name: "t", input: "mem", seed: nil)
+        #expect(all.model.training.trainRows == 200)
+    }
+
+    @Test func trainerRefusesATrainingSplitWithoutBothClasses() {
+        let error = #expect(throws: LogisticRegressionTrainer.TrainingError.self) {
+            try LogisticRegressionTrainer().fit(Self.matrix(rows: 500, label: { _, _ in false }), name: "t", input: "mem", seed: nil)
+        }
+        #expect(error?.description.contains("all legit") == true)
+        #expect(error?.description.contains("fraud rows are missing") == true)
+    }
+
+    @Test func singleClassValidationHasNoAUCAndNoEarlyStopping() throws {
+        // Rows 400… (the validation split) are all legit.
+        let result = try LogisticRegressionTrainer().fit(Self.matrix(rows: 500, label: { i, l in i < 400 && l }), name: "t", input: "mem", seed: nil)
+        #expect(result.model.training.validationRows == 100)
+        #expect(result.model.evaluation.aucROC == nil)
+        #expect(result.model.evaluation.aucPR == nil)
+        #expect(result.warnings.count == 1)
+        #expect(result.stopReason != "early_stopping")
+        let text = ModelFileEncoder.encode(result.model)
+        #expect(text.contains("\"auc_roc\": null, \"auc_pr\": null"))
+        let decoded = try ModelFileDecoder.decode(Data(text.utf8), file: "m.json")
+        #expect(decoded.evaluation == result.model.evaluation)
     }
 
     @Test func scalingSkipsMissingValuesAndKeepsConstantColumnsHarmless() {
@@ -120,7 +193,7 @@ import Testing
         #expect(scaling.standardize(7, column: 1) == 0)
     }
 
-    @Test func trainerFitsRecoversSignsAndRecordsTheSplit() {
+    @Test func trainerFitsRecoversSignsAndRecordsTheSplit() throws {
         let (design, labels) = Self.dataset(rows: 2000, seed: 21, separable: false)
         var matrix = LabeledMatrix(featureNames: ["x0", "x1", "x2"])
         for i in 0..<labels.count {
@@ -128,13 +201,13 @@ import Testing
         }
         var options = LogisticRegressionTrainer.Options()
         options.l2 = 0.001
-        let result = LogisticRegressionTrainer(options: options).fit(matrix, name: "t", input: "mem", seed: 21)
-        // Cutoff at 0.8 · 1999 min = 1599.2 min: rows 0…1599 train, 1600…1999 validation.
+        let result = try LogisticRegressionTrainer(options: options).fit(matrix, name: "t", input: "mem", seed: 21)
+        // Cutoff at the 0.8 quantile, row ⌊2000 · 0.8⌋ = 1600: rows 0…1599 train, 1600…1999 validation.
         #expect(result.model.training.trainRows == 1600)
         #expect(result.model.training.validationRows == 400)
         #expect(result.model.evaluation.rows == 400)
         #expect(result.model.features.map { $0.weight > 0 } == [true, false, true])
-        #expect(result.model.evaluation.aucROC > 0.8)
+        #expect((result.model.evaluation.aucROC ?? 0) > 0.8)
         #expect(!result.history.isEmpty)
         // The model scores its validation rows exactly as the trainer's evaluation did.
         let scorer = BatchScorer(model: result.model)

@@ -135,12 +135,13 @@ public enum ClassWeighting: String, Hashable, Sendable, CaseIterable {
 /// Validation metrics recorded in the model file.
 public struct EvaluationSummary: Hashable, Sendable {
     public var rows: Int
-    public var aucROC: Double
-    /// Average precision, the area under the precision-recall curve.
-    public var aucPR: Double
+    /// nil when the evaluated rows have a single class (AUC is undefined); `null` in the file.
+    public var aucROC: Double?
+    /// Average precision, the area under the precision-recall curve; nil as `aucROC`.
+    public var aucPR: Double?
     public var logLoss: Double
 
-    public init(rows: Int, aucROC: Double, aucPR: Double, logLoss: Double) {
+    public init(rows: Int, aucROC: Double?, aucPR: Double?, logLoss: Double) {
         self.rows = rows
         self.aucROC = aucROC
         self.aucPR = aucPR

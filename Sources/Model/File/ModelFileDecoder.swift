@@ -102,8 +102,8 @@ public enum ModelFileDecoder {
         try reader.rejectUnknownKeys(allowed: ["rows", "auc_roc", "auc_pr", "log_loss"])
         return EvaluationSummary(
             rows: try reader.nonNegativeInteger("rows"),
-            aucROC: try reader.probability("auc_roc"),
-            aucPR: try reader.probability("auc_pr"),
+            aucROC: reader.fields["auc_roc"] == .null ? nil : try reader.probability("auc_roc"),
+            aucPR: reader.fields["auc_pr"] == .null ? nil : try reader.probability("auc_pr"),
             logLoss: try reader.finite("log_loss")
         )
     }

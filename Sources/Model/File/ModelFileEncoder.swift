@@ -34,7 +34,7 @@ public enum ModelFileEncoder {
             "\"stop_reason\": \(quoted(t.stopReason))",
         ].map { "    " + $0 }.joined(separator: ",\n")
         out += "\n  },\n"
-        out += "  \"evaluation\": {\"rows\": \(e.rows), \"auc_roc\": \(number(e.aucROC)), \"auc_pr\": \(number(e.aucPR)), \"log_loss\": \(number(e.logLoss))}\n"
+        out += "  \"evaluation\": {\"rows\": \(e.rows), \"auc_roc\": \(e.aucROC.map(number) ?? "null"), \"auc_pr\": \(e.aucPR.map(number) ?? "null"), \"log_loss\": \(number(e.logLoss))}\n"
         out += "}\n"
         return out
     }

@@ -35,7 +35,22 @@ public struct LogisticRegressionTrainer: Sendable {
         public var evaluation: BinaryEvaluation
         public var history: [Iteration]
         public var stopReason: String
+        /// What the caller should tell the user, e.g. a validation split with a single class.
+        public var warnings: [String] = []
     }
+
+    /// Why a matrix cannot be trained on (an unusable time split, a missing class).
+    public struct TrainingError: Error, Equatable, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// The fewest rows the training split may have: below this the fitted weights (one per
+    /// feature plus the bias) and the standardization mean little.
+    public static let minimumTrainingRows = 50
+    /// The fewest rows a validation split (validation fraction above 0) may have: below this
+    /// early stopping and the validation metrics are noise.
+    public static let minimumValidationRows = 50
 
     public var options: Options
 
@@ -47,11 +62,31 @@ public struct LogisticRegressionTrainer: Sendable {
     public func fit(
         _ matrix: LabeledMatrix, name: String, input: String, seed: UInt64?,
         progress: (Iteration) -> Void = { _ in }
-    ) -> Result {
+    ) throws(TrainingError) -> Result {
         let split = TimeSplit(times: matrix.times, validationFraction: options.validationFraction)
+        try Self.check(split, times: matrix.times, validationFraction: options.validationFraction)
         let scaling = FeatureScaling(fitting: matrix, rows: split.trainRows)
         let trainLabels = split.trainRows.map { matrix.labels[$0] }
         let validationLabels = split.validationRows.map { matrix.labels[$0] }
+        let trainFrauds = trainLabels.reduce(0) { $0 + ($1 ? 1 : 0) }
+        guard trainFrauds > 0, trainFrauds < trainLabels.count else {
+            let (missing, present) = trainFrauds == 0 ? ("fraud", "legit") : ("legit", "fraud")
+            throw TrainingError(
+                "the training split's \(trainLabels.count) rows are all \(present): a model needs both fraud and legit rows to learn from; "
+                    + "use labeled events with both labels before the validation cutoff (\(missing) rows are missing)"
+            )
+        }
+        var warnings: [String] = []
+        let validationFrauds = validationLabels.reduce(0) { $0 + ($1 ? 1 : 0) }
+        // A single-class validation split has no AUC and its log loss only rewards pushing every
+        // score one way, so it neither stops the fit early nor yields ranking metrics.
+        let validates = validationFrauds > 0 && validationFrauds < validationLabels.count
+        if !validationLabels.isEmpty, !validates {
+            warnings.append(
+                "the validation split's \(validationLabels.count) rows are all \((validationFrauds == 0) ? "legit" : "fraud"): "
+                    + "no early stopping, and validation AUC-ROC and AUC-PR are undefined (n/a); use more labeled events or a larger validation fraction"
+            )
+        }
         let classWeights = Self.classWeights(trainLabels, options.classWeight)
         let train = LogisticObjective(
             design: scaling.standardized(matrix, rows: split.trainRows), labels: trainLabels.map { $0 ? 1 : 0 },
@@ -75,12 +110,12 @@ public struct LogisticRegressionTrainer: Sendable {
                 let step = Iteration(number: iteration, objective: objective, validationLoss: loss)
                 history.append(step)
                 progress(step)
-                guard validation.rows > 0 else { return true }
+                guard validates else { return true }
                 if loss < best.loss * (1 - 1e-9) { best = (loss, theta, iteration) }
                 return iteration - best.iteration < options.patience
             }
         )
-        let useBest = validation.rows > 0 && !best.theta.isEmpty && best.loss < validation.meanLoss(outcome.x)
+        let useBest = validates && !best.theta.isEmpty && best.loss < validation.meanLoss(outcome.x)
         let theta = useBest ? best.theta : outcome.x
         let stopReason = outcome.stopReason.rawValue
 
@@ -111,11 +146,35 @@ public struct LogisticRegressionTrainer: Sendable {
             iterations: useBest ? best.iteration : outcome.iterations, stopReason: stopReason
         )
         let metrics = EvaluationSummary(
-            rows: evaluation.scores.count, aucROC: Self.finiteOrZero(evaluation.aucROC),
-            aucPR: Self.finiteOrZero(evaluation.averagePrecision), logLoss: Self.finiteOrZero(evaluation.logLoss)
+            rows: evaluation.scores.count, aucROC: Self.defined(evaluation.aucROC),
+            aucPR: Self.defined(evaluation.averagePrecision), logLoss: Self.finiteOrZero(evaluation.logLoss)
         )
         let model = LogisticModel(name: name, features: features, bias: theta[matrix.columns], training: summary, evaluation: metrics)
-        return Result(model: model, split: split, scaling: scaling, evaluation: evaluation, history: history, stopReason: stopReason)
+        return Result(model: model, split: split, scaling: scaling, evaluation: evaluation, history: history, stopReason: stopReason, warnings: warnings)
+    }
+
+    /// Refuses a split that leaves too few rows on either side.
+    static func check(_ split: TimeSplit, times: [EventTime], validationFraction: Double) throws(TrainingError) {
+        let train = split.trainRows.count, validation = split.validationRows.count
+        if validationFraction == 0 {
+            guard train >= minimumTrainingRows else {
+                throw TrainingError("\(train) labeled rows are too few to train on (at least \(minimumTrainingRows)); use more labeled events")
+            }
+            return
+        }
+        guard train < minimumTrainingRows || validation < minimumValidationRows else { return }
+        let shown = "the time split at the \(1 - validationFraction) quantile of the event times (validation fraction \(validationFraction)) "
+            + "leaves \(train) training and \(validation) validation rows; training needs at least \(minimumTrainingRows) rows "
+            + "and validation at least \(minimumValidationRows)"
+        if let first = times.min(), first == times.max() {
+            throw TrainingError(
+                "\(shown): all \(times.count) rows have the same event time \(first), so none is later than another to validate on; "
+                    + "give the events their real event times, or train without validation (validation fraction 0)"
+            )
+        }
+        let tied = times.reduce(0) { $0 + ($1 == split.cutoff ? 1 : 0) }
+        let ties = tied > 1 ? " (\(tied) rows share the cutoff time \(split.cutoff) and all go to validation)" : ""
+        throw TrainingError("\(shown)\(ties); use more labeled events spread over time, or change the validation fraction")
     }
 
     /// Fits θ = [w, b] on an already standardized design matrix: the core that the tests check
@@ -146,4 +205,7 @@ public struct LogisticRegressionTrainer: Sendable {
     }
 
     private static func finiteOrZero(_ x: Double) -> Double { x.isFinite ? x : 0 }
+
+    /// nil for an undefined metric (NaN: AUC of a single class), never a misleading 0.
+    private static func defined(_ x: Double) -> Double? { x.isFinite ? x : nil }
 }

@@ -13,8 +13,10 @@ struct TrainCommand: AsyncParsableCommand {
         abstract: "Fit the logistic model on labeled events (replayed through the feature store).",
         discussion: """
         Writes the model file (--out) and, beside it, NAME.report.md and NAME.report.html.
-        Validation is the last --validation-fraction of the event-time range; the coefficients with
-        the lowest validation log loss are kept.
+        Validation is the latest --validation-fraction of the labeled rows by event time (rows at
+        the cutoff time all go to validation); the coefficients with the lowest validation log loss
+        are kept. Training refuses a split with fewer than \(LogisticRegressionTrainer.minimumTrainingRows) training or \(LogisticRegressionTrainer.minimumValidationRows) validation
+        rows, or a training split without both fraud and legit rows.
         """
     )
 
@@ -36,7 +38,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "L2 strength λ of (1/n)·Σ loss + (λ/2)·‖w‖² (default: the spec's, else 0.0001).")
     var l2: Double?
 
-    @Option(name: .customLong("validation-fraction"), help: "Share of the event-time range held out (default 0.2).")
+    @Option(name: .customLong("validation-fraction"), help: "Share of the labeled rows, the latest by event time, held out (default 0.2).")
     var validationFraction: Double?
 
     @Option(help: "Seed of the simulated input, recorded in the model's training summary.")
@@ -80,13 +82,19 @@ struct TrainCommand: AsyncParsableCommand {
         for note in notes.dropFirst() { print("note: \(note)") }
 
         let fitStarted = ContinuousClock.now
-        let result = LogisticRegressionTrainer(options: options).fit(replay.matrix, name: name, input: input, seed: seed) { step in
-            terminal.update("iteration \(step.number)  objective \(step.objective)  validation log loss \(step.validationLoss)")
+        let result: LogisticRegressionTrainer.Result
+        do {
+            result = try LogisticRegressionTrainer(options: options).fit(replay.matrix, name: name, input: input, seed: seed) { step in
+                terminal.update("iteration \(step.number)  objective \(step.objective)  validation log loss \(step.validationLoss)")
+            }
+        } catch {
+            throw CommandFailure("cannot train on \(input): \(error.description)")
         }
+        for warning in result.warnings { print("warning: \(warning)") }
         terminal.finish("fitted \(result.model.features.count) features in \(result.history.count) iterations (\(result.stopReason)) in \(elapsed(since: fitStarted))")
 
         try write(ModelFileEncoder.encode(result.model), to: out)
-        let report = TrainingReport(result: result, thresholds: thresholdValues, dataNotes: notes)
+        let report = TrainingReport(result: result, thresholds: thresholdValues, dataNotes: notes + result.warnings)
         let base = out.hasSuffix(".json") ? String(out.dropLast(5)) : out
         try write(report.markdown, to: base + ".report.md")
         try write(report.html, to: base + ".report.html")
@@ -94,7 +102,8 @@ struct TrainCommand: AsyncParsableCommand {
 
         let m = result.model
         print("wrote \(out) (model_version \(m.version)), \(base).report.md, \(base).report.html\(exportMatrix.map { ", \($0)" } ?? "")")
-        print("validation: AUC-ROC \(m.evaluation.aucROC), AUC-PR \(m.evaluation.aucPR), log loss \(m.evaluation.logLoss) on \(m.evaluation.rows) rows")
+        let metric = { (value: Double?) in value.map { "\($0)" } ?? "n/a" }
+        print("validation: AUC-ROC \(metric(m.evaluation.aucROC)), AUC-PR \(metric(m.evaluation.aucPR)), log loss \(m.evaluation.logLoss) on \(m.evaluation.rows) rows")
     }
 
     private func write(_ text: String, to path: String) throws {

@@ -18,14 +18,15 @@ enum ModelBench {
         // Training: the same trainer `waqiti train` runs, on synthetic rows with a ~1% fraud rate.
         let matrix = syntheticMatrix(rows: trainingRows, seed: 42)
         let fraudRate = Double(matrix.labels.filter { $0 }.count) / Double(matrix.rows)
-        _ = LogisticRegressionTrainer().fit(syntheticMatrix(rows: 20_000, seed: 7), name: "warmup", input: "bench", seed: nil)
+        _ = try LogisticRegressionTrainer().fit(syntheticMatrix(rows: 20_000, seed: 7), name: "warmup", input: "bench", seed: nil)
         var fit: LogisticRegressionTrainer.Result?
         for threads in [1, 2] {
             BLAS.setThreadCount(threads)
             var wall: [Double] = [], cpu: [Double] = []
             for _ in 0..<runs {
                 let cpuStart = cpuSeconds()
-                let (seconds, result) = measure { LogisticRegressionTrainer().fit(matrix, name: "bench", input: "bench", seed: 42) }
+                let (seconds, outcome) = measure { Result { try LogisticRegressionTrainer().fit(matrix, name: "bench", input: "bench", seed: 42) } }
+                let result = try outcome.get()
                 wall.append(seconds)
                 cpu.append(cpuSeconds() - cpuStart)
                 fit = result
@@ -108,7 +109,7 @@ enum ModelBench {
         // means, other weights) in one sgemm, against two single-model scorers.
         var stronger = LogisticRegressionTrainer.Options()
         stronger.l2 = model.training.l2 * 4
-        let challenger = LogisticRegressionTrainer(options: stronger).fit(matrix, name: "challenger", input: "bench", seed: 42).model
+        let challenger = try LogisticRegressionTrainer(options: stronger).fit(matrix, name: "challenger", input: "bench", seed: 42).model
         let pair = try MultiModelScorer(models: [model, challenger])
         let challengerScorer = BatchScorer(model: challenger)
         let sgemm = rate(rowsScored, runs: runs) {
