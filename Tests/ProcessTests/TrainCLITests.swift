@@ -20,6 +20,17 @@ struct TrainCLITests {
         return (folder, file)
     }
 
+    @Test("a negative or non-finite --l2 is a usage error (exit 64) before any training", arguments: ["-1", "nan", "inf"])
+    func l2IsValidated(value: String) async throws {
+        let (folder, events) = try await Self.events("train-l2-\(value)", count: 500)
+        let out = folder.appendingPathComponent("m.json").path
+        let result = try await WaqitiProcess.run(["train", "--input", events, "--spec", Self.spec, "--out", out, "--l2=\(value)"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--l2 must be a finite number >= 0"))
+        #expect(!result.stdout.contains("replayed"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test("events all at one time are refused (exit 1) with the split's counts, not written as a zero model")
     func oneTimestampIsRefused() async throws {
         let (folder, events) = try await Self.events("train-one-time") { line in

@@ -54,6 +54,9 @@ struct TrainCommand: AsyncParsableCommand {
         let spec = try TrainingSpec.load(path: self.spec)
         let name = spec.name ?? URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent
         var options = LogisticRegressionTrainer.Options()
+        if let l2, !(l2.isFinite && l2 >= 0) {
+            throw ValidationError("--l2 must be a finite number >= 0, got \(l2)")
+        }
         options.l2 = l2 ?? spec.l2 ?? options.l2
         options.validationFraction = validationFraction ?? spec.validationFraction ?? options.validationFraction
         options.maxIterations = maxIterations
