@@ -31,6 +31,21 @@ struct TrainCLITests {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    @Test("--out's help says the spec's name wins, and it does")
+    func outHelpMatchesTheModelName() async throws {
+        let help = try await WaqitiProcess.run(["train", "--help"])
+        #expect(help.status == 0)
+        let flattened = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(flattened.contains("The model's name is the spec's \"name\", or this file's name without .json when the spec has none."))
+        let (folder, events) = try await Self.events("train-name")
+        let spec = folder.appendingPathComponent("spec.json")
+        try #"{"name": "from-spec", "features": ["amount_usd", "count(card_fingerprint, 1h)"]}"#.write(to: spec, atomically: true, encoding: .utf8)
+        let out = folder.appendingPathComponent("from-out.json").path
+        let result = try await WaqitiProcess.run(["train", "--input", events, "--spec", spec.path, "--out", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try String(contentsOfFile: out, encoding: .utf8).contains("\"name\": \"from-spec\""))
+    }
+
     @Test("events all at one time are refused (exit 1) with the split's counts, not written as a zero model")
     func oneTimestampIsRefused() async throws {
         let (folder, events) = try await Self.events("train-one-time") { line in

@@ -26,7 +26,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Training spec: the feature expressions, e.g. models/spec.json.")
     var spec: String
 
-    @Option(help: "Model file to write, e.g. models/default.json; its name is the model's name.")
+    @Option(help: "Model file to write, e.g. models/default.json. The model's name is the spec's \"name\", or this file's name without .json when the spec has none.")
     var out: String
 
     @Option(name: .customLong("export-matrix"), help: "Also write the raw training matrix as CSV (features, label, split).")
