@@ -270,7 +270,7 @@ private func decideOverlapped(_ batches: [[PaymentEvent]], engine: DecisionEngin
     for n in batches.indices {
         let following = n + 1 < batches.count
         var next: PreparedBatch?
-        if following && prepareFirst[n] { next = try await engine.prepare(batches[n + 1], inFlight: Set(batches[n].map(\.paymentID))) }
+        if following && prepareFirst[n] { next = try await engine.prepare(batches[n + 1]) }
         results.append(await engine.finish(prepared))
         if following && !prepareFirst[n] { next = try await engine.prepare(batches[n + 1]) }
         if let next { prepared = next }

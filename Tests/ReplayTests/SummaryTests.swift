@@ -69,9 +69,9 @@ struct SummaryTests {
         let p1 = Fixtures.event("p1", minute: 0, label: .fraud, scenario: "card_testing", amount: 500)
         let p1Late = Fixtures.event("p1", minute: 3, label: .fraud, scenario: "card_testing", amount: 500)
         let p4 = Fixtures.event("p4", minute: 1, label: .legit, amount: 100)
-        builder.add(p1, Fixtures.decision(p1, .decline, rules: ["card_velocity"]))
-        builder.add(p4, Fixtures.decision(p4, .decline, rules: ["card_velocity"], shadow: ["new_idea"]))
-        builder.add(p1Late, Fixtures.decision(p1, .decline, rules: ["card_velocity"]))
+        builder.add(p1, Fixtures.decision(p1, .decline, rules: ["card_velocity"]), redelivery: true)
+        builder.add(p4, Fixtures.decision(p4, .decline, rules: ["card_velocity"], shadow: ["new_idea"]), redelivery: true)
+        builder.add(p1Late, Fixtures.decision(p1, .decline, rules: ["card_velocity"]), redelivery: true)
         let summary = builder.summary()
         let once = Self.sample().summary()
         #expect(summary.events == 9)
@@ -101,11 +101,22 @@ struct SummaryTests {
         #expect(html.contains("redelivered (counted once)"))
     }
 
+    @Test("first deliveries: each payment id is first once, then a redelivery, exactly (ids whose text differs stay apart)")
+    func firstDeliveries() {
+        var deliveries = FirstDeliveries()
+        let ids = ["p1", "p2", "p1", "p1 ", "p2", "p1"]
+        #expect(ids.map { deliveries.isFirst($0) } == [true, true, false, true, false, false])
+    }
+
     @Test("the diff compares a redelivered payment once")
     func diffCountsPaymentsOnce() {
         var diff = DecisionDiffBuilder()
+        var deliveries = FirstDeliveries()
         let event = Fixtures.event("p1", label: .fraud, scenario: "card_testing")
-        for _ in 0..<3 { diff.add(event, baseline: Fixtures.decision(event, .approve), candidate: Fixtures.decision(event, .decline, rules: ["r"])) }
+        for _ in 0..<3 {
+            diff.add(event, baseline: Fixtures.decision(event, .approve), candidate: Fixtures.decision(event, .decline, rules: ["r"]),
+                     redelivery: !deliveries.isFirst(event.paymentID))
+        }
         let result = diff.diff()
         #expect(result.events == 1)
         #expect(result.flipped == 1)

@@ -87,13 +87,11 @@ public final class DecisionEngine: Sendable {
     ///   have pushed it out yet (one thread decides it anew; so does this).
     ///
     /// Batches must finish in the order they were prepared, and every prepared batch must finish.
-    ///
-    /// - Parameter inFlight: payment ids of the batch prepared before this one and not finished
-    ///   yet; no longer read. The engine keeps track of its unfinished batches itself, and waits
-    ///   only for the payments they score: one such a batch answered from the cache may have been
-    ///   pushed out of it since, and is then decided anew here, as on one thread.
+    /// The engine keeps track of its unfinished batches itself and waits only for the payments
+    /// they score: a payment such a batch answered from the cache may have been pushed out of it
+    /// since, and is then decided anew here, as on one thread.
     public func prepare(
-        _ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now, inFlight: Set<String> = []
+        _ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now
     ) async throws -> PreparedBatch {
         try await prepare(events, mode: mode, receivedAt: receivedAt, overlapping: true)
     }

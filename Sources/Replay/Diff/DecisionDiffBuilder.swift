@@ -1,7 +1,8 @@
 import FraudCore
 
 /// Compares baseline and candidate decisions of the same events, in input order; a redelivered
-/// payment is compared once, at its first delivery (as the summaries count it).
+/// payment is compared once, at its first delivery (as the summaries count it): the caller says
+/// which records are redeliveries (`FirstDeliveries`).
 public struct DecisionDiffBuilder: Sendable {
     /// Flip counts indexed by `from * 3 + to`, with examples.
     private struct FlipTable: Sendable {
@@ -54,7 +55,6 @@ public struct DecisionDiffBuilder: Sendable {
 
     public let maxExamples: Int
     private var events = 0
-    private var deliveries = FirstDeliveries()
     private var flipped = 0
     private var riskPointsChanged = 0
     private var scoreChanged = 0
@@ -73,8 +73,8 @@ public struct DecisionDiffBuilder: Sendable {
         }
     }
 
-    public mutating func add(_ event: PaymentEvent, baseline: Decision, candidate: Decision) {
-        guard deliveries.isFirst(event.paymentID) else { return }
+    public mutating func add(_ event: PaymentEvent, baseline: Decision, candidate: Decision, redelivery: Bool = false) {
+        guard !redelivery else { return }
         events += 1
         let group = Self.group(of: event)
         groups[group, default: GroupState()].events += 1

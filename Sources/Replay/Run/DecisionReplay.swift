@@ -9,12 +9,11 @@ public struct ReplayConfiguration: Sendable {
     /// `decide` in the engine's two halves (`DecisionEngine.prepare` and `finish`), so a replay
     /// with cores to spare computes batch n + 1's features while batch n is scored.
     public struct Stages: Sendable {
-        /// Features of a batch; the argument after the events is the payment ids of the batch
-        /// still being finished.
-        public var prepare: @Sendable ([PaymentEvent], Set<String>) async throws -> PreparedBatch
+        /// Features of a batch (the engine knows which batches are still being finished).
+        public var prepare: @Sendable ([PaymentEvent]) async throws -> PreparedBatch
         public var finish: @Sendable (PreparedBatch) async -> [Decision]
 
-        public init(prepare: @escaping @Sendable ([PaymentEvent], Set<String>) async throws -> PreparedBatch, finish: @escaping @Sendable (PreparedBatch) async -> [Decision]) {
+        public init(prepare: @escaping @Sendable ([PaymentEvent]) async throws -> PreparedBatch, finish: @escaping @Sendable (PreparedBatch) async -> [Decision]) {
             self.prepare = prepare
             self.finish = finish
         }
@@ -108,8 +107,6 @@ public struct DecisionReplay: Sendable {
         // The scoring and output of the batch before, on another thread; awaited before the next
         // one starts, so the sink is only ever used by one batch at a time, in input order.
         var pending: Task<Void, any Error>?
-        // Payment ids of the batch `pending` finishes, for the next batch's `prepare`.
-        var inFlight: Set<String> = []
         let staged = overlapsBatches ? stagedPair : nil
         // A failure ends the loop only after the batch in flight is done with the files, which
         // the caller closes next.
@@ -119,16 +116,15 @@ public struct DecisionReplay: Sendable {
                 rejected += batch.errors.count
                 guard !batch.events.isEmpty else {
                     try await pending?.value
-                    (pending, inFlight) = (nil, [])
+                    pending = nil
                     sink.addRejected(batch.errors.count)
                     continue
                 }
                 let (events, rejectedHere) = (batch.events, batch.errors.count)
                 if let staged {
-                    let preparedBaseline = try await staged.baseline.prepare(events, inFlight)
-                    let preparedCandidate = try await staged.candidate?.prepare(events, inFlight)
+                    let preparedBaseline = try await staged.baseline.prepare(events)
+                    let preparedCandidate = try await staged.candidate?.prepare(events)
                     try await pending?.value
-                    inFlight = Set(events.map(\.paymentID))
                     pending = Task {
                         var decided = await staged.baseline.finish(preparedBaseline)
                         Self.makeReproducible(&decided)
@@ -184,6 +180,9 @@ private final class ReplayOutput: @unchecked Sendable {
     var baseline: ReplaySummaryBuilder
     var candidate: ReplaySummaryBuilder?
     var diff: DecisionDiffBuilder?
+    private var deliveries = FirstDeliveries()
+    /// Per event of the batch being added: a redelivery (scratch, reused).
+    private var redelivery: [Bool] = []
     let decisionsOut: FileOutput?
     let candidateDecisionsOut: FileOutput?
     private let encoder = DecisionEncoder()
@@ -204,12 +203,14 @@ private final class ReplayOutput: @unchecked Sendable {
     func add(_ events: [PaymentEvent], _ decided: [Decision], _ other: [Decision]?, rejected: Int) throws {
         addRejected(rejected)
         if let decisionsOut { try write(decided, decisionsOut) }
-        for (event, decision) in zip(events, decided) { baseline.add(event, decision) }
+        redelivery.removeAll(keepingCapacity: true)
+        for event in events { redelivery.append(!deliveries.isFirst(event.paymentID)) }
+        for index in events.indices { baseline.add(events[index], decided[index], redelivery: redelivery[index]) }
         guard let other else { return }
         if let candidateDecisionsOut { try write(other, candidateDecisionsOut) }
         for index in events.indices {
-            candidate!.add(events[index], other[index])
-            diff!.add(events[index], baseline: decided[index], candidate: other[index])
+            candidate!.add(events[index], other[index], redelivery: redelivery[index])
+            diff!.add(events[index], baseline: decided[index], candidate: other[index], redelivery: redelivery[index])
         }
     }
 

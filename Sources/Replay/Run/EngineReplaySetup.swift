@@ -137,7 +137,7 @@ public struct EngineReplaySetup: Sendable {
                 cache: InMemoryDecisionCache(capacity: dedupCapacity), degradedPolicy: .decide
             )
             let stages = ReplayConfiguration.Stages(
-                prepare: { events, inFlight in try await engine.prepare(events, inFlight: inFlight) },
+                prepare: { events in try await engine.prepare(events) },
                 finish: { prepared in await engine.finish(prepared) })
             return ReplayConfiguration(name: name, rules: scoring.ruleDescriptors, stages: stages) { events in
                 try await engine.decide(events)

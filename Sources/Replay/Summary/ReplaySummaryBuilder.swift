@@ -14,17 +14,15 @@ public struct RuleDescriptor: Hashable, Sendable {
 }
 
 /// Accumulates (event, decision) pairs in input order into a `ReplaySummary`, in memory
-/// proportional to the number of rules, scenarios, currencies and minutes, plus the distinct
-/// payment ids (`FirstDeliveries`).
+/// proportional to the number of rules, scenarios, currencies and minutes, not events.
 ///
-/// Every record counts in `events`; a redelivered payment (a payment id seen before) counts in
-/// `redelivered` and nowhere else: outcomes, rule hits, degraded decisions, the timeline, the
+/// Every record counts in `events`; a redelivery (the caller says which records repeat a payment
+/// id given before, `FirstDeliveries`) counts in `redelivered` and nowhere else: outcomes, rule hits, degraded decisions, the timeline, the
 /// label metrics and the score histogram count each payment once, at its first decision.
 public struct ReplaySummaryBuilder: Sendable {
     public private(set) var scores = ScoreHistogram()
     private var events = 0
     private var redelivered = 0
-    private var deliveries = FirstDeliveries()
     private var rejected = 0
     private var first: EventTime?
     private var last: EventTime?
@@ -56,12 +54,13 @@ public struct ReplaySummaryBuilder: Sendable {
     /// Records input records that could not be decoded.
     public mutating func addRejected(_ count: Int) { rejected += count }
 
-    public mutating func add(_ event: PaymentEvent, _ decision: Decision) {
+    /// - Parameter redelivery: the record's payment id came before (its decision is already counted).
+    public mutating func add(_ event: PaymentEvent, _ decision: Decision, redelivery: Bool = false) {
         events += 1
         let time = event.occurredAt
         if first.map({ time < $0 }) ?? true { first = time }
         if last.map({ time > $0 }) ?? true { last = time }
-        guard deliveries.isFirst(event.paymentID) else {
+        guard !redelivery else {
             redelivered += 1
             return
         }
