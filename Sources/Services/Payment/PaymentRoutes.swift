@@ -89,7 +89,8 @@ public struct PaymentRoutes: Sendable {
         enum CodingKeys: String, CodingKey { case paymentIDs = "payment_ids" }
     }
 
-    struct StatusesReply: Encodable {
+    /// Also what `TrafficRunner` reads back.
+    struct StatusesReply: Codable {
         var statuses: [String: String]
         /// Asked-for ids the service does not hold, in the order asked.
         var missing: [String]

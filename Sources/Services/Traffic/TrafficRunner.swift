@@ -118,8 +118,9 @@ public struct TrafficRunner: Sendable {
         return status
     }
 
-    /// Polls the payments (1,000 per request, `concurrency` requests at a time) until none is `received`/`pending` or
-    /// `timeout` passes; fills the outcome counts, the latency p99 and the reconciliation report.
+    /// Polls the payments (1,000 per request, `concurrency` requests at a time) until none is
+    /// `received`/`pending` or `timeout` passes; fills the outcome counts, the latency p99 and
+    /// the reconciliation report.
     public func awaitDecisions(_ ids: [String], into summary: inout Summary, timeout: Duration) async throws {
         var open = ids
         var statuses: [String: Int] = [:]
@@ -145,24 +146,19 @@ public struct TrafficRunner: Sendable {
     /// Each payment's status, from the payment service's batch lookup (a request per 1,000 ids,
     /// not per payment: 20 requests a round for the quick start's 20,000 payments).
     private func states(of ids: [String]) async throws -> [(String, String)] {
-        let chunks = stride(from: 0, to: ids.count, by: Self.idsPerLookup).map { Array(ids[$0..<min($0 + Self.idsPerLookup, ids.count)]) }
+        let perLookup = PaymentRoutes.StatusesBody.maximumIDs
+        let chunks = stride(from: 0, to: ids.count, by: perLookup).map { Array(ids[$0..<min($0 + perLookup, ids.count)]) }
         var states: [(String, String)] = []
         states.reserveCapacity(ids.count)
         try await concurrently(chunks) { chunk in
             let body = try JSONEncoder().encode(["payment_ids": chunk])
             let (status, data) = try await send("POST", endpoints.payment + "/api/v1/payments/statuses", body: body)
-            guard status == 200, let reply = try? JSONDecoder().decode(StatusesReply.self, from: data) else {
+            guard status == 200, let reply = try? JSONDecoder().decode(PaymentRoutes.StatusesReply.self, from: data) else {
                 throw TrafficError(message: "payment status lookup answered \(status): \(String(decoding: data.prefix(500), as: UTF8.self))")
             }
             return chunk.map { ($0, reply.statuses[$0] ?? "missing") }
         } collect: { states.append(contentsOf: $0) }
         return states
-    }
-
-    static let idsPerLookup = 1_000
-
-    private struct StatusesReply: Decodable {
-        var statuses: [String: String]
     }
 
     /// Runs `body` over `items` with at most `concurrency` in flight, handing each result to

@@ -169,10 +169,11 @@ public struct WalletLedger: Sendable {
 
     // MARK: Building blocks
 
-    /// Positive and at most `Money.maximumMinorUnits`: above it one movement could push the
-    /// funding account's running balance past a 64-bit integer, and every later top-up fail.
+    /// The HTTP layer's rule (`MoneyField.amountProblem`) for direct callers too: above
+    /// `Money.maximumMinorUnits` one movement could push the funding account's running balance
+    /// past a 64-bit integer, and every later top-up fail.
     private static func check(_ amount: Money) throws {
-        guard (1...Money.maximumMinorUnits).contains(amount.minorUnits) else { throw WalletError.invalidAmount(amount.minorUnits) }
+        guard MoneyField.amountProblem(amount.minorUnits) == nil else { throw WalletError.invalidAmount(amount.minorUnits) }
     }
 
     private func existingJournal(kind: String, reference: String, on connection: PostgresConnection) async throws -> (id: Int64, amount: Money)? {
