@@ -309,9 +309,11 @@ public final class RedisFeatureStore: FeatureStore {
     /// batch uses its cursors, a connection to another server than the last batch's (its run id,
     /// read when connecting, no round trip otherwise) drops them all: each entity of this batch
     /// is read from its log's start and rebuilt in the mirror, and every other one when it next
-    /// comes. Checked before the batch's calls, whose commands carry the cursors: a restart
-    /// breaks every connection, so the call that would have reached the new server with old
-    /// cursors fails instead, and its retry gets here on a new connection.
+    /// comes. Checked before the batch's calls, whose commands carry the cursors, on the
+    /// connection they will use: the store borrows from its own pool one call at a time (under
+    /// `state`'s lock) and the pool hands out the connection returned last. A connection whose
+    /// socket died with the old server fails its call and leaves the pool, so the retry gets
+    /// here on a new one.
     private func dropCursorsIfServerChanged(_ state: inout MirrorState) throws(FeatureStoreError) {
         let runID: String?
         do {
