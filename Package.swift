@@ -140,7 +140,7 @@ let package = Package(
                     // Read by path from the package root (and rewritten with WAQITI_REGENERATE_EXPECTED=1), not a resource.
                     exclude: ["Expected"]),
         .testTarget(name: "ModelTests", dependencies: [
-            "Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation", "Engine",
+            "Model", "Rules", "Features", "FraudCore", "BLAS", "Simulation", "Engine", "LocalStackSupport",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Engine", "Features", "FraudCore", "Rules",
+                "Server", "Engine", "Features", "FraudCore", "Rules", "LocalStackSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),

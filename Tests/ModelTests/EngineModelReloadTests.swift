@@ -1,17 +1,15 @@
 import Engine
 import Foundation
+import LocalStackSupport
 import Logging
 import MetricsTestKit
 import Testing
 @testable import Model
 
-@Suite struct EngineModelReloadTests {
+@Suite(.temporaryFolder) struct EngineModelReloadTests {
     @Test("in a running engine, one model reload counts 1 in waqiti_model_reloads_total and one rejected file 1 in the failures (the runtime counted each again)")
     func countsEachReloadOnce() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("waqiti-engine-model-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("model.json").path
+        let path = TemporaryFolder.current.path("model.json")
         try ModelFileEncoder.encode(Fixtures.model).write(toFile: path, atomically: true, encoding: .utf8)
         var configuration = EngineConfiguration()
         configuration.rulesFile = ShippedModelTests.models.deletingLastPathComponent().appendingPathComponent("rules/default.rules").path

@@ -1,20 +1,18 @@
 import Features
 import Foundation
+import LocalStackSupport
 import MetricsTestKit
 import Synchronization
 import Testing
 @testable import Model
 
-@Suite struct ModelWatcherTests {
+@Suite(.temporaryFolder) struct ModelWatcherTests {
     final class Events: Sendable {
         let seen = Mutex<[ModelWatcher.Event]>([])
     }
 
     @Test func reloadsGoodFilesAndKeepsTheLastGoodModelOnABadOne() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("waqiti-watcher-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("model.json").path
+        let path = TemporaryFolder.current.path("model.json")
         try ModelFileEncoder.encode(Fixtures.model).write(toFile: path, atomically: true, encoding: .utf8)
 
         let events = Events()

@@ -285,7 +285,19 @@ struct EngineReplayTests {
         #expect(alone.a != alone.b)
         #expect(try Data(contentsOf: URL(fileURLWithPath: pairedA)) == alone.a)
         #expect(try Data(contentsOf: URL(fileURLWithPath: pairedB)) == alone.b)
-        #expect(result.diff != nil)
+        // The diff's flips are the outcomes that differ between the separate runs, per payment.
+        func outcomes(_ data: Data) throws -> [String: String] {
+            var byPayment: [String: String] = [:]
+            for line in data.split(separator: 0x0A) {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+                let id = try #require(object["payment_id"] as? String)
+                if byPayment[id] == nil { byPayment[id] = object["decision"] as? String }
+            }
+            return byPayment
+        }
+        let (a, b) = (try outcomes(alone.a), try outcomes(alone.b))
+        #expect(result.diff?.flipped == a.keys.count { a[$0] != b[$0] })
+        #expect(result.diff?.events == a.count)
     }
 
     @Test("comparing two rule files in one pass reports exactly the flips of their separate runs")

@@ -1,21 +1,19 @@
 import Engine
 import Foundation
+import LocalStackSupport
 import Logging
 import Prometheus
 import Server
 import Testing
 
-@Suite("Reloading rates.json while running")
+@Suite("Reloading rates.json while running", .temporaryFolder)
 struct RatesReloadTests {
     private static let rates = #"{"usd_per_major_unit": {"EUR": 1.08, "GBP": 1.27}}"#
 
     @Test("a reload that changes the exchange rates is refused (the feature stores keep theirs): last good set live, error names rates.json and asks for a restart, one reload failure; restoring the rates lets the rule edit apply")
     func refusesChangedRates() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("waqiti-rates-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let rulesFile = directory.appendingPathComponent("engine.rules").path
-        let ratesFile = directory.appendingPathComponent("rates.json").path
+        let rulesFile = TemporaryFolder.current.path("engine.rules")
+        let ratesFile = TemporaryFolder.current.path("rates.json")
         func write(version: String, rates: String) throws {
             try "version \"\(version)\"\nrule big: review +10 if amount > 100.00 USD\n".write(toFile: rulesFile, atomically: true, encoding: .utf8)
             try rates.write(toFile: ratesFile, atomically: true, encoding: .utf8)
