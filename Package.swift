@@ -58,7 +58,7 @@ let package = Package(
         // Self-contained HTML pages with inline SVG charts and tables (replay and training reports).
         .target(name: "Reporting"),
         // Backtesting: replay sources, decision summaries and metrics, rule/model diffs, HTML report.
-        .target(name: "Replay", dependencies: ["FraudCore", "Features", "Rules", "Model", "Reporting", "Kafka", "Engine", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Replay", dependencies: ["FraudCore", "Features", "Rules", "Model", "Reporting", "Kafka", "Engine", "CPrefetch", .product(name: "Logging", package: "swift-log")]),
 
         // decode ▶ features ▶ rules + model ▶ decision, batch-oriented; plus the Kafka pipeline services.
         .target(

@@ -108,6 +108,32 @@ struct SummaryTests {
         #expect(ids.map { deliveries.isFirst($0) } == [true, true, false, true, false, false])
     }
 
+    @Test("first deliveries: ids whose hashes collide stay apart, by their bytes (a prefix, an empty id, a longer id)")
+    func firstDeliveriesCollide() {
+        var deliveries = FirstDeliveries(hasher: SeededHash(seed: 0), fixedHash: 42)
+        let ids = ["pay_1", "pay_10", "pay_1", "", "pay_", "", "pay_10", "pay_1234567890123456789", "pay_1234567890123456788"]
+        #expect(ids.map { deliveries.isFirst($0) } == [true, true, false, true, true, false, false, true, true])
+    }
+
+    @Test("first deliveries, a batch at a time: a redelivery within the batch and of an earlier batch, the same answers as one at a time")
+    func firstDeliveriesBatch() {
+        var batched = FirstDeliveries(), single = FirstDeliveries()
+        let first = ["p1", "p2", "p1", "p3"].map { Fixtures.event($0) }
+        let second = ["p3", "p4", "p2", "p4", "p5"].map { Fixtures.event($0) }
+        var redelivery: [Bool] = []
+        batched.markRedeliveries(first, into: &redelivery)
+        #expect(redelivery == [false, false, true, false])
+        batched.markRedeliveries(second, into: &redelivery)
+        #expect(redelivery == [false, false, true, false, true, false, true, true, false])
+        #expect((first + second).map { !single.isFirst($0.paymentID) } == redelivery)
+        // Thousands of ids: the index grows (doubling) with every earlier id still found.
+        var many = FirstDeliveries()
+        var marks: [Bool] = []
+        let events = (0..<5_000).map { Fixtures.event("pay_\($0 % 3_000)") }
+        many.markRedeliveries(events, into: &marks)
+        #expect(marks == (0..<5_000).map { $0 >= 3_000 })
+    }
+
     @Test("the diff compares a redelivered payment once")
     func diffCountsPaymentsOnce() {
         var diff = DecisionDiffBuilder()

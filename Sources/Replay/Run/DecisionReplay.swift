@@ -204,7 +204,7 @@ private final class ReplayOutput: @unchecked Sendable {
         addRejected(rejected)
         if let decisionsOut { try write(decided, decisionsOut) }
         redelivery.removeAll(keepingCapacity: true)
-        for event in events { redelivery.append(!deliveries.isFirst(event.paymentID)) }
+        deliveries.markRedeliveries(events, into: &redelivery)
         for index in events.indices { baseline.add(events[index], decided[index], redelivery: redelivery[index]) }
         guard let other else { return }
         if let candidateDecisionsOut { try write(other, candidateDecisionsOut) }
