@@ -45,6 +45,17 @@ struct ReplayCLITests {
         #expect(result.stderr.hasPrefix("Error: --workers must be at least 1\nUsage: waqiti replay <options>\n"))
     }
 
+    @Test("Kafka bounds of one kind whose end is before their start are a usage error, refused before any broker is asked (exit 64)")
+    func invertedKafkaBounds() async throws {
+        // No broker listens on port 9: a check that reached the broker would fail differently.
+        let offsets = try await WaqitiProcess.run(["replay", "--kafka-topic", "t", "--kafka-brokers", "127.0.0.1:9", "--rules", "rules/default.rules", "--kafka-from", "3", "--kafka-to", "2"])
+        #expect(offsets.status == 64)
+        #expect(offsets.stderr.hasPrefix("Error: --kafka-to (offset 2) is before --kafka-from (offset 3): nothing to replay\nUsage: waqiti replay <options>\n"), "\(offsets.stderr)")
+        let times = try await WaqitiProcess.run(["replay", "--kafka-topic", "t", "--kafka-brokers", "127.0.0.1:9", "--rules", "rules/default.rules", "--kafka-from", "2026-11-02T00:00:00Z", "--kafka-to", "2026-11-01T00:00:00Z"])
+        #expect(times.status == 64)
+        #expect(times.stderr.hasPrefix("Error: --kafka-to (2026-11-01T00:00:00.000Z) is before --kafka-from (2026-11-02T00:00:00.000Z): nothing to replay\n"), "\(times.stderr)")
+    }
+
     /// `waqiti simulate --events N --duplicates 0.05` into a temporary folder; returns the path.
     static func simulated(_ stem: String, events: Int) async throws -> String {
         let path = try ProcessEnvironment.temporaryDirectory(stem).appendingPathComponent("events.jsonl").path
@@ -115,7 +126,8 @@ struct ReplayCLITests {
         #expect(all.result.status == 0, "\(all.result.stderr)")
         #expect(all.decisions == 50)
         let inverted = try await replay(["--kafka-from", "3", "--kafka-to", "2"])
-        #expect(inverted.result.status == 1)
-        #expect(inverted.result.stderr == "Error: --kafka-to (offset 2) is before --kafka-from (offset 3): nothing to replay\n")
+        // A usage error, refused before the broker is asked anything (64, as for every other bad option).
+        #expect(inverted.result.status == 64)
+        #expect(inverted.result.stderr.hasPrefix("Error: --kafka-to (offset 2) is before --kafka-from (offset 3): nothing to replay\n"), "\(inverted.result.stderr)")
     }
 }

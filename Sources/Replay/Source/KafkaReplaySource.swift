@@ -108,12 +108,18 @@ public final class KafkaReplaySource {
     private let fromTime: Int64?
     private let toTime: Int64?
 
-    public init(options: Options) throws {
-        switch (options.from, options.to) {
-        case (.offset(let from), .offset(let to)) where to < from: throw InvertedBounds(from: options.from, to: options.to)
-        case (.time(let from), .time(let to)) where to < from: throw InvertedBounds(from: options.from, to: options.to)
+    /// Refuses bounds of one kind whose end is before their start (an offset and a time are
+    /// compared only per partition, once the broker has resolved the time).
+    public static func checkBounds(from: KafkaReplayBound, to: KafkaReplayBound) throws(InvertedBounds) {
+        switch (from, to) {
+        case (.offset(let start), .offset(let end)) where end < start: throw InvertedBounds(from: from, to: to)
+        case (.time(let start), .time(let end)) where end < start: throw InvertedBounds(from: from, to: to)
         default: break
         }
+    }
+
+    public init(options: Options) throws {
+        try Self.checkBounds(from: options.from, to: options.to)
         self.options = options
         var configuration = KafkaConsumerConfiguration(client: options.client, groupID: nil)
         configuration.reportPartitionEOF = true

@@ -83,6 +83,11 @@ struct BacktestOptions: ParsableArguments {
         for (name, value) in [("--kafka-from", kafkaFrom), ("--kafka-to", kafkaTo)] {
             if let value, Self.bound(value) == nil { throw ValidationError("\(name) '\(value)' is neither an offset nor an RFC 3339 time such as 2026-11-01T00:00:00Z") }
         }
+        do {
+            try KafkaReplaySource.checkBounds(from: Self.bound(kafkaFrom)!, to: Self.bound(kafkaTo)!)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     static func bound(_ text: String?) -> KafkaReplayBound? {
