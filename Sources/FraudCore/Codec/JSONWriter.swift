@@ -16,6 +16,9 @@ enum JSONWriter {
     /// `\u00XX` escapes, everything else (including non-ASCII UTF-8) verbatim.
     @inline(__always)
     static func string(_ s: String, to out: inout [UInt8]) {
+        // Native strings hand out their bytes in place; `withUTF8` needs a mutable copy, a
+        // retain and release per string.
+        if s.utf8.withContiguousStorageIfAvailable({ string($0, to: &out) }) != nil { return }
         var s = s
         s.withUTF8 { string($0, to: &out) }
     }

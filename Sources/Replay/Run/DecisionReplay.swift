@@ -216,9 +216,13 @@ private final class ReplayOutput: @unchecked Sendable {
 
     private func write(_ decisions: [Decision], _ output: FileOutput) throws {
         try output.append { buffer in
-            for decision in decisions {
-                encoder.append(decision, to: &buffer)
-                buffer.append(0x0A)
+            // Read in place: iterating the array copied each decision, a retain and release of
+            // every string and array in it.
+            decisions.withUnsafeBufferPointer { decisions in
+                for index in decisions.indices {
+                    encoder.append(decisions[index], to: &buffer)
+                    buffer.append(0x0A)
+                }
             }
         }
     }
