@@ -1,3 +1,5 @@
+import Glibc
+
 /// A payment event being assembled field by field from a JSON object or a CSV record.
 ///
 /// Both decoders feed it the raw bytes of each value, so every field is validated by the same code
@@ -153,6 +155,11 @@ struct EventDraft {
         guard bytes.count <= limits.maxStringBytes else {
             throw WireError(.tooLong, field: field(), "value is \(bytes.count) bytes, over the limit of \(limits.maxStringBytes) (shorten it or raise EventDecodingLimits.maxStringBytes)")
         }
+        // PostgreSQL's text cannot hold U+0000: a NUL in an id would be decided, then refused by
+        // every service that stores the decision, on every retry of its batch.
+        guard memchr(bytes.baseAddress!, 0, bytes.count) == nil else {
+            throw WireError(.invalidValue, field: field(), "contains the NUL character (U+0000), which no id or text may carry")
+        }
         do {
             return try makeString(bytes, isASCII: isASCII, at: 0)
         } catch {
@@ -188,7 +195,7 @@ struct EventDraft {
     static let timeHint = "(expected RFC 3339 with a zone, such as \"2026-11-29T08:15:30.123Z\", or epoch milliseconds as an integer)"
 
     /// Years 0000 through 9999, the range RFC 3339 can write.
-    static let epochRange: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
+    static let epochRange = RFC3339.representableRange
 
     static func fourDigits(_ value: Int) -> String {
         let digits: [UInt8] = [1000, 100, 10, 1].map { UInt8(ascii: "0") + UInt8(value / $0 % 10) }
@@ -235,7 +242,7 @@ struct EventDraft {
             }
         }
         if !exponentPart.isEmpty {
-            guard let e = Int(exponentPart.hasPrefix("+") ? String(exponentPart.dropFirst()) : exponentPart), abs(e) < 40 else { return nil }
+            guard let e = Int(exponentPart.hasPrefix("+") ? String(exponentPart.dropFirst()) : exponentPart), e.magnitude < 40 else { return nil }  // not abs: abs(Int.min) traps
             scale += e
         }
         while scale < 0 {
