@@ -11,6 +11,8 @@ struct TimeTests {
         ("2026-11-29T08:15:30Z", Int64(1_795_940_130_000)),
         ("2026-11-29T08:15:30.1Z", Int64(1_795_940_130_100)),
         ("1969-12-31T23:59:59.999Z", Int64(-1)),
+        ("0000-01-01T00:30:00+00:30", Int64(-62_167_219_200_000)),
+        ("9999-12-31T22:59:59.999-01:00", Int64(253_402_300_799_999)),
     ])
     func parses(text: String, millis: Int64) {
         #expect(RFC3339.parse(text)?.millisecondsSinceEpoch == millis)
@@ -20,6 +22,8 @@ struct TimeTests {
         "", "2026-11-29", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-29T25:00:00Z",
         "2026-11-29T08:15:30.Z", "2026-11-29T08:15:30", "2026-11-29T08:15:30.123Zjunk", "2026/11/29T08:15:30Z",
         "2023-02-29T00:00:00Z",
+        // Offsets that carry a time out of years 0000–9999 (it would be written back as a wrapped year).
+        "0000-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00",
     ])
     func rejects(text: String) {
         #expect(RFC3339.parse(text) == nil)

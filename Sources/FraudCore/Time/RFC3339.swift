@@ -53,8 +53,16 @@ public enum RFC3339 {
         guard i == n else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetMinutes * 60
-        return EventTime(millisecondsSinceEpoch: seconds * 1000 + millis)
+        // An offset can carry a time of year 0000 or 9999 out of the years RFC 3339 can write
+        // ("0000-01-01T00:00:00+01:00" is in year −1): refused, rather than formatted back as a
+        // wrapped year.
+        let milliseconds = seconds * 1000 + millis
+        guard representableRange.contains(milliseconds) else { return nil }
+        return EventTime(millisecondsSinceEpoch: milliseconds)
     }
+
+    /// Years 0000 through 9999 in UTC, the times `append` writes as they are.
+    public static let representableRange: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
 
     public static func parse(_ text: String) -> EventTime? {
         var text = text
