@@ -97,10 +97,14 @@ public struct Reconciler: Sendable {
                   AND p.updated_at <= now() - make_interval(secs => \(seconds))
                 ORDER BY p.payment_id LIMIT \(limit)
                 """)
+            // The wallet and the payment service read `fraud-decisions` in separate consumer
+            // groups, so the wallet may capture before the payment service applies the approval:
+            // a capture is a break only once it is older than the deadline, as an approval is.
             try await add(.capturedNotApproved, """
                 SELECT h.payment_id, count(*) OVER ()::BIGINT FROM wallet.holds h
                 LEFT JOIN payments.payments p ON p.payment_id = h.payment_id
                 WHERE h.status = 'captured' AND p.status IS DISTINCT FROM 'approved'
+                  AND h.resolved_at <= now() - make_interval(secs => \(seconds))
                 ORDER BY h.payment_id LIMIT \(limit)
                 """)
             // Pending and in-review payments are settled by their decision or review, approved

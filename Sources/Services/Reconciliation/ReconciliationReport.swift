@@ -11,7 +11,7 @@ public struct ReconciliationReport: Sendable, Equatable, Codable {
         case conflictingDecisions = "conflicting_decisions"
         /// Approved (by the engine or a reviewer) but the wallet has not captured it.
         case approvedNotCaptured = "approved_not_captured"
-        /// Captured by the wallet although the payment is not approved.
+        /// Captured by the wallet although the payment is still not approved after the deadline.
         case capturedNotApproved = "captured_not_approved"
         /// Funds still held after the deadline for a payment that no decision will settle: the
         /// payment is still `received` (its hold answered too late and the client never
