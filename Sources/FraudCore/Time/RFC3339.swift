@@ -35,7 +35,8 @@ public enum RFC3339 {
                 i += 1
             }
             guard fractionDigits > 0 else { return nil }
-            for _ in fractionDigits..<3 where fractionDigits < 3 { millis *= 10 }
+            // Guarded before the range is formed: `4..<3` traps, `where` comes too late.
+            if fractionDigits < 3 { for _ in fractionDigits..<3 { millis *= 10 } }
         }
         guard i < n else { return nil }
         var offsetMinutes: Int64 = 0
