@@ -187,6 +187,10 @@ struct PaymentFlowTests {
         ("ip", "\"999.1.1.1\"", "field 'ip' '999.1.1.1' is not an IPv4 or IPv6 address"),
         ("mcc", "\"54\"", "field 'mcc' '54' is not a four-digit ISO 18245 merchant category code"),
         ("channel", "\"atm\"", "field 'channel' 'atm' is not one of ecom, pos, p2p, wallet"),
+        // Refused by the engine's EventDecoder: stored, such a payment stayed pending with its hold.
+        ("metadata", #"{"":"x"}"#, "field 'metadata key' must not be empty"),
+        ("metadata", #"{"order":"4\u00002"}"#, "field 'metadata.order' contains the NUL character (U+0000), which no id or text may carry"),
+        ("account_id", #""acc\u0000-1""#, "field 'account_id' contains the NUL character (U+0000), which no id or text may carry"),
     ])
     func invalidRequests(field: String, value: String, message: String) async throws {
         try await Platform.with { platform in

@@ -118,11 +118,20 @@ public struct PaymentRequest: Codable, Sendable, Equatable {
             }
             occurred = parsed
         }
-        return PaymentEvent(
+        let event = PaymentEvent(
             paymentID: paymentID, occurredAt: occurred, accountID: accountID, cardFingerprint: cardFingerprint,
             deviceID: deviceID, ip: ip, merchantID: merchantID, mcc: mcc,
             amount: Money(minorUnits: amountMinor, currency: money), cardCountry: cardCountry, ipCountry: ipCountry,
             channel: channel, type: type, beneficiaryID: beneficiaryID, metadata: metadata ?? [:])
+        // The engine reads the outbox's bytes with EventDecoder: a payment it would refuse (an
+        // empty metadata key, a NUL in any text) would stay `pending` with its funds held for
+        // good. So the service refuses it here, with the decoder's own words.
+        do {
+            _ = try EventDecoder().decode(EventEncoder().encode(event))
+        } catch {
+            throw PaymentValidationError(field: error.field ?? "body", message: error.reason)
+        }
+        return event
     }
 
     static func isIPAddress(_ text: String) -> Bool {

@@ -80,6 +80,14 @@ public struct Reconciler: Sendable {
                   AND NOT EXISTS (SELECT 1 FROM recon.decisions d WHERE d.payment_id = p.payment_id)
                 ORDER BY p.payment_id LIMIT \(limit)
                 """)
+            // Seen from the payment service: an event the engine refuses never reaches
+            // recon.payment_events either (this service decodes it the same way), so only the
+            // payment's own status shows it waiting for good.
+            try await add(.pendingWithoutDecision, """
+                SELECT payment_id, count(*) OVER ()::BIGINT FROM payments.payments
+                WHERE status = 'pending' AND updated_at <= now() - make_interval(secs => \(seconds))
+                ORDER BY payment_id LIMIT \(limit)
+                """)
             try await add(.decisionWithoutPayment, """
                 SELECT d.payment_id, count(*) OVER ()::BIGINT FROM (SELECT DISTINCT payment_id FROM recon.decisions
                     WHERE seen_at <= now() - make_interval(secs => \(seconds))) d

@@ -5,6 +5,10 @@ public struct ReconciliationReport: Sendable, Equatable, Codable {
     public enum BreakKind: String, Sendable, Codable, CaseIterable {
         /// A payment on `payments` with no decision after the deadline.
         case paymentWithoutDecision = "payment_without_decision"
+        /// A payment the payment service still holds `pending` after the deadline: funds held,
+        /// its event owed to or published for the engine, and no decision applied (the relay
+        /// cannot publish it, the engine refused or lost it, or its decision was not consumed).
+        case pendingWithoutDecision = "pending_without_decision"
         /// A decision for a payment that never appeared on `payments`.
         case decisionWithoutPayment = "decision_without_payment"
         /// The same payment decided more than once with different outcomes.
