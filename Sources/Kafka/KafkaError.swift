@@ -23,6 +23,14 @@ public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let unknownTopicOrPartition = KafkaErrorCode(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
     public static let queueFull = KafkaErrorCode(RD_KAFKA_RESP_ERR__QUEUE_FULL)
     public static let messageSizeTooLarge = KafkaErrorCode(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+    /// `_FATAL`: the client hit a fatal error (an idempotent producer that can no longer keep its
+    /// ordering and no-duplicate guarantees); `rd_kafka_fatal_error` names the underlying error.
+    /// Every later produce fails the same way: only a new client recovers.
+    public static let fatal = KafkaErrorCode(RD_KAFKA_RESP_ERR__FATAL)
+
+    /// Whether this code means the client is dead for good (`_FATAL`), as opposed to a failure
+    /// that retrying, or leaving one message out, can get past.
+    public var isFatal: Bool { self == .fatal }
 
     /// Codes that refuse one message for what it is (too large, malformed, failing the broker's
     /// validation): producing the same bytes again fails the same way, so retrying never ends.
@@ -70,6 +78,21 @@ public enum KafkaError: Error, Hashable, Sendable, CustomStringConvertible {
     case timeout(operation: String, after: Duration)
     /// The client was closed before or during the call.
     case closed
+    /// The client hit a fatal error (`rd_kafka_fatal_error`): `code` is the underlying error,
+    /// `reason` librdkafka's text. Nothing it is asked to do will succeed any more; the process
+    /// must create a new client (in practice: exit, and let its supervisor restart it).
+    case fatal(code: KafkaErrorCode, reason: String)
+
+    /// Whether the client that raised this error is dead for good: a `fatal` error, or a failure
+    /// whose code is `_FATAL`. Retrying such an error never succeeds.
+    public var isFatal: Bool {
+        switch self {
+        case .fatal: true
+        case .operationFailed(_, let code): code.isFatal
+        case .deliveryFailed(let failures, _): failures.contains { $0.code.isFatal }
+        case .invalidConfiguration, .clientCreationFailed, .timeout, .closed: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -85,6 +108,8 @@ public enum KafkaError: Error, Hashable, Sendable, CustomStringConvertible {
             "Kafka \(operation) did not finish within \(after); is the broker at the bootstrap servers reachable?"
         case .closed:
             "the Kafka client is closed"
+        case .fatal(let code, let reason):
+            "the Kafka client failed fatally (\(code)): \(reason); it cannot recover, restart the process to create a new client"
         }
     }
 }

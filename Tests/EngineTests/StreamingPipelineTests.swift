@@ -1,6 +1,6 @@
 import Engine
 import Features
-import Kafka
+@testable import Kafka
 import FraudCore
 import Logging
 import ServiceLifecycle
@@ -133,6 +133,42 @@ final class GatedSink: MessageSink {
         return PendingDelivery { [self] in
             while !state.withLock({ $0.released.contains(index) }) { try await Task.sleep(for: .milliseconds(2)) }
         }
+    }
+}
+
+/// Test double of a producer that hit a fatal error (librdkafka's `_FATAL`, after which every
+/// produce fails the same way): every delivery fails with `failure`; counts the attempts.
+final class FatalSink: MessageSink {
+    private let failure: KafkaError
+    private let state = Mutex(0)
+    init(failure: KafkaError) { self.failure = failure }
+
+    var attempts: Int { state.withLock { $0 } }
+
+    func enqueue(_ messages: [OutgoingMessage]) async throws -> PendingDelivery {
+        state.withLock { $0 += 1 }
+        return PendingDelivery { [failure] in throw failure }
+    }
+}
+
+/// Runs `body` and returns what it threw (nil if it returned); records a failure and cancels it
+/// if it is still running after `limit`.
+func outcome(within limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async -> (any Error)? {
+    await withTaskGroup(of: (any Error)??.self) { group in
+        group.addTask {
+            do { try await body(); return .some(nil) } catch { return .some(error) }
+        }
+        group.addTask {
+            try? await Task.sleep(for: limit)
+            return nil
+        }
+        let first = await group.next()!
+        group.cancelAll()
+        guard let finished = first else {
+            Issue.record("still running after \(limit)")
+            return await group.next()! ?? nil
+        }
+        return finished
     }
 }
 
@@ -367,6 +403,42 @@ struct StreamingPipelineTests {
             keys += try decisions.poll(maxMessages: 10, timeout: .milliseconds(200)).messages.map { String(decoding: $0.key ?? [], as: UTF8.self) }
         }
         #expect(keys == ["p0", "p2"])
+    }
+
+    @Test("a delivery failing with _FATAL stops the pipeline with the fatal error at once: not retried, nothing committed",
+          arguments: [
+              KafkaError.deliveryFailed(failures: [KafkaDeliveryFailure(index: 0, topic: "fraud-decisions", code: .fatal)], batchSize: 3),
+              KafkaError.fatal(code: KafkaErrorCode(rawValue: 45), reason: "test_fatal_error: sequence lost"),
+          ])
+    func fatalDeliveryStops(_ failure: KafkaError) async throws {
+        let sink = FatalSink(failure: failure)
+        let source = ScriptedSource((0..<3).map { message(Int64($0), eventJSON("p\($0)")) })
+        let pipeline = try pipeline(source, sink)
+        let error = await outcome(within: .seconds(20)) { try await pipeline.run() }
+        #expect((error as? KafkaError) == failure, "the pipeline ended with \(String(describing: error))")
+        #expect(sink.attempts == 1, "a fatal failure was retried")
+        #expect(source.commits.isEmpty)
+    }
+
+    @Test("against the real broker: a producer with a fatal error (rd_kafka_test_fatal_error) stops the pipeline with it instead of retrying forever",
+          .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage), .timeLimit(.minutes(1)))
+    func fatalProducerAgainstBroker() async throws {
+        let client = KafkaClientConfiguration(brokers: try LocalStack.required("WAQITI_KAFKA_BROKERS"), clientID: "waqiti-engine-tests")
+        let decisionsTopic = "waqiti-test-decisions-\(LocalStack.runID())"
+        try KafkaAdmin(configuration: client).createTopic(decisionsTopic, partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
+        // The producer works, then hits what an idempotent producer hits when the broker lost
+        // its sequence; librdkafka fails everything after it with _FATAL.
+        _ = try await producer.send([KafkaProducerMessage(topic: decisionsTopic, key: nil, value: Array("before".utf8))])
+        producer.triggerFatalErrorForTesting(KafkaErrorCode(rawValue: 45), reason: "sequence lost")
+
+        let source = ScriptedSource((0..<3).map { message(Int64($0), eventJSON("p\($0)")) })
+        let pipeline = try pipeline(source, KafkaMessageSink(producer: producer)) { $0.kafka.decisionsTopic = decisionsTopic }
+        let error = await outcome(within: .seconds(30)) { try await pipeline.run() }
+        #expect((error as? KafkaError)?.isFatal == true, "the pipeline ended with \(String(describing: error))")
+        #expect("\(String(describing: error))".contains("test_fatal_error: sequence lost"))
+        #expect(source.commits.isEmpty)
+        try? producer.close(timeout: .seconds(1))
     }
 
     @Test("offsets of a partition revoked after its messages were polled are never committed, the final commit included")

@@ -22,8 +22,8 @@ public final class EngineRuntime: Sendable {
     public let warnings: [String]
     public let services: [any Service]
     public let health: [HealthIndicator]
-    private let consumer: KafkaConsumer?
-    private let producer: KafkaProducer?
+    let consumer: KafkaConsumer?
+    let producer: KafkaProducer?
     private let logger: Logger
 
     public enum StartError: Error, CustomStringConvertible {
@@ -164,6 +164,12 @@ public final class EngineRuntime: Sendable {
                 ))
                 let topic = configuration.kafka.paymentsTopic
                 health.append(HealthIndicator(name: "kafka", blocking: {
+                    // A client with a fatal error answers watermark requests as if healthy, but
+                    // publishes nothing ever again; the pipeline stops the process on it, and
+                    // until then health must not say UP.
+                    if let fatal = producer.fatalFailure ?? consumer.fatalFailure {
+                        return ComponentHealth(name: "kafka", status: .down, detail: "\(configuration.kafka.brokers): \(fatal)")
+                    }
                     do {
                         let marks = try consumer.watermarks(topic: topic, partition: 0, timeout: .seconds(1))
                         return ComponentHealth(name: "kafka", status: .up, detail: "\(configuration.kafka.brokers): \(topic)[0] high watermark \(marks.high)")

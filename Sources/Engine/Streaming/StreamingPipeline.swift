@@ -18,7 +18,8 @@ import ServiceLifecycle
 /// batch acknowledged early waits for the ones before it).
 /// Malformed or oversized messages go to the dead-letter topic; nothing on the input stops the
 /// pipeline. On graceful shutdown (SIGTERM) it stops polling, drains what is in flight, commits,
-/// and returns.
+/// and returns. A fatal Kafka client error (`KafkaError.isFatal`) is not retried: it is thrown,
+/// which stops the process so that it is restarted with new clients.
 public final class StreamingPipeline: Service, Sendable {
     /// The topics and limits the pipeline needs from the configuration.
     public struct Settings: Sendable {
@@ -114,7 +115,10 @@ public final class StreamingPipeline: Service, Sendable {
                 try await Self.stage({ try await self.commitStage(from: published, limit: inFlight) },
                                      onExit: {}, onFailure: { await published.finish(); await inFlight.close() })
             }
-            try await group.waitForAll()
+            // Not `waitForAll()`: it waits for every stage before rethrowing, and the poll stage
+            // polls until cancelled, so a later stage's failure (a fatal producer error) would
+            // never come out. The first failure leaves the body, which cancels the other stages.
+            while try await group.next() != nil {}
         }
         logger.notice("pipeline drained: every polled batch is published and committed")
     }
@@ -146,6 +150,7 @@ public final class StreamingPipeline: Service, Sendable {
                 messages = try await source.poll(maxMessages: settings.maxBatchEvents, linger: settings.linger)
                 backoff.reset()
             } catch {
+                try stopIfFatal(error, "polling payments")
                 if Task.isCancelled { break }
                 logger.error("polling payments failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: backoff.next())
@@ -276,6 +281,7 @@ public final class StreamingPipeline: Service, Sendable {
             do {
                 return try await sink.enqueue(messages)
             } catch {
+                try stopIfFatal(error, "handing decisions to the producer")
                 try Task.checkCancellation()
                 logger.error("handing decisions to the producer failed; retrying", metadata: ["error": "\(error)", "messages": "\(messages.count)"])
                 try await Task.sleep(for: backoff.next())
@@ -301,6 +307,7 @@ public final class StreamingPipeline: Service, Sendable {
             } catch {
                 failure = error
             }
+            try stopIfFatal(failure, "publishing decisions")
             try Task.checkCancellation()
             if case KafkaError.deliveryFailed(let failures, _) = failure {
                 let refused = failures.filter { $0.code.refusesMessageForGood && messages.indices.contains($0.index) }
@@ -314,6 +321,19 @@ public final class StreamingPipeline: Service, Sendable {
             try await Task.sleep(for: backoff.next())
             delivery = try await enqueue(messages)
         }
+    }
+
+    /// Throws `error` when it says the Kafka client is dead for good (`KafkaError.isFatal`: a
+    /// fatal idempotent-producer error, after which librdkafka fails every produce with `_FATAL`).
+    /// Retrying would spin forever behind a healthy-looking process, so the pipeline stops
+    /// instead, the process exits non-zero, and its supervisor starts it again with new clients;
+    /// the batches not committed are redelivered.
+    private func stopIfFatal(_ error: any Error, _ what: String) throws {
+        guard let kafka = error as? KafkaError, kafka.isFatal else { return }
+        logger.critical("\(what) failed: the Kafka client failed fatally and cannot recover; stopping so the process exits and is restarted with a new client (what was not committed is redelivered)", metadata: [
+            "error": "\(kafka)",
+        ])
+        throw kafka
     }
 
     /// A message that can never be published: said loudly, with what is needed to recover it (a

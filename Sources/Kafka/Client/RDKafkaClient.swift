@@ -53,6 +53,21 @@ final class RDKafkaClient: @unchecked Sendable {
 
     var isDestroyed: Bool { destroyed.isSet }
 
+    /// The client's fatal error (`rd_kafka_fatal_error`), nil while it has none. An atomic read in
+    /// librdkafka: cheap enough to ask before every produce.
+    func fatalFailure() -> KafkaError? {
+        guard !isDestroyed, rd_kafka_fatal_error(handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return Self.fatalFailure(of: handle)
+    }
+
+    /// The fatal error of `handle` with librdkafka's reason, nil when it has none.
+    static func fatalFailure(of handle: OpaquePointer) -> KafkaError? {
+        var reason = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(handle, &reason, reason.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return .fatal(code: KafkaErrorCode(code), reason: text(reason))
+    }
+
     /// Destroys the handle once; later calls do nothing.
     func destroy() {
         guard destroyed.set() else { return }
@@ -92,6 +107,15 @@ class ClientCallbacks: @unchecked Sendable {
 
     func error(code: Int32, reason: UnsafePointer<CChar>?, client: OpaquePointer?) {
         let code = KafkaErrorCode(rawValue: code)
+        if code.isFatal {
+            // Not one of the errors librdkafka retries: the client is dead, and whoever uses it
+            // learns so from its next call (`KafkaError.fatal`).
+            let fatal = client.flatMap { RDKafkaClient.fatalFailure(of: $0) }
+            logger.critical("librdkafka: fatal error; this client cannot recover", metadata: [
+                "code": "\(code.name)", "error": "\(fatal.map { "\($0)" } ?? reason.map { String(cString: $0) } ?? code.message)",
+            ])
+            return
+        }
         logger.warning("librdkafka: \(reason.map { String(cString: $0) } ?? code.message)", metadata: ["code": "\(code.name)"])
     }
 }

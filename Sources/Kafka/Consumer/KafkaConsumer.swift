@@ -103,6 +103,11 @@ public final class KafkaConsumer: Sendable {
         return result
     }
 
+    /// The consumer's fatal error, nil while it has none (librdkafka raises one for a consumer
+    /// only with static group membership, when another member took its `group.instance.id`);
+    /// polls then throw it.
+    public var fatalFailure: KafkaError? { client.fatalFailure() }
+
     /// The partitions assigned to this member now. librdkafka changes the assignment only in a
     /// rebalance callback, which runs inside a poll.
     public func assignment() throws(KafkaError) -> Set<KafkaTopicPartition> {
@@ -219,9 +224,7 @@ public final class KafkaConsumer: Sendable {
                 messageEvents.append(.partitionEOF(partition, offset: record.offset))
             default:
                 let code = KafkaErrorCode(record.err)
-                if rd_kafka_fatal_error(client.handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    throw .operationFailed(operation: "consume (fatal)", code: code)
-                }
+                if let fatal = client.fatalFailure() { throw fatal }
                 messageEvents.append(.error(code, detail: String(cString: rd_kafka_message_errstr(message))))
             }
         }

@@ -49,12 +49,14 @@ public final class KafkaProducer: Sendable {
     /// caller can keep several batches in flight and still learn, per batch, when all of it
     /// landed. Batches enqueued one after another keep their order per partition.
     ///
-    /// - Throws: `KafkaError.closed` after `close`. A message that cannot even be queued is not
-    ///   thrown here: it fails the returned delivery, like one the broker rejected.
+    /// - Throws: `KafkaError.closed` after `close`; `KafkaError.fatal` once the producer hit a
+    ///   fatal error (see `fatalFailure`). A message that cannot even be queued is not thrown
+    ///   here: it fails the returned delivery, like one the broker rejected.
     public func enqueue(_ messages: [KafkaProducerMessage]) async throws(KafkaError) -> KafkaDelivery {
         guard !client.isDestroyed else { throw .closed }
+        if let fatal = client.fatalFailure() { throw fatal }
         // An empty batch registers nothing: its delivery answers at once.
-        guard !messages.isEmpty else { return KafkaDelivery(tracker: tracker, batch: 0, topics: []) }
+        guard !messages.isEmpty else { return KafkaDelivery(tracker: tracker, client: client, batch: 0, topics: []) }
         let batch = tracker.open(count: messages.count)
         for (index, message) in messages.enumerated() {
             let opaque = DeliveryTracker.opaque(batch: batch, index: index)
@@ -65,7 +67,19 @@ public final class KafkaProducer: Sendable {
                 tracker.record(batch: batch, index: index, partition: -1, offset: -1, error: code)
             }
         }
-        return KafkaDelivery(tracker: tracker, batch: batch, topics: messages.map(\.topic))
+        return KafkaDelivery(tracker: tracker, client: client, batch: batch, topics: messages.map(\.topic))
+    }
+
+    /// The producer's fatal error, nil while it has none. After one (an idempotent producer that
+    /// can no longer keep its guarantees) librdkafka fails every produce with `_FATAL`; only a new
+    /// producer recovers, so a caller should stop and report it (health DOWN, exit non-zero).
+    public var fatalFailure: KafkaError? { client.fatalFailure() }
+
+    /// Raises a fabricated fatal error (`rd_kafka_test_fatal_error`), as an idempotent producer
+    /// raises a real one: for tests of what the caller does then. librdkafka prefixes `reason`
+    /// with `test_fatal_error: `.
+    func triggerFatalErrorForTesting(_ code: KafkaErrorCode, reason: String) {
+        _ = rd_kafka_test_fatal_error(client.handle, rd_kafka_resp_err_t(rawValue: code.rawValue), reason)
     }
 
     /// Waits until every queued message is delivered or failed.
@@ -180,11 +194,13 @@ extension rd_kafka_vu_t {
 /// One enqueued batch of `KafkaProducer.enqueue(_:)`, awaiting its delivery reports.
 public struct KafkaDelivery: Sendable {
     private let tracker: DeliveryTracker
+    private let client: RDKafkaClient
     private let batch: UInt32
     private let topics: [String]
 
-    init(tracker: DeliveryTracker, batch: UInt32, topics: [String]) {
+    init(tracker: DeliveryTracker, client: RDKafkaClient, batch: UInt32, topics: [String]) {
         self.tracker = tracker
+        self.client = client
         self.batch = batch
         self.topics = topics
     }
@@ -193,11 +209,13 @@ public struct KafkaDelivery: Sendable {
     /// input order. Call it once.
     ///
     /// - Throws: `KafkaError.deliveryFailed` listing every message that was not acknowledged
-    ///   (the others were).
+    ///   (the others were); `KafkaError.fatal` instead when the producer hit a fatal error (its
+    ///   queued messages then fail with `_PURGE_QUEUE` or `_FATAL`, and so would any retry).
     public func acknowledgements() async throws(KafkaError) -> [KafkaAcknowledgement] {
         guard !topics.isEmpty else { return [] }
         let outcome = await tracker.wait(batch: batch)
         if !outcome.failures.isEmpty {
+            if let fatal = client.fatalFailure() { throw fatal }
             let failures = outcome.failures.sorted { $0.index < $1.index }
                 .map { KafkaDeliveryFailure(index: $0.index, topic: topics[$0.index], code: $0.code) }
             throw .deliveryFailed(failures: failures, batchSize: topics.count)

@@ -124,6 +124,14 @@ final class EngineHarness {
         return await indicator.check()
     }
 
+    /// Waits until the engine's services stopped on their own (a service threw, which stops the
+    /// group) and returns the error they stopped with; nil if they returned. Stops them and
+    /// records a failure after `limit`.
+    func stopped(within limit: Duration) async -> (any Error)? {
+        guard let running else { return nil }
+        return await outcome(within: limit) { try await running.value }
+    }
+
     /// SIGTERM's path: drain, commit, stop; then close the clients.
     func stop() async throws {
         await group.triggerGracefulShutdown()
