@@ -45,6 +45,9 @@ struct MetricsExportTests {
         )
         _ = try await engine.decide([event("p1", minor: 5_000), event("p2", minor: 200_000)])
         _ = try await engine.decide([event("p1", minor: 5_000)])
+        // Dry runs of a remembered id and of a batch with a copy count as no duplicate (nor anything else).
+        _ = try await engine.decide([event("p1", minor: 5_000)], mode: .readOnly)
+        _ = try await engine.decide([event("p9", minor: 5_000), event("p9", minor: 5_000)], mode: .readOnly)
         metrics.recordDeadLetters(kinds: ["invalid_json", "oversized", "invalid_json"])
         metrics.recordConsumerLag([("payments", 0, 5), ("payments", 3, 0)])
 
@@ -66,9 +69,10 @@ struct MetricsExportTests {
                     #"waqiti_dead_letters_total{kind="invalid_json"} 2"#,
                     #"waqiti_dead_letters_total{kind="oversized"} 1"#,
                     #"waqiti_rule_hits_total{rule="big"} 1"#,
-                    #"waqiti_stage_latency_seconds_count{stage="features"} 1"#,
-                    #"waqiti_stage_latency_seconds_count{stage="rules"} 1"#,
-                    #"waqiti_stage_latency_seconds_count{stage="decide"} 1"#,
+                    // The first batch and the dry run with a fresh id are timed (the others decide nothing new).
+                    #"waqiti_stage_latency_seconds_count{stage="features"} 2"#,
+                    #"waqiti_stage_latency_seconds_count{stage="rules"} 2"#,
+                    #"waqiti_stage_latency_seconds_count{stage="decide"} 2"#,
                     #"waqiti_consumer_lag_messages{topic="payments",partition="0"} 5.0"#,
                     #"waqiti_consumer_lag_messages{topic="payments",partition="3"} 0.0"#,
                     "waqiti_features_degraded 1.0",

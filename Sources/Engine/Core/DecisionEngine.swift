@@ -124,7 +124,9 @@ public final class DecisionEngine: Sendable {
         for index in events.indices where !settled[index] && (batch.firstIndex?[index] ?? index) == index {
             batch.fresh.append(index)
         }
-        metrics.recordDuplicates(events.count - batch.fresh.count)
+        // A dry run's copies and remembered ids are no redeliveries of anything (docs/api.md: a
+        // dry run counts in no decision metric).
+        if mode == .update { metrics.recordDuplicates(events.count - batch.fresh.count) }
         guard !batch.fresh.isEmpty else { return batch }
 
         let scored = batch.scored
