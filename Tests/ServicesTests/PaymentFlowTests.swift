@@ -41,8 +41,11 @@ struct Platform: Sendable {
     let recorder: TopicRecorder
     let reconciler: Reconciler
 
-    /// - Parameter scorer: set for the payment service's synchronous mode.
-    static func with(scorer: (any EngineScorer)? = nil, _ body: @Sendable (Platform) async throws -> Void) async throws {
+    /// - Parameters:
+    ///   - scorer: set for the payment service's synchronous mode.
+    ///   - clock: the payment service's clock.
+    static func with(scorer: (any EngineScorer)? = nil, clock: @escaping @Sendable () -> EventTime = Services.WallClock.now,
+                     _ body: @Sendable (Platform) async throws -> Void) async throws {
         try await TestDatabase.with { database in
             let logger = TestDatabase.logger
             let registry = PrometheusCollectorRegistry()
@@ -56,7 +59,7 @@ struct Platform: Sendable {
                 let metrics = PaymentMetrics(registry: registry)
                 let processor = PaymentProcessor(
                     store: store, wallet: HTTPWalletClient(baseURL: "http://127.0.0.1:\(walletPort)", credential: .anonymous, timeout: .seconds(60)),
-                    scorer: scorer, paymentsTopic: "payments", metrics: metrics, logger: logger)
+                    scorer: scorer, paymentsTopic: "payments", metrics: metrics, logger: logger, clock: clock)
                 let paymentRouter = Router(context: BasicRequestContext.self)
                 PaymentRoutes(processor: processor, store: store, reviewsTopic: "payment-reviews").add(to: paymentRouter)
                 try await LiveServer.with(paymentRouter) { paymentPort in
@@ -109,11 +112,14 @@ struct Platform: Sendable {
         return await published.consumed("payments")
     }
 
-    static func request(account: String, amount: Int64, merchant: String = "m-1") -> PaymentRequest {
-        PaymentRequest(PaymentEvent(
-            paymentID: "", occurredAt: EventTime(millisecondsSinceEpoch: 1_795_000_000_000), accountID: account,
+    /// A payment request without `occurred_at` (the service stamps it), or with `occurredAt`.
+    static func request(account: String, amount: Int64, merchant: String = "m-1", occurredAt: String? = nil) -> PaymentRequest {
+        var request = PaymentRequest(PaymentEvent(
+            paymentID: "", occurredAt: EventTime(millisecondsSinceEpoch: 0), accountID: account,
             cardFingerprint: "card-\(account)", deviceID: "dev-1", ip: "203.0.113.7", merchantID: merchant, mcc: "5411",
             amount: Money(minorUnits: amount, currency: .usd), cardCountry: "US", ipCountry: "US", channel: .ecom, type: .payment))
+        request.occurredAt = occurredAt
+        return request
     }
 }
 

@@ -21,6 +21,8 @@ struct TrafficPlanTests {
         ])
         #expect(plan.submissions.map(\.idempotencyKey) == ["e1", "e2", "e1", "e3"])
         #expect(plan.submissions.map(\.isDuplicate) == [false, false, true, false])
+        // A recorded time is days old by the time it is sent: the payment service stamps its own.
+        #expect(plan.submissions.allSatisfy { $0.request.occurredAt == nil })
         // Duplicates hold nothing, so they need no funds: 500 + 250 (+ 1,000 margin) for b.
         #expect(plan.funding.map { "\($0.walletID) \($0.amount.minorUnits) \($0.amount.currency.code)" } == ["a 1700 EUR", "b 1750 USD"])
     }
@@ -31,6 +33,7 @@ struct TrafficPlanTests {
         #expect(plan.submissions.count { $0.isDuplicate } == 10)
         #expect(Set(plan.submissions.map(\.idempotencyKey)).count == 1_000)
         #expect(plan.funding.count == 10)
+        #expect(plan.submissions.allSatisfy { $0.request.occurredAt == nil })
     }
 }
 

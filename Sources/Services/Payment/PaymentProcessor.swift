@@ -54,12 +54,19 @@ public struct PaymentProcessor: Sendable {
     }
 
     public func submit(_ request: PaymentRequest, idempotencyKey: String) async throws -> SubmitResult {
-        let event: PaymentEvent
-        do { event = try request.validated(paymentID: "pay_" + UUID().uuidString.lowercased(), now: clock()) } catch {
-            throw SubmitError.invalid(error)
-        }
         let fingerprint = request.fingerprint
-        let (stored, inserted) = try await store.insertOrFetch(event, idempotencyKey: idempotencyKey, fingerprint: fingerprint)
+        let stored: PaymentRecord, inserted: Bool
+        do {
+            let event = try request.validated(paymentID: "pay_" + UUID().uuidString.lowercased(), now: clock())
+            (stored, inserted) = try await store.insertOrFetch(event, idempotencyKey: idempotencyKey, fingerprint: fingerprint)
+        } catch let error as PaymentValidationError {
+            // A retry of a payment stored while its occurred_at was within bounds is still a
+            // retry once that time has aged past them: it gets the stored payment, not a 400.
+            guard error.isOutsideTimeBounds, let existing = try await store.fetch(idempotencyKey: idempotencyKey) else {
+                throw SubmitError.invalid(error)
+            }
+            (stored, inserted) = (existing, false)
+        }
         guard stored.requestFingerprint == fingerprint else {
             throw SubmitError.idempotencyKeyReused(key: idempotencyKey, paymentID: stored.paymentID)
         }

@@ -3,6 +3,11 @@ import Simulation
 
 /// A deterministic stream of payment requests for `waqiti traffic`: the same seed gives the same
 /// payments and the same duplicate submissions, so two runs can be compared.
+///
+/// The requests carry no `occurred_at`: the payment service stamps each payment with its clock on
+/// arrival, as it does for any live client that omits it. The service accepts a client's time
+/// only within minutes of its clock (`PaymentRequest.occurredAtBounds`), and neither a simulated
+/// week of event times nor a generated 10 ms spacing follows the pace the requests are sent at.
 public struct TrafficPlan: Sendable {
     /// One HTTP submission: a request under an idempotency key; duplicates reuse an earlier key.
     public struct Submission: Sendable {
@@ -18,6 +23,7 @@ public struct TrafficPlan: Sendable {
     /// - Parameters:
     ///   - payments: distinct payments (duplicates come on top).
     ///   - duplicateRate: share of payments submitted a second time with the same key (0.01 = 1%).
+    ///   - startTime: the generated events' time base; not sent (the service stamps the time).
     public init(payments: Int, accounts accountCount: Int, duplicateRate: Double, seed: UInt64, startTime: EventTime) {
         var random = SimulationRandom(seed: seed)
         let accounts = (0..<accountCount).map { "acc-\($0)" }
@@ -39,7 +45,7 @@ public struct TrafficPlan: Sendable {
                 ip: "198.51.100.\(random.below(250) + 1)", merchantID: random.pick(merchants),
                 mcc: random.pick(mccs), amount: Money(minorUnits: amount, currency: .usd),
                 cardCountry: "US", ipCountry: random.below(10) == 0 ? country : "US", channel: .ecom, type: .payment)
-            let submission = Submission(idempotencyKey: "traffic-\(seed)-\(i)", request: PaymentRequest(event), isDuplicate: false)
+            let submission = Submission(idempotencyKey: "traffic-\(seed)-\(i)", request: Self.live(event), isDuplicate: false)
             submissions.append(submission)
             if i % duplicateEvery == duplicateEvery - 1 {
                 var duplicate = submission
@@ -61,11 +67,17 @@ public struct TrafficPlan: Sendable {
         submissions = events.map { event in
             let isDuplicate = !seen.insert(event.paymentID).inserted
             if !isDuplicate { needed[event.accountID, default: [:]][event.amount.currency, default: 0] += event.amount.minorUnits }
-            return Submission(idempotencyKey: event.paymentID, request: PaymentRequest(event), isDuplicate: isDuplicate)
+            return Submission(idempotencyKey: event.paymentID, request: Self.live(event), isDuplicate: isDuplicate)
         }
         funding = needed.sorted { $0.key < $1.key }.flatMap { wallet, currencies in
             currencies.sorted { $0.key.code < $1.key.code }.map { (walletID: wallet, amount: Money(minorUnits: $0.value + 1_000, currency: $0.key)) }
         }
     }
-}
 
+    /// The event as a live client's request: without its time, which the service stamps.
+    static func live(_ event: PaymentEvent) -> PaymentRequest {
+        var request = PaymentRequest(event)
+        request.occurredAt = nil
+        return request
+    }
+}
