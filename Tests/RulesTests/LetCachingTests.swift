@@ -10,7 +10,7 @@ struct LetCachingTests {
     @Test func aLetIsEvaluatedOncePerEvent() throws {
         let calls = Calls()
         var compiler = Compiler(file: "t.rules", plan: FeaturePlan(), rates: .builtIn)
-        compiler.bindings["x"] = (Compiled(type: .int, code: .int { _ in calls.count += 1; return 5 }), 0)
+        compiler.bindings["x"] = (Compiled(type: .int, code: .int { _ in calls.count += 1; return 5 }), 0, 1)
         compiler.letCount = 1
         var sink = DiagnosticSink(file: "t.rules")
         let nodeParsed = Parser.parseExpression("x + x * x > 1 and x < 100", sink: &sink)

@@ -12,8 +12,12 @@ struct Compiler {
     var sink: DiagnosticSink
     var plan: FeaturePlan
     let rates: ExchangeRates
-    /// Compiled `let`s by name, each with its cache slot.
-    var bindings: [String: (compiled: Compiled, slot: Int)] = [:]
+    /// Compiled `let`s by name, each with its cache slot and its depth counting the `let`s it uses
+    /// (`depthWithLets`).
+    var bindings: [String: (compiled: Compiled, slot: Int, depth: Int)] = [:]
+    /// `let`s whose declaration failed (the error is reported there): their uses compile to nil
+    /// without another error each.
+    var failedBindings: Set<String> = []
     var lists: [String: Compiled] = [:]
     /// `risk_points` is only defined once the rules have run: in thresholds.
     var allowsRiskPoints = false
@@ -110,6 +114,7 @@ struct Compiler {
 
     mutating func compileName(_ name: String, at: SourceLocation) -> Compiled? {
         if let binding = bindings[name] { return letReference(name, binding.compiled, slot: binding.slot) }
+        if failedBindings.contains(name) { return nil }
         switch name {
         case "amount":
             let code = Code.money { $0.event.amount }
@@ -195,9 +200,7 @@ struct Compiler {
         case .money(let f): code = .money { Compiler.cached($0, slot, f, wrap: RuntimeValue.money) { if case .money(let v) = $0 { v } else { nil } } }
         case .duration(let f): code = .duration { Compiler.cached($0, slot, f, wrap: RuntimeValue.duration) { if case .duration(let v) = $0 { v } else { nil } } }
         }
-        var reads = [Read(name: name, code: code)]
-        reads += body.reads.filter { $0.name != name }
-        var compiled = Compiled(type: body.type, code: code, reads: reads)
+        var compiled = Compiled(type: body.type, code: code, reads: [Read(name: name, code: code, letReads: body.reads)])
         if body.type == .bool {
             compiled.bool = .boolLet(slot: slot, body.boolNode)
         } else if let number = body.number {
@@ -206,6 +209,31 @@ struct Compiler {
             compiled.number = .numberLet(slot: slot, number)
         }
         return compiled
+    }
+
+    /// How deep an expression is once every `let` it names counts as its body: a `let` is
+    /// compiled into (and evaluated inside) the trees of the expressions that use it, so a chain of
+    /// `let`s nests as deep as its parts together.
+    static let maxDepthWithLets = 400
+
+    /// The height of `node` with each `let` it names counted as one level above that `let`'s own
+    /// depth with lets. Recurses over the syntax only, which the parser keeps within `Parser.maxDepth`.
+    func depthWithLets(_ node: Expression.Node) -> Int {
+        if case .name(let name) = node.expression, let binding = bindings[name] { return 1 + binding.depth }
+        var deepest = 0
+        for child in node.expression.children { deepest = Swift.max(deepest, depthWithLets(child)) }
+        return 1 + deepest
+    }
+
+    /// Refuses `node` when it is deeper than `maxDepthWithLets` counting its `let`s; `what` names
+    /// the let, rule, threshold or reason in the error.
+    mutating func checkDepthWithLets(_ node: Expression.Node, of what: String, at location: SourceLocation) -> Int? {
+        let depth = depthWithLets(node)
+        guard depth <= Compiler.maxDepthWithLets else {
+            sink.error("\(what) is nested \(depth) levels deep counting the lets it uses; the limit is \(Compiler.maxDepthWithLets): compute it in fewer steps, or use a list", at: location)
+            return nil
+        }
+        return depth
     }
 
     @inline(__always)

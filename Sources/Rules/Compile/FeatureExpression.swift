@@ -42,7 +42,7 @@ public struct FeatureExpression: Sendable, CustomStringConvertible {
                 : "a feature expression must be a number, money, a duration or a bool (1/0), not a \(compiled.type); compare it (channel == \"ecom\") to one-hot encode it"
             throw RulesCompileError(diagnostics: [Diagnostic(file: origin, location: node.location, message: message)])
         }
-        let used = Set(compiled.reads.map(\.name))
+        let used = Set(Read.flatten(compiled.reads).map(\.name))
         plan = compiler.plan
         self.source = text
         self.rates = rates

@@ -107,17 +107,23 @@ struct ProgramCompiler {
             compiler.sink.error("'\(name)' is already defined; a let is defined once", at: at)
             return
         }
-        guard isFreeName(name, at: at), let compiled = compiler.compile(node) else { return }
-        if compiled.list != nil {
-            compiler.sink.error("a let holds a value, not a list; declare lists with 'list \(name) = […]'", at: node.location)
+        guard isFreeName(name, at: at) else { return }
+        guard let depth = compiler.checkDepthWithLets(node, of: "let '\(name)'", at: at), let compiled = compiler.compile(node) else {
+            compiler.failedBindings.insert(name)
             return
         }
-        compiler.bindings[name] = (compiled, compiler.letCount)
+        if compiled.list != nil {
+            compiler.sink.error("a let holds a value, not a list; declare lists with 'list \(name) = […]'", at: node.location)
+            compiler.failedBindings.insert(name)
+            return
+        }
+        compiler.bindings[name] = (compiled, compiler.letCount, depth)
         compiler.letCount += 1
     }
 
-    private mutating func condition(_ node: Expression.Node, of what: String) -> Compiled? {
-        guard let compiled = compiler.compile(node) else { return nil }
+    private mutating func condition(_ node: Expression.Node, of what: String, declaredAt: SourceLocation) -> Compiled? {
+        guard compiler.checkDepthWithLets(node, of: "the condition of \(what)", at: declaredAt) != nil,
+              let compiled = compiler.compile(node) else { return nil }
         guard compiled.type == .bool, case .bool? = compiled.code else {
             compiler.sink.error("the condition of \(what) must be a bool, found \(compiled.type)", at: node.location)
             return nil
@@ -126,13 +132,13 @@ struct ProgramCompiler {
     }
 
     private mutating func compileRule(_ rule: RuleSyntax) {
-        let compiled = condition(rule.condition, of: "rule '\(rule.name)'")
+        let compiled = condition(rule.condition, of: "rule '\(rule.name)'", declaredAt: rule.location)
         let template = rule.reason.flatMap { compileTemplate($0) }
         guard let compiled, case .bool(let test)? = compiled.code, rule.reason == nil || template != nil else { return }
         ruleConditions.append(compiled.boolNode)
         rules.append(CompiledRule(
             name: rule.name, action: rule.action, points: rule.points, shadow: rule.shadow, isThreshold: false,
-            line: rule.location.line, condition: test, reads: compiled.reads, template: template
+            line: rule.location.line, condition: test, reads: Read.flatten(compiled.reads), template: template
         ))
     }
 
@@ -145,11 +151,11 @@ struct ProgramCompiler {
         names[name] = threshold.location.line
         compiler.allowsRiskPoints = true
         defer { compiler.allowsRiskPoints = false }
-        guard let compiled = condition(threshold.condition, of: "a threshold"), case .bool(let test)? = compiled.code else { return }
+        guard let compiled = condition(threshold.condition, of: "a threshold", declaredAt: threshold.location), case .bool(let test)? = compiled.code else { return }
         thresholdConditions.append(compiled.boolNode)
         thresholds.append(CompiledRule(
             name: name, action: threshold.action, points: 0, shadow: false, isThreshold: true,
-            line: threshold.location.line, condition: test, reads: compiled.reads, template: nil
+            line: threshold.location.line, condition: test, reads: Read.flatten(compiled.reads), template: nil
         ))
     }
 
@@ -160,8 +166,9 @@ struct ProgramCompiler {
             switch part {
             case .text(let text):
                 parts.append(.text(text))
-            case .hole(let node, _):
-                guard let compiled = compiler.compile(node) else { ok = false; continue }
+            case .hole(let node, let text):
+                guard compiler.checkDepthWithLets(node, of: "the reason placeholder {\(text)}", at: node.location) != nil,
+                      let compiled = compiler.compile(node) else { ok = false; continue }
                 guard let code = compiled.code else {
                     compiler.sink.error("a reason placeholder shows a value, not a list", at: node.location)
                     ok = false

@@ -388,16 +388,22 @@ struct Parser {
             return inner
         case .symbol(.leftBracket):
             advance()
+            // Elements are literals: a list inside a list is refused here, before it can recurse.
+            try descend()
+            defer { nesting -= 1 }
             var elements: [Expression.Node] = []
             if !current.isSymbol(.rightBracket) {
                 repeat {
                     if current.isSymbol(.comma) { advance() }
                     if current.isSymbol(.rightBracket) { break }
+                    if current.isSymbol(.leftBracket) {
+                        throw fail("lists cannot be nested; a list holds literals (strings or numbers)")
+                    }
                     elements.append(try parseUnary())
                 } while current.isSymbol(.comma)
             }
             try expect(.rightBracket, "to close the list at \(at)")
-            return Expression.Node(.list(elements), at: at)
+            return try checked(Expression.Node(.list(elements), at: at))
         case .identifier(let name):
             switch name {
             case "true", "false":
