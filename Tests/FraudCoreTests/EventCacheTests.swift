@@ -100,7 +100,7 @@ struct EventCacheTests {
         let after = try EventCacheStamp(path: input)
         let error = try #require(throws: EventCacheError.self) { try EventCacheReader(path: cache, inputName: input, source: after) }
         #expect(error.problem == .stale)
-        #expect(error.description == "cache \"\(cache)\" is stale: it was built from \"\(input)\" when that file was \(before); it is now \(after); delete it (it is rebuilt from --input on the next run) or name another file with --cache")
+        #expect(error.description == "cache \"\(cache)\" is stale: it was built from an input of \(before), and --input \"\(input)\" is \(after); delete it (it is rebuilt from --input on the next run) or name another file with --cache")
         #expect(after.bytes == before.bytes + 1)
     }
 

@@ -43,6 +43,10 @@ struct ReplayCLITests {
         let result = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--workers", "0"])
         #expect(result.status == 64)
         #expect(result.stderr.hasPrefix("Error: --workers must be at least 1\nUsage: waqiti replay <options>\n"))
+        // A cache needs a regular input file to be checked against: standard input is a usage error too.
+        let cache = try await WaqitiProcess.run(["replay", "--input", "-", "--cache", events + ".wqc", "--rules", "rules/default.rules"])
+        #expect(cache.status == 64)
+        #expect(cache.stderr.hasPrefix("Error: --cache cannot be used with --input - (standard input): a cache is checked against the size and modification time of a regular input file\nUsage: waqiti replay <options>\n"), "\(cache.stderr)")
     }
 
     @Test("Kafka bounds of one kind whose end is before their start are a usage error, refused before any broker is asked (exit 64)")

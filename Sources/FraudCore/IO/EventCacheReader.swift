@@ -164,7 +164,7 @@ public final class EventCacheReader {
         }
         let built = EventCacheStamp(bytes: integer(16, UInt64.self), modifiedSeconds: integer(24, Int64.self), modifiedNanoseconds: integer(32, Int64.self))
         guard built == source else {
-            throw EventCacheError(path: path, problem: .stale, detail: "it was built from \"\(inputName)\" when that file was \(built); it is now \(source)")
+            throw EventCacheError(path: path, problem: .stale, detail: "it was built from an input of \(built), and --input \"\(inputName)\" is \(source)")
         }
     }
 

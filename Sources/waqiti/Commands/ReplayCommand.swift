@@ -68,6 +68,9 @@ struct ReplayCommand: AsyncParsableCommand {
             throw ValidationError("--lateness '\(lateness)' is not a duration such as 30s, 5m or 1h")
         }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+        if backtest.cache != nil, input == "-" {
+            throw ValidationError("--cache cannot be used with --input - (standard input): a cache is checked against the size and modification time of a regular input file")
+        }
         let minimumCapacity = EngineReplaySetup.minimumDedupCapacity(batchSize: batchSize)
         if backtest.isEnabled, backtest.dedupCapacity >= 1, backtest.dedupCapacity < minimumCapacity {
             throw ValidationError("--dedup-capacity \(backtest.dedupCapacity) is below twice --batch-size \(batchSize): a redelivery within a batch or two of its first delivery must be remembered however the batches split, or the decisions would depend on --batch-size (give --dedup-capacity \(minimumCapacity) or more, or a smaller --batch-size)")
