@@ -12,9 +12,18 @@ struct EngineBenchReport {
     var http: [[String]]
     var targets: [String]
 
+    /// The commands that build both release binaries where `--waqiti .build-release/release/waqiti`
+    /// finds the engine, then run the bench with `arguments` (a plain `swift build -c release`
+    /// writes to .build/release, which that path does not name).
+    static func command(_ arguments: [String]) -> String {
+        "source deploy/local/env.sh && swift build -c release --scratch-path .build-release --product waqiti && "
+            + "swift build -c release --scratch-path .build-release --product waqiti-bench && "
+            + (([".build-release/release/waqiti-bench engine"] + arguments).joined(separator: " "))
+    }
+
     func write() throws {
         var text = "# Benchmark: engine (`waqiti serve` end to end)\n\n"
-        text += "- Command: `source deploy/local/env.sh && swift build -c release && \((["swift run -c release waqiti-bench engine"] + arguments).joined(separator: " "))`\n"
+        text += "- Command: `\(Self.command(arguments))`\n"
         text += "- Machine: \(machineDescription()), "
         text += "**shared with other engineers' builds while measured** (load average before: \(loadBefore); after: \(shell("cut -d' ' -f1-3 /proc/loadavg")))\n"
         text += "- Services: the local stack (deploy/local): Tansu broker and Redis on loopback, the engine, the load generator, the reader and wrk all on the same 2 cores\n"
@@ -50,8 +59,7 @@ struct EngineBenchReport {
     /// `--only http`: the HTTP section, with its own command, load and commit since the rest of
     /// the file comes from an earlier full run, spliced into bench/results/engine.md.
     static func writeHTTPOnly(arguments: [String], options: EngineBench.Options, loadBefore: String, outcome: EngineBenchHTTP.Outcome) throws {
-        var header = "Measured alone: `source deploy/local/env.sh && swift build -c release && "
-        header += "\((["swift run -c release waqiti-bench engine"] + arguments).joined(separator: " "))` at commit \(shell("git rev-parse --short HEAD")), "
+        var header = "Measured alone: `\(command(arguments))` at commit \(shell("git rev-parse --short HEAD")), "
         header += "\(shell("date -u +%Y-%m-%dT%H:%M:%SZ")), load average before: \(loadBefore); after: \(shell("cut -d' ' -f1-3 /proc/loadavg")) "
         header += "(\(shell("nproc")) cores shared with other engineers' builds).\n\n"
         let section = EngineBenchHTTP.section(rows: outcome.rows, seconds: options.httpSeconds, warmup: options.warmup, header: header)
