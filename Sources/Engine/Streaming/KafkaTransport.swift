@@ -28,6 +28,10 @@ public final class KafkaMessageSource: MessageSource {
         try consumer.commit(offsets.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.nextOffset) }, mode: mode)
     }
 
+    public func assignmentEpoch(of partition: KafkaTopicPartition) -> UInt64? {
+        consumer.assignmentEpoch(of: partition)
+    }
+
     public func assignedPartitions() -> Set<KafkaTopicPartition>? {
         do {
             return try consumer.assignment()

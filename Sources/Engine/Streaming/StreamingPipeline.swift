@@ -55,19 +55,19 @@ public final class StreamingPipeline: Service, Sendable {
         var deadLetters: [OutgoingMessage]
         /// The kind of each dead letter (`invalid_json`, `oversized`, …), for metrics.
         var deadLetterKinds: [String]
-        var offsets: [PartitionOffset]
+        var offsets: [PolledOffset]
         var receivedAt: ContinuousClock.Instant
     }
 
     struct ScoredBatch: Sendable {
         var decisions: [Decision]
         var deadLetters: [OutgoingMessage]
-        var offsets: [PartitionOffset]
+        var offsets: [PolledOffset]
     }
 
     struct InFlightBatch: Sendable {
         var messages: [OutgoingMessage]
-        var offsets: [PartitionOffset]
+        var offsets: [PolledOffset]
         var delivery: PendingDelivery
         var publishedAt: ContinuousClock.Instant
     }
@@ -189,27 +189,41 @@ public final class StreamingPipeline: Service, Sendable {
     /// Waits for each batch's acknowledgement in poll order, then commits its offsets:
     /// asynchronously while batches keep coming (merged, at most every `commitInterval`), at once
     /// when nothing else is in flight, and synchronously, for every partition, before returning.
+    /// Only offsets of the epoch each partition is assigned under now are committed
+    /// (`PolledOffset`): a batch polled before its partition was revoked, and perhaps assigned
+    /// here again, is acknowledged but not committed, and its partition's position is forgotten.
     private func commitStage(from input: BoundedQueue<InFlightBatch>, limit: InFlightLimit) async throws {
-        var uncommitted: [PartitionOffset] = []
-        var latest: [KafkaTopicPartition: Int64] = [:]
+        var acknowledged = AcknowledgedOffsets()
         var lastCommit = ContinuousClock.now
         while let batch = await input.next() {
             try await awaitDelivery(batch)
             engine.metrics.record(.produce, .now - batch.publishedAt)
             await limit.release(batch.messages.count)
-            uncommitted = PartitionOffset.merged(uncommitted + batch.offsets)
-            for offset in batch.offsets { latest[offset.topicPartition] = offset.nextOffset }
+            acknowledged.acknowledge(batch.offsets)
             let now = ContinuousClock.now
             let runDry = await input.isEmpty
             guard runDry || now - lastCommit >= settings.commitInterval else { continue }
-            await commit(uncommitted, mode: .async)
+            forgetRevoked(&acknowledged)
+            await commit(acknowledged.takePending(), mode: .async)
             engine.metrics.record(.commit, .now - now)
-            uncommitted = []
             lastCommit = now
         }
         // Async commits may still be on their way: this one waits for the broker's answer.
-        let all = latest.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }
-        await commit(PartitionOffset.merged(all), mode: .sync)
+        forgetRevoked(&acknowledged)
+        await commit(acknowledged.latest.values.sorted { $0.partition < $1.partition }, mode: .sync)
+    }
+
+    /// Drops the offsets whose partition was revoked (and perhaps assigned again) since they were
+    /// polled: the partition is read anew from the group's committed offset, which its owner in
+    /// between may have moved past them.
+    private func forgetRevoked(_ acknowledged: inout AcknowledgedOffsets) {
+        let stale = acknowledged.removeStale { offset in
+            source.assignmentEpoch(of: offset.partition).map { $0 != offset.epoch } ?? false
+        }
+        guard !stale.isEmpty else { return }
+        logger.notice("not committing offsets polled before their partitions were revoked; the partitions' owners read on from the group's committed offsets", metadata: [
+            "offsets": "\(stale.map { "\($0.partition)@\($0.nextOffset)" })",
+        ])
     }
 
     /// `offsets` less those of partitions this member no longer owns: their new owner redelivers
@@ -233,13 +247,16 @@ public final class StreamingPipeline: Service, Sendable {
         var deadLetterKinds: [String] = []
         events.reserveCapacity(messages.count)
         // A poll holds a few partitions, each as one run of messages: a short list searched from
-        // its end beats hashing the topic name per message.
-        var offsets: [PartitionOffset] = []
+        // its end beats hashing the topic name per message. A partition revoked and assigned
+        // again within the poll has two runs, one per epoch.
+        var offsets: [PolledOffset] = []
         for message in messages {
-            if let last = offsets.lastIndex(where: { $0.partition == message.partition && $0.topic == message.topic }) {
+            if let last = offsets.lastIndex(where: {
+                $0.partition.partition == message.partition && $0.epoch == message.assignmentEpoch && $0.partition.topic == message.topic
+            }) {
                 offsets[last].nextOffset = max(offsets[last].nextOffset, message.offset + 1)
             } else {
-                offsets.append(PartitionOffset(topic: message.topic, partition: message.partition, nextOffset: message.offset + 1))
+                offsets.append(PolledOffset(partition: message.topicPartition, nextOffset: message.offset + 1, epoch: message.assignmentEpoch))
             }
             if message.value.count > settings.maxMessageBytes {
                 deadLetters.append(deadLetter(message, kind: "oversized", error: "message of \(message.value.count) bytes exceeds kafka.max_message_bytes (\(settings.maxMessageBytes))"))
@@ -253,7 +270,7 @@ public final class StreamingPipeline: Service, Sendable {
                 deadLetterKinds.append(error.kind.rawValue)
             }
         }
-        offsets.sort { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+        offsets.sort { ($0.partition, $0.epoch) < ($1.partition, $1.epoch) }
         return DecodedBatch(events: events, deadLetters: deadLetters, deadLetterKinds: deadLetterKinds, offsets: offsets, receivedAt: receivedAt)
     }
 
@@ -353,8 +370,8 @@ public final class StreamingPipeline: Service, Sendable {
         engine.metrics.recordRefusedMessage(kind: isDecision ? "decision" : "dead_letter", code: code.name)
     }
 
-    private func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async {
-        let offsets = offsets.isEmpty ? offsets : owned(offsets)
+    private func commit(_ offsets: [PolledOffset], mode: KafkaCommitMode) async {
+        let offsets = offsets.isEmpty ? [] : owned(offsets.map(\.committable))
         guard !offsets.isEmpty else { return }
         do {
             try await source.commit(offsets, mode: mode)
@@ -377,20 +394,11 @@ extension StreamingPipeline.DecodedBatch {
             merged.deadLetterKinds += batch.deadLetterKinds
             merged.offsets += batch.offsets
         }
-        merged.offsets = PartitionOffset.merged(merged.offsets)
+        merged.offsets = PolledOffset.merged(merged.offsets)
         return merged
     }
 }
 
 extension PartitionOffset {
     var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
-
-    /// One offset per partition, the highest, sorted by topic and partition.
-    static func merged(_ offsets: [PartitionOffset]) -> [PartitionOffset] {
-        var highest: [KafkaTopicPartition: PartitionOffset] = [:]
-        for offset in offsets where offset.nextOffset > highest[offset.topicPartition]?.nextOffset ?? .min {
-            highest[offset.topicPartition] = offset
-        }
-        return highest.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
-    }
 }

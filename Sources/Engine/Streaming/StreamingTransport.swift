@@ -46,10 +46,16 @@ public protocol MessageSource: Sendable {
     /// A partition revoked after its messages were polled belongs to another member, whose
     /// progress a commit from here would overwrite.
     func assignedPartitions() -> Set<KafkaTopicPartition>?
+    /// How many times `partition` was assigned to or revoked from this member so far
+    /// (`KafkaConsumer.assignmentEpoch(of:)`); nil when unknown (then offsets are guarded by
+    /// `assignedPartitions()` only). An offset is committed only under the epoch its messages
+    /// were polled under (`KafkaConsumerMessage.assignmentEpoch`).
+    func assignmentEpoch(of partition: KafkaTopicPartition) -> UInt64?
 }
 
 extension MessageSource {
     public func assignedPartitions() -> Set<KafkaTopicPartition>? { nil }
+    public func assignmentEpoch(of partition: KafkaTopicPartition) -> UInt64? { nil }
 }
 
 /// The producing half of the transport.

@@ -108,6 +108,15 @@ public final class KafkaConsumer: Sendable {
     /// polls then throw it.
     public var fatalFailure: KafkaError? { client.fatalFailure() }
 
+    /// How many times the group assigned or revoked `partition` for this member so far (0: never
+    /// assigned). Every assignment change the rebalance callback applies moves it on, so an
+    /// offset polled under one epoch must not be committed under another: the partition was
+    /// revoked in between, and its next owner (or this member again, from the group's committed
+    /// offset) has read on since. Each polled message carries the epoch it was read under.
+    public func assignmentEpoch(of partition: KafkaTopicPartition) -> UInt64 {
+        callbacks.assignmentEpoch(of: partition)
+    }
+
     /// The partitions assigned to this member now. librdkafka changes the assignment only in a
     /// rebalance callback, which runs inside a poll.
     public func assignment() throws(KafkaError) -> Set<KafkaTopicPartition> {
@@ -208,6 +217,7 @@ public final class KafkaConsumer: Sendable {
         var messageEvents: [KafkaConsumerEvent] = []
         var wait = Int32(clamping: timeout.milliseconds)
         var topicNames = TopicNameCache()
+        var epochs = EpochCache()
         while batch.messages.count < maxMessages, let message = rd_kafka_consumer_poll(client.handle, wait) {
             wait = 0
             defer { rd_kafka_message_destroy(message) }
@@ -217,7 +227,9 @@ public final class KafkaConsumer: Sendable {
             switch record.err {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
                 if ranges.withLock({ $0.accept(partition, offset: record.offset) }) {
-                    batch.messages.append(Self.message(message, topic: topic))
+                    // Read after rd_kafka_consumer_poll returned it: a rebalance callback served
+                    // by that call ran before, on this thread.
+                    batch.messages.append(Self.message(message, topic: topic, epoch: epochs.epoch(of: partition, in: callbacks)))
                 }
             case RD_KAFKA_RESP_ERR__PARTITION_EOF:
                 ranges.withLock { $0.reachedEnd(partition, offset: record.offset) }
@@ -244,7 +256,7 @@ public final class KafkaConsumer: Sendable {
         return try result.get()
     }
 
-    private static func message(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> KafkaConsumerMessage {
+    private static func message(_ pointer: UnsafeMutablePointer<rd_kafka_message_t>, topic: String, epoch: UInt64) -> KafkaConsumerMessage {
         let record = pointer.pointee
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(pointer, &timestampType)
@@ -253,7 +265,8 @@ public final class KafkaConsumer: Sendable {
             key: record.key.map { Array(UnsafeRawBufferPointer(start: $0, count: record.key_len)) },
             value: record.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: record.len)) } ?? [],
             headers: headers(of: pointer),
-            timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+            timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp,
+            assignmentEpoch: epoch)
     }
 
     private static func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> [KafkaHeader] {
@@ -277,9 +290,25 @@ public enum KafkaCommitMode: Sendable {
     case sync, async
 }
 
-/// Consumer state for the rebalance and commit callbacks: events queued until the next poll.
+/// Consumer state for the rebalance and commit callbacks: events queued until the next poll, and
+/// each partition's assignment epoch.
 final class ConsumerCallbacks: ClientCallbacks, @unchecked Sendable {
     private let events = Mutex<[KafkaConsumerEvent]>([])
+    private let epochs = Mutex<[KafkaTopicPartition: UInt64]>([:])
+    /// Assignment changes so far: a poll re-reads an epoch only after one.
+    let assignmentChanges = Atomic<UInt64>(0)
+
+    func assignmentEpoch(of partition: KafkaTopicPartition) -> UInt64 {
+        epochs.withLock { $0[partition] ?? 0 }
+    }
+
+    /// Moves the epoch of each partition on (nil: of every partition ever assigned).
+    private func advanceEpochs(_ partitions: [KafkaTopicPartition]?) {
+        epochs.withLock { epochs in
+            for partition in partitions ?? Array(epochs.keys) { epochs[partition, default: 0] += 1 }
+        }
+        assignmentChanges.add(1, ordering: .releasing)
+    }
 
     func append(_ event: KafkaConsumerEvent) { events.withLock { $0.append(event) } }
 
@@ -294,16 +323,21 @@ final class ConsumerCallbacks: ClientCallbacks, @unchecked Sendable {
     func rebalance(client: OpaquePointer, code: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
         let changed = partitions.map { PartitionList.topicPartitions(of: $0) } ?? []
         let cooperative = rd_kafka_rebalance_protocol(client).map { String(cString: $0) } == "COOPERATIVE"
+        // The epochs move before the assignment does: an offset polled before this callback can
+        // then never pass for one of the new assignment.
         switch code {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            advanceEpochs(changed)
             if cooperative { report(rd_kafka_incremental_assign(client, partitions)) } else { rd_kafka_assign(client, partitions) }
             logger.info("partitions assigned", metadata: ["partitions": "\(changed)"])
             append(.assigned(changed))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            advanceEpochs(changed)
             if cooperative { report(rd_kafka_incremental_unassign(client, partitions)) } else { rd_kafka_assign(client, nil) }
             logger.info("partitions revoked", metadata: ["partitions": "\(changed)"])
             append(.revoked(changed))
         default:
+            advanceEpochs(nil)
             rd_kafka_assign(client, nil)
             append(.error(KafkaErrorCode(code), detail: "rebalance failed; all partitions unassigned"))
         }
@@ -329,6 +363,23 @@ private struct TopicNameCache {
             cached = String(cString: rd_kafka_topic_name(topic))
         }
         return cached
+    }
+}
+
+/// The assignment epoch of consecutive messages' partition within one poll: a poll returns runs
+/// of one partition, so the epochs are looked up once per run, or again after a rebalance.
+private struct EpochCache {
+    private var partition: KafkaTopicPartition?
+    private var epoch: UInt64 = 0
+    private var changes: UInt64 = 0
+
+    mutating func epoch(of partition: KafkaTopicPartition, in callbacks: ConsumerCallbacks) -> UInt64 {
+        let changes = callbacks.assignmentChanges.load(ordering: .acquiring)
+        if partition == self.partition, changes == self.changes { return epoch }
+        epoch = callbacks.assignmentEpoch(of: partition)
+        self.partition = partition
+        self.changes = changes
+        return epoch
     }
 }
 

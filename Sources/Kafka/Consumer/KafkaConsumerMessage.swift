@@ -24,10 +24,15 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
     public let headers: [KafkaHeader]
     /// Broker or producer timestamp in epoch milliseconds, nil when the record has none.
     public let timestampMilliseconds: Int64?
+    /// The partition's assignment epoch when the message was polled
+    /// (`KafkaConsumer.assignmentEpoch(of:)`): compared with the epoch at commit time, it tells
+    /// whether the partition was revoked (and perhaps assigned again) since. 0 for a consumer
+    /// that is not a group member.
+    public let assignmentEpoch: UInt64
 
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8],
-        headers: [KafkaHeader] = [], timestampMilliseconds: Int64? = nil
+        headers: [KafkaHeader] = [], timestampMilliseconds: Int64? = nil, assignmentEpoch: UInt64 = 0
     ) {
         self.topic = topic
         self.partition = partition
@@ -36,6 +41,7 @@ public struct KafkaConsumerMessage: Sendable, Hashable {
         self.value = value
         self.headers = headers
         self.timestampMilliseconds = timestampMilliseconds
+        self.assignmentEpoch = assignmentEpoch
     }
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
