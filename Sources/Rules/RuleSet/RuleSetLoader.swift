@@ -44,14 +44,30 @@ public struct RuleSetLoader: Sendable {
     /// The rates file this loader reads, if any.
     var resolvedRatesPath: String? {
         if let ratesPath { return ratesPath }
-        let candidate = (directory as NSString).appendingPathComponent("rates.json")
+        let candidate = defaultRatesPath
         return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
     }
 
     public func load() throws(LoadError) -> RuleSet {
+        try load(beforeReading: nil)
+    }
+
+    /// The rates file the loader falls back to: `rates.json` beside the rules file (read only if it exists).
+    var defaultRatesPath: String {
+        ratesPath ?? (directory as NSString).appendingPathComponent("rates.json")
+    }
+
+    /// Loads, calling `beforeReading` with each file's path (as `RuleSet.sourceFiles` names it)
+    /// just before reading it: the watcher stamps the files there, so a change during or after the
+    /// read is always seen.
+    func load(beforeReading: (@Sendable (String) -> Void)?) throws(LoadError) -> RuleSet {
+        let read: @Sendable (String) throws -> [UInt8] = { path in
+            beforeReading?(path)
+            return try RuleSetLoader.read(path)
+        }
         let text: String
         do {
-            text = String(decoding: try RuleSetLoader.read(rulesPath), as: UTF8.self)
+            text = String(decoding: try read(rulesPath), as: UTF8.self)
         } catch {
             throw .unreadable(path: rulesPath, reason: "\(error)")
         }
@@ -60,7 +76,7 @@ public struct RuleSetLoader: Sendable {
         let ratesFile = resolvedRatesPath
         if let ratesFile {
             do {
-                ratesBytes = try RuleSetLoader.read(ratesFile)
+                ratesBytes = try read(ratesFile)
             } catch {
                 throw .unreadable(path: ratesFile, reason: "\(error)")
             }
@@ -72,7 +88,7 @@ public struct RuleSetLoader: Sendable {
         }
         let directory = self.directory
         let source = RulesSource(path: rulesPath, text: text) { path in
-            try RuleSetLoader.read(path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path))
+            try read(path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path))
         }
         do {
             let ruleSet = try RuleSet.compile(source, basePlan: basePlan, rates: rates, ratesBytes: ratesBytes, ratesPath: ratesFile)
