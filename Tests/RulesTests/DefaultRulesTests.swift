@@ -35,4 +35,29 @@ struct DefaultRulesTests {
             #expect(result.differences.isEmpty, "\(testCase.name): \(result.differences) — read: \(RuleTestRunner.explain(result.verdict))")
         }
     }
+
+    /// A file saved with Windows line endings is the same rule set: "\r\n" is one Character, so
+    /// splitting the text on "\n" made a CRLF file one line, every unnamed threshold was named
+    /// "threshold: " and the second one collided with the first.
+    @Test func aCRLFFileIsTheSameRuleSet() throws {
+        let text = try String(contentsOfFile: Self.rulesPath, encoding: .utf8)
+        let crlf = text.replacingOccurrences(of: "\n", with: "\r\n")
+        let directory = URL(fileURLWithPath: Self.rulesPath).deletingLastPathComponent().path
+        func compile(_ text: String) throws -> RuleSet {
+            try RuleSet.compile(RulesSource(path: Self.rulesPath, text: text) { path in
+                [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/" + path)))
+            })
+        }
+        let lf = try compile(text), windows = try compile(crlf)
+        #expect(windows.ruleNames == lf.ruleNames)
+        #expect(windows.featurePlan == lf.featurePlan)
+        let event = sampleEvent { $0.amount = money(250_000, "USD") }
+        let row = [Double](repeating: 3, count: lf.featurePlan.count)
+        #expect(windows.evaluate(event: event, features: row, modelScore: 0.95).reasons
+                == lf.evaluate(event: event, features: row, modelScore: 0.95).reasons)
+
+        let twoThresholds = "rule a: review +50 if true\r\nthreshold review if risk_points >= 40\r\nthreshold decline if risk_points >= 80 # hard\r\n"
+        let ruleSet = try compileRules(twoThresholds)
+        #expect(ruleSet.ruleNames == ["a", "threshold: risk_points >= 40", "threshold: risk_points >= 80"])
+    }
 }

@@ -28,12 +28,16 @@ struct ProgramCompiler {
     /// The list files read, in declaration order, with their bytes (for the content hash).
     var listFiles: [(path: String, bytes: [UInt8])] = []
     let source: RulesSource
-    private var lines: [Substring]
+    /// The source's lines as UTF-8, without their "\n" or "\r\n" (for unnamed thresholds' names).
+    private var lines: [ArraySlice<UInt8>]
 
     init(source: RulesSource, basePlan: FeaturePlan, rates: ExchangeRates) {
         self.source = source
         self.compiler = Compiler(file: source.path, plan: basePlan, rates: rates)
-        self.lines = source.text.split(separator: "\n", omittingEmptySubsequences: false)
+        // By bytes: "\r\n" is one Character, so splitting the String on "\n" kept a CRLF file one line.
+        self.lines = Array(source.text.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            line.last == UInt8(ascii: "\r") ? line.dropLast() : line
+        }
     }
 
     mutating func compile(_ declarations: [Declaration]) {
@@ -183,10 +187,10 @@ struct ProgramCompiler {
     /// The rest of the line from `location`, without a trailing comment, spaces collapsed.
     private func sourceText(from location: SourceLocation) -> String {
         guard location.line - 1 < lines.count else { return "" }
-        let line = Array(lines[location.line - 1].utf8)
-        let start = min(location.column - 1, line.count)
+        let line = lines[location.line - 1]
+        let start = line.startIndex + min(location.column - 1, line.count)
         var text = String(decoding: line[start...], as: UTF8.self)
         if let hash = text.firstIndex(of: "#") { text = String(text[..<hash]) }
-        return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        return text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).joined(separator: " ")
     }
 }
