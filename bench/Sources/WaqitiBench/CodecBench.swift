@@ -8,8 +8,12 @@ import Simulation
 //   swift run -c release waqiti-bench simulate [--events N] [--runs R]
 
 enum CodecBench {
-    static let decode: BenchSuite = { arguments in
-        let options = CodecBenchOptions(arguments, defaultEvents: 1_000_000)
+    static let decode = BenchSuite(summary: """
+        The wire-format decoder and encoder (EventDecoder, EventEncoder).
+        Simulated events decoded in memory and from a file, and encoded, against Foundation's \
+        JSONSerialization in the same run; writes bench/results/decode.md.
+        """, options: CodecBenchOptions.declared) { arguments in
+        let options = CodecBenchOptions(arguments)
         let configuration = SimulationConfiguration(events: options.events, seed: 42, fraudRate: 0.01)
         var file: [UInt8] = []
         file.reserveCapacity(options.events * 400)
@@ -89,12 +93,16 @@ enum CodecBench {
             row("peer: Foundation JSONSerialization, in memory", peerLines, peer, Double(peerBytes) / 1_000_000),
         ]
         let ratio = (Double(options.events) / inMemory.cpu[inMemory.cpu.count / 2]) / (Double(peerLines) / peer.cpu[peer.cpu.count / 2])
-        try report(suite: "decode", options: options, arguments: arguments, rows: rows,
+        try report(suite: "decode", options: options, arguments: arguments.given, rows: rows,
                    notes: "Input: \(options.events) simulated events (seed 42, fraud rate 0.01), \(format2(megabytes)) MB of JSON Lines, mean \(file.count / max(options.events, 1)) bytes per event. One core. EventDecoder (typed, fully validated) vs JSONSerialization (untyped, unvalidated) in this run, by CPU time: \(format2(ratio))×.")
     }
 
-    static let simulate: BenchSuite = { arguments in
-        let options = CodecBenchOptions(arguments, defaultEvents: 1_000_000)
+    static let simulate = BenchSuite(summary: """
+        The traffic generator (SimulatedDelivery).
+        Generation alone and with JSON Lines encoding, and the generator's contract (fraud rate, \
+        every scenario present); writes bench/results/simulate.md.
+        """, options: CodecBenchOptions.declared) { arguments in
+        let options = CodecBenchOptions(arguments)
         let configuration = SimulationConfiguration(events: options.events, seed: 1, fraudRate: 0.01)
         var sizes = 0
         let generate = try measureTimings(runs: options.runs) {
@@ -132,7 +140,7 @@ enum CodecBench {
             row("generate (SimulatedDelivery)", options.events, generate, megabytes),
             row("generate + encode JSON Lines", options.events, generateAndEncode, megabytes),
         ]
-        try report(suite: "simulate", options: options, arguments: arguments, rows: rows, notes: checks)
+        try report(suite: "simulate", options: options, arguments: arguments.given, rows: rows, notes: checks)
         guard abs(rate - 0.01) <= 0.002, scenarios == expected else {
             print("simulate: generator contract violated: \(checks)")
             exit(1)
@@ -141,21 +149,16 @@ enum CodecBench {
 }
 
 struct CodecBenchOptions {
+    static let events: BenchOption<Int> = .integer("--events", default: 1_000_000, help: "simulated events")
+    static let runs: BenchOption<Int> = .runs(default: 5)
+    static let declared: [any BenchOptionDeclaration] = [events, runs]
+
     var events: Int
     var runs: Int
 
-    init(_ arguments: [String], defaultEvents: Int) {
-        events = defaultEvents
-        runs = 5
-        var i = 0
-        while i + 1 < arguments.count {
-            switch arguments[i] {
-            case "--events": events = Int(arguments[i + 1]) ?? events
-            case "--runs": runs = max(1, Int(arguments[i + 1]) ?? runs)
-            default: break
-            }
-            i += 2
-        }
+    init(_ arguments: BenchArguments) {
+        events = arguments[Self.events]
+        runs = arguments[Self.runs]
     }
 }
 

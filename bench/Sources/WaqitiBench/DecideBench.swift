@@ -14,30 +14,35 @@ import Simulation
 //   [--profile SIZE]  (decide at that size only, `runs` times, for perf; writes nothing)
 enum DecideBench {
     struct Options {
-        var events = 20_000, runs = 3
-        var sizes = [1, 8, 64, 512]
-        var rulesPath = "rules/default.rules", modelPath = "models/default.json"
+        static let events: BenchOption<Int> = .integer("--events", default: 20_000, help: "simulated events (seed 42, arrival order)")
+        static let runs: BenchOption<Int> = .runs(default: 3)
+        static let sizes: BenchOption<[Int]> = .positiveIntegers("--sizes", default: [1, 8, 64, 512], help: "the batch sizes, a row each")
+        static let rules: BenchOption<String> = .text("--rules", "PATH", default: "rules/default.rules", help: "the rules file")
+        static let model: BenchOption<String> = .text("--model", "PATH", default: "models/default.json", help: "the model file")
+        static let profile: BenchOption<Int?> = .integer("--profile", "SIZE", minimum: 1, unset: "off",
+                                                         help: "decide at this batch size only, `--runs` times, for a profiler (perf); writes nothing")
+        static let declared: [any BenchOptionDeclaration] = [events, runs, sizes, rules, model, profile]
+
+        var events: Int, runs: Int
+        var sizes: [Int]
+        var rulesPath: String, modelPath: String
         var profile: Int?
 
-        init(_ arguments: [String]) {
-            var i = 0
-            while i + 1 < arguments.count {
-                let value = arguments[i + 1]
-                switch arguments[i] {
-                case "--events": events = Int(value) ?? events
-                case "--runs": runs = max(1, Int(value) ?? runs)
-                case "--sizes": sizes = value.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
-                case "--rules": rulesPath = value
-                case "--model": modelPath = value
-                case "--profile": profile = Int(value)
-                default: break
-                }
-                i += 2
-            }
+        init(_ arguments: BenchArguments) {
+            events = arguments[Self.events]
+            runs = arguments[Self.runs]
+            sizes = arguments[Self.sizes]
+            rulesPath = arguments[Self.rules]
+            modelPath = arguments[Self.model]
+            profile = arguments[Self.profile]
         }
     }
 
-    static let suite: BenchSuite = { arguments in
+    static let suite = BenchSuite(summary: """
+        `DecisionEngine.decide` by batch size, no I/O, one core.
+        Features, model, rules and decisions at the batch sizes its callers form: the fixed cost per \
+        call that every HTTP request and small poll pays; writes bench/results/decide.md.
+        """, options: Options.declared) { arguments in
         let options = Options(arguments)
         // One core, as `waqiti serve` and `waqiti replay` run BLAS: its second thread would spin
         // beside the caller's and double the CPU counted for large batches.
@@ -80,7 +85,7 @@ enum DecideBench {
         print(table)
         print(notes)
         var text = "# Benchmark: decide (`DecisionEngine.decide` by batch size)\n\n"
-        text += "- Command: `\((["swift run -c release waqiti-bench decide"] + arguments).joined(separator: " "))` (from the repository root)\n"
+        text += "- Command: `\((["swift run -c release waqiti-bench decide"] + arguments.given).joined(separator: " "))` (from the repository root)\n"
         text += FeaturesBench.provenance() + "\n" + table + "\n" + notes + "\n"
         let output = try FileOutput(path: "bench/results/decide.md")
         try output.write(Array(text.utf8))

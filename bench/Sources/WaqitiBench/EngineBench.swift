@@ -30,62 +30,58 @@ import Redis
 
 enum EngineBench {
     struct Options {
-        var events = 200_000
-        var runs = 3
-        var seconds = 15
-        var warmup = 3
-        var stores = ["memory", "redis"]
-        var httpSeconds = 15
-        var http = true
-        var onlyHTTP = false
-        var onlyThroughput = false
-        var compare: String?
-        var waqiti = ".build/release/waqiti"
+        static let events: BenchOption<Int> = .integer("--events", default: 200_000, minimum: 1, help: "payments preloaded for the throughput rounds")
+        static let runs: BenchOption<Int> = .integer("--runs", "R", default: 3, minimum: 1, help: "throughput rounds; the tables show their medians")
+        static let seconds: BenchOption<Int> = .integer("--seconds", "S", default: 15, minimum: 1, help: "seconds timed at each offered rate of the latency rows")
+        static let warmup: BenchOption<Int> = .integer("--warmup", "S", default: 3, minimum: 1, help: "seconds of warm-up before each latency and HTTP row is timed")
+        static let stores: BenchOption<[String]> = .words("--stores", from: ["memory", "redis"], default: ["memory", "redis"], help: "the feature stores the engine runs with, a row each")
+        static let httpSeconds: BenchOption<Int> = .integer("--http-seconds", "S", default: 15, minimum: 1, help: "seconds timed of each HTTP row (wrk)")
+        static let noHTTP: BenchOption<Bool> = .flag("--no-http", help: "skip the HTTP rows")
+        static let only: BenchOption<String?> = .word("--only", from: ["http", "throughput"], unset: "every phase",
+                                                      help: "run this phase alone: http replaces only the HTTP section of bench/results/engine.md; throughput prints its medians and writes nothing")
+        static let waqiti: BenchOption<String> = .text("--waqiti", "PATH", default: ".build/release/waqiti", help: "the engine binary (`swift build -c release` first)")
+        static let compare: BenchOption<String?> = .text("--compare", "OTHER-WAQITI", unset: "none",
+                                                         help: "with --only throughput: each round also drains with this binary (an A/B of two builds)")
+        static let declared: [any BenchOptionDeclaration] = [events, runs, seconds, warmup, stores, httpSeconds, noHTTP, only, waqiti, compare]
 
-        init(_ arguments: [String]) throws {
-            var iterator = arguments.makeIterator()
-            while let argument = iterator.next() {
-                func value() throws -> String {
-                    guard let value = iterator.next() else { throw BenchError("\(argument) needs a value") }
-                    return value
-                }
-                func number() throws -> Int {
-                    let text = try value()
-                    guard let number = Int(text), number > 0 else { throw BenchError("\(argument) needs a positive integer, got '\(text)'") }
-                    return number
-                }
-                switch argument {
-                case "--events": events = try number()
-                case "--runs": runs = try number()
-                case "--seconds": seconds = try number()
-                case "--warmup": warmup = try number()
-                case "--http-seconds": httpSeconds = try number()
-                case "--no-http": http = false
-                case "--only":
-                    switch try value() {
-                    case "http": onlyHTTP = true
-                    case "throughput": onlyThroughput = true
-                    default: throw BenchError("--only takes http or throughput (the phases that run alone)")
-                    }
-                case "--compare": compare = try value()
-                case "--waqiti": waqiti = try value()
-                case "--stores":
-                    stores = try value().split(separator: ",").map(String.init)
-                    guard !stores.isEmpty, stores.allSatisfy({ $0 == "memory" || $0 == "redis" }) else {
-                        throw BenchError("--stores takes memory, redis or memory,redis")
-                    }
-                default: throw BenchError("unknown option \(argument); see the header of bench/Sources/WaqitiBench/EngineBench.swift")
-                }
-            }
+        var events: Int
+        var runs: Int
+        var seconds: Int
+        var warmup: Int
+        var stores: [String]
+        var httpSeconds: Int
+        var http: Bool
+        var onlyHTTP: Bool
+        var onlyThroughput: Bool
+        var compare: String?
+        var waqiti: String
+
+        init(_ arguments: BenchArguments) throws {
+            events = arguments[Self.events]
+            runs = arguments[Self.runs]
+            seconds = arguments[Self.seconds]
+            warmup = arguments[Self.warmup]
+            stores = arguments[Self.stores]
+            httpSeconds = arguments[Self.httpSeconds]
+            http = !arguments[Self.noHTTP]
+            onlyHTTP = arguments[Self.only] == "http"
+            onlyThroughput = arguments[Self.only] == "throughput"
+            compare = arguments[Self.compare]
+            waqiti = arguments[Self.waqiti]
             if compare != nil, !onlyThroughput { throw BenchError("--compare needs --only throughput (the results file has one engine)") }
         }
     }
 
     static let partitions: Int32 = 6
 
-    static let suite: BenchSuite = { arguments in try await run(arguments) }
+    static let suite = BenchSuite(summary: """
+        `waqiti serve` end to end over the local broker, Redis and HTTP.
+        Throughput against a pass-through copier, event-to-decision latency at fixed offered rates, and \
+        `POST /v1/score` under wrk; writes bench/results/engine.md. Needs the local stack (deploy/local) \
+        and a release `waqiti`; see the header of bench/Sources/WaqitiBench/EngineBench.swift.
+        """, options: Options.declared) { arguments in try await run(arguments) }
 
-    static func run(_ arguments: [String]) async throws {
+    static func run(_ arguments: BenchArguments) async throws {
         let options = try Options(arguments)
         let environment = ProcessInfo.processInfo.environment
         let brokers = environment["WAQITI_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
@@ -124,7 +120,7 @@ enum EngineBench {
             let (engine, _) = try await startEngine("http-memory", store: "memory", payments: topic)
             let outcome = try EngineBenchHTTP.measure(engine: engine, pool: &pool, seconds: options.httpSeconds, warmup: options.warmup, run: run, work: work)
             engine.stop()
-            try EngineBenchReport.writeHTTPOnly(arguments: arguments, options: options, loadBefore: loadBefore, outcome: outcome)
+            try EngineBenchReport.writeHTTPOnly(arguments: arguments.given, options: options, loadBefore: loadBefore, outcome: outcome)
             return
         }
         let drainEvents = pool.take(options.events)
@@ -247,7 +243,7 @@ enum EngineBench {
         }
         if let line = http.targetLine { targets.append(line) }
         try EngineBenchReport(
-            arguments: arguments, options: options, loadBefore: loadBefore, throughput: throughputRows,
+            arguments: arguments.given, options: options, loadBefore: loadBefore, throughput: throughputRows,
             latency: latencyRows, http: http.rows, targets: targets
         ).write()
     }

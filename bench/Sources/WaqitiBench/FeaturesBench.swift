@@ -31,34 +31,46 @@ enum FeaturesBench {
     ]
 
     struct Options {
-        var events = 1_000_000, redisEvents = 200_000, runs = 3
-        var redisURL = getenv("WAQITI_REDIS_URL").map { String(cString: $0) }
-        var python = "python3"
+        static let events: BenchOption<Int> = .integer("--events", default: 1_000_000, help: "simulated events for the in-memory rows and the Python reference")
+        static let redisEvents: BenchOption<Int> = .integer("--redis-events", default: 200_000, help: "the first events of those for the Redis rows")
+        static let runs: BenchOption<Int> = .runs(default: 3)
+        static let redis: BenchOption<String?> = .text("--redis", "URL", default: getenv("WAQITI_REDIS_URL").map { String(cString: $0) },
+                                                       unset: "$WAQITI_REDIS_URL, else the Redis rows are skipped", help: "the Redis server of the Redis rows")
+        static let python: BenchOption<String> = .text("--python", "PATH", default: "python3", help: "the Python that runs bench/reference/features.py")
+        static let profile: BenchOption<String?> = .text("--profile", "\"F1,F2\"", unset: "off",
+                                                         help: "fill only this plan, `--runs` times, for a profiler (perf, callgrind); writes nothing")
+        static let only: BenchOption<String?> = .word("--only", from: ["redis"], unset: "every row",
+                                                      help: "only the Redis rows; they replace the Redis section of bench/results/features.md")
+        static let declared: [any BenchOptionDeclaration] = [events, redisEvents, runs, redis, python, profile, only]
+
+        var events: Int, redisEvents: Int, runs: Int
+        var redisURL: String?
+        var python: String
         /// `--profile "F1,F2"`: fill only this plan (for a profiler), write nothing.
         var profile: String?
         /// `--only redis`: measure only the Redis store and rewrite only its section of the results.
-        var onlyRedis = false
+        var onlyRedis: Bool
 
-        init(_ arguments: [String]) {
-            var i = 0
-            while i + 1 < arguments.count {
-                switch arguments[i] {
-                case "--events": events = Int(arguments[i + 1]) ?? events
-                case "--redis-events": redisEvents = Int(arguments[i + 1]) ?? redisEvents
-                case "--runs": runs = max(1, Int(arguments[i + 1]) ?? runs)
-                case "--redis": redisURL = arguments[i + 1]
-                case "--python": python = arguments[i + 1]
-                case "--profile": profile = arguments[i + 1]
-                case "--only": onlyRedis = arguments[i + 1] == "redis"
-                default: break
-                }
-                i += 2
-            }
+        init(_ arguments: BenchArguments) throws {
+            events = arguments[Self.events]
+            redisEvents = arguments[Self.redisEvents]
+            runs = arguments[Self.runs]
+            redisURL = arguments[Self.redis]
+            python = arguments[Self.python]
+            profile = arguments[Self.profile]
+            onlyRedis = arguments[Self.only] == "redis"
+            // (`--profile` runs before `--only` is looked at, so it needs no Redis.)
+            if onlyRedis, redisURL == nil, profile == nil { throw BenchError("--only redis needs --redis URL or WAQITI_REDIS_URL") }
         }
     }
 
-    static let suite: BenchSuite = { arguments in
-        let options = Options(arguments)
+    static let suite = BenchSuite(summary: """
+        The velocity-feature stores: in memory, Redis, and the Python reference.
+        On one simulated file: the in-memory store's throughput and heap bytes per held event, the \
+        Redis store against redis-benchmark on the same server, and bench/reference/features.py \
+        (same checksum); writes bench/results/features.md.
+        """, options: Options.declared) { arguments in
+        let options = try Options(arguments)
         // 200 events/s of event time: an account sees ~40 events over the run, an hour window
         // holds ~720k events store-wide.
         let configuration = SimulationConfiguration(events: options.events, seed: 42, eventsPerSecond: 200, disorder: .seconds(30), duplicateRate: 0.01)
@@ -70,10 +82,9 @@ enum FeaturesBench {
             for _ in 0..<options.runs { _ = fill(batches, plan: profiled) }
             return
         }
-        if options.onlyRedis {
-            guard let redisURL = options.redisURL else { throw BenchError("--only redis needs --redis URL or WAQITI_REDIS_URL") }
+        if options.onlyRedis, let redisURL = options.redisURL {
             let section = try redisSection(stream: Array(stream.prefix(options.redisEvents)), url: redisURL, runs: options.runs)
-            try writeRedisOnly(arguments: arguments, section: section)
+            try writeRedisOnly(arguments: arguments.given, section: section)
             return
         }
         var sections: [String] = []
@@ -120,7 +131,7 @@ enum FeaturesBench {
         } else {
             sections.append(redisBegin + "Redis rows skipped: no --redis URL and no WAQITI_REDIS_URL.\n" + redisEnd)
         }
-        try write(arguments: arguments, options: options, events: stream.count, sections: sections)
+        try write(arguments: arguments.given, options: options, events: stream.count, sections: sections)
     }
 
     static let memoryPlans: [(String, [String])] = [

@@ -10,9 +10,18 @@ enum ModelBench {
     static let features = 30
     static let batchRows = 1024
 
-    static func run(_ arguments: [String]) async throws {
-        let trainingRows = Int(option("--rows", in: arguments) ?? "1000000") ?? 1_000_000
-        let runs = max(1, Int(option("--runs", in: arguments) ?? "3") ?? 3)
+    static let rowsOption: BenchOption<Int> = .integer("--rows", default: 1_000_000, help: "synthetic training rows (seed 42), 30 features each")
+    static let runsOption: BenchOption<Int> = .runs(default: 3)
+
+    static let suite = BenchSuite(summary: """
+        Logistic regression: training time and batch scoring.
+        Training on synthetic rows with 1 and 2 BLAS threads, and scoring on one core through BLAS \
+        against a scalar loop in the same run; writes bench/results/model.md.
+        """, options: [rowsOption, runsOption]) { arguments in
+        try await run(trainingRows: arguments[rowsOption], runs: arguments[runsOption])
+    }
+
+    static func run(trainingRows: Int, runs: Int) async throws {
         var table: [(String, String, String)] = []
 
         // Training: the same trainer `waqiti train` runs, on synthetic rows with a ~1% fraud rate.
@@ -223,11 +232,6 @@ enum ModelBench {
     }
 
     static func rows(_ perSecond: Double) -> String { String(format: "%.1f M rows/s", perSecond / 1e6) }
-
-    static func option(_ name: String, in arguments: [String]) -> String? {
-        guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
-        return arguments[index + 1]
-    }
 
     static func machine() -> String {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""

@@ -26,20 +26,21 @@ import Simulation
 enum ReplayBench {
     static let features = "count(card_fingerprint,1h),sum(amount_minor,card_fingerprint,1h),count(account_id,24h)"
 
-    static let suite: BenchSuite = { arguments in
-        var events = 1_000_000, runs = 3, rulesPath = "rules/default.rules", modelPath: String? = "models/default.json", workers = 2
-        var i = 0
-        while i + 1 < arguments.count {
-            switch arguments[i] {
-            case "--events": events = Int(arguments[i + 1]) ?? events
-            case "--runs": runs = max(1, Int(arguments[i + 1]) ?? runs)
-            case "--rules": rulesPath = arguments[i + 1]
-            case "--model": modelPath = arguments[i + 1] == "none" ? nil : arguments[i + 1]
-            case "--workers": workers = max(2, Int(arguments[i + 1]) ?? workers)
-            default: break
-            }
-            i += 2
-        }
+    static let eventsOption: BenchOption<Int> = .integer("--events", default: 1_000_000, help: "simulated events in the input file (seed 42, fraud rate 0.01)")
+    static let runsOption: BenchOption<Int> = .runs(default: 3)
+    static let rulesOption: BenchOption<String> = .text("--rules", "FILE", default: "rules/default.rules", help: "the rules of the replay rows")
+    static let modelOption: BenchOption<String> = .text("--model", "FILE|none", default: "models/default.json", help: "the model of the replay rows; none: rules only")
+    static let workersOption: BenchOption<Int> = .integer("--workers", default: 2, raisedTo: 2,
+                                                          help: "threads of the pipelined rows (`waqiti replay --workers N`): decoding on N - 1, the store's shards on N")
+
+    static let suite = BenchSuite(summary: """
+        Backtesting (`waqiti replay`) end to end, its parts, and the Python reference.
+        Decode, the pre-decoded cache, the feature store, the engine and the decisions file, on one \
+        thread and pipelined, against bench/reference/replay.py in the same run (minutes at the default size); \
+        writes bench/results/replay.md.
+        """, options: [eventsOption, runsOption, rulesOption, modelOption, workersOption]) { arguments in
+        let events = arguments[eventsOption], runs = arguments[runsOption], rulesPath = arguments[rulesOption], workers = arguments[workersOption]
+        let modelPath: String? = arguments[modelOption] == "none" ? nil : arguments[modelOption]
         // One OpenBLAS thread, as `waqiti replay` sets it (ReplayCommand): OpenBLAS's idle workers
         // spin, which on a quiet machine doubled the engine rows' CPU time against their wall time.
         BLAS.useCallingThreadOnly()
@@ -183,7 +184,7 @@ enum ReplayBench {
         notes += "Per-stage CPU per event (medians): decode \(nanos(decode, events)) ns, cache read \(nanos(cacheRead, events)) ns, feature store over the replay plan \(nanos(storeUnion, events)) ns, "
         notes += "engine + summary without decisions file \(nanos(engineNoOutput, events)) ns, decisions encoding and writing \(format2((median(engineOnly.cpu) - median(engineNoOutput.cpu)) * 1e9 / Double(events))) ns, end to end \(nanos(replay, events)) ns, end to end from the cache \(nanos(fromCache, events)) ns. "
         notes += "Pipelined vs 1 thread, wall clock: \(format2(replay.wall[replay.wall.count / 2] / pipelined.wall[pipelined.wall.count / 2]))x."
-        try writeReport(runs: runs, arguments: arguments, rows: rows, notes: notes)
+        try writeReport(runs: runs, arguments: arguments.given, rows: rows, notes: notes)
     }
 
     private static func writeSimulation(events: Int, to path: String) throws -> Int {

@@ -10,19 +10,16 @@ import Rules
 /// 2. Reload of a generated 1,000-rule file: parse + check + compile, ms.
 /// Fixed seeds, warm-up, median of the runs; table printed and written to bench/results/rules.md.
 enum RulesBench {
-    static let suite: BenchSuite = { arguments in
-        var rulesPath = "rules/default.rules"
-        var eventCount = 20_000
-        var runs = 9
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--rules": rulesPath = iterator.next() ?? rulesPath
-            case "--events": eventCount = Int(iterator.next() ?? "") ?? eventCount
-            case "--runs": runs = Int(iterator.next() ?? "") ?? runs
-            default: throw BenchUsageError(message: "unknown option \(argument); usage: rules [--rules PATH] [--events N] [--runs N]")
-            }
-        }
+    static let rulesOption: BenchOption<String> = .text("--rules", "PATH", default: "rules/default.rules", help: "the rules file to evaluate")
+    static let eventsOption: BenchOption<Int> = .integer("--events", default: 20_000, help: "random events (seed 42) with random feature values")
+    static let runsOption: BenchOption<Int> = .runs(default: 9)
+
+    static let suite = BenchSuite(summary: """
+        The rules DSL: evaluation and reload.
+        Evaluation of a rules file on events whose features are computed (batch API and one call per \
+        event), and reload of a generated 1,000-rule file; writes bench/results/rules.md.
+        """, options: [rulesOption, eventsOption, runsOption]) { arguments in
+        let rulesPath = arguments[rulesOption], eventCount = arguments[eventsOption], runs = arguments[runsOption]
         let ruleSet = try RuleSetLoader(rulesPath: rulesPath).load()
         var random = BenchRandom(seed: 42)
         let events = (0..<eventCount).map { makeEvent($0, &random) }
@@ -62,7 +59,7 @@ enum RulesBench {
             // 1,000 rules and one threshold.
             compiled = (try? RuleSet.compile(source))?.ruleNames.count ?? -1
         }
-        guard compiled == 1001 else { throw BenchUsageError(message: "generated rules did not compile (\(compiled))") }
+        guard compiled == 1001 else { throw BenchError("generated rules did not compile (\(compiled))") }
         let generatedPlan = try RuleSet.compile(source).featurePlan.count
 
         let rows: [(String, String, String)] = [
@@ -157,11 +154,6 @@ enum RulesBench {
         lines.append("threshold review if risk_points >= 50")
         return lines.joined(separator: "\n")
     }
-}
-
-struct BenchUsageError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
 }
 
 

@@ -2,9 +2,7 @@
 @_exported import Glibc
 #endif
 
-/// A benchmark suite: takes its command-line options, prints and writes its results.
-typealias BenchSuite = @Sendable ([String]) async throws -> Void
-
+/// The suites by name; each declares its options and body as a `BenchSuite` (BenchArguments.swift).
 enum BenchSuites {
     /// One entry per suite file; keep alphabetical to keep merges trivial.
     static let all: [String: BenchSuite] = [
@@ -12,7 +10,7 @@ enum BenchSuites {
         "decode": CodecBench.decode,
         "engine": EngineBench.suite,
         "features": FeaturesBench.suite,
-        "model": ModelBench.run,
+        "model": ModelBench.suite,
         "replay": ReplayBench.suite,
         "rules": RulesBench.suite,
         "simulate": CodecBench.simulate,
