@@ -132,6 +132,7 @@ final class GatedSink: MessageSink {
     }
 
     func release(_ batch: Int) { state.withLock { _ = $0.released.insert(batch) } }
+    func isReleased(_ batch: Int) -> Bool { state.withLock { $0.released.contains(batch) } }
 
     /// Acknowledgements the pipeline has received (its waits that returned).
     var acknowledgementsTaken: Int { taken.withLock { $0 } }
@@ -317,6 +318,43 @@ struct StreamingPipelineTests {
         #expect(counts.prefix(20).allSatisfy { $0 <= 1 }, "a second batch was published while the first was unacknowledged: \(Array(counts.prefix(20)))")
         #expect(sink.enqueued.count == 2)
         #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 6)])
+    }
+
+    @Test("batch.max_in_flight_bytes bounds the bytes awaiting acknowledgement: a batch of large dead letters is published in parts that fit, one over the limit alone; offsets are committed after the last part")
+    func boundsBytesInFlight() async throws {
+        let sink = GatedSink()
+        // Six messages over kafka.max_message_bytes (1024), so six dead letters of about 2.2 kB.
+        let source = ScriptedSource((0..<6).map { message(Int64($0), [UInt8](repeating: UInt8(ascii: " "), count: 2000)) }, acknowledged: { sink.acknowledgedMessages })
+        let pipeline = try pipeline(source, sink, batch: 6) { $0.batching.maxInFlightBytes = 5000 }
+        let peak = Mutex(0)
+        try await run(pipeline) {
+            // What the producer holds unacknowledged: the parts enqueued and not yet released.
+            let enqueued = sink.enqueued
+            let released = (0..<enqueued.count).filter { sink.isReleased($0) }
+            let held = enqueued.indices.filter { !released.contains($0) }.reduce(0) { $0 + enqueued[$1].reduce(0) { $0 + $1.byteCount } }
+            peak.withLock { $0 = max($0, held) }
+            // The broker answers one part per check, the oldest first.
+            if let next = enqueued.indices.first(where: { !released.contains($0) }) { sink.release(next) }
+            return source.commits.last?.offsets.first?.nextOffset == 6
+        }
+        let parts = sink.enqueued
+        #expect(parts.map(\.count) == [2, 2, 2], "parts of at most 5000 bytes")
+        #expect(parts.flatMap { $0 }.allSatisfy { $0.topic == "payments-dlq" })
+        #expect(peak.withLock { $0 } <= 5000, "\(peak.withLock { $0 }) bytes were unacknowledged at once")
+        #expect(source.commits.first?.acknowledgedMessages == 6, "an offset was committed before the batch's last part was acknowledged")
+        #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 6)])
+
+        let alone = GatedSink()
+        let second = ScriptedSource((0..<3).map { message(Int64($0), [UInt8](repeating: UInt8(ascii: " "), count: 2000)) }, acknowledged: { alone.acknowledgedMessages })
+        let observed = Mutex<[Int]>([])
+        try await run(try self.pipeline(second, alone, batch: 3) { $0.batching.maxInFlightBytes = 1000 }) {
+            let enqueued = alone.enqueued.count
+            observed.withLock { $0.append(enqueued) }
+            if observed.withLock({ $0.count }) > 20 { for index in 0..<3 { alone.release(index) } }
+            return second.commits.last?.offsets.first?.nextOffset == 3
+        }
+        #expect(observed.withLock { $0 }.prefix(20).allSatisfy { $0 <= 1 }, "a second dead letter joined one over the byte limit")
+        #expect(alone.enqueued.map(\.count) == [1, 1, 1])
     }
 
     @Test("a decide stage that fell behind decides the polled batches waiting for it together, in poll order")

@@ -53,6 +53,7 @@ struct ConfigurationSetting: Sendable {
         duration("batch.linger", \.batching.linger, in: EventDuration(milliseconds: 1)...EventDuration(milliseconds: 300_000),
                  fix: "write a duration from 1ms to 5m such as 5ms (0 would poll without waiting and spin a core while idle)"),
         integer("batch.max_in_flight", \.batching.maxInFlight, in: 1...64, fix: "use a count of batches such as 8"),
+        integer("batch.max_in_flight_bytes", \.batching.maxInFlightBytes, in: 65_536...17_179_869_184, fix: "use a size in bytes such as 67108864 (64 MiB)"),
         integer("idempotency.capacity", \.idempotency.capacity, in: 1...100_000_000, fix: "use a count of decisions such as 1000000"),
         duration("idempotency.horizon", \.idempotency.horizon, fix: "write a duration such as 24h"),
         text("http.host", \.http.host, fix: "give the address to listen on, e.g. 127.0.0.1 or 0.0.0.0"),

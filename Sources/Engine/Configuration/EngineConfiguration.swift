@@ -84,6 +84,11 @@ public struct EngineConfiguration: Sendable, Equatable {
         /// producer whose acknowledgement may still be awaited: the broker's round trip overlaps
         /// scoring of the next batches; offsets are still committed in order.
         public var maxInFlight = 8
+        /// Bytes of those messages (values, keys and headers) that may await their
+        /// acknowledgement at once: dead letters carry up to 512 KiB each, so a burst of them
+        /// behind a slow broker would otherwise hold gigabytes. A batch over it is published in
+        /// parts that fit; a single message over it goes alone.
+        public var maxInFlightBytes = 64 * 1024 * 1024
     }
 
     public struct Idempotency: Sendable, Equatable {

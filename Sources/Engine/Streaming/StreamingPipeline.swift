@@ -6,7 +6,8 @@ import ServiceLifecycle
 /// The Kafka path of `waqiti serve`: poll ▶ decode ▶ decide ▶ encode ▶ publish ▶ commit, as four
 /// stages joined by bounded queues so polling, scoring and the broker round trip overlap: a batch
 /// is handed to the producer as soon as it is scored, and up to `maxInFlight` full batches' worth
-/// of messages await their acknowledgement while later ones are polled and scored.
+/// of messages (and at most `maxInFlightBytes` of them) await their acknowledgement while later
+/// ones are polled and scored.
 ///
 /// The decide stage is the one that limits throughput, so it does nothing else: decoding happens
 /// in the poll stage and decision encoding in the publish stage, each on another thread. When it
@@ -36,6 +37,9 @@ public final class StreamingPipeline: Service, Sendable {
         /// Full batches' worth of messages (`maxInFlight` × `maxBatchEvents`) published whose
         /// acknowledgement (and commit) may be awaited at once.
         public var maxInFlight: Int
+        /// Bytes of published messages (values, keys, headers) whose acknowledgement may be
+        /// awaited at once; a batch over it is published in parts, a message over it alone.
+        public var maxInFlightBytes: Int
         /// While batches keep coming, offsets are committed (asynchronously) at most this often;
         /// when the pipeline runs dry they are committed at once.
         public var commitInterval: Duration = .milliseconds(100)
@@ -47,6 +51,7 @@ public final class StreamingPipeline: Service, Sendable {
             linger = .milliseconds(configuration.batching.linger.milliseconds)
             maxMessageBytes = configuration.kafka.maxMessageBytes
             maxInFlight = configuration.batching.maxInFlight
+            maxInFlightBytes = configuration.batching.maxInFlightBytes
         }
     }
 
@@ -65,8 +70,13 @@ public final class StreamingPipeline: Service, Sendable {
         var offsets: [PolledOffset]
     }
 
+    /// Messages handed to the producer together: a scored batch, or a part of one too large for
+    /// the in-flight limit. Only a batch's last part carries its offsets, so they are committed
+    /// once every part is acknowledged (parts are acknowledged in order).
     struct InFlightBatch: Sendable {
         var messages: [OutgoingMessage]
+        /// What the part holds of the in-flight limit, handed back on acknowledgement.
+        var units: InFlightLimit.Units
         var offsets: [PolledOffset]
         var delivery: PendingDelivery
         var publishedAt: ContinuousClock.Instant
@@ -93,7 +103,7 @@ public final class StreamingPipeline: Service, Sendable {
     public func run() async throws {
         let decoded = BoundedQueue<DecodedBatch>(capacity: settings.queueDepth)
         let scored = BoundedQueue<ScoredBatch>(capacity: settings.queueDepth)
-        let inFlight = InFlightLimit(settings.maxInFlight * settings.maxBatchEvents)
+        let inFlight = InFlightLimit(messages: settings.maxInFlight * settings.maxBatchEvents, bytes: settings.maxInFlightBytes)
         // Never full: `inFlight` bounds what waits here.
         let published = BoundedQueue<InFlightBatch>(capacity: .max)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -174,15 +184,21 @@ public final class StreamingPipeline: Service, Sendable {
     }
 
     /// Encodes each scored batch and hands it to the producer in poll order without waiting for
-    /// the broker; waits only while `maxInFlight` full batches' worth of messages are
-    /// unacknowledged.
+    /// the broker; waits only while `maxInFlight` full batches' worth of messages, or
+    /// `maxInFlightBytes` of them, are unacknowledged. A batch over the limit goes in parts that
+    /// fit it, each after the one before was acknowledged if need be.
     private func publishStage(from input: BoundedQueue<ScoredBatch>, into output: BoundedQueue<InFlightBatch>, limit: InFlightLimit) async throws {
         while let batch = await input.next() {
             try Task.checkCancellation()
-            let messages = outgoing(batch)
-            await limit.acquire(messages.count)
-            let delivery = try await enqueue(messages)
-            await output.send(InFlightBatch(messages: messages, offsets: batch.offsets, delivery: delivery, publishedAt: .now))
+            let parts = limit.parts(of: outgoing(batch))
+            for (number, part) in parts.enumerated() {
+                let messages = Array(part)
+                let units = InFlightLimit.Units(messages)
+                await limit.acquire(units)
+                let delivery = try await enqueue(messages)
+                let offsets = number == parts.count - 1 ? batch.offsets : []
+                await output.send(InFlightBatch(messages: messages, units: units, offsets: offsets, delivery: delivery, publishedAt: .now))
+            }
         }
     }
 
@@ -198,7 +214,9 @@ public final class StreamingPipeline: Service, Sendable {
         while let batch = await input.next() {
             try await awaitDelivery(batch)
             engine.metrics.record(.produce, .now - batch.publishedAt)
-            await limit.release(batch.messages.count)
+            await limit.release(batch.units)
+            // A part of a batch before its last: nothing to commit yet.
+            if batch.offsets.isEmpty { continue }
             acknowledged.acknowledge(batch.offsets)
             let now = ContinuousClock.now
             let runDry = await input.isEmpty

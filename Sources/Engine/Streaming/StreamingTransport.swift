@@ -14,6 +14,12 @@ public struct OutgoingMessage: Sendable, Equatable {
         self.headers = headers
     }
 
+    /// What the message holds in memory until the broker acknowledges it: value, key and
+    /// headers (names and values).
+    public var byteCount: Int {
+        headers.reduce(value.count + (key?.count ?? 0)) { $0 + $1.0.utf8.count + $1.1.count }
+    }
+
     public static func == (lhs: OutgoingMessage, rhs: OutgoingMessage) -> Bool {
         lhs.topic == rhs.topic && lhs.key == rhs.key && lhs.value == rhs.value
             && lhs.headers.map(\.0) == rhs.headers.map(\.0) && lhs.headers.map(\.1) == rhs.headers.map(\.1)
