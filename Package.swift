@@ -134,6 +134,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
+        // waqiti-bench's argument parser and every suite's declared options; runs no benchmark.
+        .testTarget(name: "WaqitiBenchTests", dependencies: ["waqiti-bench"]),
         .testTarget(name: "AllocatorTests", dependencies: ["Allocator"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "BLAS", "Features", "Simulation", "FraudCore", "Rules", "Engine", "LocalStackSupport", .product(name: "Logging", package: "swift-log")],
