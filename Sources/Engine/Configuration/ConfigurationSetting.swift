@@ -47,6 +47,8 @@ struct ConfigurationSetting: Sendable {
                 config.features.storeOverrides.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: ";")
         }),
         duration("features.allowed_lateness", \.features.allowedLateness, fix: "write a duration such as 5m"),
+        duration("features.max_clock_skew", \.features.maxClockSkew, in: EventDuration(milliseconds: 0)...(.hours(24)),
+                 fix: "write a duration from 0s to 24h such as 1m (how far ahead of this instance's clock an event may be dated)"),
         integer("batch.max_events", \.batching.maxEvents, in: 1...100_000, fix: "use a batch size such as 500"),
         // 0 makes an idle consumer poll without waiting, spinning a core; the upper bound is
         // librdkafka's for fetch.wait.max.ms, which linger also sets.

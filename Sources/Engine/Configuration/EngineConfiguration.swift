@@ -57,6 +57,10 @@ public struct EngineConfiguration: Sendable, Equatable {
         public var redisURL = "redis://127.0.0.1:6379"
         /// How far behind the newest event of a key an event may be and still enter its windows.
         public var allowedLateness: EventDuration = .minutes(5)
+        /// How far ahead of this instance's clock an event's `occurred_at` may be (`FutureEventGuard`);
+        /// a later one is dead-lettered or refused. Kept well under the lateness: one event dated
+        /// ahead raises its keys' watermarks, and the store's clock, by as much.
+        public var maxClockSkew: EventDuration = .minutes(1)
         /// How often a degraded engine tries Redis again.
         public var redisProbeInterval: EventDuration = .seconds(2)
         /// Upper bound for opening a Redis connection; a slower connect counts as Redis down.
