@@ -163,7 +163,15 @@ public final class RuleSetWatcher: Sendable {
             break
         case .reloaded(let version):
             reloads.increment()
-            logger.info("rules reloaded", metadata: ["rules_version": "\(version)", "previous_version": "\(old.version)"])
+            // Adding an aggregate restarts its key field's windows (docs/features.md, "Plan changes"): say which.
+            let restarted = loaded?.restartedKeyFields(replacing: old) ?? []
+            var metadata: Logger.Metadata = ["rules_version": "\(version)", "previous_version": "\(old.version)"]
+            if restarted.isEmpty {
+                logger.info("rules reloaded", metadata: metadata)
+            } else {
+                metadata["windows_restarted"] = .array(restarted.map { .string($0) })
+                logger.notice("rules reloaded; the windows of \(restarted.joined(separator: ", ")) restart (new aggregates change their layout)", metadata: metadata)
+            }
         case .rejected(let errors):
             failures.increment()
             logger.error("rules reload rejected; keeping the last good rule set", metadata: [
