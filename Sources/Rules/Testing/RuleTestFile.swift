@@ -25,9 +25,12 @@ public struct RuleTestFile: Sendable {
         public var description: String
     }
 
-    /// Parses a test file; every event is resolved against its defaults here, so a typo fails the load.
+    /// Parses a test file; every event is resolved against its defaults here, and every key is
+    /// checked against the ones this format has, so a typo (`devcie_id`, `reasnos`) fails the load
+    /// instead of silently testing something else.
     public init(path: String, text: String) throws(FormatError) {
         self.path = path
+        if let problem = RuleTestFile.unknownKey(in: text) { throw FormatError(description: "\(path): \(problem)") }
         let document: Document
         do {
             document = try YAMLDecoder().decode(Document.self, from: text)
@@ -46,6 +49,47 @@ public struct RuleTestFile: Sendable {
         }
         guard !cases.isEmpty else { throw FormatError(description: "\(path): no cases") }
         self.cases = cases
+    }
+
+    static let fileKeys = ["rules", "defaults", "cases"]
+    static let caseKeys = ["name", "defaults", "events", "model_score", "expect"]
+    static let eventKeys = [
+        "payment_id", "at", "after", "repeat", "account_id", "card_fingerprint", "device_id", "ip", "merchant_id", "mcc",
+        "amount", "card_country", "ip_country", "channel", "type", "beneficiary_id", "metadata",
+    ]
+    /// `at`, `after` and `repeat` are per event: in `defaults` they would be ignored.
+    static let defaultsKeys = eventKeys.filter { $0 != "at" && $0 != "after" && $0 != "repeat" }
+    static let expectKeys = ["decision", "reasons", "shadow", "risk_points"]
+
+    /// The first key the format does not have, as an error naming it and where it is (the case by
+    /// name); nil when every key is known, or when the text is not a YAML mapping at all (the
+    /// decoder reports that).
+    static func unknownKey(in text: String) -> String? {
+        guard let root = try? Yams.compose(yaml: text), let top = root.mapping else { return nil }
+        func check(_ mapping: Node.Mapping, _ allowed: [String], _ place: String) -> String? {
+            for (key, _) in mapping {
+                let name = key.string ?? "\(key)"
+                guard !allowed.contains(name) else { continue }
+                if allowed == defaultsKeys, eventKeys.contains(name) {
+                    return "\(place): '\(name)' is per event and has no effect in defaults; set it on the events"
+                }
+                return "\(place): unknown key '\(name)'\(Suggestion.hint(for: name, in: allowed)); the keys here are \(allowed.joined(separator: ", "))"
+            }
+            return nil
+        }
+        if let problem = check(top, fileKeys, "top level") { return problem }
+        if let defaults = top["defaults"]?.mapping, let problem = check(defaults, defaultsKeys, "defaults") { return problem }
+        for (index, node) in (top["cases"]?.sequence ?? []).enumerated() {
+            guard let fields = node.mapping else { continue }
+            let place = "case '\(fields["name"]?.string ?? "case \(index + 1)")'"
+            if let problem = check(fields, caseKeys, place) { return problem }
+            if let defaults = fields["defaults"]?.mapping, let problem = check(defaults, defaultsKeys, "\(place): defaults") { return problem }
+            for (number, event) in (fields["events"]?.sequence ?? []).enumerated() {
+                if let event = event.mapping, let problem = check(event, eventKeys, "\(place): event \(number + 1)") { return problem }
+            }
+            if let expect = fields["expect"]?.mapping, let problem = check(expect, expectKeys, "\(place): expect") { return problem }
+        }
+        return nil
     }
 
     static func describe(_ error: any Error) -> String {
