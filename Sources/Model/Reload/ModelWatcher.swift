@@ -2,10 +2,13 @@ import CoreMetrics
 import Features
 import Foundation
 import FraudCore
+import Rules
 import Synchronization
 
 /// Keeps the engine's model in step with its file, like the rules watcher does for rules:
-/// polls the file's modification time and size, re-reads it when either changes, and swaps in
+/// polls the file's modification time, size and inode (the rules watcher's `FileStamp`: a file
+/// replaced by rename with the same size within one mtime tick still has a new inode), re-reads it
+/// when any changes, and swaps in
 /// the new model only if it loads and compiles completely. A bad file leaves the last good model
 /// live, is reported once (not on every poll), and counts as a reload failure.
 ///
@@ -35,8 +38,8 @@ public final class ModelWatcher: Sendable {
 
     private struct State {
         var current: CompiledModel
-        /// Modification time and size last seen, and the SHA-256 of the bytes last parsed.
-        var stamp: FileStamp?
+        /// Modification time, size and inode last seen, and the SHA-256 of the bytes last parsed.
+        var stamp: FileStamp
         var bytesHash: String
         var reloads = 0
         var failures = 0
@@ -143,19 +146,5 @@ public final class ModelWatcher: Sendable {
             poll()
             try? await Task.sleep(for: pollInterval)
         }
-    }
-}
-
-/// A file's modification time (nanoseconds) and size: cheap to read on every poll.
-struct FileStamp: Equatable, Sendable {
-    var modified: Int64
-    var size: Int64
-
-    /// Nil when the file does not exist or cannot be stat'ed.
-    init?(path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        size = Int64(info.st_size)
     }
 }
