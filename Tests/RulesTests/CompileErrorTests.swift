@@ -50,6 +50,13 @@ struct CompileErrorTests {
         Case(rules: "rule and: review if true", errors: ["test.rules:1:6: 'and' is a reserved word and cannot be a rule name"]),
         Case(rules: "rule a: review if card_country in [\"US\", \"usa\"]", errors: ["test.rules:1:32: \"usa\" is not a country code; countries are two upper-case letters such as \"US\""]),
         Case(rules: "rule a: review if count(card_fingerprint, 1h, where channel == \"atm\") > 1", errors: ["test.rules:1:64: 'atm' is not a channel; channel is one of ecom, pos, p2p, wallet"]),
+        // The literal on either side, where clauses on countries and numbers, out-of-range money, columns after escapes.
+        Case(rules: "rule a: review if \"trasfer\" == type", errors: ["test.rules:1:29: 'trasfer' is not a type; did you mean 'transfer'?; type is one of payment, refund, transfer, withdrawal, topup"]),
+        Case(rules: "rule a: review if \"web\" != channel", errors: ["test.rules:1:25: 'web' is not a channel; channel is one of ecom, pos, p2p, wallet"]),
+        Case(rules: "rule a: review if count(card_fingerprint, 1h, where card_country == \"usa\") > 1", errors: ["test.rules:1:69: \"usa\" is not a country code; countries are two upper-case letters (ISO 3166-1 alpha-2) such as \"US\""]),
+        Case(rules: "rule a: review if count(card_fingerprint, 1h, where amount_usd == \"5\") > 1", errors: ["test.rules:1:53: a 'where' clause compares a string field; 'amount_usd' is a number: compare it in the rule's condition instead"]),
+        Case(rules: "rule a: review if amount > 100000000000000000 USD", errors: ["test.rules:1:28: '100000000000000000 USD' is out of range; amounts are at most 9223372036854775807 minor units"]),
+        Case(rules: "rule a: review if true because \"say \\\"hi\\\" to {cuont}\"", errors: ["test.rules:1:48: unknown field 'cuont'; did you mean 'count'?"]),
     ]
 
     @Test(arguments: cases)
@@ -109,5 +116,20 @@ struct ThreeValuedLogicTests {
         let got = value.isNaN ? "U" : value == 1 ? "T" : "F"
         #expect(got == row.result)
         #expect(matched == (row.result == "T"))
+    }
+
+    /// `"transfer" == type` is checked against the enum like `type == "transfer"` (a misspelt
+    /// literal on the left loaded and never matched) and compares the same, on the closures and on
+    /// the condition machine.
+    @Test func aLiteralOnTheLeftComparesAsTheFieldOnTheRight() throws {
+        let ruleSet = try compileRules("rule t: review if \"transfer\" == type\nrule c: review if \"pos\" != channel\nrule k: review if \"US\" == card_country")
+        let transfer = sampleEvent { $0.type = .transfer }
+        let pos = sampleEvent { $0.channel = .pos; $0.cardCountry = "DE" }
+        #expect(ruleSet.evaluate(event: transfer, features: []).reasons.map(\.rule) == ["t", "c", "k"])
+        #expect(ruleSet.evaluate(event: pos, features: []).reasons.map(\.rule) == [])
+        for event in [transfer, pos] {
+            let truths = ruleSet.conditionTruths(event: event, features: [], modelScore: .nan, riskPoints: 0)
+            #expect(truths.closures == truths.machine)
+        }
     }
 }

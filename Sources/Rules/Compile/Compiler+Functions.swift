@@ -245,6 +245,10 @@ extension Compiler {
             return false
         }
         guard let field = eventField(lhs, role: "the left side of a 'where' clause") else { return false }
+        if field.isNumeric {
+            sink.error("a 'where' clause compares a string field; '\(field.name)' is a number: compare it in the rule's condition instead", at: lhs.location)
+            return false
+        }
         var values: [String]
         switch rhs.expression {
         case .string(let s) where op == .equal || op == .notEqual:
@@ -261,6 +265,10 @@ extension Compiler {
         }
         if let problem = Compiler.unknownEnumValue(field, values) {
             sink.error(problem, at: rhs.location)
+            return false
+        }
+        if field == .cardCountry || field == .ipCountry, let bad = values.first(where: { !Compiler.isCountryCode($0) }) {
+            sink.error("\"\(bad)\" is not a country code; countries are two upper-case letters (ISO 3166-1 alpha-2) such as \"US\"", at: rhs.location)
             return false
         }
         clauses.append(FeatureFilter.Clause(field: field, op: filterOp, values: values))

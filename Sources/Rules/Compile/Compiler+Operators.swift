@@ -80,8 +80,8 @@ extension Compiler {
             let equal: BoolNode
             if let field = left.field, case .string(let text)? = right.constant {
                 equal = field == .type || field == .channel ? .enumIn(field, [text]) : .textIn(field, [text])
-            } else if let field = right.field, case .string(let text)? = left.constant, field != .type, field != .channel {
-                equal = .textIn(field, [text])
+            } else if let field = right.field, case .string(let text)? = left.constant {
+                equal = field == .type || field == .channel ? .enumIn(field, [text]) : .textIn(field, [text])
             } else if let l = left.field, let r = right.field {
                 equal = .textEquals(l, r)
             } else {
@@ -260,8 +260,13 @@ extension Compiler {
 
     /// `type == "transfer"`, `channel != "pos"`: checked against the enum's cases at load and
     /// compared as enums at run time. nil when not applicable; .some(nil) after reporting an error.
+    /// The field may be on either side (`"transfer" == type`).
     private mutating func enumComparison(_ left: Compiled, _ right: Compiled, negated: Bool, at: SourceLocation) -> ((Frame) -> Truth)?? {
-        guard let field = left.field, field == .type || field == .channel, case .string(let text)? = right.constant else { return nil }
+        func operands(_ field: Compiled, _ constant: Compiled) -> (EventField, String)? {
+            guard let f = field.field, f == .type || f == .channel, case .string(let text)? = constant.constant else { return nil }
+            return (f, text)
+        }
+        guard let (field, text) = operands(left, right) ?? operands(right, left) else { return nil }
         guard let matches = enumMatcher(field, [text], at: at) else { return .some(nil) }
         return .some(negated ? { Truth(!matches($0)) } : { Truth(matches($0)) })
     }

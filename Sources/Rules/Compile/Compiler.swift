@@ -54,7 +54,10 @@ struct Compiler {
         case .money(let text, let currency):
             guard let money = Compiler.money(text, currency) else {
                 let places = currency.minorUnitExponent
-                return error("\(currency) has \(places) decimal place\(places == 1 ? "" : "s"); '\(text) \(currency)' has more", at: at)
+                if Compiler.hasTooManyPlaces(text, currency) {
+                    return error("\(currency) has \(places) decimal place\(places == 1 ? "" : "s"); '\(text) \(currency)' has more", at: at)
+                }
+                return error("'\(text) \(currency)' is out of range; amounts are at most \(Int64.max) minor units", at: at)
             }
             return literal(.money(money), .money)
         case .list(let elements):
@@ -89,7 +92,14 @@ struct Compiler {
         return compiled
     }
 
-    /// Exact decimal text to minor units: `5.00 USD` → 500; nil if it has more places than the currency.
+    /// Whether `text` has more (non-zero) decimal places than `currency` allows.
+    static func hasTooManyPlaces(_ text: String, _ currency: Currency) -> Bool {
+        let fraction = text.split(separator: ".", omittingEmptySubsequences: false).dropFirst().first ?? ""
+        return fraction.reversed().drop(while: { $0 == "0" }).count > currency.minorUnitExponent
+    }
+
+    /// Exact decimal text to minor units: `5.00 USD` → 500; nil if it has more places than the
+    /// currency or does not fit in Int64 minor units.
     static func money(_ text: String, _ currency: Currency) -> Money? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         let places = currency.minorUnitExponent

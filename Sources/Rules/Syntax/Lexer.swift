@@ -7,6 +7,8 @@ struct Lexer {
     private var index = 0
     private var line: Int
     private var column: Int
+    /// Source columns of the bytes of the last string lexed (`Token.stringColumns`).
+    private var stringColumns: [Int] = []
 
     /// - Parameter origin: where `text` starts in its file (reason templates lex their `{…}` parts in place).
     init(_ text: String, origin: SourceLocation = SourceLocation(line: 1, column: 1)) {
@@ -59,7 +61,9 @@ struct Lexer {
             let start = here
             guard let byte = peek() else { return Token(kind: .endOfFile, location: start, precededBySpace: spaced) }
             if let kind = lexToken(startingWith: byte, at: start, sink: &sink) {
-                return Token(kind: kind, location: start, precededBySpace: spaced)
+                var token = Token(kind: kind, location: start, precededBySpace: spaced)
+                if case .string = kind { token.stringColumns = stringColumns }
+                return token
             }
         }
     }
@@ -155,6 +159,7 @@ struct Lexer {
     private mutating func lexString(at start: SourceLocation, sink: inout DiagnosticSink) -> Token.Kind? {
         advance()
         var out: [UInt8] = []
+        stringColumns = []
         while let b = peek() {
             if b == UInt8(ascii: "\"") {
                 advance()
@@ -174,9 +179,11 @@ struct Lexer {
                 default:
                     sink.error("unknown escape '\\\(String(decoding: [e], as: UTF8.self))' in string; use \\\", \\\\, \\n or \\t", at: escapeAt)
                 }
+                while stringColumns.count < out.count { stringColumns.append(escapeAt.column) }
                 continue
             }
             out.append(b)
+            stringColumns.append(column)
             advance()
         }
         sink.error("unterminated string; close it with '\"' on the same line", at: start)

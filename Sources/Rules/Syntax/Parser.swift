@@ -178,7 +178,8 @@ struct Parser {
         if current.isKeyword("because") {
             advance()
             guard case .string(let text) = current.kind else { throw fail("expected the reason as a string after 'because'") }
-            reason = try parseTemplate(text, at: advance().location)
+            let token = advance()
+            reason = try parseTemplate(text, columns: token.stringColumns, at: token.location)
         }
         return RuleSyntax(name: name, location: start, shadow: shadow, action: action, points: points, condition: condition, reason: reason)
     }
@@ -196,30 +197,41 @@ struct Parser {
     }
 
     /// `"{count(card_fingerprint,10m)} charges in 10 minutes"`; `{{` and `}}` are literal braces.
-    private mutating func parseTemplate(_ text: String, at location: SourceLocation) throws -> TemplateSyntax {
+    /// `columns` are the source columns of the text's UTF-8 bytes (escapes such as `\"` take two).
+    private mutating func parseTemplate(_ text: String, columns: [Int], at location: SourceLocation) throws -> TemplateSyntax {
         var parts: [TemplateSyntax.Part] = []
         var literal = ""
         let characters = Array(text)
+        // Byte offset of each character, to look its column up.
+        var offsets: [Int] = []
+        var offset = 0
+        for character in characters {
+            offsets.append(offset)
+            offset += character.utf8.count
+        }
+        func column(_ i: Int) -> Int {
+            if i < characters.count, offsets[i] < columns.count { return columns[offsets[i]] }
+            return (columns.last ?? location.column) + 1
+        }
+        func at(_ i: Int) -> SourceLocation { SourceLocation(line: location.line, column: column(i)) }
         var i = 0
-        var column = location.column + 1
-        func at(_ column: Int) -> SourceLocation { SourceLocation(line: location.line, column: column) }
         while i < characters.count {
             let c = characters[i]
             if c == "{", i + 1 < characters.count, characters[i + 1] == "{" {
-                literal.append("{"); i += 2; column += 2; continue
+                literal.append("{"); i += 2; continue
             }
             if c == "}", i + 1 < characters.count, characters[i + 1] == "}" {
-                literal.append("}"); i += 2; column += 2; continue
+                literal.append("}"); i += 2; continue
             }
-            if c == "}" { throw fail("unmatched '}' in reason; write '}}' for a literal brace", at: at(column)) }
+            if c == "}" { throw fail("unmatched '}' in reason; write '}}' for a literal brace", at: at(i)) }
             if c == "{" {
                 guard let close = characters[(i + 1)...].firstIndex(of: "}") else {
-                    throw fail("unclosed '{' in reason", at: at(column))
+                    throw fail("unclosed '{' in reason", at: at(i))
                 }
                 let source = String(characters[(i + 1)..<close])
                 if !literal.isEmpty { parts.append(.text(literal)); literal = "" }
                 var inner = sink
-                let tokens = Lexer.tokenize(source, origin: at(column + 1), sink: &inner)
+                let tokens = Lexer.tokenize(source, origin: at(i + 1), sink: &inner)
                 var parser = Parser(tokens: tokens, sink: inner)
                 let node = try? parser.parseExpression()
                 if node != nil, parser.current.kind != .endOfFile {
@@ -228,12 +240,10 @@ struct Parser {
                 sink = parser.sink
                 guard let node, parser.current.kind == .endOfFile else { throw Failure() }
                 parts.append(.hole(node, source: source.trimmingWhitespace))
-                column += close - i + 1
                 i = close + 1
                 continue
             }
             literal.append(c)
-            column += 1
             i += 1
         }
         if !literal.isEmpty { parts.append(.text(literal)) }

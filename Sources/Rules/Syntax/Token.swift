@@ -27,6 +27,9 @@ struct Token: Equatable, Sendable {
     var location: SourceLocation
     /// Whether whitespace or a comment separates this token from the previous one.
     var precededBySpace: Bool
+    /// For a string: the source column of each UTF-8 byte of its value (an escape such as `\"` is
+    /// two columns for one byte), so positions inside it (reason templates) are reported exactly.
+    var stringColumns: [Int] = []
 
     var identifier: String? {
         if case .identifier(let name) = kind { return name }
