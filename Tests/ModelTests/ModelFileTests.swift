@@ -42,6 +42,11 @@ import Testing
         ({ $0.replacingOccurrences(of: "\"clip\": [0, 40]", with: "\"clip\": [0]") },
          "m.json: features[1].clip: expected [lower, upper] with two finite numbers"),
         ({ $0.replacingOccurrences(of: "\"mean\": 0.5,", with: "\"mean\": null,") }, "m.json: features[2].mean: expected a number, got null"),
+        // A number beyond a Double's range was a generic JSON type error; it names the number and its key.
+        ({ $0.replacingOccurrences(of: "\"bias\": -4,", with: "\"bias\": 1e999,") },
+         "m.json: bias: 1e999 is not a finite number (it does not fit a 64-bit float); model values must be finite"),
+        ({ $0.replacingOccurrences(of: "\"weight\": 1.25,", with: "\"weight\": -1e400,") },
+         "m.json: features[1].weight: -1e400 is not a finite number (it does not fit a 64-bit float); model values must be finite"),
         ({ $0.replacingOccurrences(of: "\"class_weight\": \"none\"", with: "\"class_weight\": \"auto\"") },
          "m.json: training.class_weight: expected \"none\" or \"balanced\", got \"auto\""),
         ({ $0.replacingOccurrences(of: "\"train_from\": \"2026-11-01T00:00:00.000Z\"", with: "\"train_from\": \"yesterday\"") },

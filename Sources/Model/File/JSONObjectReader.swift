@@ -23,6 +23,9 @@ struct JSONObjectReader {
         let root: JSONValue
         do {
             root = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch let error as JSONValue.NonFiniteNumber {
+            throw ModelFileError(file: file, key: error.keyPath.isEmpty ? nil : error.keyPath,
+                                 message: "\(error.text) is not a finite number (it does not fit a 64-bit float); model values must be finite")
         } catch {
             throw ModelFileError(file: file, key: nil, message: "not valid JSON: \(jsonSyntaxMessage(error))")
         }

@@ -16,14 +16,58 @@ enum JSONValue: Hashable, Sendable, Decodable {
             self = .null
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
+        } else if let value = try JSONValue.number(container, at: decoder.codingPath) {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
+        } else if let value = try JSONValue.array(container) {
             self = .array(value)
         } else {
             self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    /// A number that does not fit a Double (`1e999`): Foundation's error names neither the
+    /// number's key nor, in its description, anything but the text.
+    struct NonFiniteNumber: Error {
+        var path: [any CodingKey]
+        var text: String
+
+        /// `features[2].weight`
+        var keyPath: String {
+            var out = ""
+            for key in path {
+                if let index = key.intValue { out += "[\(index)]" } else { out += (out.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return out
+        }
+    }
+
+    /// The value as a Double; nil when it is not a number; `NonFiniteNumber` when it is one too large.
+    private static func number(_ container: any SingleValueDecodingContainer, at path: [any CodingKey]) throws -> Double? {
+        do {
+            return try container.decode(Double.self)
+        } catch is DecodingError {
+            return nil
+        } catch {
+            // Foundation's `numberIsNotRepresentableInSwift(parsed: "1e999")`.
+            let description = "\(error)"
+            var text = "the number"
+            if let start = description.range(of: "parsed: \""), let end = description[start.upperBound...].firstIndex(of: "\"") {
+                text = String(description[start.upperBound..<end])
+            }
+            throw NonFiniteNumber(path: path, text: text)
+        }
+    }
+
+    /// The value as an array; nil when it is not one (a number too large inside it is still an error).
+    private static func array(_ container: any SingleValueDecodingContainer) throws -> [JSONValue]? {
+        do {
+            return try container.decode([JSONValue].self)
+        } catch let error as NonFiniteNumber {
+            throw error
+        } catch {
+            return nil
         }
     }
 
