@@ -46,6 +46,9 @@ struct HostileInputIntegrationTests {
             (invalidUTF8, "invalidValue"),
             ([], "syntax"),
             (Array(repeating: UInt8(ascii: " "), count: 70_000), "oversized"),
+            // Valid, but dated far ahead of the clock: it would raise the card's and account's
+            // watermarks (and the store's clock) past every real-time event.
+            (Self.event("hostile-\(run)-future", replacing: "occurred_at", with: "\"2099-01-01T00:00:00Z\""), "futureTime"),
         ]
         // Each hostile message between two valid payments: the engine must keep deciding.
         var messages: [(key: String, value: [UInt8])] = []

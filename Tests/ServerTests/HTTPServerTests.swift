@@ -132,6 +132,28 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("an event dated beyond features.max_clock_skew ahead of the clock: 400 naming occurred_at, alone or in a batch; a dry run of it is scored")
+    func futureEvent() async throws {
+        let future = eventJSON("p-future").replacing("2026-11-29T08:00:00.000Z", with: "2099-01-01T00:00:00.000Z")
+        try await withServer { client in
+            try await client.execute(uri: "/v1/score", method: .post, headers: keyHeader, body: ByteBuffer(string: future)) { response in
+                #expect(response.status == .badRequest)
+                let body = String(buffer: response.body)
+                #expect(body.contains(#""field":"occurred_at""#), "\(body)")
+                #expect(body.contains(#"payment \"p-future\": field \"occurred_at\": 2099-01-01T00:00:00.000Z is "#), "\(body)")
+                #expect(body.contains("at most 1m is accepted (features.max_clock_skew)"), "\(body)")
+            }
+            try await client.execute(uri: "/v1/score/batch", method: .post, headers: keyHeader, body: ByteBuffer(string: "[\(eventJSON("p-now")),\(future)]")) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains(#""message":"event 2: payment \"p-future\""#))
+            }
+            try await client.execute(uri: "/v1/score?dry_run=true", method: .post, headers: keyHeader, body: ByteBuffer(string: future)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains(#""payment_id":"p-future""#))
+            }
+        }
+    }
+
     @Test("over the rate limit: 429 with Retry-After")
     func rateLimit() async throws {
         // One request a second: the second request is refused unless a whole second passes

@@ -8,11 +8,11 @@ import Foundation
 /// dated 2099, or an hour ahead, would make every later real-time event of its card "too late" to
 /// enter the card's windows, or, on the store's clock, reset every window of every key: a velocity
 /// rule blinded by a single message. So the live paths (`serve`'s Kafka consumer: a dead letter of
-/// kind `future_time`; HTTP scoring: 400) check each event against the wall clock before it is
+/// kind `futureTime`; HTTP scoring: 400) check each event against the wall clock before it is
 /// decided. Replays do not: recorded events are judged by their own times, not today's clock.
 public struct FutureEventGuard: Sendable {
     /// The dead-letter kind of a refused event.
-    public static let deadLetterKind = "future_time"
+    public static let deadLetterKind = "futureTime"
 
     public let maxSkew: EventDuration
     private let clock: @Sendable () -> EventTime

@@ -43,8 +43,11 @@ public final class StreamingPipeline: Service, Sendable {
         /// While batches keep coming, offsets are committed (asynchronously) at most this often;
         /// when the pipeline runs dry they are committed at once.
         public var commitInterval: Duration = .milliseconds(100)
+        /// Events dated too far ahead of this instance's clock go to the dead-letter topic.
+        public var futureGuard: FutureEventGuard
 
         public init(configuration: EngineConfiguration) {
+            futureGuard = FutureEventGuard(maxSkew: configuration.features.maxClockSkew)
             decisionsTopic = configuration.kafka.decisionsTopic
             deadLetterTopic = configuration.kafka.deadLetterTopic
             maxBatchEvents = configuration.batching.maxEvents
@@ -268,6 +271,7 @@ public final class StreamingPipeline: Service, Sendable {
         // its end beats hashing the topic name per message. A partition revoked and assigned
         // again within the poll has two runs, one per epoch.
         var offsets: [PolledOffset] = []
+        let latestAccepted = settings.futureGuard.latestAccepted()
         for message in messages {
             if let last = offsets.lastIndex(where: {
                 $0.partition.partition == message.partition && $0.epoch == message.assignmentEpoch && $0.partition.topic == message.topic
@@ -282,7 +286,13 @@ public final class StreamingPipeline: Service, Sendable {
                 continue
             }
             do throws(EventDecodingError) {
-                events.append(try message.value.withUnsafeBufferPointer { (bytes) throws(EventDecodingError) in try decoder.decode(bytes) })
+                let event = try message.value.withUnsafeBufferPointer { (bytes) throws(EventDecodingError) in try decoder.decode(bytes) }
+                if let problem = settings.futureGuard.problem(event, latestAccepted: latestAccepted) {
+                    deadLetters.append(deadLetter(message, kind: FutureEventGuard.deadLetterKind, error: problem))
+                    deadLetterKinds.append(FutureEventGuard.deadLetterKind)
+                    continue
+                }
+                events.append(event)
             } catch {
                 deadLetters.append(deadLetter(message, kind: error.kind.rawValue, error: error.description))
                 deadLetterKinds.append(error.kind.rawValue)

@@ -24,6 +24,7 @@ public enum FraudHTTPServer {
         ScoreRoutes(
             engine: engine,
             decoder: EventDecoder(limits: EventDecodingLimits(maxEventBytes: configuration.kafka.maxMessageBytes)),
+            futureGuard: FutureEventGuard(maxSkew: configuration.features.maxClockSkew),
             encoder: DecisionEncoder(),
             maxRequestBytes: configuration.http.maxRequestBytes,
             maxBatchEvents: configuration.http.maxBatchEvents

@@ -5,10 +5,12 @@ import Hummingbird
 
 /// `POST /v1/score` and `POST /v1/score/batch`: the HTTP face of the same `DecisionEngine` the
 /// Kafka pipeline uses. A scored event updates the windows like a streamed one unless
-/// `?dry_run=true`.
+/// `?dry_run=true`. An event dated further ahead of this instance's clock than
+/// `features.max_clock_skew` is refused (400) unless it is a dry run, which changes no window.
 struct ScoreRoutes<Context: RequestContext>: Sendable {
     let engine: DecisionEngine
     let decoder: EventDecoder
+    let futureGuard: FutureEventGuard
     let encoder: DecisionEncoder
     let maxRequestBytes: Int
     let maxBatchEvents: Int
@@ -27,7 +29,9 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
         } catch let error as EventDecodingError {
             throw Self.invalidEvent(error, line: nil)
         }
-        let decisions = try await engine.decide([event], mode: try mode(of: request), receivedAt: receivedAt)
+        let mode = try mode(of: request)
+        try checkTimes([event], mode: mode, numbered: false)
+        let decisions = try await engine.decide([event], mode: mode, receivedAt: receivedAt)
         return .json(bytes: encoder.encode(decisions[0]))
     }
 
@@ -58,7 +62,9 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
                 throw Self.invalidEvent(error, line: position + 1)
             }
         }
-        let decisions = try await engine.decide(events, mode: try mode(of: request), receivedAt: receivedAt)
+        let mode = try mode(of: request)
+        try checkTimes(events, mode: mode, numbered: true)
+        let decisions = try await engine.decide(events, mode: mode, receivedAt: receivedAt)
         var out: [UInt8] = []
         out.reserveCapacity(decisions.count * 512)
         switch framing {
@@ -76,6 +82,17 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
                 out.append(UInt8(ascii: "\n"))
             }
             return .json(bytes: out, contentType: "application/x-ndjson")
+        }
+    }
+
+    /// Refuses the request if an event that would enter the windows is dated too far ahead.
+    private func checkTimes(_ events: [PaymentEvent], mode: StoreMode, numbered: Bool) throws {
+        guard mode == .update else { return }
+        let latest = futureGuard.latestAccepted()
+        for (position, event) in events.enumerated() {
+            if let problem = futureGuard.problem(event, latestAccepted: latest) {
+                throw APIError(.badRequest, code: "invalid_event", message: (numbered ? "event \(position + 1): " : "") + problem, field: "occurred_at")
+            }
         }
     }
 
