@@ -78,6 +78,8 @@ public enum KafkaError: Error, Hashable, Sendable, CustomStringConvertible {
     case timeout(operation: String, after: Duration)
     /// The client was closed before or during the call.
     case closed
+    /// The calling task was cancelled before the operation finished (it may still finish).
+    case cancelled(operation: String)
     /// The client hit a fatal error (`rd_kafka_fatal_error`): `code` is the underlying error,
     /// `reason` librdkafka's text. Nothing it is asked to do will succeed any more; the process
     /// must create a new client (in practice: exit, and let its supervisor restart it).
@@ -90,7 +92,7 @@ public enum KafkaError: Error, Hashable, Sendable, CustomStringConvertible {
         case .fatal: true
         case .operationFailed(_, let code): code.isFatal
         case .deliveryFailed(let failures, _): failures.contains { $0.code.isFatal }
-        case .invalidConfiguration, .clientCreationFailed, .timeout, .closed: false
+        case .invalidConfiguration, .clientCreationFailed, .timeout, .closed, .cancelled: false
         }
     }
 
@@ -108,6 +110,8 @@ public enum KafkaError: Error, Hashable, Sendable, CustomStringConvertible {
             "Kafka \(operation) did not finish within \(after); is the broker at the bootstrap servers reachable?"
         case .closed:
             "the Kafka client is closed"
+        case .cancelled(let operation):
+            "Kafka \(operation) was cancelled before it finished"
         case .fatal(let code, let reason):
             "the Kafka client failed fatally (\(code)): \(reason); it cannot recover, restart the process to create a new client"
         }

@@ -201,7 +201,7 @@ struct StreamingPipelineTests {
     /// `mergeBatches` is 1 unless a test is about merging: the others assert exact batches.
     private func pipeline(
         _ source: ScriptedSource, _ sink: some MessageSink, batch: Int = 3, maxInFlight: Int = 8, mergeBatches: Int = 1,
-        configure: (inout EngineConfiguration) -> Void = { _ in }
+        logger: Logger = Logger(label: "test"), configure: (inout EngineConfiguration) -> Void = { _ in }
     ) throws -> StreamingPipeline {
         var configuration = EngineConfiguration()
         configure(&configuration)
@@ -217,7 +217,7 @@ struct StreamingPipelineTests {
         )
         var settings = StreamingPipeline.Settings(configuration: configuration)
         settings.maxMergedBatches = mergeBatches
-        return StreamingPipeline(source: source, sink: sink, engine: engine, settings: settings, logger: Logger(label: "test"))
+        return StreamingPipeline(source: source, sink: sink, engine: engine, settings: settings, logger: logger)
     }
 
     /// Runs the pipeline until `done` holds (bounded), then shuts it down like SIGTERM.
@@ -559,6 +559,40 @@ struct StreamingPipelineTests {
         #expect("\(String(describing: error))".contains("test_fatal_error: sequence lost"))
         #expect(source.commits.isEmpty)
         try? producer.close(timeout: .seconds(1))
+    }
+
+    @Test("a shutdown cut short while the broker is gone: the pipeline stops at the deadline instead of awaiting acknowledgements that never come, and logs exactly the offsets it did not commit",
+          .timeLimit(.minutes(1)))
+    func cancelledWithBrokerGone() async throws {
+        // A broker that went away: its port refuses connections, so nothing is ever acknowledged
+        // (librdkafka would give up only after message.timeout.ms, a minute here).
+        let gone = try TCPProxy(upstreamPort: 9)
+        gone.cut()
+        var producerConfiguration = KafkaProducerConfiguration(client: KafkaClientConfiguration(brokers: "127.0.0.1:\(gone.port)", clientID: "waqiti-engine-tests"))
+        producerConfiguration.messageTimeout = .seconds(60)
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+        let sink = KafkaMessageSink(producer: producer)
+        let source = ScriptedSource((7..<10).map { message($0, eventJSON("p\($0)")) } + (3..<5).map { message($0, partition: 1, eventJSON("q\($0)")) })
+        let log = LogCapture()
+        let pipeline = try pipeline(source, sink, batch: 5, logger: log.logger)
+        let controller = ShutdownController(timeout: .seconds(1), logger: Logger(label: "test"))
+        let running = Task { try await controller.run(ServiceGroup(configuration: .init(services: [pipeline], logger: Logger(label: "test"))), signals: []) }
+        while !source.drained { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(100))
+
+        let start = ContinuousClock.now
+        controller.received("SIGTERM")
+        let outcome = try await running.value
+        let took = ContinuousClock.now - start
+        #expect(outcome == .escalated(reason: "the graceful shutdown did not finish within shutdown.timeout (1s)"))
+        #expect(took < .seconds(6), "the pipeline took \(took) to stop after a 1 s shutdown timeout")
+        #expect(source.commits.isEmpty)
+        let uncommitted = log.all.filter { $0.message.hasPrefix("stopped before committing") }
+        #expect(uncommitted.map { $0.metadata["partition"] ?? "" } == ["payments[0]", "payments[1]"])
+        #expect(uncommitted.map { $0.metadata["offsets"] ?? "" } == ["7-9", "3-4"])
+        #expect(uncommitted.allSatisfy { $0.level == .error && $0.metadata["acknowledged_through"] == "none" })
+        #expect(log.all.contains { $0.message == "the pipeline stopped without draining; uncommitted: payments[0] offsets 7-9; payments[1] offsets 3-4" })
+        try? producer.close(timeout: .milliseconds(1))
     }
 
     @Test("offsets of a partition revoked after its messages were polled are never committed, the final commit included")

@@ -111,6 +111,8 @@ struct ConfigurationSetting: Sendable {
             let path = try string(value, key: "model.file", source: source, fix: "give the path of a model file, or none")
             config.modelFile = path.isEmpty || path == "none" ? nil : path
         }, render: { $0.modelFile ?? "none" }),
+        duration("shutdown.timeout", \.shutdownTimeout, in: .seconds(1)...(.hours(1)),
+                 fix: "write a duration from 1s to 1h such as 30s (how long SIGTERM may drain before what is in flight is given up)"),
     ]
 
     /// The known key closest to a misspelt one, when it is close enough to be a plausible typo.

@@ -131,6 +131,9 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var rulesFile = "rules/default.rules"
     /// Model file; nil scores without a model (model_score 0, no contributions).
     public var modelFile: String? = "models/default.json"
+    /// The longest a graceful shutdown (SIGTERM) may take to drain before it is cancelled: a
+    /// broker that went away never acknowledges what is in flight.
+    public var shutdownTimeout: EventDuration = .seconds(30)
 
     public init() {}
 }

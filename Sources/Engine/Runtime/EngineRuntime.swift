@@ -1,3 +1,4 @@
+import Dispatch
 import Features
 import Foundation
 import FraudCore
@@ -189,10 +190,29 @@ public final class EngineRuntime: Sendable {
         self.warnings = warnings
     }
 
-    /// After the service group returned: flushes what the producer holds and leaves the group.
-    public func close() {
+    /// After the service group returned: flushes what the producer holds and leaves the group,
+    /// within `limit` in all (two thirds of it for the flush). After a shutdown cut short the
+    /// broker may be gone, and neither call may hold the process's exit for long: past the
+    /// limit this returns without them (the process is about to exit; the group then notices the
+    /// member is gone after its session timeout).
+    public func close(within limit: Duration = .seconds(15)) {
+        let (seconds, attoseconds) = limit.components
+        let limitSeconds = Double(seconds) + Double(attoseconds) / 1e18
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            Thread.current.name = "kafka-close"
+            closeNow(flushTimeout: .milliseconds(Int64(limitSeconds * 1000 * 2 / 3)))
+            done.signal()
+        }
+        thread.start()
+        if done.wait(timeout: .now() + limitSeconds) == .timedOut {
+            logger.warning("closing the Kafka clients did not finish within \(limit); exiting without leaving the consumer group (its session timeout moves the partitions)")
+        }
+    }
+
+    private func closeNow(flushTimeout: Duration) {
         do {
-            try producer?.close(timeout: .seconds(10))
+            try producer?.close(timeout: flushTimeout)
         } catch {
             // Nothing is lost: offsets are committed only for acknowledged decisions, so the
             // next start decides these events again. Said, so a slow shutdown is not a mystery.

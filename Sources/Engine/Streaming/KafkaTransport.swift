@@ -1,5 +1,7 @@
+import Foundation
 import Kafka
 import Logging
+import Synchronization
 
 /// The pipeline's consumer over the Kafka wrapper: one group member subscribed to `payments`.
 public final class KafkaMessageSource: MessageSource {
@@ -24,8 +26,31 @@ public final class KafkaMessageSource: MessageSource {
         return batch.messages
     }
 
+    /// An asynchronous commit returns at once. A synchronous one waits for the broker's answer
+    /// on a thread of its own, and the caller stops waiting when it is cancelled: librdkafka's
+    /// call cannot be interrupted, and with the group coordinator unreachable it may not return
+    /// before the consumer is closed, which a shutdown cut short must not wait for.
     public func commit(_ offsets: [PartitionOffset], mode: KafkaCommitMode) async throws {
-        try consumer.commit(offsets.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.nextOffset) }, mode: mode)
+        let list = offsets.map { KafkaTopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: $0.nextOffset) }
+        guard mode == .sync else { return try consumer.commit(list, mode: .async) }
+        let waiter = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiter.withLock { $0 = continuation }
+                if Task.isCancelled {
+                    waiter.withLock { $0.take() }?.resume(throwing: CancellationError())
+                    return
+                }
+                let consumer = self.consumer
+                Thread {
+                    Thread.current.name = "kafka-commit"
+                    let result = Result { try consumer.commit(list, mode: .sync) }
+                    waiter.withLock { $0.take() }?.resume(with: result)
+                }.start()
+            }
+        } onCancel: {
+            waiter.withLock { $0.take() }?.resume(throwing: CancellationError())
+        }
     }
 
     public func assignmentEpoch(of partition: KafkaTopicPartition) -> UInt64? {

@@ -19,8 +19,10 @@ import ServiceLifecycle
 /// batch acknowledged early waits for the ones before it).
 /// Malformed or oversized messages go to the dead-letter topic; nothing on the input stops the
 /// pipeline. On graceful shutdown (SIGTERM) it stops polling, drains what is in flight, commits,
-/// and returns. A fatal Kafka client error (`KafkaError.isFatal`) is not retried: it is thrown,
-/// which stops the process so that it is restarted with new clients.
+/// and returns. Cancelled (a graceful shutdown that took too long), it stops where it is, logs
+/// per partition the offsets it polled and did not commit, which the partition's next owner reads
+/// again, and throws `CancellationError`. A fatal Kafka client error (`KafkaError.isFatal`) is
+/// not retried: it is thrown, which stops the process so that it is restarted with new clients.
 public final class StreamingPipeline: Service, Sendable {
     /// The topics and limits the pipeline needs from the configuration.
     public struct Settings: Sendable {
@@ -92,6 +94,7 @@ public final class StreamingPipeline: Service, Sendable {
     private let encoder: DecisionEncoder
     private let settings: Settings
     private let logger: Logger
+    private let ledger = OffsetLedger()
 
     public init(source: any MessageSource, sink: any MessageSink, engine: DecisionEngine, settings: Settings, logger: Logger) {
         self.source = source
@@ -109,6 +112,21 @@ public final class StreamingPipeline: Service, Sendable {
         let inFlight = InFlightLimit(messages: settings.maxInFlight * settings.maxBatchEvents, bytes: settings.maxInFlightBytes)
         // Never full: `inFlight` bounds what waits here.
         let published = BoundedQueue<InFlightBatch>(capacity: .max)
+        do {
+            try await runStages(decoded: decoded, scored: scored, published: published, inFlight: inFlight)
+        } catch {
+            reportUncommitted(stoppedBy: error)
+            throw error
+        }
+        // Cancelled, a stage may end without an error of its own (its input queue finished
+        // early, the last commit given up): what was polled and not committed is then said too.
+        if Task.isCancelled, reportUncommitted(stoppedBy: CancellationError()) { throw CancellationError() }
+        logger.notice("pipeline drained: every polled batch is published and committed")
+    }
+
+    private func runStages(
+        decoded: BoundedQueue<DecodedBatch>, scored: BoundedQueue<ScoredBatch>, published: BoundedQueue<InFlightBatch>, inFlight: InFlightLimit
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Each stage finishes its output queue when it ends, however it ends, so the next
             // stage drains and ends too; a stage that fails also finishes its input queue, so
@@ -133,7 +151,26 @@ public final class StreamingPipeline: Service, Sendable {
             // never come out. The first failure leaves the body, which cancels the other stages.
             while try await group.next() != nil {}
         }
-        logger.notice("pipeline drained: every polled batch is published and committed")
+    }
+
+    /// Logs, per partition this member still owns, the offsets it polled and did not commit
+    /// (exactly what its next owner reads again); whether there were any.
+    @discardableResult
+    private func reportUncommitted(stoppedBy error: any Error) -> Bool {
+        let assigned = source.assignedPartitions()
+        let uncommitted = ledger.uncommitted { partition, epoch in
+            (assigned?.contains(partition) ?? true) && (source.assignmentEpoch(of: partition).map { $0 == epoch } ?? true)
+        }
+        guard !uncommitted.isEmpty else { return false }
+        let cause = error is CancellationError ? "cancelled" : "\(error)"
+        for range in uncommitted {
+            logger.error("stopped before committing: these offsets stay uncommitted and are read again by the partition's next owner; their decisions may be published twice", metadata: [
+                "partition": "\(range.partition)", "offsets": "\(range.from)-\(range.to - 1)",
+                "acknowledged_through": "\(range.acknowledgedTo.map { "\($0 - 1)" } ?? "none")", "cause": "\(cause)",
+            ])
+        }
+        logger.error("the pipeline stopped without draining; uncommitted: \(uncommitted.map(\.description).joined(separator: "; "))")
+        return true
     }
 
     // MARK: Stages
@@ -172,6 +209,7 @@ public final class StreamingPipeline: Service, Sendable {
             guard !messages.isEmpty else { continue }
             let receivedAt = ContinuousClock.now
             let batch = decode(messages, receivedAt: receivedAt)
+            ledger.polled(batch.offsets)
             engine.metrics.record(.decode, .now - receivedAt)
             await queue.send(batch)
         }
@@ -179,6 +217,8 @@ public final class StreamingPipeline: Service, Sendable {
 
     private func decideStage(from input: BoundedQueue<DecodedBatch>, into output: BoundedQueue<ScoredBatch>) async throws {
         while let waiting = await input.nextAll(upTo: settings.maxMergedBatches) {
+            // Cancelled, the batches still queued are not decided: they stay uncommitted.
+            try Task.checkCancellation()
             let batch = DecodedBatch.merged(waiting)
             let decisions = try await engine.decide(batch.events, receivedAt: batch.receivedAt)
             engine.metrics.recordDeadLetters(kinds: batch.deadLetterKinds)
@@ -221,6 +261,7 @@ public final class StreamingPipeline: Service, Sendable {
             // A part of a batch before its last: nothing to commit yet.
             if batch.offsets.isEmpty { continue }
             acknowledged.acknowledge(batch.offsets)
+            ledger.acknowledged(batch.offsets)
             let now = ContinuousClock.now
             let runDry = await input.isEmpty
             guard runDry || now - lastCommit >= settings.commitInterval else { continue }
@@ -229,9 +270,10 @@ public final class StreamingPipeline: Service, Sendable {
             engine.metrics.record(.commit, .now - now)
             lastCommit = now
         }
-        // Async commits may still be on their way: this one waits for the broker's answer.
+        // Async commits may still be on their way: this one waits for the broker's answer,
+        // unless the shutdown was cut short (the broker may be gone).
         forgetRevoked(&acknowledged)
-        await commit(acknowledged.latest.values.sorted { $0.partition < $1.partition }, mode: .sync)
+        await commit(acknowledged.latest.values.sorted { $0.partition < $1.partition }, mode: Task.isCancelled ? .async : .sync)
     }
 
     /// Drops the offsets whose partition was revoked (and perhaps assigned again) since they were
@@ -249,12 +291,12 @@ public final class StreamingPipeline: Service, Sendable {
 
     /// `offsets` less those of partitions this member no longer owns: their new owner redelivers
     /// what was not committed, and a commit from here could move its position back.
-    private func owned(_ offsets: [PartitionOffset]) -> [PartitionOffset] {
+    private func owned(_ offsets: [PolledOffset]) -> [PolledOffset] {
         guard let assigned = source.assignedPartitions() else { return offsets }
-        let kept = offsets.filter { assigned.contains($0.topicPartition) }
+        let kept = offsets.filter { assigned.contains($0.partition) }
         if kept.count < offsets.count {
             logger.notice("not committing partitions revoked from this instance", metadata: [
-                "partitions": "\(offsets.filter { !assigned.contains($0.topicPartition) }.map { "\($0.topic)[\($0.partition)]" })",
+                "partitions": "\(offsets.filter { !assigned.contains($0.partition) }.map(\.partition.description))",
             ])
         }
         return kept
@@ -277,8 +319,9 @@ public final class StreamingPipeline: Service, Sendable {
                 $0.partition.partition == message.partition && $0.epoch == message.assignmentEpoch && $0.partition.topic == message.topic
             }) {
                 offsets[last].nextOffset = max(offsets[last].nextOffset, message.offset + 1)
+                offsets[last].firstOffset = min(offsets[last].firstOffset, message.offset)
             } else {
-                offsets.append(PolledOffset(partition: message.topicPartition, nextOffset: message.offset + 1, epoch: message.assignmentEpoch))
+                offsets.append(PolledOffset(partition: message.topicPartition, nextOffset: message.offset + 1, epoch: message.assignmentEpoch, firstOffset: message.offset))
             }
             if message.value.count > settings.maxMessageBytes {
                 deadLetters.append(deadLetter(message, kind: "oversized", error: "message of \(message.value.count) bytes exceeds kafka.max_message_bytes (\(settings.maxMessageBytes))"))
@@ -399,10 +442,11 @@ public final class StreamingPipeline: Service, Sendable {
     }
 
     private func commit(_ offsets: [PolledOffset], mode: KafkaCommitMode) async {
-        let offsets = offsets.isEmpty ? [] : owned(offsets.map(\.committable))
+        let offsets = offsets.isEmpty ? [] : owned(offsets)
         guard !offsets.isEmpty else { return }
         do {
-            try await source.commit(offsets, mode: mode)
+            try await source.commit(offsets.map(\.committable), mode: mode)
+            ledger.committed(offsets)
         } catch {
             // A failed commit only means redelivery, which idempotent decisions absorb.
             logger.warning("committing offsets failed; the batch may be redelivered", metadata: ["error": "\(error)"])
@@ -425,8 +469,4 @@ extension StreamingPipeline.DecodedBatch {
         merged.offsets = PolledOffset.merged(merged.offsets)
         return merged
     }
-}
-
-extension PartitionOffset {
-    var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 }

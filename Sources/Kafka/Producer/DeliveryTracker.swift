@@ -14,7 +14,9 @@ final class DeliveryTracker: Sendable {
     private struct Pending {
         var remaining: Int
         var outcome: Outcome
-        var continuation: CheckedContinuation<Outcome, Never>?
+        var continuation: CheckedContinuation<Outcome?, Never>?
+        /// Its waiter was cancelled: the reports still to come are dropped with the entry.
+        var abandoned = false
 
         /// Records one message's report; the messages still awaiting theirs.
         mutating func record(index: Int, partition: Int32, offset: Int64, error: KafkaErrorCode?) -> Int {
@@ -57,34 +59,62 @@ final class DeliveryTracker: Sendable {
     }
 
     func record(batch: UInt32, index: Int, partition: Int32, offset: Int64, error: KafkaErrorCode?) {
-        let finished: (CheckedContinuation<Outcome, Never>, Outcome)? = state.withLock { state in
+        let finished: (CheckedContinuation<Outcome?, Never>, Outcome)? = state.withLock { state in
             // One hash of the batch id per report, and the entry mutated in place through the
             // values' accessor: a copy of `Pending` taken out and stored back would share its
             // arrays with the stored one, so every report would copy the batch's whole outcome
             // (O(n²) per batch on the polling thread).
             guard let position = state.pending.index(forKey: batch),
-                  state.pending.values[position].record(index: index, partition: partition, offset: offset, error: error) == 0,
-                  let continuation = state.pending.values[position].continuation else { return nil }
+                  state.pending.values[position].record(index: index, partition: partition, offset: offset, error: error) == 0 else { return nil }
+            if state.pending.values[position].abandoned {
+                state.pending.remove(at: position)
+                return nil
+            }
+            guard let continuation = state.pending.values[position].continuation else { return nil }
             return (continuation, state.pending.remove(at: position).value.outcome)
         }
         if let (continuation, outcome) = finished { continuation.resume(returning: outcome) }
     }
 
-    /// Suspends until every message of the batch has a delivery report.
-    func wait(batch: UInt32) async -> Outcome {
-        await withCheckedContinuation { continuation in
-            let done: Outcome? = state.withLock { state in
-                // An unknown batch is a bug; answering beats suspending forever.
-                guard var pending = state.pending[batch] else { return Outcome(partitions: [], offsets: []) }
-                if pending.remaining == 0 {
-                    state.pending[batch] = nil
-                    return pending.outcome
+    /// Suspends until every message of the batch has a delivery report; nil when the waiting
+    /// task is cancelled first (a broker that went away answers only after `message.timeout.ms`,
+    /// and a shutdown cannot wait that long). Then the batch's reports are dropped as they come.
+    func wait(batch: UInt32) async -> Outcome? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let done: Outcome?? = state.withLock { state in
+                    // An unknown batch is a bug; answering beats suspending forever.
+                    guard var pending = state.pending[batch] else { return Outcome(partitions: [], offsets: []) }
+                    if pending.remaining == 0 {
+                        state.pending[batch] = nil
+                        return pending.outcome
+                    }
+                    if pending.abandoned { return .some(nil) }
+                    pending.continuation = continuation
+                    state.pending[batch] = pending
+                    return nil
                 }
-                pending.continuation = continuation
-                state.pending[batch] = pending
-                return nil
+                if let done { continuation.resume(returning: done) }
             }
-            if let done { continuation.resume(returning: done) }
+        } onCancel: {
+            abandon(batch: batch)
         }
     }
+
+    /// Stops waiting for `batch` (its waiter gets nil); its later reports are dropped.
+    private func abandon(batch: UInt32) {
+        let waiter: CheckedContinuation<Outcome?, Never>? = state.withLock { state in
+            guard var pending = state.pending[batch], pending.remaining > 0 else { return nil }
+            let waiter = pending.continuation
+            pending.continuation = nil
+            pending.abandoned = true
+            state.pending[batch] = pending
+            return waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Batches still awaiting reports, and whether a task waits for `batch` (tests).
+    var pendingBatches: Int { state.withLock { $0.pending.count } }
+    func isAwaited(batch: UInt32) -> Bool { state.withLock { $0.pending[batch]?.continuation != nil } }
 }

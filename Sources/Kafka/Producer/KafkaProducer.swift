@@ -102,12 +102,12 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Hands one message that found librdkafka's local queue full to librdkafka (which copies
-    /// it), retrying every millisecond until `messageTimeout`; returns the error code when the
-    /// message cannot be queued.
+    /// it), retrying every millisecond until `messageTimeout` or until the task is cancelled;
+    /// returns the error code when the message cannot be queued.
     private func enqueueWhenRoom(_ message: KafkaProducerMessage, opaque: UnsafeMutableRawPointer) async -> KafkaErrorCode? {
         let deadline = ContinuousClock.now + configuration.messageTimeout
         while true {
-            guard ContinuousClock.now < deadline, !client.isDestroyed else { return .queueFull }
+            guard ContinuousClock.now < deadline, !client.isDestroyed, !Task.isCancelled else { return .queueFull }
             try? await Task.sleep(for: .milliseconds(1))
             let code = produce(message, opaque: opaque)
             guard code == .queueFull else { return code }
@@ -209,11 +209,12 @@ public struct KafkaDelivery: Sendable {
     /// input order. Call it once.
     ///
     /// - Throws: `KafkaError.deliveryFailed` listing every message that was not acknowledged
-    ///   (the others were); `KafkaError.fatal` instead when the producer hit a fatal error (its
+    ///   (the others were); `KafkaError.cancelled` when the waiting task is cancelled first (the
+    ///   messages may still be delivered); `KafkaError.fatal` instead when the producer hit a fatal error (its
     ///   queued messages then fail with `_PURGE_QUEUE` or `_FATAL`, and so would any retry).
     public func acknowledgements() async throws(KafkaError) -> [KafkaAcknowledgement] {
         guard !topics.isEmpty else { return [] }
-        let outcome = await tracker.wait(batch: batch)
+        guard let outcome = await tracker.wait(batch: batch) else { throw .cancelled(operation: "wait for the acknowledgement of \(topics.count) messages") }
         if !outcome.failures.isEmpty {
             if let fatal = client.fatalFailure() { throw fatal }
             let failures = outcome.failures.sorted { $0.index < $1.index }

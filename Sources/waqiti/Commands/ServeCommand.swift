@@ -17,7 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
         Configuration: embedded defaults, then --config FILE (JSON), then WAQITI_*
         environment variables; secrets (WAQITI_API_KEYS, WAQITI_JWT_SECRET) only
         from the environment. docs/operations.md lists every key. SIGTERM or
-        Ctrl-C drains in-flight batches, commits their offsets and exits 0.
+        Ctrl-C drains in-flight batches, commits their offsets and exits 0. A drain
+        that takes longer than shutdown.timeout (30s), or a second SIGTERM or
+        Ctrl-C, stops at once: what is not committed is logged (the partitions'
+        next owner reads it again) and the exit status is 1.
         """
     )
 
@@ -63,14 +66,34 @@ struct ServeCommand: AsyncParsableCommand {
             engine: runtime.engine, configuration: configuration, health: runtime.health, registry: registry, logger: logger,
             onServerRunning: { port in Self.say("waqiti serve: HTTP on \(configuration.http.host):\(port)") }
         )
-        let group = ServiceGroup(configuration: .init(
+        // No signals for the group itself: ShutdownController traps SIGTERM and SIGINT, bounds
+        // the graceful shutdown by shutdown.timeout and cancels at a second signal.
+        var groupConfiguration = ServiceGroupConfiguration(
             services: runtime.services.map { .init(service: $0) } + [.init(service: http)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
-        try await group.run()
-        runtime.close()
-        Self.say("waqiti serve: stopped cleanly")
+            gracefulShutdownSignals: [], cancellationSignals: [], logger: logger
+        )
+        // Last resort: services that ignore cancellation for this long abort the process.
+        groupConfiguration.maximumCancellationDuration = .seconds(30)
+        let shutdown = ShutdownController(
+            timeout: .milliseconds(configuration.shutdownTimeout.milliseconds), logger: logger, announce: { Self.say($0) })
+        let outcome: ShutdownController.Outcome
+        do {
+            outcome = try await shutdown.run(ServiceGroup(configuration: groupConfiguration))
+        } catch {
+            // A service failed (a fatal Kafka error, a port in use): the others were cancelled.
+            runtime.close(within: .seconds(5))
+            FileHandle.standardError.write(Data("waqiti serve: stopped: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        switch outcome {
+        case .completed:
+            runtime.close()
+            Self.say("waqiti serve: stopped cleanly")
+        case .escalated(let reason):
+            runtime.close(within: .seconds(5))
+            Self.say("waqiti serve: stopped without draining (\(reason)); the offsets not committed are logged above and are read again by the partitions' next owner")
+            throw ExitCode.failure
+        }
     }
 
     /// Prints one line of the operator banner and flushes it: stdout to a file or pipe (systemd,
