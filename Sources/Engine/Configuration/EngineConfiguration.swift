@@ -80,7 +80,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     public struct Batching: Sendable, Equatable {
         public init() {}
 
-        /// Most events scored together (one feature-store round trip, one BLAS call).
+        /// Most events scored together (one feature-store round trip, one pass of the model).
         public var maxEvents = 500
         /// How long the consumer waits to fill a batch before scoring what it has.
         public var linger: EventDuration = EventDuration(milliseconds: 5)
