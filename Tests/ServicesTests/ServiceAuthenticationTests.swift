@@ -31,7 +31,8 @@ struct ServiceAuthenticationTests {
 
     /// Runs one service through `PlatformServices` (the `waqiti payment|wallet|reconcile` entry
     /// point) on a fresh database and a free port.
-    static func withService(_ name: String, _ body: @Sendable (JSONClient) async throws -> Void) async throws {
+    static func withService(_ name: String, configure: @Sendable (inout ServicesConfiguration) -> Void = { _ in },
+                            _ body: @Sendable (JSONClient) async throws -> Void) async throws {
         try await TestDatabase.withURL { _, url in
             let configuration = {
                 var configuration = ServicesConfiguration()
@@ -39,6 +40,7 @@ struct ServiceAuthenticationTests {
                 configuration.httpPort = 0
                 configuration.apiKeys = [apiKey]
                 configuration.jwtSecret = jwtSecret
+                configure(&configuration)
                 return configuration
             }()
             let logger = TestDatabase.logger
@@ -46,6 +48,9 @@ struct ServiceAuthenticationTests {
             let running: @Sendable (Int) async -> Void = { continuation.yield($0) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
+                    // A service that stops before it listens (PostgreSQL refused its connections)
+                    // ends the stream, so the test fails with its error instead of waiting for good.
+                    defer { continuation.finish() }
                     switch name {
                     case "payment": try await PlatformServices.runPayment(configuration: configuration, messaging: IdleMessaging(), logger: logger, onServerRunning: running)
                     case "wallet": try await PlatformServices.runWallet(configuration: configuration, messaging: IdleMessaging(), logger: logger, onServerRunning: running)
@@ -54,7 +59,10 @@ struct ServiceAuthenticationTests {
                 }
                 defer { group.cancelAll() }
                 var iterator = ports.makeAsyncIterator()
-                guard let port = await iterator.next() else { throw CancellationError() }
+                guard let port = await iterator.next() else {
+                    try await group.next()
+                    throw CancellationError()
+                }
                 try await body(JSONClient(base: "http://127.0.0.1:\(port)"))
             }
         }
