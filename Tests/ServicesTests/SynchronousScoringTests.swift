@@ -15,7 +15,7 @@ import LocalStackSupport
 enum LiveEngine {
     static let apiKey = "sync-engine-key-0123456789"
 
-    static func with(_ body: @Sendable (Int) async throws -> Void) async throws {
+    static func with(idleTimeout: Duration = HTTPIdleTimeout.default, _ body: @Sendable (Int) async throws -> Void) async throws {
         var configuration = EngineConfiguration()
         configuration.http.port = 0
         configuration.http.apiKeys = [apiKey]
@@ -29,7 +29,7 @@ enum LiveEngine {
             cache: InMemoryDecisionCache(capacity: 1000), degradedPolicy: .decide)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = FraudHTTPServer.makeApplication(engine: engine, configuration: configuration, health: [], logger: TestDatabase.logger,
-                                                  onServerRunning: { continuation.yield($0) })
+                                                  idleTimeout: idleTimeout, onServerRunning: { continuation.yield($0) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
             defer { group.cancelAll() }

@@ -79,7 +79,7 @@ struct ServicesConfigurationTests {
         let configuration = try ServicesConfiguration.load(file: nil, environment: [
             "WAQITI_HTTP_RATE_LIMIT_PER_SECOND": "50", "WAQITI_KAFKA_GROUP_ID_PREFIX": "demo-7",
             "WAQITI_PAYMENT_SYNCHRONOUS_SCORING": "true", "WAQITI_PAYMENT_SYNCHRONOUS_SCORING_TIMEOUT": "80ms",
-            "WAQITI_FAULTS_CRASH_BEFORE_COMMIT_AFTER_BATCHES": "2",
+            "WAQITI_FAULTS_CRASH_BEFORE_COMMIT_AFTER_BATCHES": "2", "WAQITI_HTTP_IDLE_TIMEOUT": "30s",
         ])
         #expect(configuration.rateLimitPerSecond == 50)
         #expect(configuration.groupIDPrefix == "demo-7")
@@ -87,6 +87,8 @@ struct ServicesConfigurationTests {
         #expect(configuration.synchronousScoringTimeout == EventDuration(milliseconds: 80))
         #expect(configuration.crashBeforeCommitAfterBatches == 2)
         #expect(try ServicesConfiguration.load(file: nil, environment: [:]).crashBeforeCommitAfterBatches == nil)
+        #expect(configuration.httpIdleTimeout == .seconds(30))
+        #expect(try ServicesConfiguration.load(file: nil, environment: [:]).httpIdleTimeout == .seconds(75))
     }
 
     @Test("refuses bad values with the key named", arguments: [

@@ -45,6 +45,7 @@ public enum ServiceHost {
 
             let app = Application(
                 router: router,
+                server: HTTPIdleTimeout.http1(configuration.httpIdleTimeout),
                 configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort ?? defaultPort), serverName: "waqiti-\(name)"),
                 onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
                 logger: logger)

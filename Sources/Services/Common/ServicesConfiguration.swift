@@ -1,5 +1,6 @@
 import FraudCore
 import Foundation
+import Server
 
 /// The configuration shared by the payment, wallet and reconciliation services: one typed struct,
 /// read from a JSON file (nested objects become dotted keys: `{"postgres": {"url": …}}` is
@@ -20,6 +21,8 @@ public struct ServicesConfiguration: Sendable, Equatable {
     public var httpPort: Int?
     /// Requests a second per credential before 429, as on the engine.
     public var rateLimitPerSecond = 2000
+    /// A connection that does nothing this long is closed (`HTTPIdleTimeout`).
+    public var httpIdleTimeout = HTTPIdleTimeout.default
     /// API keys accepted in `X-API-Key`; secret, environment only.
     public var apiKeys: [String] = []
     /// HS256 secret for JWT bearer tokens; secret, environment only.
@@ -45,7 +48,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
     static let keys: [(key: String, secret: Bool)] = [
         ("postgres.url", false), ("postgres.max_connections", false), ("kafka.brokers", false),
         ("kafka.payments_topic", false), ("kafka.decisions_topic", false), ("kafka.reviews_topic", false), ("kafka.group_id_prefix", false),
-        ("http.host", false), ("http.port", false), ("http.rate_limit_per_second", false), ("http.api_keys", true), ("http.jwt_secret", true),
+        ("http.host", false), ("http.port", false), ("http.rate_limit_per_second", false), ("http.idle_timeout", false), ("http.api_keys", true), ("http.jwt_secret", true),
         ("payment.wallet_url", false), ("payment.engine_url", false), ("payment.synchronous_scoring", false),
         ("payment.synchronous_scoring_timeout", false), ("reconcile.decision_deadline", false),
         ("reconcile.report_interval", false), ("faults.crash_before_commit_after_batches", false),
@@ -134,6 +137,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
         case "http.host": httpHost = text
         case "http.port": httpPort = try integer(0...65535)
         case "http.rate_limit_per_second": rateLimitPerSecond = try integer(1...10_000_000)
+        case "http.idle_timeout": httpIdleTimeout = .milliseconds(try duration().milliseconds)
         case "http.api_keys":
             apiKeys = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if apiKeys.contains(where: { $0.utf8.count < 16 }) { throw fail("every API key must be at least 16 characters") }
@@ -162,6 +166,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
             "kafka.group_id_prefix = \(groupIDPrefix)",
             "http.host = \(httpHost)", "http.port = \(httpPort.map(String.init) ?? "(service default)")",
             "http.rate_limit_per_second = \(rateLimitPerSecond)",
+            "http.idle_timeout = \(httpIdleTimeout.components.seconds * 1000 + httpIdleTimeout.components.attoseconds / 1_000_000_000_000_000)ms",
             "http.api_keys = \(apiKeys.isEmpty ? "(none)" : "(\(apiKeys.count) set, redacted)")",
             "http.jwt_secret = \(jwtSecret == nil ? "(none)" : "(set, redacted)")",
             "payment.wallet_url = \(walletURL)", "payment.engine_url = \(engineURL)",
