@@ -28,6 +28,27 @@ public struct ServiceHTTPError: HTTPResponseError, Equatable {
     }
 }
 
+/// Text a service binds into a statement. PostgreSQL's `text` cannot hold U+0000, and the
+/// schema bounds ids and references (`CHECK (length(…) BETWEEN 1 AND 128)`): refused here with a
+/// 400 naming the field, where the database's refusal reached the client as a bare 500.
+enum TextField {
+    /// What is wrong with `value` as 1 to `maxBytes` bytes of UTF-8 text, or nil.
+    static func problem(_ value: String, maxBytes: Int = 128) -> String? {
+        if value.isEmpty || value.utf8.count > maxBytes { return "must be 1 to \(maxBytes) characters" }
+        return nulProblem(value)
+    }
+
+    /// For free text of any length: only the NUL character is refused.
+    static func nulProblem(_ value: String) -> String? {
+        value.utf8.contains(0) ? "must not contain the NUL character (U+0000)" : nil
+    }
+
+    /// Throws `400 invalid_request` naming `field` if `value` is not 1 to `maxBytes` bytes of text.
+    static func check(_ field: String, _ value: String, maxBytes: Int = 128) throws(ServiceHTTPError) {
+        if let problem = problem(value, maxBytes: maxBytes) { throw .badRequest("field '\(field)' \(problem)") }
+    }
+}
+
 /// JSON in and out, with the messages a client can act on when a body does not decode.
 enum JSONBody {
     static let encoder: JSONEncoder = {

@@ -39,6 +39,7 @@ public struct PaymentRoutes: Sendable {
         }
         router.get("/api/v1/payments/:id") { _, context -> Response in
             let id = try context.parameters.require("id")
+            try TextField.check("payment_id", id, maxBytes: 255)
             guard let record = try await store.fetch(paymentID: id) else {
                 throw ServiceHTTPError.notFound("no payment '\(id)'")
             }
@@ -49,9 +50,7 @@ public struct PaymentRoutes: Sendable {
             guard (1...StatusesBody.maximumIDs).contains(body.paymentIDs.count) else {
                 throw ServiceHTTPError.badRequest("field 'payment_ids' must hold 1 to \(StatusesBody.maximumIDs) ids, got \(body.paymentIDs.count); split a longer list into several requests")
             }
-            if let bad = body.paymentIDs.firstIndex(where: { $0.isEmpty || $0.utf8.count > 255 }) {
-                throw ServiceHTTPError.badRequest("field 'payment_ids[\(bad)]' must be 1 to 255 characters")
-            }
+            for (index, id) in body.paymentIDs.enumerated() { try TextField.check("payment_ids[\(index)]", id, maxBytes: 255) }
             let found = try await store.statuses(of: body.paymentIDs)
             let missing = body.paymentIDs.filter { found[$0] == nil }
             return try JSONBody.response(StatusesReply(statuses: found.mapValues(\.rawValue), missing: missing))
@@ -63,10 +62,10 @@ public struct PaymentRoutes: Sendable {
         }
         router.post("/api/v1/payments/:id/review") { request, context -> Response in
             let id = try context.parameters.require("id")
+            try TextField.check("payment_id", id, maxBytes: 255)
             let body = try await JSONBody.decode(ReviewBody.self, from: request)
-            guard !body.reviewer.isEmpty, body.reviewer.utf8.count <= 128 else {
-                throw ServiceHTTPError.badRequest("field 'reviewer' must be 1 to 128 characters")
-            }
+            try TextField.check("reviewer", body.reviewer)
+            if let note = body.note, let problem = TextField.nulProblem(note) { throw ServiceHTTPError.badRequest("field 'note' \(problem)") }
             guard let resolution = ReviewOutcome.Resolution(rawValue: body.decision) else {
                 throw ServiceHTTPError.badRequest("field 'decision' must be approve or decline, got '\(body.decision)'")
             }

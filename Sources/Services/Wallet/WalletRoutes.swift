@@ -20,6 +20,7 @@ public struct WalletRoutes: Sendable {
     public func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/api/v1/wallets/:id") { _, context -> Response in
             let id = try context.parameters.require("id")
+            try TextField.check("wallet_id", id)
             guard let view = try await ledger.view(walletID: id) else {
                 throw ServiceHTTPError.notFound("wallet '\(id)' has never been funded")
             }
@@ -27,9 +28,10 @@ public struct WalletRoutes: Sendable {
         }
         router.post("/api/v1/wallets/:id/topups") { request, context -> Response in
             let id = try context.parameters.require("id")
+            try TextField.check("wallet_id", id)
             let body = try await JSONBody.decode(TopUpBody.self, from: request)
             let amount = try body.money()
-            guard !body.reference.isEmpty else { throw ServiceHTTPError.badRequest("field 'reference' must not be empty") }
+            try TextField.check("reference", body.reference)
             do {
                 let journal = try await ledger.topUp(walletID: id, amount: amount, reference: body.reference)
                 return try JSONBody.response(["journal_id": journal], status: .created)
@@ -109,8 +111,8 @@ public struct HoldBody: Codable, Sendable {
     }
 
     func money() throws -> Money {
-        for (field, value) in [("payment_id", paymentID), ("wallet_id", walletID), ("merchant_id", merchantID)] where value.isEmpty || value.utf8.count > 128 {
-            throw ServiceHTTPError.badRequest("field '\(field)' must be 1 to 128 characters")
+        for (field, value) in [("payment_id", paymentID), ("wallet_id", walletID), ("merchant_id", merchantID)] {
+            try TextField.check(field, value)
         }
         return try MoneyField.parse(minor: amountMinor, currency: currency)
     }
