@@ -102,8 +102,8 @@ public struct PaymentProcessor: Sendable {
         switch answer {
         case .insufficientFunds, .unknownWallet:
             let reason: DeclineReason = answer == .insufficientFunds ? .insufficientFunds : .unknownWallet
-            // The refusal may have lost a race with a retry of the same request whose hold
-            // succeeded (funds arrived in between): answer what is stored, not a decline.
+            // The wallet's refusal is final for this payment id (0006), so no other attempt at it
+            // can hold funds now; one may have declined it first: answer what is stored.
             guard try await store.declineBeforeScoring(event.paymentID, reason: reason) else {
                 return try await store.fetch(paymentID: event.paymentID) ?? record
             }

@@ -19,7 +19,8 @@ public struct ReconciliationReport: Sendable, Equatable, Codable {
         case capturedNotApproved = "captured_not_approved"
         /// Funds still held after the deadline for a payment that no decision will settle: the
         /// payment is still `received` (its hold answered too late and the client never
-        /// retried), was declined before scoring, or is unknown to the payment service.
+        /// retried), was declined (a hold placed before the wallet's refusals became final,
+        /// migration 0006), or is unknown to the payment service.
         case heldWithoutOpenPayment = "held_without_open_payment"
         /// A journal entry set, an account or a currency whose entries do not sum as they must.
         case ledgerImbalance = "ledger_imbalance"
