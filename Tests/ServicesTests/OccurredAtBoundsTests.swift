@@ -27,13 +27,13 @@ struct OccurredAtBoundsTests {
     @Test("a time out of bounds is refused with the bound named; nothing is stored", arguments: [
         // One payment dated 2099 made every later payment of its card "too late" for its windows.
         ("2099-01-01T00:00:00Z",
-         "field 'occurred_at' '2099-01-01T00:00:00Z' is more than 1m ahead of the payment service's clock (2026-11-29T10:00:00.000Z); send the time the payment happened, or omit occurred_at to use the service's clock"),
-        (at(.seconds(61)),
-         "field 'occurred_at' '2026-11-29T10:01:01.000Z' is more than 1m ahead of the payment service's clock (2026-11-29T10:00:00.000Z); send the time the payment happened, or omit occurred_at to use the service's clock"),
-        (at(.seconds(-241)),
-         "field 'occurred_at' '2026-11-29T09:55:59.000Z' is more than 4m before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows; send the time the payment happened, or omit occurred_at to use the service's clock"),
+         "field 'occurred_at' '2099-01-01T00:00:00Z' is more than 30s ahead of the payment service's clock (2026-11-29T10:00:00.000Z); send the time the payment happened, or omit occurred_at to use the service's clock"),
+        (at(.seconds(31)),
+         "field 'occurred_at' '2026-11-29T10:00:31.000Z' is more than 30s ahead of the payment service's clock (2026-11-29T10:00:00.000Z); send the time the payment happened, or omit occurred_at to use the service's clock"),
+        (at(.seconds(-271)),
+         "field 'occurred_at' '2026-11-29T09:55:29.000Z' is more than 270s before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows; send the time the payment happened, or omit occurred_at to use the service's clock"),
         ("2026-11-29T09:00:00Z",
-         "field 'occurred_at' '2026-11-29T09:00:00Z' is more than 4m before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows; send the time the payment happened, or omit occurred_at to use the service's clock"),
+         "field 'occurred_at' '2026-11-29T09:00:00Z' is more than 270s before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows; send the time the payment happened, or omit occurred_at to use the service's clock"),
         // Year 0000 is outside 0001...9999, whatever the offset.
         ("0000-06-01T00:00:00Z", "field 'occurred_at' '0000-06-01T00:00:00Z' is outside the years 0001 to 9999 once its offset is applied"),
     ])
@@ -66,8 +66,8 @@ struct OccurredAtBoundsTests {
         try await Platform.with(clock: { clock.now }) { platform in
             try await platform.ledger.topUp(walletID: "acc-w", amount: Money(minorUnits: 5_000, currency: .usd), reference: "t")
             for (key, occurredAt, stored) in [
-                ("ahead", Self.at(.seconds(60)), "2026-11-29T10:01:00.000Z"),
-                ("behind", Self.at(.seconds(-240)), "2026-11-29T09:56:00.000Z"),
+                ("ahead", Self.at(.seconds(30)), "2026-11-29T10:00:30.000Z"),
+                ("behind", Self.at(.seconds(-270)), "2026-11-29T09:55:30.000Z"),
                 ("offset", "2026-11-29T11:59:30+02:00", "2026-11-29T09:59:30.000Z"),
                 ("omitted", nil, "2026-11-29T10:00:00.000Z"),
             ] {

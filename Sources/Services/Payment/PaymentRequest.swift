@@ -30,8 +30,11 @@ public struct PaymentRequest: Codable, Sendable, Equatable {
     /// payments dated an hour apart never shared a 10-minute window. So a payment may be at most
     /// `maximumSkew` ahead (clock skew between client and service) and `maximumAge` old, and the
     /// two add up to the engine's default lateness: a payment dated `maximumSkew` ahead cannot
-    /// push another accepted payment of its card out of the windows.
-    public static let occurredAtBounds = (maximumSkew: EventDuration.minutes(1), maximumAge: EventDuration.minutes(4))
+    /// push another accepted payment of its card out of the windows. `maximumSkew` is half the
+    /// engine's own bound (`features.max_clock_skew`, 1m by default, checked against the engine's
+    /// clock): a payment accepted here must not be dead-lettered there because the engine's host
+    /// clock is a few seconds behind this one, or it would stay `pending` with its funds held.
+    public static let occurredAtBounds = (maximumSkew: EventDuration.seconds(30), maximumAge: EventDuration.seconds(270))
 
     /// 0001-01-01T00:00:00.000Z through 9999-12-31T23:59:59.999Z: the times the wire format writes
     /// as they are, checked after the offset is applied (`0000-01-01T00:00:00+01:00` is in year -1).
