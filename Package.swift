@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "FraudCore", "LocalStackSupport"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "FraudCore", "Simulation", "Redis", "LocalStackSupport"], swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(name: "RulesTests", dependencies: [
-            "Rules", "Features", "FraudCore", "Simulation",
+            "Rules", "Features", "FraudCore", "Simulation", "LocalStackSupport",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -3,8 +3,8 @@ import Foundation
 import FraudCore
 import Logging
 import MetricsTestKit
-import Synchronization
 import Testing
+import LocalStackSupport
 @testable import Rules
 
 /// A reload that adds an aggregate restarts its key field's windows in the stores (by design,
@@ -75,24 +75,6 @@ struct PlanChangeTests {
         #expect(Set(Self.restartedInTheStore(before: before.featurePlan, after: after.featurePlan)) == Set(c.restarted))
     }
 
-    final class Lines: Sendable {
-        let lines = Mutex<[String]>([])
-
-        struct Handler: LogHandler {
-            let lines: Lines
-            var metadata: Logger.Metadata = [:]
-            var logLevel: Logger.Level = .info
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { metadata[key] }
-                set { metadata[key] = newValue }
-            }
-            func log(event: LogEvent) {
-                let restarted = event.metadata?["windows_restarted"].map { " windows_restarted=\($0)" } ?? ""
-                lines.lines.withLock { $0.append("\(event.level) \(event.message)\(restarted)") }
-            }
-        }
-    }
-
     /// The reload log line names the key fields whose windows restart.
     @Test func theReloadLogLineNamesThem() throws {
         let directory = NSTemporaryDirectory() + "waqiti-plan-\(UUID().uuidString)"
@@ -100,15 +82,18 @@ struct PlanChangeTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/main.rules"
         try "version \"v1\"\nrule a: review if \(Self.cards) and \(Self.spend)\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let lines = Lines()
-        let logger = Logger(label: "test") { _ in Lines.Handler(lines: lines) }
+        let log = LogCapture(minimumLevel: .info)
+        let logger = log.logger
         let watcher = try RuleSetWatcher(loader: RuleSetLoader(rulesPath: file), logger: logger, metricsFactory: TestMetrics())
         try "version \"v2\"\nrule a: review if \(Self.cards) and \(Self.spend)\nrule b: review if count(card_fingerprint, 1h) > 3\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
         guard case .reloaded = watcher.checkNow() else { Issue.record("not reloaded"); return }
-        #expect(lines.lines.withLock { $0.last } == "notice rules reloaded; the windows of card_fingerprint restart (new aggregates change their layout) windows_restarted=[\"card_fingerprint\"]")
+        #expect(log.all.last?.level == .notice)
+        #expect(log.all.last?.message == "rules reloaded; the windows of card_fingerprint restart (new aggregates change their layout)")
+        #expect(log.all.last?.metadata["windows_restarted"] == #"["card_fingerprint"]"#)
         try "version \"v3\"\nrule a: review if \(Self.cards) and \(Self.spend)\n".write(toFile: file, atomically: true, encoding: .utf8)
         guard case .reloaded = watcher.checkNow() else { Issue.record("not reloaded"); return }
-        #expect(lines.lines.withLock { $0.last } == "info rules reloaded")
+        #expect(log.all.last.map { "\($0.level) \($0.message)" } == "info rules reloaded")
+        #expect(log.all.last?.metadata["windows_restarted"] == nil)
     }
 }

@@ -1,29 +1,8 @@
 import Logging
 import PostgresNIO
-import Synchronization
 import Testing
 @testable import Services
 import LocalStackSupport
-
-/// Keeps every message logged at warning or above, for asserting a pool's background log.
-private final class Warnings: Sendable {
-    private let messages = Mutex<[String]>([])
-    var all: [String] { messages.withLock { $0 } }
-    func append(_ message: String) { messages.withLock { $0.append(message) } }
-
-    struct Handler: LogHandler {
-        let warnings: Warnings
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .warning
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            warnings.append("\(event.level) \(event.message)")
-        }
-    }
-}
 
 private struct BodyFailed: Error, Equatable {}
 
@@ -31,8 +10,8 @@ private struct BodyFailed: Error, Equatable {}
 struct DatabaseRunTests {
     @Test("whileRunning: the first query finds the pool running (no lease warning), the body's result and error pass through, the pool is closed after")
     func whileRunning() async throws {
-        let warnings = Warnings()
-        let logger = Logger(label: "services-tests.pool") { _ in Warnings.Handler(warnings: warnings) }
+        let warnings = LogCapture(minimumLevel: .warning)
+        let logger = warnings.logger
         // Several pools, each querying the moment its body starts: with the child task only
         // added (not yet inside run()), a loaded machine logged the lease warning on most starts.
         for round in 1...8 {
@@ -53,6 +32,6 @@ struct DatabaseRunTests {
         await #expect(throws: BodyFailed()) {
             try await failing.client.whileRunning { throw BodyFailed() }
         }
-        #expect(warnings.all.filter { $0.contains("hasn't been called") } == [])
+        #expect(warnings.all.map(\.message).filter { $0.contains("hasn't been called") } == [])
     }
 }

@@ -2,24 +2,28 @@ import Logging
 import Synchronization
 
 /// A logger whose records a test can read back: what an operator would see in the log.
-final class LogCapture: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
+public final class LogCapture: Sendable {
+    public struct Record: Sendable {
+        public var level: Logger.Level
+        public var message: String
+        public var metadata: [String: String]
     }
 
     private let records = Mutex<[Record]>([])
+    /// Records below this level are dropped, as a handler at that level would.
+    private let minimumLevel: Logger.Level
 
-    var logger: Logger { Logger(label: "capture") { _ in Handler(capture: self) } }
-    var all: [Record] { records.withLock { $0 } }
+    public init(minimumLevel: Logger.Level = .trace) { self.minimumLevel = minimumLevel }
+
+    public var logger: Logger { Logger(label: "capture") { _ in Handler(capture: self, logLevel: self.minimumLevel) } }
+    public var all: [Record] { records.withLock { $0 } }
 
     fileprivate func append(_ record: Record) { records.withLock { $0.append(record) } }
 
     private struct Handler: LogHandler {
         let capture: LogCapture
+        var logLevel: Logger.Level
         var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
 
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] }
