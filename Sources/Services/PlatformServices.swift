@@ -31,9 +31,10 @@ public enum PlatformServices {
             let scorer: (any EngineScorer)? = configuration.synchronousScoring
                 ? HTTPEngineScorer(baseURL: configuration.engineURL, timeout: .milliseconds(configuration.synchronousScoringTimeout.milliseconds), credential: credential)
                 : nil
+            if let warning = configuration.occurredAtBounds.warning { logger.warning("\(warning)") }
             let processor = PaymentProcessor(
                 store: store, wallet: HTTPWalletClient(baseURL: configuration.walletURL, credential: credential), scorer: scorer,
-                paymentsTopic: configuration.paymentsTopic, metrics: metrics, logger: logger)
+                paymentsTopic: configuration.paymentsTopic, metrics: metrics, logger: logger, occurredAtBounds: configuration.occurredAtBounds)
             PaymentRoutes(processor: processor, store: store, reviewsTopic: configuration.reviewsTopic).add(to: router)
             let applier = DecisionApplier(store: store, metrics: metrics, logger: logger)
             // Listed first so that it stops last, after the HTTP server stopped adding rows.

@@ -27,13 +27,13 @@ struct OccurredAtBoundsTests {
     @Test("a time out of bounds is refused with the bound named; nothing is stored", arguments: [
         // One payment dated 2099 made every later payment of its card "too late" for its windows.
         ("2099-01-01T00:00:00Z",
-         "field 'occurred_at' '2099-01-01T00:00:00Z' is more than 30s ahead of the payment service's clock (2026-11-29T10:00:00.000Z); send the time the payment happened, or omit occurred_at to use the service's clock"),
+         "field 'occurred_at' '2099-01-01T00:00:00Z' is more than 30s ahead of the payment service's clock (2026-11-29T10:00:00.000Z) (payment.occurred_at_max_skew); send the time the payment happened, or omit occurred_at to use the service's clock"),
         (at(.seconds(31)),
-         "field 'occurred_at' '2026-11-29T10:00:31.000Z' is more than 30s ahead of the payment service's clock (2026-11-29T10:00:00.000Z); send the time the payment happened, or omit occurred_at to use the service's clock"),
+         "field 'occurred_at' '2026-11-29T10:00:31.000Z' is more than 30s ahead of the payment service's clock (2026-11-29T10:00:00.000Z) (payment.occurred_at_max_skew); send the time the payment happened, or omit occurred_at to use the service's clock"),
         (at(.seconds(-271)),
-         "field 'occurred_at' '2026-11-29T09:55:29.000Z' is more than 270s before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows; send the time the payment happened, or omit occurred_at to use the service's clock"),
+         "field 'occurred_at' '2026-11-29T09:55:29.000Z' is more than 270s before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows (payment.occurred_at_max_age); send the time the payment happened, or omit occurred_at to use the service's clock"),
         ("2026-11-29T09:00:00Z",
-         "field 'occurred_at' '2026-11-29T09:00:00Z' is more than 270s before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows; send the time the payment happened, or omit occurred_at to use the service's clock"),
+         "field 'occurred_at' '2026-11-29T09:00:00Z' is more than 270s before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows (payment.occurred_at_max_age); send the time the payment happened, or omit occurred_at to use the service's clock"),
         // Year 0000 is outside 0001...9999, whatever the offset.
         ("0000-06-01T00:00:00Z", "field 'occurred_at' '0000-06-01T00:00:00Z' is outside the years 0001 to 9999 once its offset is applied"),
     ])
@@ -97,6 +97,24 @@ struct OccurredAtBoundsTests {
             // The same body under a new key is a new payment, and its time is now too old.
             let fresh = try await platform.payments.post("/api/v1/payments", request, headers: ["Idempotency-Key": "r2"])
             #expect(fresh.status == 400)
+            #expect(try await platform.publishedPayments().count == 1)
+        }
+    }
+
+    /// `payment.occurred_at_max_age` set for recorded traffic (`waqiti traffic --keep-times`): a
+    /// week-old time is kept as sent, one past the setting is still refused, naming the setting.
+    @Test func aConfiguredMaximumAgeAcceptsRecordedTimesUpToIt() async throws {
+        let bounds = OccurredAtBounds(maximumSkew: .seconds(30), maximumAge: .days(8))
+        try await Platform.with(clock: { Self.now }, occurredAtBounds: bounds) { platform in
+            try await platform.ledger.topUp(walletID: "acc-k", amount: Money(minorUnits: 5_000, currency: .usd), reference: "t")
+            let week = try await platform.payments.post("/api/v1/payments", Platform.request(account: "acc-k", amount: 100, occurredAt: Self.at(.days(-7))),
+                                                        headers: ["Idempotency-Key": "k1"])
+            #expect(week.status == 201)
+            #expect(week.string("occurred_at") == "2026-11-22T10:00:00.000Z")
+            let tooOld = try await platform.payments.post("/api/v1/payments", Platform.request(account: "acc-k", amount: 100, occurredAt: Self.at(EventDuration(milliseconds: -691_201_000))),
+                                                          headers: ["Idempotency-Key": "k2"])
+            #expect(tooOld.status == 400)
+            #expect(tooOld.string("message") == "field 'occurred_at' '2026-11-21T09:59:59.000Z' is more than 8d before the payment service's clock (2026-11-29T10:00:00.000Z), too late for the engine's velocity windows (payment.occurred_at_max_age); send the time the payment happened, or omit occurred_at to use the service's clock")
             #expect(try await platform.publishedPayments().count == 1)
         }
     }

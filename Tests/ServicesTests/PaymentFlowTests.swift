@@ -44,8 +44,9 @@ struct Platform: Sendable {
     /// - Parameters:
     ///   - scorer: set for the payment service's synchronous mode.
     ///   - clock: the payment service's clock.
+    ///   - occurredAtBounds: how far from `clock` a client's occurred_at may be.
     static func with(scorer: (any EngineScorer)? = nil, clock: @escaping @Sendable () -> EventTime = Services.WallClock.now,
-                     _ body: @Sendable (Platform) async throws -> Void) async throws {
+                     occurredAtBounds: OccurredAtBounds = .default, _ body: @Sendable (Platform) async throws -> Void) async throws {
         try await TestDatabase.with { database in
             let logger = TestDatabase.logger
             let registry = PrometheusCollectorRegistry()
@@ -59,7 +60,8 @@ struct Platform: Sendable {
                 let metrics = PaymentMetrics(registry: registry)
                 let processor = PaymentProcessor(
                     store: store, wallet: HTTPWalletClient(baseURL: "http://127.0.0.1:\(walletPort)", credential: .anonymous, timeout: .seconds(60)),
-                    scorer: scorer, paymentsTopic: "payments", metrics: metrics, logger: logger, clock: clock)
+                    scorer: scorer, paymentsTopic: "payments", metrics: metrics, logger: logger, clock: clock,
+                    occurredAtBounds: occurredAtBounds)
                 let paymentRouter = Router(context: BasicRequestContext.self)
                 PaymentRoutes(processor: processor, store: store, reviewsTopic: "payment-reviews").add(to: paymentRouter)
                 try await LiveServer.with(paymentRouter) { paymentPort in

@@ -5,9 +5,9 @@ import Testing
 
 @Suite("Traffic plans from recorded events")
 struct TrafficPlanTests {
-    static func event(_ id: String, account: String, minor: Int64, currency: Currency) -> PaymentEvent {
+    static func event(_ id: String, account: String, minor: Int64, currency: Currency, at time: Int64 = 1_795_000_000_000) -> PaymentEvent {
         PaymentEvent(
-            paymentID: id, occurredAt: EventTime(millisecondsSinceEpoch: 1_795_000_000_000), accountID: account,
+            paymentID: id, occurredAt: EventTime(millisecondsSinceEpoch: time), accountID: account,
             cardFingerprint: "card", deviceID: "dev", ip: "203.0.113.7", merchantID: "m", mcc: "5411",
             amount: Money(minorUnits: minor, currency: currency), cardCountry: "US", ipCountry: "US", channel: .ecom, type: .payment)
     }
@@ -27,8 +27,23 @@ struct TrafficPlanTests {
         #expect(plan.funding.map { "\($0.walletID) \($0.amount.minorUnits) \($0.amount.currency.code)" } == ["a 1700 EUR", "b 1750 USD"])
     }
 
+    @Test func keptTimesMoveTheRecordingAsOneBlockToEndAtTheGivenTime() {
+        // Out of file order on purpose: the latest event (e3) is not the last line.
+        let plan = TrafficPlan(events: [
+            Self.event("e1", account: "b", minor: 500, currency: .usd, at: 1_000_000),
+            Self.event("e3", account: "a", minor: 700, currency: .eur, at: 1_090_500),
+            Self.event("e1", account: "b", minor: 500, currency: .usd, at: 1_000_000),
+            Self.event("e2", account: "b", minor: 250, currency: .usd, at: 1_030_000),
+        ], keepingTimes: EventTime(millisecondsSinceEpoch: 1_795_000_000_000))
+        // 1,795,000,000,000 ms is 2026-11-18T11:06:40Z; the others keep their distance to e3.
+        #expect(plan.submissions.map(\.request.occurredAt) == [
+            "2026-11-18T11:05:09.500Z", "2026-11-18T11:06:40.000Z", "2026-11-18T11:05:09.500Z", "2026-11-18T11:05:39.500Z",
+        ])
+        #expect(plan.submissions.map(\.isDuplicate) == [false, false, true, false])
+    }
+
     @Test func theGeneratedPlanRepeatsOnePaymentInAHundred() {
-        let plan = TrafficPlan(payments: 1_000, accounts: 10, duplicateRate: 0.01, seed: 1, startTime: EventTime(millisecondsSinceEpoch: 0))
+        let plan = TrafficPlan(payments: 1_000, accounts: 10, duplicateRate: 0.01, seed: 1)
         #expect(plan.submissions.count == 1_010)
         #expect(plan.submissions.count { $0.isDuplicate } == 10)
         #expect(Set(plan.submissions.map(\.idempotencyKey)).count == 1_000)
@@ -91,10 +106,24 @@ struct ServicesConfigurationTests {
         #expect(try ServicesConfiguration.load(file: nil, environment: [:]).httpIdleTimeout == .seconds(75))
     }
 
+    @Test func occurredAtBoundsDefaultToTheEnginesLatenessAndWarnWhenWider() throws {
+        let defaults = try ServicesConfiguration.load(file: nil, environment: [:]).occurredAtBounds
+        #expect(defaults == OccurredAtBounds(maximumSkew: .seconds(30), maximumAge: .seconds(270)))
+        #expect(defaults.warning == nil)
+        let demo = try ServicesConfiguration.load(file: nil, environment: ["WAQITI_PAYMENT_OCCURRED_AT_MAX_AGE": "8d"]).occurredAtBounds
+        #expect(demo == OccurredAtBounds(maximumSkew: .seconds(30), maximumAge: .days(8)))
+        #expect(demo.warning == "payment.occurred_at_max_skew + payment.occurred_at_max_age = 691230s exceeds the engine's default allowed lateness (5m): a client sending times out of order can push a card's later payments out of its velocity windows; keep it only for recorded traffic sent in its own order, or raise features.allowed_lateness to match")
+        let skewed = try ServicesConfiguration.load(file: nil, environment: ["WAQITI_PAYMENT_OCCURRED_AT_MAX_SKEW": "1m", "WAQITI_PAYMENT_OCCURRED_AT_MAX_AGE": "4m"]).occurredAtBounds
+        #expect(skewed.warning == "payment.occurred_at_max_skew (1m) is not under the engine's default features.max_clock_skew (1m): a payment accepted here may be dead-lettered there as future-dated and stay pending with its funds held")
+    }
+
     @Test("refuses bad values with the key named", arguments: [
         ("WAQITI_HTTP_RATE_LIMIT_PER_SECOND", "0", "configuration 'http.rate_limit_per_second': '0' is not an integer in 1...10000000 (from WAQITI_HTTP_RATE_LIMIT_PER_SECOND)"),
         ("WAQITI_JWT_SECRET", "short", "configuration 'http.jwt_secret': an HS256 secret needs at least 32 bytes; e.g. `openssl rand -hex 32` (from WAQITI_JWT_SECRET)"),
         ("WAQITI_PAYMENT_SYNCHRONOUS_SCORING", "yes", "configuration 'payment.synchronous_scoring': 'yes' is not true or false (from WAQITI_PAYMENT_SYNCHRONOUS_SCORING)"),
+        ("WAQITI_PAYMENT_OCCURRED_AT_MAX_AGE", "367d", "configuration 'payment.occurred_at_max_age': '367d' is more than 366d, the engine's longest window (from WAQITI_PAYMENT_OCCURRED_AT_MAX_AGE)"),
+        ("WAQITI_PAYMENT_OCCURRED_AT_MAX_SKEW", "2h", "configuration 'payment.occurred_at_max_skew': '2h' is more than 1h; a payment that far ahead would be dead-lettered by the engine (from WAQITI_PAYMENT_OCCURRED_AT_MAX_SKEW)"),
+        ("WAQITI_PAYMENT_OCCURRED_AT_MAX_AGE", "0s", "configuration 'payment.occurred_at_max_age': '0s' is not a duration; write e.g. 250ms, 30s, 5m (from WAQITI_PAYMENT_OCCURRED_AT_MAX_AGE)"),
     ])
     func refuses(variable: String, value: String, message: String) {
         let error = #expect(throws: ConfigurationError.self) { try ServicesConfiguration.load(file: nil, environment: [variable: value]) }

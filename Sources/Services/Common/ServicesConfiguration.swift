@@ -34,6 +34,8 @@ public struct ServicesConfiguration: Sendable, Equatable {
     /// Score synchronously through `POST /v1/score` before falling back to Kafka.
     public var synchronousScoring = false
     public var synchronousScoringTimeout = EventDuration(milliseconds: 250)
+    /// How far from the payment service's clock a client's `occurred_at` may be.
+    public var occurredAtBounds = OccurredAtBounds.default
     /// A payment with no decision this long after it was published is a reconciliation break.
     public var decisionDeadline = EventDuration.seconds(60)
     /// How often the reconciliation report is written.
@@ -50,7 +52,8 @@ public struct ServicesConfiguration: Sendable, Equatable {
         ("kafka.payments_topic", false), ("kafka.decisions_topic", false), ("kafka.reviews_topic", false), ("kafka.group_id_prefix", false),
         ("http.host", false), ("http.port", false), ("http.rate_limit_per_second", false), ("http.idle_timeout", false), ("http.api_keys", true), ("http.jwt_secret", true),
         ("payment.wallet_url", false), ("payment.engine_url", false), ("payment.synchronous_scoring", false),
-        ("payment.synchronous_scoring_timeout", false), ("reconcile.decision_deadline", false),
+        ("payment.synchronous_scoring_timeout", false), ("payment.occurred_at_max_skew", false), ("payment.occurred_at_max_age", false),
+        ("reconcile.decision_deadline", false),
         ("reconcile.report_interval", false), ("faults.crash_before_commit_after_batches", false),
     ]
 
@@ -150,6 +153,17 @@ public struct ServicesConfiguration: Sendable, Equatable {
             guard let value = Bool(text) else { throw fail("'\(text)' is not true or false") }
             synchronousScoring = value
         case "payment.synchronous_scoring_timeout": synchronousScoringTimeout = try duration()
+        case "payment.occurred_at_max_skew":
+            let value = try duration()
+            // The engine refuses events ahead of its clock by more than its skew bound (1m by
+            // default, an hour at most): anything larger here would only hold funds for payments
+            // the engine dead-letters.
+            guard value.milliseconds <= EventDuration.hours(1).milliseconds else { throw fail("'\(text)' is more than 1h; a payment that far ahead would be dead-lettered by the engine") }
+            occurredAtBounds.maximumSkew = value
+        case "payment.occurred_at_max_age":
+            let value = try duration()
+            guard value.milliseconds <= EventDuration.days(366).milliseconds else { throw fail("'\(text)' is more than 366d, the engine's longest window") }
+            occurredAtBounds.maximumAge = value
         case "reconcile.decision_deadline": decisionDeadline = try duration()
         case "reconcile.report_interval": reportInterval = try duration()
         case "faults.crash_before_commit_after_batches": crashBeforeCommitAfterBatches = try integer(1...1_000_000)
@@ -172,6 +186,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
             "payment.wallet_url = \(walletURL)", "payment.engine_url = \(engineURL)",
             "payment.synchronous_scoring = \(synchronousScoring)",
             "payment.synchronous_scoring_timeout = \(synchronousScoringTimeout.milliseconds)ms",
+            "payment.occurred_at_max_skew = \(occurredAtBounds.maximumSkew)", "payment.occurred_at_max_age = \(occurredAtBounds.maximumAge)",
             "reconcile.decision_deadline = \(decisionDeadline.milliseconds)ms",
             "reconcile.report_interval = \(reportInterval.milliseconds)ms",
             "faults.crash_before_commit_after_batches = \(crashBeforeCommitAfterBatches.map(String.init) ?? "(off)")",

@@ -42,8 +42,11 @@ public struct PaymentProcessor: Sendable {
     let metrics: PaymentMetrics
     let logger: Logger
     let clock: @Sendable () -> EventTime
+    /// How far from `clock` a client's `occurred_at` may be.
+    let occurredAtBounds: OccurredAtBounds
 
-    public init(store: PaymentStore, wallet: any WalletClient, scorer: (any EngineScorer)? = nil, paymentsTopic: String, metrics: PaymentMetrics, logger: Logger, clock: @escaping @Sendable () -> EventTime = WallClock.now) {
+    public init(store: PaymentStore, wallet: any WalletClient, scorer: (any EngineScorer)? = nil, paymentsTopic: String, metrics: PaymentMetrics, logger: Logger,
+                clock: @escaping @Sendable () -> EventTime = WallClock.now, occurredAtBounds: OccurredAtBounds = .default) {
         self.store = store
         self.wallet = wallet
         self.scorer = scorer
@@ -51,13 +54,14 @@ public struct PaymentProcessor: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
+        self.occurredAtBounds = occurredAtBounds
     }
 
     public func submit(_ request: PaymentRequest, idempotencyKey: String) async throws -> SubmitResult {
         let fingerprint = request.fingerprint
         let stored: PaymentRecord, inserted: Bool
         do {
-            let event = try request.validated(paymentID: "pay_" + UUID().uuidString.lowercased(), now: clock())
+            let event = try request.validated(paymentID: "pay_" + UUID().uuidString.lowercased(), now: clock(), bounds: occurredAtBounds)
             (stored, inserted) = try await store.insertOrFetch(event, idempotencyKey: idempotencyKey, fingerprint: fingerprint)
         } catch let error as PaymentValidationError {
             // A retry of a payment stored while its occurred_at was within bounds is still a

@@ -18,23 +18,9 @@ public struct PaymentRequest: Codable, Sendable, Equatable {
     public var beneficiaryID: String?
     public var metadata: [String: String]?
     /// RFC 3339; when absent the payment happened now (the service's clock). When present it
-    /// must lie within `occurredAtBounds` of the service's clock.
+    /// must lie within the service's `OccurredAtBounds` of its clock.
     public var occurredAt: String?
 
-    /// How far from the payment service's clock a client's `occurred_at` may be.
-    ///
-    /// The engine counts an event in a key's velocity windows only if it is within its allowed
-    /// lateness (`features.allowed_lateness`, 5m by default) of the newest event time it has seen
-    /// for that card or account. An unbounded time let one client blind every window of a card:
-    /// one payment dated 2099 made each later payment of that card "too late" to be counted, and
-    /// payments dated an hour apart never shared a 10-minute window. So a payment may be at most
-    /// `maximumSkew` ahead (clock skew between client and service) and `maximumAge` old, and the
-    /// two add up to the engine's default lateness: a payment dated `maximumSkew` ahead cannot
-    /// push another accepted payment of its card out of the windows. `maximumSkew` is half the
-    /// engine's own bound (`features.max_clock_skew`, 1m by default, checked against the engine's
-    /// clock): a payment accepted here must not be dead-lettered there because the engine's host
-    /// clock is a few seconds behind this one, or it would stay `pending` with its funds held.
-    public static let occurredAtBounds = (maximumSkew: EventDuration.seconds(30), maximumAge: EventDuration.seconds(270))
 
     /// 0001-01-01T00:00:00.000Z through 9999-12-31T23:59:59.999Z: the times the wire format writes
     /// as they are, checked after the offset is applied (`0000-01-01T00:00:00+01:00` is in year -1).
@@ -93,7 +79,7 @@ public struct PaymentRequest: Codable, Sendable, Equatable {
     }
 
     /// The event the service stores and publishes, or the first problem, naming the field.
-    public func validated(paymentID: String, now: EventTime) throws(PaymentValidationError) -> PaymentEvent {
+    public func validated(paymentID: String, now: EventTime, bounds: OccurredAtBounds = .default) throws(PaymentValidationError) -> PaymentEvent {
         func require(_ field: String, _ value: String, maxBytes: Int = 128) throws(PaymentValidationError) {
             guard !value.isEmpty, value.utf8.count <= maxBytes else {
                 throw PaymentValidationError(field: field, message: "must be 1 to \(maxBytes) characters")
@@ -131,7 +117,7 @@ public struct PaymentRequest: Codable, Sendable, Equatable {
         if let metadata, metadata.count > 32 || metadata.contains(where: { $0.key.utf8.count > 64 || $0.value.utf8.count > 256 }) {
             throw PaymentValidationError(field: "metadata", message: "at most 32 entries, keys up to 64 and values up to 256 bytes")
         }
-        let occurred = try occurredAt.map { text throws(PaymentValidationError) in try Self.occurredAt(text, now: now) } ?? now
+        let occurred = try occurredAt.map { text throws(PaymentValidationError) in try Self.occurredAt(text, now: now, bounds: bounds) } ?? now
         let event = PaymentEvent(
             paymentID: paymentID, occurredAt: occurred, accountID: accountID, cardFingerprint: cardFingerprint,
             deviceID: deviceID, ip: ip, merchantID: merchantID, mcc: mcc,
@@ -148,25 +134,24 @@ public struct PaymentRequest: Codable, Sendable, Equatable {
         return event
     }
 
-    /// A client's `occurred_at`, parsed and within `occurredAtBounds` of `now`.
-    static func occurredAt(_ text: String, now: EventTime) throws(PaymentValidationError) -> EventTime {
+    /// A client's `occurred_at`, parsed and within `bounds` of `now`.
+    static func occurredAt(_ text: String, now: EventTime, bounds: OccurredAtBounds) throws(PaymentValidationError) -> EventTime {
         guard let parsed = RFC3339.parse(text) else {
             throw PaymentValidationError(field: "occurred_at", message: "'\(text)' is not RFC 3339, e.g. 2026-11-29T08:15:30.123Z")
         }
         guard occurredAtYears.contains(parsed.millisecondsSinceEpoch) else {
             throw PaymentValidationError(field: "occurred_at", message: "'\(text)' is outside the years 0001 to 9999 once its offset is applied")
         }
-        let bounds = occurredAtBounds
         let omit = "send the time the payment happened, or omit occurred_at to use the service's clock"
         if parsed > now + bounds.maximumSkew {
             throw PaymentValidationError(
-                field: "occurred_at", message: "'\(text)' is more than \(bounds.maximumSkew) ahead of the payment service's clock (\(now)); \(omit)",
+                field: "occurred_at", message: "'\(text)' is more than \(bounds.maximumSkew) ahead of the payment service's clock (\(now)) (payment.occurred_at_max_skew); \(omit)",
                 isOutsideTimeBounds: true)
         }
         if parsed < now - bounds.maximumAge {
             throw PaymentValidationError(
                 field: "occurred_at",
-                message: "'\(text)' is more than \(bounds.maximumAge) before the payment service's clock (\(now)), too late for the engine's velocity windows; \(omit)",
+                message: "'\(text)' is more than \(bounds.maximumAge) before the payment service's clock (\(now)), too late for the engine's velocity windows (payment.occurred_at_max_age); \(omit)",
                 isOutsideTimeBounds: true)
         }
         return parsed

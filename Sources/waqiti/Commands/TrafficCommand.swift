@@ -20,6 +20,10 @@ struct TrafficCommand: AsyncParsableCommand {
     @Option(help: "Share of payments submitted twice with the same Idempotency-Key (ignored with --input).") var duplicateRate = 0.01
     @Option(help: "Accounts (wallets) the payments are spread over (ignored with --input).") var accounts = 200
     @Option(help: "JSON Lines of payment events (e.g. from waqiti simulate); payment_id becomes the Idempotency-Key.") var input: String?
+    @Flag(help: ArgumentHelp(
+        "With --input: send each event's occurred_at, the whole file moved to end a second before the run starts (order and spacing kept).",
+        discussion: "Without it the payment service stamps each payment on arrival, and the file's days are squeezed into the minutes the requests take. The service must accept times that old: set payment.occurred_at_max_age (WAQITI_PAYMENT_OCCURRED_AT_MAX_AGE) to more than the file's span."))
+    var keepTimes = false
     @Option(help: "Requests in flight.") var concurrency = 32
     @Option(help: "Seed of the deterministic plan.") var seed: UInt64 = 42
     @Option(help: "Seconds to wait for the last decisions.") var decisionTimeout = 120
@@ -31,13 +35,14 @@ struct TrafficCommand: AsyncParsableCommand {
     func validate() throws {
         guard payments > 0, accounts > 0, concurrency > 0 else { throw ValidationError("--payments, --accounts and --concurrency must be positive") }
         guard (0...0.5).contains(duplicateRate) else { throw ValidationError("--duplicate-rate must be between 0 and 0.5") }
+        guard !keepTimes || input != nil else { throw ValidationError("--keep-times needs --input: the generated plan has no times of its own") }
     }
 
     func run() async throws {
         let runID = "\(seed)-\(Int(Date().timeIntervalSince1970))"
-        let plan = try input.map { TrafficPlan(events: try Self.readEvents($0)) }
-            ?? TrafficPlan(payments: payments, accounts: accounts, duplicateRate: duplicateRate, seed: seed,
-                           startTime: EventTime(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)))
+        let end = keepTimes ? FraudCore.WallClock.now() - .seconds(1) : nil
+        let plan = try input.map { TrafficPlan(events: try Self.readEvents($0), keepingTimes: end) }
+            ?? TrafficPlan(payments: payments, accounts: accounts, duplicateRate: duplicateRate, seed: seed)
         let runner = TrafficRunner(
             endpoints: .init(payment: paymentURL, wallet: walletURL, reconciliation: reconciliationURL,
                              apiKey: ProcessInfo.processInfo.environment["WAQITI_API_KEYS"]?.split(separator: ",").first.map(String.init)),
