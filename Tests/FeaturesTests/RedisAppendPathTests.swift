@@ -328,24 +328,81 @@ struct RedisAppendPathTests {
           arguments: [1, 2])
     func lostReply(afterRound lost: Int) throws {
         let f = try Fixture("lost-\(lost)")
-        try f.run(f.a, [payment("p1", at: 0, amount: 1)])
-        try f.run(f.b, [payment("p2", at: 10, amount: 2)])
-        // A's batch: c1 known (MULTI; B's p2 to catch up on in round trip 2), c2 new (LogScript
-        // in round trip 1).
-        let batch = [payment("p3", at: 20, card: "c1", amount: 4), payment("p4", at: 21, card: "c2", amount: 8), payment("p5", at: 15, card: "c1", amount: 16)]
-        f.a.setAfterRoundTrip { (round: Int) throws(FeatureStoreError) in
-            if round == lost { throw FeatureStoreError.unavailable("reply lost (test)") }
-        }
-        var out: [Double] = []
-        #expect(throws: FeatureStoreError.self) { _ = try f.a.processSync(batch, plan: Self.plan, mode: .update, into: &out) }
-        f.a.setAfterRoundTrip(nil)
-        // Round trip 1 appended c1's entries and created c2's log.
-        #expect(try f.length("c1") == 5)
-        #expect(try f.length("c2") == 2)
+        let batch = try Self.loseReply(f, afterRound: lost)
         // The retry: p3 and p5 do not see each other as redeliveries, p5 (15 s) is counted where it belongs.
         #expect(try f.run(f.a, batch) == [3, 7, 1, 8, 3, 19])
         #expect(try f.length("c1") == 5)
         #expect(try f.length("c2") == 2)
         #expect(try f.run(f.b, [payment("p6", at: 30, amount: 32)]) == [5, 55])
+    }
+
+    /// p1 on A and p2 on B (card c1), then a batch of A whose reply of round trip `lost` is lost:
+    /// c1 known (the MULTI block; B's p2 to catch up on in round trip 2), c2 new (LogScript in
+    /// round trip 1). Returns the batch, for the retry.
+    static func loseReply(_ f: Fixture, afterRound lost: Int, sourceLocation: SourceLocation = #_sourceLocation) throws -> [PaymentEvent] {
+        try f.run(f.a, [payment("p1", at: 0, amount: 1)])
+        try f.run(f.b, [payment("p2", at: 10, amount: 2)])
+        let batch = [payment("p3", at: 20, card: "c1", amount: 4), payment("p4", at: 21, card: "c2", amount: 8), payment("p5", at: 15, card: "c1", amount: 16)]
+        f.a.setAfterRoundTrip { (round: Int) throws(FeatureStoreError) in
+            if round == lost { throw FeatureStoreError.unavailable("reply lost (test)") }
+        }
+        defer { f.a.setAfterRoundTrip(nil) }
+        var out: [Double] = []
+        #expect(throws: FeatureStoreError.self, sourceLocation: sourceLocation) { _ = try f.a.processSync(batch, plan: plan, mode: .update, into: &out) }
+        // Round trip 1 appended c1's entries and created c2's log.
+        #expect(try f.length("c1") == 5, sourceLocation: sourceLocation)
+        #expect(try f.length("c2") == 2, sourceLocation: sourceLocation)
+        return batch
+    }
+
+    /// What the instance runs between a lost reply and the engine's retry of that batch.
+    enum Between: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        /// `POST /v1/score?dry_run=true` on the same card.
+        case dryRun
+        /// Another batch (HTTP scoring, another partition) with an event of the same card.
+        case updateOfOtherEvents
+        var testDescription: String { rawValue }
+    }
+
+    @Test("Another call between a lost reply and its retry (a dry run, an update of other events of the card): the retry appends nothing twice and gets the values of the batch where it stands in the log",
+          arguments: [1, 2], Between.allCases)
+    func callBetweenLostReplyAndRetry(afterRound lost: Int, between: Between) throws {
+        let f = try Fixture("between-\(lost)-\(between)")
+        let batch = try Self.loseReply(f, afterRound: lost)
+        var out: [Double] = []
+        // The batch is in the log after p2: that is where the oracle takes it.
+        let expected = f.oracle.withLock { $0.process(batch, mode: .update).values }
+        #expect(expected == [3, 7, 1, 8, 3, 19])
+        switch between {
+        case .dryRun:
+            // Window (-30 s, 30 s]: p1, p2, p3, p5 and itself.
+            _ = try f.a.processSync([payment("q1", at: 30, amount: 32)], plan: Self.plan, mode: .readOnly, into: &out)
+            #expect(out == [5, 55])
+        case .updateOfOtherEvents:
+            #expect(try f.run(f.a, [payment("p6", at: 25, amount: 32)]) == [5, 55])
+        }
+        // The retry: p3 does not see p5 (later in its batch), nothing goes to the log a second time.
+        #expect(try f.process(f.a, batch).values == expected)
+        #expect(try f.length("c1") == (between == .dryRun ? 5 : 6))
+        #expect(try f.length("c2") == 2)
+        // Both instances agree with the oracle afterwards: c1 counted once per payment.
+        #expect(try f.run(f.b, [payment("p7", at: 31, amount: 64)]) == (between == .dryRun ? [5, 87] : [6, 119]))
+        #expect(try f.run(f.a, [payment("p8", at: 32, card: "c2", amount: 128)]) == [2, 136])
+    }
+
+    @Test("A rules reload between a lost reply and its retry: the retry under the new plan finds the batch in the card's log, which the plan change kept, and appends it only to the account's new one")
+    func planChangeBetweenLostReplyAndRetry() throws {
+        let f = try Fixture("between-plan")
+        let batch = try Self.loseReply(f, afterRound: 1)
+        var out: [Double] = []
+        // The card's features are unchanged, so its logs are kept; the account's are new.
+        var reloaded = Self.plan
+        _ = reloaded.register(try FeatureSpec(parsing: "count(account_id, 1m)"))
+        _ = try f.a.processSync(batch, plan: reloaded, mode: .update, into: &out)
+        // Per event: the card's count and sum as in one call, then the account's count (p5 at 15 s
+        // is before p3 and p4).
+        #expect(out == [3, 7, 1, 1, 8, 2, 3, 19, 1])
+        #expect(try f.length("c1") == 5)
+        #expect(try f.length("c2") == 2)
     }
 }

@@ -36,8 +36,8 @@ public final class RedisFeatureStore: FeatureStore {
     private let mirror: InMemoryFeatureStore
     private let state = Mutex(MirrorState())
 
-    /// Per instance: how far it has read each entity's log, the call whose reply was lost, and the
-    /// per-batch scratch reused across batches.
+    /// Per instance: how far it has read each entity's log, the call whose reply was lost, the
+    /// answers kept for retries, and the per-batch scratch reused across batches.
     private struct MirrorState {
         var plan: FeaturePlan?
         var compiled: CompiledPlan?
@@ -45,6 +45,8 @@ public final class RedisFeatureStore: FeatureStore {
         var layout = LogCommandEncoder.KeyLayout()
         var cursors = EntityCursors()
         var unanswered: UnansweredCall?
+        /// Lost calls that a later call resolved before their retry came, oldest first.
+        var answered: [AnsweredCall] = []
         var batch = BatchEntities()
         var encoder = LogCommandEncoder()
         var times: [Int64] = []
@@ -66,11 +68,31 @@ public final class RedisFeatureStore: FeatureStore {
         state.withLock { $0.afterRoundTrip = hook }
     }
 
-    /// The last update that failed as unavailable after it may have reached Redis.
+    /// The last update that failed as unavailable after it may have reached Redis. Its events are
+    /// kept (the caller's array, not a copy) because another call may have to resolve it.
     private struct UnansweredCall {
         var plan: FeaturePlan
-        var paymentIDs: [String]
-        var times: [Int64]
+        var events: [PaymentEvent]
+    }
+
+    /// A lost call resolved by a later one, with the values it got where it stands in the logs.
+    private struct AnsweredCall {
+        var plan: FeaturePlan
+        var events: [PaymentEvent]
+        var values: [Double]
+        var report: BatchReport
+    }
+
+    /// How many resolved calls wait for their retry. The engine retries at once, so one is the
+    /// usual case; a call never retried (the engine decided it on local windows) leaves after this
+    /// many later ones.
+    private static let answeredLimit = 4
+
+    /// Whether `events` is the batch `lost` again (the engine's retry sends the same events). Payment
+    /// id and time are what make an event a redelivery (docs/features.md, rule 4).
+    private static func isRetry(_ events: [PaymentEvent], of lost: [PaymentEvent]) -> Bool {
+        events.count == lost.count
+            && zip(events, lost).allSatisfy { $0.occurredAt == $1.occurredAt && $0.paymentID == $1.paymentID }
     }
 
     public init(
@@ -105,6 +127,50 @@ public final class RedisFeatureStore: FeatureStore {
             out.removeAll(keepingCapacity: true)
             return BatchReport()
         }
+        // An update sent again after its reply was lost (or after a failure between its round trips)
+        // may be in the log already: it goes as a recovery, which appends only what is not there,
+        // else each event of the batch would read the batch's later events too, as catch-up. That
+        // needs the cursors where the lost call left them, so a lost call is resolved before any
+        // other call of this instance runs: that call's catch-up would read the lost entries as
+        // others' and move the cursors past them, and the retry would append them a second time.
+        if let lost = state.unanswered, !(mode == .update && Self.isRetry(events, of: lost.events)) {
+            try resolve(lost, state: &state)
+        }
+        var recovering = state.unanswered != nil
+        if mode == .update, !state.answered.isEmpty, let k = state.answered.firstIndex(where: { Self.isRetry(events, of: $0.events) }) {
+            let answer = state.answered.remove(at: k)
+            if answer.plan == plan {
+                out = answer.values
+                return answer.report
+            }
+            // Rules reloaded in between: the entries are in the logs the two plans share, not in
+            // the others. The new plan has dropped the cursors, so the recovery looks from each log's base.
+            recovering = true
+        }
+        return try execute(events, plan: plan, mode: mode, recovering: recovering, state: &state, into: &out)
+    }
+
+    /// Sends a lost call again as a recovery, for a call that is not its retry, and keeps its
+    /// values for the retry: they are what the batch reads where it stands in the logs.
+    private func resolve(_ lost: UnansweredCall, state: inout MirrorState) throws(FeatureStoreError) {
+        var values: [Double] = []
+        let report: BatchReport
+        do {
+            report = try execute(lost.events, plan: lost.plan, mode: .update, recovering: true, state: &state, into: &values)
+        } catch {
+            // Still unavailable: the lost call stays unanswered and the caller's call fails too,
+            // as it would on its own. A protocol violation may have left the entries in the log or
+            // not; the next call catches up on them like on another instance's.
+            if case .protocolViolation = error { state.unanswered = nil }
+            throw error
+        }
+        if state.answered.count == Self.answeredLimit { state.answered.removeFirst() }
+        state.answered.append(AnsweredCall(plan: lost.plan, events: lost.events, values: values, report: report))
+    }
+
+    private func execute(
+        _ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, recovering: Bool, state: inout MirrorState, into out: inout [Double]
+    ) throws(FeatureStoreError) -> BatchReport {
         if state.plan != plan { adopt(plan, state: &state) }
         let compiled = state.compiled!
         events.withUnsafeBufferPointer { state.batch.group($0, plan: compiled, rates: rates) }
@@ -114,12 +180,6 @@ public final class RedisFeatureStore: FeatureStore {
         state.known.removeAll(keepingCapacity: true)
         for entity in state.batch.entities { state.known.append(state.cursors[entity.group, entity.value]) }
 
-        // An update sent again after its reply was lost (or after a failure between its round trips)
-        // may be in the log already: it goes as a recovery, which appends only what is not there,
-        // else each event of the batch would read the batch's later events too, as catch-up.
-        let recovering = mode == .update && state.unanswered.map { last in
-            last.plan == plan && last.times == state.times && last.paymentIDs.elementsEqual(events.lazy.map(\.paymentID))
-        } == true
         let logs: [EntityLog]
         do {
             logs = try events.withUnsafeBufferPointer { events throws(FeatureStoreError) in
@@ -130,12 +190,10 @@ public final class RedisFeatureStore: FeatureStore {
             }
         } catch {
             if mode == .update, case .unavailable = error {
-                state.unanswered = UnansweredCall(plan: plan, paymentIDs: events.map(\.paymentID), times: state.times)
+                state.unanswered = UnansweredCall(plan: plan, events: events)
             }
             throw error
         }
-        // Answered. A read-only batch also forgets a lost update: it has just caught up on that
-        // update's entries, so a recovery would not find them after this instance's cursors.
         state.unanswered = nil
         try catchUp(logs: logs, plan: plan, state: &state)
         let report = mirror.processSync(events, plan: plan, mode: mode, onlyGroup: nil, into: &out)
@@ -378,7 +436,6 @@ public final class RedisFeatureStore: FeatureStore {
         }
         state.layout = LogCommandEncoder.KeyLayout(prefix: keyPrefix, fields: compiled.groups.map(\.key), tags: tags)
         state.cursors = EntityCursors(groups: compiled.groups.count)
-        state.unanswered = nil
     }
 
     /// One entity's log as a call found it.
