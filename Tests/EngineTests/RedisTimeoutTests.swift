@@ -52,4 +52,23 @@ struct RedisTimeoutTests {
             "feature store unavailable: cannot connect to Redis at 127.0.0.1:\(redis.port): Connection timed out; check that redis-server runs there (deploy/local/start.sh redis)"))
         #expect(waited >= .milliseconds(400))
     }
+
+    @Test("more batches than the cooperative pool has threads, all waiting on connects that time out: every one is decided degraded and other tasks keep running")
+    func connectTimeoutsHoldNoPoolThread() async throws {
+        let redis = try UnresponsiveRedis(.unreachable)
+        let runtime = try runtime(redisPort: redis.port) { $0.features.redisConnectTimeout = EventDuration(milliseconds: 500) }
+        let batches = 2 * max(2, ProcessInfo.processInfo.activeProcessorCount)
+        let heartbeat = Heartbeat()
+        let degraded = try await withThrowingTaskGroup(of: [Bool].self) { group in
+            for i in 0..<batches {
+                group.addTask { try await runtime.engine.decide([payment("outage-\(i)", account: "acct-\(i)")]).map(\.featuresDegraded) }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        let worstGap = await heartbeat.stop()
+        #expect(degraded == Array(repeating: true, count: batches))
+        // The decision cache's look-up and the window script wait for their connects on threads of
+        // their own; on the pool they would stall everything for 500 ms at a time.
+        #expect(worstGap < .milliseconds(300), "the heartbeat waited \(worstGap) for a pool thread")
+    }
 }

@@ -53,7 +53,7 @@ public final class RedisDecisionCache: DecisionCache {
         guard shouldTryStore() else { return remembered }
         let stored: [[UInt8]?]
         do {
-            stored = try store.values(of: paymentIDs.map { Self.keyPrefix + $0 })
+            stored = try await store.values(of: paymentIDs.map { Self.keyPrefix + $0 })
         } catch {
             markUnavailable(error)
             return remembered
@@ -69,7 +69,7 @@ public final class RedisDecisionCache: DecisionCache {
         guard shouldTryStore() else { return await local.remember(decisions) }
         let existing: [[UInt8]?]
         do {
-            existing = try store.storeIfAbsent(decisions.map { (Self.keyPrefix + $0.paymentID, encoder.encode($0)) }, ttl: horizon)
+            existing = try await store.storeIfAbsent(decisions.map { (Self.keyPrefix + $0.paymentID, encoder.encode($0)) }, ttl: horizon)
         } catch {
             markUnavailable(error)
             return await local.remember(decisions)

@@ -33,6 +33,9 @@ public final class RedisFeatureStore: FeatureStore {
     /// Prepended to every key, before the hash tag.
     public let keyPrefix: String
     private let pool: RedisConnectionPool
+    /// Where `process` blocks on the network: a thread of the store's own. Calls are serialised
+    /// anyway, so one thread is all they can use; callers wait for it as suspended tasks.
+    private let io = BlockingExecutor(name: "redis-features")
     private let mirror: InMemoryFeatureStore
     private let state = Mutex(MirrorState())
 
@@ -108,8 +111,33 @@ public final class RedisFeatureStore: FeatureStore {
         mirror = InMemoryFeatureStore(configuration: .init(lateness: lateness, maxKeysPerShard: .max, rates: rates))
     }
 
+    deinit { io.shutdown() }
+
+    /// `processSync` on the store's own thread. A Redis that stops answering costs each call up to
+    /// the connect or command timeout, and the calls queued behind it wait for the lock: on Swift's
+    /// cooperative pool (as many threads as cores) a few such calls would stop every task of the
+    /// process, health checks and HTTP scoring on local windows included.
     public func process(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) async throws -> BatchReport {
-        try processSync(events, plan: plan, mode: mode, into: &out)
+        let rows = RowBuffer(taking: &out)
+        defer { out = rows.take() }
+        return try await io.run { () throws(FeatureStoreError) -> BatchReport in
+            try self.processSync(events, plan: plan, mode: mode, into: &rows.values)
+        }
+    }
+
+    /// The caller's row buffer, moved (not copied) to the thread that fills it and back.
+    private final class RowBuffer: @unchecked Sendable {
+        var values: [Double]
+
+        init(taking out: inout [Double]) {
+            values = out
+            out = []
+        }
+
+        func take() -> [Double] {
+            defer { values = [] }
+            return values
+        }
     }
 
     /// `process` without the suspension point (the call blocks on the network for its round trips:
