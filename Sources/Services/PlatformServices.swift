@@ -27,7 +27,10 @@ public enum PlatformServices {
             let store = PaymentStore(database: database)
             let metrics = PaymentMetrics(registry: registry)
             let publisher = try messaging.publisher()
-            let credential = ServiceCredential(configuration: configuration, subject: "waqiti-payment")
+            // One credential for both calls: holds at the wallet, and (when enabled) update-mode
+            // scoring at the engine, which enters the windows as the streamed event would.
+            let credential = try ServiceCredential(configuration: configuration, subject: "waqiti-payment",
+                                                   scopes: configuration.synchronousScoring ? [.walletHold, .scoreUpdate] : [.walletHold])
             let scorer: (any EngineScorer)? = configuration.synchronousScoring
                 ? HTTPEngineScorer(baseURL: configuration.engineURL, timeout: .milliseconds(configuration.synchronousScoringTimeout.milliseconds), credential: credential)
                 : nil

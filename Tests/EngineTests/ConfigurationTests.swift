@@ -45,7 +45,7 @@ struct ConfigurationTests {
         """)
         let config = try EngineConfiguration.load(file: path, environment: [
             "WAQITI_KAFKA_BROKERS": "127.0.0.1:19092", "WAQITI_REDIS_URL": "redis://127.0.0.1:16379",
-            "WAQITI_HTTP_PORT": "9083", "WAQITI_API_KEYS": "0123456789abcdef, fedcba9876543210",
+            "WAQITI_HTTP_PORT": "9083", "WAQITI_API_KEYS": "0123456789abcdef, ops:rules:read+score:update:fedcba9876543210",
             "WAQITI_FEATURES_STORE_OVERRIDES": "count(card_fingerprint,10m)=memory",
             "WAQITI_REDIS_COMMAND_TIMEOUT": "3s",
         ])
@@ -62,7 +62,9 @@ struct ConfigurationTests {
         #expect(config.degradedPolicy == .reviewAbove(usd: 250))
         #expect(config.modelFile == nil)
         #expect(config.http.port == 9083)
-        #expect(config.http.apiKeys == ["0123456789abcdef", "fedcba9876543210"])
+        #expect(config.http.apiKeys == [APIKey(legacy: "0123456789abcdef"), APIKey(name: "ops", scopes: [.rulesRead, .scoreUpdate], key: "fedcba9876543210")])
+        #expect(config.http.apiKeys.map(\.name) == ["key-9f9f5111", "ops"])
+        #expect(config.http.apiKeys[0].scopes == [.score])
     }
 
     @Test("a bad value names the key, its source and the fix", arguments: [
@@ -70,7 +72,12 @@ struct ConfigurationTests {
         (["WAQITI_FEATURES_STORE": "disk"], "WAQITI_FEATURES_STORE: features.store: unknown store \"disk\"; use memory or redis"),
         (["WAQITI_BATCH_LINGER": "5 minutes"], "WAQITI_BATCH_LINGER: batch.linger: expected a duration (500ms, 30s, 10m, 24h, 7d), got \"5 minutes\"; write a duration from 1ms to 5m such as 5ms (0 would poll without waiting and spin a core while idle)"),
         (["WAQITI_JWT_SECRET": "short"], "WAQITI_JWT_SECRET: http.jwt_secret: an HS256 secret of 5 bytes is shorter than the 32 the algorithm needs; use at least 32 random bytes, e.g. from `openssl rand -hex 32`"),
-        (["WAQITI_API_KEYS": "abc"], "WAQITI_API_KEYS: http.api_keys: an API key of 3 characters is too easy to guess; use keys of at least 16 random characters, e.g. from `openssl rand -hex 16`"),
+        (["WAQITI_API_KEYS": "abc"], "WAQITI_API_KEYS: http.api_keys: entry 1 has a key of 3 characters, too easy to guess; use keys of at least 16 random characters, e.g. from `openssl rand -hex 16`"),
+        (["WAQITI_API_KEYS": "0123456789abcdef,ops:rules:read:short"], "WAQITI_API_KEYS: http.api_keys: entry 2 ('ops') has a key of 5 characters, too easy to guess; use keys of at least 16 random characters, e.g. from `openssl rand -hex 16`"),
+        (["WAQITI_API_KEYS": "ops:rules:write:0123456789abcdef"], "WAQITI_API_KEYS: http.api_keys: entry 1 ('ops') has the unknown scope 'rules:write'; the scopes are score, score:update, rules:read, metrics:read, payments:write, payments:read, reviews:read, reviews:resolve, wallet:read, wallet:topup, wallet:hold, reconciliation:read, joined with '+'"),
+        (["WAQITI_API_KEYS": "ops:0123456789abcdef"], "WAQITI_API_KEYS: http.api_keys: entry 1 ('ops') has a name but no scopes; write each entry as name:scope+scope:key (e.g. payment:wallet:hold+score:update:$(openssl rand -hex 16)) or a bare key without ':'"),
+        (["WAQITI_API_KEYS": "the ops:score:0123456789abcdef"], "WAQITI_API_KEYS: http.api_keys: entry 1 has the name 'the ops', which is not 1 to 64 letters, digits, '.', '_' or '-'; write each entry as name:scope+scope:key (e.g. payment:wallet:hold+score:update:$(openssl rand -hex 16)) or a bare key without ':'"),
+        (["WAQITI_API_KEYS": "ops:score:0123456789abcdef,ops:rules:read:fedcba9876543210"], "WAQITI_API_KEYS: http.api_keys: entries 1 and 2 are both named 'ops'; give each key its own name, so what it does is told apart"),
         (["WAQITI_DEGRADED_POLICY": "panic"], "WAQITI_DEGRADED_POLICY: degraded.policy: unknown policy \"panic\"; use decide, review_above or review_all"),
         (["WAQITI_REDIS_COMMAND_TIMEOUT": "0ms"], "WAQITI_REDIS_COMMAND_TIMEOUT: redis.command_timeout: expected a duration from 1ms to 1m, got \"0ms\"; write a duration such as 2s"),
         (["WAQITI_BATCH_LINGER": "0ms"], "WAQITI_BATCH_LINGER: batch.linger: expected a duration from 1ms to 5m, got \"0ms\"; write a duration from 1ms to 5m such as 5ms (0 would poll without waiting and spin a core while idle)"),
@@ -110,15 +117,26 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("bare keys get the scope score and a start-up warning naming them; named keys none")
+    func bareKeyWarning() throws {
+        let keys = try APIKey.parseList("0123456789abcdef,ops:rules:read:fedcba9876543210")
+        #expect(APIKey.legacyWarning(keys) == "1 of 2 WAQITI_API_KEYS entries (key-9f9f5111) are bare keys: they may only score with dry_run=true (scope score); write them as name:scope+scope:key to grant more (docs/api.md, Authentication)")
+        #expect(APIKey.legacyWarning(Array(keys.dropFirst())) == nil)
+        #expect(keys[0].covers([.score]) && !keys[0].covers([.scoreUpdate]))
+        #expect(APIKey(name: "p", scopes: [.scoreUpdate], key: "k").covers([.score, .scoreUpdate]))
+    }
+
     @Test("the printed configuration redacts secrets")
     func redaction() throws {
         let secret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t"
-        let config = try EngineConfiguration.load(file: nil, environment: ["WAQITI_JWT_SECRET": secret, "WAQITI_API_KEYS": "key-0123456789abcdef"])
+        let config = try EngineConfiguration.load(file: nil, environment: [
+            "WAQITI_JWT_SECRET": secret, "WAQITI_API_KEYS": "key-0123456789abcdef,payment:wallet:hold+score:update:payment-0123456789abcdef",
+        ])
         let printed = config.redactedDescription
         #expect(!printed.contains(secret))
-        #expect(!printed.contains("key-0123456789abcdef"))
+        #expect(!printed.contains("0123456789abcdef"))
         #expect(printed.contains("http.jwt_secret = (set, redacted)"))
-        #expect(printed.contains("http.api_keys = (1 keys, redacted)"))
+        #expect(printed.contains("http.api_keys = key-97b2173c [score] (bare key), payment [score:update wallet:hold] (keys redacted)"))
         #expect(printed.contains("kafka.brokers = 127.0.0.1:9092"))
     }
 }

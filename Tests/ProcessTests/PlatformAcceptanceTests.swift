@@ -45,7 +45,7 @@ struct PlatformAcceptanceTests {
                 "--decision-timeout", "600", "--json",
                 "--payment-url", "http://127.0.0.1:\(platform.paymentPort)", "--wallet-url", "http://127.0.0.1:\(platform.walletPort)",
                 "--reconciliation-url", "http://127.0.0.1:\(platform.reconciliationPort)",
-            ], environment: ["WAQITI_API_KEYS": platform.apiKey], name: "traffic")
+            ], environment: ["WAQITI_API_KEYS": ServeFixture.keyList(platform.apiKey)], name: "traffic")
 
             let crashStatus = try await crashingWallet.waitForExit(timeout: .seconds(600))
             #expect(crashStatus == 75, "wallet stderr ends:\n\(crashingWallet.stderrTail())")

@@ -76,7 +76,7 @@ struct PlatformServicesFixture: Sendable {
         variables["WAQITI_KAFKA_REVIEWS_TOPIC"] = reviewsTopic
         variables["WAQITI_KAFKA_GROUP_ID_PREFIX"] = engine.topics.group
         variables["WAQITI_POSTGRES_URL"] = database.url
-        variables["WAQITI_API_KEYS"] = engine.apiKey
+        variables["WAQITI_API_KEYS"] = ServeFixture.keyList(engine.apiKey)
         variables["WAQITI_PAYMENT_WALLET_URL"] = "http://127.0.0.1:\(walletPort)"
         variables["WAQITI_PAYMENT_ENGINE_URL"] = "http://127.0.0.1:\(engine.port)"
         variables.merge(extra) { _, new in new }

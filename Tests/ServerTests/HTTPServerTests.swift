@@ -9,6 +9,9 @@ import Rules
 import Testing
 
 private let apiKey = "test-key-0123456789abcdef"
+/// One key a scope, each named for its scope, to show what each grants and refuses.
+private let scopedKeys = APIScope.allCases.map { APIKey(name: "only-" + $0.rawValue.replacingOccurrences(of: ":", with: "-"), scopes: [$0], key: "key-for-\($0.rawValue)-0123456789") }
+private let bareKey = "bare-key-0123456789abcdef"
 private let jwtSecret = "0123456789abcdef0123456789abcdef"
 
 private func eventJSON(_ id: String, amountMinor: String = "5000") -> String {
@@ -23,7 +26,7 @@ private func withServer<Value: Sendable>(rateLimit: Int = 1000, _ body: @Sendabl
     _ = PrometheusExport.registry
     var configuration = EngineConfiguration()
     configuration.http.port = 0
-    configuration.http.apiKeys = [apiKey]
+    configuration.http.apiKeys = [APIKey(name: "ops", scopes: [.scoreUpdate, .rulesRead, .metricsRead], key: apiKey), APIKey(legacy: bareKey)] + scopedKeys
     configuration.http.jwtSecret = jwtSecret
     configuration.http.maxRequestBytes = 2048
     configuration.http.rateLimitPerSecond = rateLimit
@@ -78,7 +81,7 @@ struct HTTPServerTests {
             }
             #expect(first.contains(#""payment_id":"p1""#))
             #expect(first.contains(#""decision":"approve""#))
-            let token = HS256Verifier(secret: jwtSecret).sign(payloadJSON: #"{"sub":"svc","exp":99999999999}"#)
+            let token = HS256Verifier(secret: jwtSecret).sign(payloadJSON: #"{"sub":"svc","scope":"score:update","exp":99999999999}"#)
             let again = try await client.execute(uri: "/v1/score", method: .post, headers: [.authorization: "Bearer \(token)"], body: ByteBuffer(string: eventJSON("p1"))) { response in
                 String(buffer: response.body)
             }
@@ -179,5 +182,86 @@ struct HTTPServerTests {
             }
         }
         Issue.record("five attempts each took a second or more: the machine is too loaded to tell a refused request from a refilled bucket")
+    }
+}
+
+private func key(_ scope: APIScope) -> HTTPFields { [.init("X-API-Key")!: "key-for-\(scope.rawValue)-0123456789"] }
+private func bearer(_ claims: String) -> HTTPFields {
+    [.authorization: "Bearer " + HS256Verifier(secret: jwtSecret).sign(payloadJSON: claims)]
+}
+private func forbidden(_ subject: String, _ scope: String) -> String {
+    #"{"error":{"code":"missing_scope","message":"credential '\#(subject)' lacks the scope '\#(scope)' this request needs; ask for a key or token that grants it (docs/api.md, Authentication)","scope":"\#(scope)","status":403}}"#
+}
+
+@Suite("Scopes on the engine's endpoints, over loopback")
+struct EngineScopeTests {
+    @Test("dry runs need score, update mode score:update, /v1/rules rules:read, /metrics metrics:read")
+    func eachEndpointItsScope() async throws {
+        try await withServer { client in
+            // What each one-scope key gets from each endpoint: 200 or 403 naming the scope missing.
+            let endpoints: [(uri: String, method: HTTPRequest.Method, body: String?, needs: APIScope)] = [
+                ("/v1/score?dry_run=true", .post, eventJSON("s1"), .score),
+                ("/v1/score/batch?dry_run=true", .post, "[\(eventJSON("s2"))]", .score),
+                ("/v1/score", .post, eventJSON("s3"), .scoreUpdate),
+                ("/v1/score/batch", .post, "[\(eventJSON("s4"))]", .scoreUpdate),
+                ("/v1/rules", .get, nil, .rulesRead),
+                ("/metrics", .get, nil, .metricsRead),
+            ]
+            for endpoint in endpoints {
+                for scope in APIScope.allCases {
+                    let allowed = scope.grants(endpoint.needs)
+                    try await client.execute(uri: endpoint.uri, method: endpoint.method, headers: key(scope), body: endpoint.body.map { ByteBuffer(string: $0) }) { response in
+                        #expect(response.status == (allowed ? .ok : .forbidden), "\(scope.rawValue) on \(endpoint.uri)")
+                        if !allowed {
+                            let subject = "only-" + scope.rawValue.replacingOccurrences(of: ":", with: "-")
+                            #expect(String(buffer: response.body) == forbidden(subject, endpoint.needs.rawValue))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a bare key and a token without a scope claim may only dry-run; a token's scope claim is its scopes")
+    func legacyCredentials() async throws {
+        try await withServer { client in
+            let bare: HTTPFields = [.init("X-API-Key")!: bareKey]
+            let noScope = bearer(#"{"sub":"old-client","exp":99999999999}"#)
+            for (headers, subject) in [(bare, APIKey(legacy: bareKey).name), (noScope, "old-client")] {
+                try await client.execute(uri: "/v1/score?dry_run=true", method: .post, headers: headers, body: ByteBuffer(string: eventJSON("l1"))) { response in
+                    #expect(response.status == .ok)
+                }
+                try await client.execute(uri: "/v1/score", method: .post, headers: headers, body: ByteBuffer(string: eventJSON("l1"))) { response in
+                    #expect(String(buffer: response.body) == forbidden(subject, "score:update"))
+                }
+                try await client.execute(uri: "/v1/rules", method: .get, headers: headers) { response in
+                    #expect(String(buffer: response.body) == forbidden(subject, "rules:read"))
+                }
+            }
+            // Scopes this platform does not know (another system's) grant nothing and do not fail the token.
+            let reader = bearer(#"{"sub":"dashboard","scope":"openid rules:read","exp":99999999999}"#)
+            try await client.execute(uri: "/v1/rules", method: .get, headers: reader) { response in #expect(response.status == .ok) }
+            try await client.execute(uri: "/v1/score?dry_run=true", method: .post, headers: reader, body: ByteBuffer(string: eventJSON("l2"))) { response in
+                #expect(String(buffer: response.body) == forbidden("dashboard", "score"))
+            }
+            try await client.execute(uri: "/v1/rules", method: .get, headers: bearer(#"{"scope":"rules:read","exp":99999999999}"#)) { response in
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body) == #"{"error":{"code":"unauthorized","message":"invalid bearer token: no sub claim; tokens must name their subject","status":401}}"#)
+            }
+        }
+    }
+
+    @Test("a caller without score:update cannot plant a decision that a later real event would get")
+    func noPlantedDecision() async throws {
+        try await withServer { client in
+            // A large amount: declined or reviewed if it were entered; the real event is small.
+            try await client.execute(uri: "/v1/score", method: .post, headers: key(.score), body: ByteBuffer(string: eventJSON("victim-1", amountMinor: "250000"))) { response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(uri: "/v1/score", method: .post, headers: keyHeader, body: ByteBuffer(string: eventJSON("victim-1"))) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).contains(#""decision":"approve""#))
+            }
+        }
     }
 }

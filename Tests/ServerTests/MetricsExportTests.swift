@@ -53,7 +53,7 @@ struct MetricsExportTests {
 
         var configuration = EngineConfiguration()
         configuration.http.port = 0
-        configuration.http.apiKeys = ["metrics-key-0123456789"]
+        configuration.http.apiKeys = [APIKey(name: "prometheus", scopes: [.metricsRead], key: "metrics-key-0123456789")]
         let app = FraudHTTPServer.makeApplication(engine: engine, configuration: configuration, health: [], registry: registry, logger: Logger(label: "test"))
         try await app.test(.router) { client in
             let headers: HTTPFields = [.init("X-API-Key")!: "metrics-key-0123456789"]

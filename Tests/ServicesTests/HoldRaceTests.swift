@@ -68,7 +68,7 @@ struct HoldRaceTests {
         try await Platform.with { platform in
             try await platform.ledger.topUp(walletID: "acc-race", amount: Money(minorUnits: 100, currency: .usd), reference: "t0")
             let store = PaymentStore(database: platform.database)
-            let wallet = InterleavedWallet(wallet: HTTPWalletClient(baseURL: platform.wallet.base, credential: .anonymous, timeout: .seconds(60)))
+            let wallet = InterleavedWallet(wallet: HTTPWalletClient(baseURL: platform.wallet.base, credential: .testKey, timeout: .seconds(60)))
             let processor = PaymentProcessor(store: store, wallet: wallet, paymentsTopic: "payments",
                                              metrics: PaymentMetrics(registry: PrometheusCollectorRegistry()), logger: TestDatabase.logger)
             let request = Platform.request(account: "acc-race", amount: 1_000)

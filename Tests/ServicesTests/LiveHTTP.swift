@@ -1,12 +1,27 @@
+import Engine
 import Foundation
 import Hummingbird
 import Logging
+import Server
+@testable import Services
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
 /// Serves a router on 127.0.0.1 with an OS-chosen port for the duration of `body`.
 enum LiveServer {
+    /// A key with every scope, named `ana`: what `JSONClient` sends unless told otherwise, so
+    /// tests of what a route does are authenticated as in production (and resolve reviews as ana).
+    static let key = APIKey(name: "ana", scopes: Set(APIScope.allCases), key: "tests-ana-key-0123456789")
+
+    /// A router behind the services' authentication (added first: Hummingbird wraps each route
+    /// in the middleware present when the route is added) accepting `key`.
+    static func authenticatedRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: AuthenticationMiddleware(apiKeys: [key], jwtSecret: nil, limiter: RateLimiter(ratePerSecond: 1_000_000)))
+        return router
+    }
+
     static func with<T: Sendable>(_ router: Router<BasicRequestContext>, _ body: @Sendable (Int) async throws -> T) async throws -> T {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
@@ -26,6 +41,8 @@ enum LiveServer {
 /// A JSON HTTP client over loopback (URLSession, as the services themselves use).
 struct JSONClient: Sendable {
     let base: String
+    /// Sent with every request unless a request's headers set the same name.
+    var credentials: [String: String] = ["X-API-Key": LiveServer.key.key]
     static let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = 64
@@ -45,7 +62,7 @@ struct JSONClient: Sendable {
         request.httpMethod = method
         request.httpBody = json
         if json != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        for (name, value) in credentials.merging(headers, uniquingKeysWith: { $1 }) { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await Self.session.data(for: request)
         let http = response as! HTTPURLResponse
         var fields: [String: String] = [:]
@@ -58,4 +75,9 @@ struct JSONClient: Sendable {
     }
 
     func get(_ path: String) async throws -> Reply { try await send("GET", path) }
+}
+
+extension ServiceCredential {
+    /// `LiveServer.key`, as the payment service sends its key to the wallet.
+    static let testKey = ServiceCredential(kind: .apiKey(LiveServer.key.key))
 }

@@ -52,17 +52,17 @@ struct Platform: Sendable {
             let registry = PrometheusCollectorRegistry()
             let ledger = WalletLedger(database: database)
             let walletMetrics = WalletMetrics(registry: registry)
-            let walletRouter = Router(context: BasicRequestContext.self)
+            let walletRouter = LiveServer.authenticatedRouter()
             WalletRoutes(ledger: ledger, metrics: walletMetrics).add(to: walletRouter)
             try await LiveServer.with(walletRouter) { walletPort in
                 let published = PublishedRecords()
                 let store = PaymentStore(database: database)
                 let metrics = PaymentMetrics(registry: registry)
                 let processor = PaymentProcessor(
-                    store: store, wallet: HTTPWalletClient(baseURL: "http://127.0.0.1:\(walletPort)", credential: .anonymous, timeout: .seconds(60)),
+                    store: store, wallet: HTTPWalletClient(baseURL: "http://127.0.0.1:\(walletPort)", credential: .testKey, timeout: .seconds(60)),
                     scorer: scorer, paymentsTopic: "payments", metrics: metrics, logger: logger, clock: clock,
                     occurredAtBounds: occurredAtBounds)
-                let paymentRouter = Router(context: BasicRequestContext.self)
+                let paymentRouter = LiveServer.authenticatedRouter()
                 PaymentRoutes(processor: processor, store: store, reviewsTopic: "payment-reviews").add(to: paymentRouter)
                 try await LiveServer.with(paymentRouter) { paymentPort in
                     let reconciler = Reconciler(database: database, deadline: .init(milliseconds: 0), metrics: ReconciliationMetrics(registry: registry))
@@ -249,7 +249,7 @@ struct PaymentFlowTests {
                                                             ["decision": "approve", "reviewer": "ana", "note": "called the customer"])
             #expect(resolved.status == 200)
             #expect(resolved.string("status") == "approved")
-            let again = try await platform.payments.post("/api/v1/payments/\(id)/review", ["decision": "decline", "reviewer": "bob"])
+            let again = try await platform.payments.post("/api/v1/payments/\(id)/review", ["decision": "decline"])
             #expect(again.status == 409)
             #expect(again.string("error") == "not_in_review")
             // The instruction to the wallet was written with the resolution, to the outbox: nothing
@@ -327,7 +327,7 @@ struct PaymentFlowTests {
 
             let registry = PrometheusCollectorRegistry()
             let processor = PaymentProcessor(
-                store: store, wallet: HTTPWalletClient(baseURL: platform.wallet.base, credential: .anonymous, timeout: .seconds(60)),
+                store: store, wallet: HTTPWalletClient(baseURL: platform.wallet.base, credential: .testKey, timeout: .seconds(60)),
                 paymentsTopic: "payments", metrics: PaymentMetrics(registry: registry), logger: TestDatabase.logger)
             let resumer = PaymentResumer(store: store, processor: processor, after: .zero, logger: TestDatabase.logger)
             #expect(try await resumer.resumeOnce() == 1)

@@ -18,7 +18,7 @@ enum LiveEngine {
     static func with(idleTimeout: Duration = HTTPIdleTimeout.default, _ body: @Sendable (Int) async throws -> Void) async throws {
         var configuration = EngineConfiguration()
         configuration.http.port = 0
-        configuration.http.apiKeys = [apiKey]
+        configuration.http.apiKeys = [APIKey(name: "payment-tests", scopes: [.scoreUpdate], key: apiKey)]
         let rules = try RuleSet.compile(RulesSource(path: "sync.rules", text: """
             version "sync-1"
             rule sync_big_ticket: decline +60 if amount > 500.00 USD
@@ -43,15 +43,15 @@ enum LiveEngine {
 // Needs PostgreSQL: runs under scripts/test (WAQITI_INTEGRATION=1), skipped loudly otherwise.
 @Suite("Synchronous scoring against the real engine over HTTP", .enabled(if: LocalStack.isEnabled, LocalStack.skipMessage))
 struct SynchronousScoringTests {
-    static func credential(_ key: String) -> ServiceCredential {
+    static func credential(_ key: String) throws -> ServiceCredential {
         var configuration = ServicesConfiguration()
-        configuration.apiKeys = [key]
-        return ServiceCredential(configuration: configuration, subject: "payment-tests")
+        configuration.apiKeys = [APIKey(name: "payment-tests", scopes: [.scoreUpdate], key: key)]
+        return try ServiceCredential(configuration: configuration, subject: "payment-tests", scopes: [.scoreUpdate])
     }
 
     @Test func theEnginesAnswerIsTheResponseAndTheKafkaCopyChangesNothing() async throws {
         try await LiveEngine.with { enginePort in
-            let scorer = HTTPEngineScorer(baseURL: "http://127.0.0.1:\(enginePort)", timeout: .seconds(10), credential: Self.credential(LiveEngine.apiKey))
+            let scorer = HTTPEngineScorer(baseURL: "http://127.0.0.1:\(enginePort)", timeout: .seconds(10), credential: try Self.credential(LiveEngine.apiKey))
             try await Platform.with(scorer: scorer) { platform in
                 try await platform.ledger.topUp(walletID: "acc-s", amount: Money(minorUnits: 100_000, currency: .usd), reference: "t")
                 let big = try await platform.payments.post("/api/v1/payments", Platform.request(account: "acc-s", amount: 60_000),
@@ -89,7 +89,7 @@ struct SynchronousScoringTests {
             try await LiveEngine.with { enginePort in
                 let scorer = failure == "timeout"
                     ? HTTPEngineScorer(baseURL: "http://127.0.0.1:\(slowPort)", timeout: .milliseconds(200), credential: .anonymous)
-                    : HTTPEngineScorer(baseURL: "http://127.0.0.1:\(enginePort)", timeout: .seconds(10), credential: Self.credential("not-the-engine-key-000"))
+                    : HTTPEngineScorer(baseURL: "http://127.0.0.1:\(enginePort)", timeout: .seconds(10), credential: try Self.credential("not-the-engine-key-000"))
                 try await Platform.with(scorer: scorer) { platform in
                     try await platform.ledger.topUp(walletID: "acc-f", amount: Money(minorUnits: 10_000, currency: .usd), reference: "t")
                     let started = ContinuousClock.now

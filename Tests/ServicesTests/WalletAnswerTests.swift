@@ -27,10 +27,10 @@ struct WalletAnswerTests {
     @Test func aRouteNotFoundIsTheWalletUnavailableNotAnUnknownWallet() async throws {
         try await Platform.with { platform in
             let hold = HoldRequest(paymentID: "p-1", walletID: "never-funded", merchantID: "m-1", amount: Money(minorUnits: 100, currency: .usd))
-            let wallet = HTTPWalletClient(baseURL: platform.wallet.base, credential: .anonymous)
+            let wallet = HTTPWalletClient(baseURL: platform.wallet.base, credential: .testKey)
             #expect(try await wallet.hold(hold) == .unknownWallet)
             // `payment.wallet_url` with a proxy prefix the wallet does not serve: its router's 404.
-            let misrouted = HTTPWalletClient(baseURL: platform.wallet.base + "/wallet", credential: .anonymous)
+            let misrouted = HTTPWalletClient(baseURL: platform.wallet.base + "/wallet", credential: .testKey)
             await #expect(throws: WalletUnavailable.self) { try await misrouted.hold(hold) }
 
             try await platform.ledger.topUp(walletID: "acc-m", amount: Money(minorUnits: 5_000, currency: .usd), reference: "t")

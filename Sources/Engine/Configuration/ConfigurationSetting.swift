@@ -64,13 +64,13 @@ struct ConfigurationSetting: Sendable {
         integer("http.max_batch_events", \.http.maxBatchEvents, in: 1...100_000, fix: "use a count such as 1000"),
         integer("http.rate_limit_per_second", \.http.rateLimitPerSecond, in: 1...10_000_000, fix: "use a request rate such as 2000"),
         ConfigurationSetting("http.api_keys", env: "WAQITI_API_KEYS", secret: true, apply: { config, value, source in
-            let keys = try string(value, key: "http.api_keys", source: source, fix: "separate keys with commas")
-                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if let short = keys.first(where: { $0.utf8.count < 16 }) {
-                throw ConfigurationError(key: "http.api_keys", source: source, problem: "an API key of \(short.utf8.count) characters is too easy to guess", fix: "use keys of at least 16 random characters, e.g. from `openssl rand -hex 16`")
+            let text = try string(value, key: "http.api_keys", source: source, fix: "separate keys with commas")
+            do {
+                config.http.apiKeys = try APIKey.parseList(text)
+            } catch let error as APIKeyProblem {
+                throw ConfigurationError(key: "http.api_keys", source: source, problem: error.problem, fix: error.fix)
             }
-            config.http.apiKeys = keys
-        }, render: { $0.http.apiKeys.isEmpty ? "(none)" : "(\($0.http.apiKeys.count) keys, redacted)" }),
+        }, render: { $0.http.apiKeys.isEmpty ? "(none)" : $0.http.apiKeys.map(\.description).joined(separator: ", ") + " (keys redacted)" }),
         ConfigurationSetting("http.jwt_secret", env: "WAQITI_JWT_SECRET", secret: true, apply: { config, value, source in
             let secret = try string(value, key: "http.jwt_secret", source: source, fix: "set a random secret")
             guard secret.utf8.count >= 32 else {

@@ -115,8 +115,9 @@ public struct EngineConfiguration: Sendable, Equatable {
         public var maxBatchEvents = 1000
         /// Requests per second allowed per client credential (token bucket, burst of one second).
         public var rateLimitPerSecond = 2000
-        /// From `WAQITI_API_KEYS` only (comma-separated).
-        public var apiKeys: [String] = []
+        /// From `WAQITI_API_KEYS` only: comma-separated `name:scope+scope:key` entries (bare
+        /// keys get `APIScope.legacy`).
+        public var apiKeys: [APIKey] = []
         /// From `WAQITI_JWT_SECRET` only: the HS256 key for bearer tokens.
         public var jwtSecret: String?
     }

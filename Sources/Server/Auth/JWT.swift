@@ -6,6 +6,8 @@ public struct HS256Verifier: Sendable {
     /// Claims a valid token carried.
     public struct Claims: Sendable, Equatable {
         public var subject: String?
+        /// The `scope` claim (RFC 8693 §4.2, OAuth 2's space-separated list); nil without one.
+        public var scope: String?
         public var expiresAt: Double?
         public var notBefore: Double?
     }
@@ -57,6 +59,7 @@ public struct HS256Verifier: Sendable {
         }
         let claims = Claims(
             subject: payload["sub"] as? String,
+            scope: payload["scope"] as? String,
             expiresAt: (payload["exp"] as? NSNumber)?.doubleValue,
             notBefore: (payload["nbf"] as? NSNumber)?.doubleValue
         )

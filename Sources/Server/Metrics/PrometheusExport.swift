@@ -31,7 +31,8 @@ struct MetricsRoutes<Context: RequestContext>: Sendable {
 
     func register(on router: Router<Context>) {
         router.get("/metrics") { _, _ in
-            Response.json(bytes: registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            try Caller.require(.metricsRead)
+            return Response.json(bytes: registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }
 }

@@ -29,6 +29,7 @@ struct RulesRoutes<Context: RequestContext>: Sendable {
 
     func register(on router: Router<Context>) {
         router.get("/v1/rules") { _, _ in
+            try Caller.require(.rulesRead)
             let rules = engine.currentRules
             let hits = engine.metrics.ruleHitCounts
             let listing = Listing(

@@ -7,6 +7,8 @@ import Hummingbird
 /// Kafka pipeline uses. A scored event updates the windows like a streamed one unless
 /// `?dry_run=true`. An event dated further ahead of this instance's clock than
 /// `features.max_clock_skew` is refused (400) unless it is a dry run, which changes no window.
+/// A dry run needs the scope `score`; update mode `score:update`, since it plants events in the
+/// windows and decisions in the cache that later events of the same payment_id are answered with.
 struct ScoreRoutes<Context: RequestContext>: Sendable {
     let engine: DecisionEngine
     let decoder: EventDecoder
@@ -22,6 +24,7 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
 
     private func score(_ request: Request, context: Context) async throws -> Response {
         let receivedAt = ContinuousClock.now
+        let mode = try mode(of: request)
         let body = try await collectBody(request)
         let event: PaymentEvent
         do {
@@ -29,7 +32,6 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
         } catch let error as EventDecodingError {
             throw Self.invalidEvent(error, line: nil)
         }
-        let mode = try mode(of: request)
         try checkTimes([event], mode: mode, numbered: false)
         let decisions = try await engine.decide([event], mode: mode, receivedAt: receivedAt)
         return .json(bytes: encoder.encode(decisions[0]))
@@ -40,6 +42,7 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
     /// naming its position, so nothing is half-applied.
     private func scoreBatch(_ request: Request, context: Context) async throws -> Response {
         let receivedAt = ContinuousClock.now
+        let mode = try mode(of: request)
         let body = try await collectBody(request)
         let bytes = body.readableBytesView
         let framing = BatchFraming.detect(bytes)
@@ -62,7 +65,6 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
                 throw Self.invalidEvent(error, line: position + 1)
             }
         }
-        let mode = try mode(of: request)
         try checkTimes(events, mode: mode, numbered: true)
         let decisions = try await engine.decide(events, mode: mode, receivedAt: receivedAt)
         var out: [UInt8] = []
@@ -108,12 +110,17 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
         }
     }
 
+    /// The request's mode, once the caller is known to hold its scope (checked before the body
+    /// is read, so a caller without it learns nothing about its events' validity).
     private func mode(of request: Request) throws -> StoreMode {
+        let mode: StoreMode
         switch request.uri.queryParameters.get("dry_run") {
-        case nil, "false": return .update
-        case "true": return .readOnly
+        case nil, "false": mode = .update
+        case "true": mode = .readOnly
         case let other?: throw APIError(.badRequest, code: "invalid_parameter", message: "dry_run must be true or false, got \"\(other)\"", field: "dry_run")
         }
+        try Caller.require(mode == .update ? .scoreUpdate : .score)
+        return mode
     }
 
     static func invalidEvent(_ error: EventDecodingError, line: Int?) -> APIError {

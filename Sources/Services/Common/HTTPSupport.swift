@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Server
 import Logging
 import Prometheus
 
@@ -110,6 +111,7 @@ enum OperationalRoutes {
                                          status: up ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ -> Response in
+            try Caller.require(.metricsRead)
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 * 1024)
             registry.emit(into: &buffer)

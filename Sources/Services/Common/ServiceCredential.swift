@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Server
 #if canImport(FoundationNetworking)
@@ -5,12 +6,13 @@ import FoundationNetworking
 #endif
 
 /// How one service authenticates to another (payment → wallet, payment → engine) under the
-/// platform's scheme: the first configured API key, or else a short-lived HS256 token signed with
-/// the shared secret, so a deployment that only uses JWTs needs no extra key.
+/// platform's scheme: the first configured API key whose scopes cover the calls, or else a
+/// short-lived HS256 token for those scopes signed with the shared secret, so a deployment that
+/// only uses JWTs needs no extra key.
 public struct ServiceCredential: Sendable {
     enum Kind: Sendable {
         case apiKey(String)
-        case token(HS256Verifier, subject: String)
+        case token(HS256Verifier, subject: String, scope: String)
         case none
     }
 
@@ -18,13 +20,19 @@ public struct ServiceCredential: Sendable {
     /// Lifetime of a minted token; a fresh one is signed for every request, so it stays short.
     static let tokenLifetimeSeconds: Int64 = 300
 
-    public init(configuration: ServicesConfiguration, subject: String) {
-        if let key = configuration.apiKeys.first {
-            kind = .apiKey(key)
+    /// - Parameter scopes: what the calls made with it need, e.g. `wallet:hold`.
+    /// - Throws: when keys are configured but none covers `scopes` and there is no JWT secret to
+    ///   sign a token with: every call would be refused with 403, so the service does not start.
+    public init(configuration: ServicesConfiguration, subject: String, scopes: [APIScope]) throws(ConfigurationError) {
+        if let key = configuration.apiKeys.first(where: { $0.covers(scopes) }) {
+            kind = .apiKey(key.key)
         } else if let secret = configuration.jwtSecret {
-            kind = .token(HS256Verifier(secret: secret), subject: subject)
-        } else {
+            kind = .token(HS256Verifier(secret: secret), subject: subject, scope: scopes.map(\.rawValue).joined(separator: " "))
+        } else if configuration.apiKeys.isEmpty {
             kind = .none
+        } else {
+            let needed = scopes.map(\.rawValue).joined(separator: "+")
+            throw ConfigurationError(key: "http.api_keys", message: "\(subject) calls other services with the scopes \(needed), and no entry of WAQITI_API_KEYS has them all; add one such as \(subject):\(needed):<key> (the services it calls need it too), or set WAQITI_JWT_SECRET so it signs its own tokens")
         }
     }
 
@@ -37,10 +45,10 @@ public struct ServiceCredential: Sendable {
         switch kind {
         case .apiKey(let key):
             request.setValue(key, forHTTPHeaderField: "X-API-Key")
-        case .token(let signer, let subject):
+        case .token(let signer, let subject, let scope):
             let expires = WallClockSeconds.now() + Self.tokenLifetimeSeconds
             let subjectJSON = String(decoding: try! JSONEncoder().encode(subject), as: UTF8.self)
-            request.setValue("Bearer " + signer.sign(payloadJSON: #"{"sub":\#(subjectJSON),"exp":\#(expires)}"#), forHTTPHeaderField: "Authorization")
+            request.setValue("Bearer " + signer.sign(payloadJSON: #"{"sub":\#(subjectJSON),"scope":"\#(scope)","exp":\#(expires)}"#), forHTTPHeaderField: "Authorization")
         case .none:
             break
         }

@@ -1,3 +1,4 @@
+import Engine
 import Hummingbird
 import Logging
 import Prometheus
@@ -31,9 +32,14 @@ public enum ServiceHost {
 
             let registry = PrometheusCollectorRegistry()
             let router = Router(context: BasicRequestContext.self)
-            // The engine's scheme: an API key or an HS256 JWT on everything but health, rate-limited per credential.
+            // The engine's scheme: an API key or an HS256 JWT on everything but health, rate-limited
+            // per credential; each route checks the caller's scopes.
             if configuration.apiKeys.isEmpty, configuration.jwtSecret == nil {
                 logger.warning("neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
+            }
+            if let warning = APIKey.legacyWarning(configuration.apiKeys) { logger.warning("\(warning)") }
+            if configuration.jwtSecret != nil {
+                logger.info("bearer tokens without a scope claim may only score with dry_run=true (scope score), which no service endpoint offers")
             }
             router.add(middleware: AuthenticationMiddleware(
                 apiKeys: configuration.apiKeys, jwtSecret: configuration.jwtSecret,

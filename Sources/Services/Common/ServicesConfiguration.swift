@@ -1,3 +1,4 @@
+import Engine
 import FraudCore
 import Foundation
 import Server
@@ -23,8 +24,9 @@ public struct ServicesConfiguration: Sendable, Equatable {
     public var rateLimitPerSecond = 2000
     /// A connection that does nothing this long is closed (`HTTPIdleTimeout`).
     public var httpIdleTimeout = HTTPIdleTimeout.default
-    /// API keys accepted in `X-API-Key`; secret, environment only.
-    public var apiKeys: [String] = []
+    /// API keys accepted in `X-API-Key` (`name:scope+scope:key`, or a bare key with the scope
+    /// `score` only), and the ones this service sends to others; secret, environment only.
+    public var apiKeys: [APIKey] = []
     /// HS256 secret for JWT bearer tokens; secret, environment only.
     public var jwtSecret: String?
     /// Where the payment service reaches the wallet to hold funds.
@@ -142,8 +144,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
         case "http.rate_limit_per_second": rateLimitPerSecond = try integer(1...10_000_000)
         case "http.idle_timeout": httpIdleTimeout = .milliseconds(try duration().milliseconds)
         case "http.api_keys":
-            apiKeys = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if apiKeys.contains(where: { $0.utf8.count < 16 }) { throw fail("every API key must be at least 16 characters") }
+            do { apiKeys = try APIKey.parseList(text) } catch { throw fail(error.description) }
         case "http.jwt_secret":
             guard text.utf8.count >= 32 else { throw fail("an HS256 secret needs at least 32 bytes; e.g. `openssl rand -hex 32`") }
             jwtSecret = text
@@ -181,7 +182,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
             "http.host = \(httpHost)", "http.port = \(httpPort.map(String.init) ?? "(service default)")",
             "http.rate_limit_per_second = \(rateLimitPerSecond)",
             "http.idle_timeout = \(httpIdleTimeout.components.seconds * 1000 + httpIdleTimeout.components.attoseconds / 1_000_000_000_000_000)ms",
-            "http.api_keys = \(apiKeys.isEmpty ? "(none)" : "(\(apiKeys.count) set, redacted)")",
+            "http.api_keys = \(apiKeys.isEmpty ? "(none)" : apiKeys.map(\.description).joined(separator: ", ") + " (keys redacted)")",
             "http.jwt_secret = \(jwtSecret == nil ? "(none)" : "(set, redacted)")",
             "payment.wallet_url = \(walletURL)", "payment.engine_url = \(engineURL)",
             "payment.synchronous_scoring = \(synchronousScoring)",

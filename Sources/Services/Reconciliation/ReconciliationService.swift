@@ -1,5 +1,6 @@
 import FraudCore
 import Hummingbird
+import Server
 import Logging
 import ServiceLifecycle
 
@@ -18,6 +19,7 @@ public struct TopicRecorder: Sendable {
     public func handle(_ batch: [ConsumedRecord]) async throws {
         var payments: [PaymentEvent] = []
         var decisions: [DecisionEnvelope] = []
+        var refusals: [UndecodableRecords.Refusal] = []
         for record in batch {
             do {
                 if record.topic == paymentsTopic {
@@ -26,11 +28,10 @@ public struct TopicRecorder: Sendable {
                     decisions.append(try DecisionEnvelope(decoding: record.value))
                 }
             } catch {
-                logger.error("skipping malformed record", metadata: [
-                    "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)", "error": "\(error)",
-                ])
+                refusals.append(.init(record: record, reason: record.topic == paymentsTopic ? "not a payment event: \(error)" : "not a decision: \(error)"))
             }
         }
+        guard refusals.isEmpty else { throw UndecodableRecords(refusals) }
         try await reconciler.recordPayments(payments)
         try await reconciler.recordDecisions(decisions)
     }
@@ -77,6 +78,7 @@ public struct ReconciliationRoutes: Sendable {
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/api/v1/reconciliation/report") { request, _ -> Response in
+            try Caller.require(.reconciliationRead)
             let report = try await reconciler.report()
             if request.uri.queryParameters.get("save") == "true" { try await reconciler.save(report) }
             return try JSONBody.response(report)

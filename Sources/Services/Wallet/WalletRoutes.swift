@@ -1,6 +1,7 @@
 import FraudCore
 import Hummingbird
 import Prometheus
+import Server
 
 /// The wallet's HTTP API (port 8082): read a wallet, top it up, and place holds for payments.
 ///
@@ -19,6 +20,7 @@ public struct WalletRoutes: Sendable {
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/api/v1/wallets/:id") { _, context -> Response in
+            try Caller.require(.walletRead)
             let id = try context.parameters.require("id")
             try TextField.check("wallet_id", id)
             guard let view = try await ledger.view(walletID: id) else {
@@ -27,6 +29,7 @@ public struct WalletRoutes: Sendable {
             return try JSONBody.response(view)
         }
         router.post("/api/v1/wallets/:id/topups") { request, context -> Response in
+            try Caller.require(.walletTopUp)
             let id = try context.parameters.require("id")
             try TextField.check("wallet_id", id)
             let body = try await JSONBody.decode(TopUpBody.self, from: request)
@@ -40,6 +43,7 @@ public struct WalletRoutes: Sendable {
             }
         }
         router.post("/api/v1/holds") { request, _ -> Response in
+            try Caller.require(.walletHold)
             let body = try await JSONBody.decode(HoldBody.self, from: request)
             let hold = HoldRequest(paymentID: body.paymentID, walletID: body.walletID, merchantID: body.merchantID, amount: try body.money())
             do {

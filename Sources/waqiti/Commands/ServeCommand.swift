@@ -48,6 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
         if configuration.http.apiKeys.isEmpty, configuration.http.jwtSecret == nil {
             Self.say("waqiti serve: warning: neither WAQITI_API_KEYS nor WAQITI_JWT_SECRET is set: every endpoint but health answers 401")
         }
+        if let warning = APIKey.legacyWarning(configuration.http.apiKeys) { Self.say("waqiti serve: warning: \(warning)") }
+        if configuration.http.jwtSecret != nil {
+            Self.say("waqiti serve: bearer tokens without a scope claim may only score with dry_run=true (scope score)")
+        }
 
         // Model scoring is one short dot product per event, on the engine's own workers: a second
         // OpenBLAS thread would only compete with them (docs/model.md).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import FraudCore
 import Foundation
 import Services
@@ -45,7 +46,7 @@ struct TrafficCommand: AsyncParsableCommand {
             ?? TrafficPlan(payments: payments, accounts: accounts, duplicateRate: duplicateRate, seed: seed)
         let runner = TrafficRunner(
             endpoints: .init(payment: paymentURL, wallet: walletURL, reconciliation: reconciliationURL,
-                             apiKey: ProcessInfo.processInfo.environment["WAQITI_API_KEYS"]?.split(separator: ",").first.map(String.init)),
+                             apiKey: try Self.apiKey(ProcessInfo.processInfo.environment["WAQITI_API_KEYS"])),
             concurrency: concurrency)
         if !json { print("funding \(plan.funding.count) wallet balances, then sending \(plan.submissions.count) requests") }
         try await runner.fund(plan, runID: runID)
@@ -68,6 +69,23 @@ struct TrafficCommand: AsyncParsableCommand {
             print(Self.closingSummary(summary))
         }
         if summary.undecided > 0 || summary.rejected > 0 || (summary.reconciliationBreaks ?? 0) > 0 { throw ExitCode(1) }
+    }
+
+    /// What the traffic's requests need: funding, submitting, polling, the live line, the report.
+    static let scopes: [APIScope] = [.walletTopUp, .paymentsWrite, .paymentsRead, .metricsRead, .reconciliationRead]
+
+    /// The key of the first `WAQITI_API_KEYS` entry with every scope the traffic needs; nil with
+    /// no keys (the services then answer 401, which the run reports).
+    static func apiKey(_ list: String?) throws -> String? {
+        guard let list else { return nil }
+        let keys: [APIKey]
+        do { keys = try APIKey.parseList(list) } catch { throw ValidationError("WAQITI_API_KEYS: \(error)") }
+        guard !keys.isEmpty else { return nil }
+        guard let key = keys.first(where: { $0.covers(scopes) }) else {
+            let needed = scopes.map(\.rawValue).joined(separator: "+")
+            throw ValidationError("no WAQITI_API_KEYS entry has the scopes traffic needs; add one such as traffic:\(needed):<key> (the services must accept it too)")
+        }
+        return key.key
     }
 
     static func readEvents(_ path: String) throws -> [PaymentEvent] {

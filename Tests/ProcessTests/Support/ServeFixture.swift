@@ -62,12 +62,19 @@ final class ServeFixture: @unchecked Sendable {
         apiKey = "ptest-key-\(UInt64.random(in: 0...UInt64.max))"
         var variables = topics.environment
         variables["WAQITI_HTTP_PORT"] = String(self.port)
-        variables["WAQITI_API_KEYS"] = apiKey
+        variables["WAQITI_API_KEYS"] = Self.keyList(apiKey)
         variables["WAQITI_FEATURES_STORE"] = "memory"
         variables["WAQITI_MODEL_FILE"] = "none"
         variables.merge(environment) { _, new in new }
         process = try WaqitiProcess(["serve"], environment: variables, name: name)
         try await process.waitForHTTP(url("/actuator/health"), timeout: startupTimeout)
+    }
+
+    /// `WAQITI_API_KEYS` with `key` holding every scope (docs/api.md, Scopes), named
+    /// `acceptance`: the subject reviews resolved with it are recorded as.
+    static func keyList(_ key: String) -> String {
+        "acceptance:score:update+rules:read+metrics:read+payments:write+payments:read+reviews:read+reviews:resolve"
+            + "+wallet:read+wallet:topup+wallet:hold+reconciliation:read:" + key
     }
 
     /// `http://127.0.0.1:PORT` + `path`.

@@ -17,7 +17,8 @@ final class EngineProcess {
         process.arguments = ["serve"]
         var environment = ProcessInfo.processInfo.environment
         environment["WAQITI_HTTP_PORT"] = "0"
-        environment["WAQITI_API_KEYS"] = Self.apiKey
+        // Update-mode scoring, as the payment service does it (docs/api.md, Scopes).
+        environment["WAQITI_API_KEYS"] = "bench:score:update:" + Self.apiKey
         // The bench measures the engine, not the per-credential limiter.
         environment["WAQITI_HTTP_RATE_LIMIT_PER_SECOND"] = "10000000"
         for (key, value) in overrides { environment[key] = value }
