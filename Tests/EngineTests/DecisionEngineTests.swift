@@ -7,6 +7,7 @@ import FraudCore
 import Logging
 import Synchronization
 import Testing
+import LocalStackSupport
 
 private let decidedAt = EventTime(millisecondsSinceEpoch: 1_764_403_260_000)
 
@@ -26,7 +27,7 @@ private func makeEngine(
     components: Swappable<Components>,
     local: CountingStore = CountingStore(), shared: CountingStore? = nil,
     policy: DegradedPolicy = .reviewAbove(usd: 1000), probeInterval: Duration = .zero,
-    stateChanges: Swappable<[SharedStoreState]> = Swappable([]), cacheCapacity: Int = 100
+    stateChanges: Swappable<[SharedStoreState]> = Swappable([]), cacheCapacity: Int = 100, logger: Logger? = nil
 ) -> DecisionEngine {
     let router = FeatureRouter(
         local: local, shared: shared, storeOf: { _ in .redis }, probeInterval: probeInterval,
@@ -34,7 +35,7 @@ private func makeEngine(
     )
     return DecisionEngine(
         rules: { components.value.rules }, model: { components.value.model }, features: router,
-        cache: InMemoryDecisionCache(capacity: cacheCapacity), degradedPolicy: policy, wallClock: { decidedAt }
+        cache: InMemoryDecisionCache(capacity: cacheCapacity), degradedPolicy: policy, wallClock: { decidedAt }, logger: logger
     )
 }
 
@@ -157,6 +158,52 @@ struct DecisionEngineTests {
         #expect(decisions.first?.outcome == .decline)
         #expect(engine.currentPlan.features.map(\.canonicalName) == ["count(card_fingerprint,10m)", "count(device_id,1h)"])
         #expect(local.calls.map(\.features) == [["count(card_fingerprint,10m)"], ["count(card_fingerprint,10m)", "count(device_id,1h)"]])
+    }
+
+    /// The rules watcher compares a new set with the previous set alone; the engine's plan also
+    /// holds the model's features, so only the engine knows which windows really restart.
+    @Test("a reload that grows the plan logs exactly which key fields' windows restart; one the model's features already cover logs nothing")
+    func planGrowthIsLoggedExactly() async throws {
+        var modelPlan = FeaturePlan()
+        let model = try compileTestModel(plan: &modelPlan) // reads count(card_fingerprint,10m)
+        let first = try compileTestRules("""
+        version "a"
+        rule device: review if count(device_id, 1h) > 5
+        rule card_hour: review if count(card_fingerprint, 1h) > 9
+        """)
+        let components = Swappable(Components(rules: first, model: model))
+        let capture = LogCapture()
+        let engine = makeEngine(components: components, logger: capture.logger)
+        _ = try await engine.decide([payment("p1")])
+        #expect(engine.currentPlan.features.map(\.canonicalName) == ["count(device_id,1h)", "count(card_fingerprint,1h)", "count(card_fingerprint,10m)"])
+        #expect(capture.all.isEmpty)
+
+        // A rule on the model's own card window: the watcher, seeing only the two rule sets, says
+        // the card windows restart; the engine's plan already had that column, so nothing restarts.
+        let second = try compileTestRules("""
+        version "b"
+        rule device: review if count(device_id, 1h) > 5
+        rule card_hour: review if count(card_fingerprint, 1h) > 9
+        rule card_burst: decline if count(card_fingerprint, 10m) >= 3
+        """)
+        #expect(second.restartedKeyFields(replacing: first) == ["card_fingerprint"])
+        components.value.rules = second
+        _ = try await engine.decide([payment("p2")])
+        #expect(capture.all.isEmpty)
+
+        // A new aggregate on the card: its windows restart, the device's do not.
+        components.value.rules = try compileTestRules("""
+        version "c"
+        rule device: review if count(device_id, 1h) > 5
+        rule card_spend: review if sum(amount_usd, card_fingerprint, 1h) > 900
+        """)
+        _ = try await engine.decide([payment("p3")])
+        let records = capture.all
+        #expect(records.count == 1)
+        #expect(records.first?.level == .notice)
+        #expect(records.first?.message == "feature plan grew to 4 features; the windows of card_fingerprint restart")
+        #expect(records.first?.metadata["features_added"] == "[\"sum(amount_usd,card_fingerprint,1h)\"]")
+        #expect(records.first?.metadata["windows_restarted"] == "[\"card_fingerprint\"]")
     }
 
     @Test("a model whose columns diverged from the engine's plan reads gathered columns")

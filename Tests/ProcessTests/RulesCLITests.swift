@@ -42,6 +42,28 @@ struct RulesCLITests {
         #expect(result.stderr == "")
     }
 
+    /// A reload that adds an aggregate restarts its key field's windows; whether it does depends on
+    /// the engine's whole plan, which also holds the model's features.
+    @Test("check --against: names the new features and the key fields whose windows a reload restarts; with the model's features already there, none")
+    func checkAgainstLiveRules() async throws {
+        let (folder, live) = try Self.folder("cli-check-against")
+        let next = folder.appendingPathComponent("next.rules")
+        try (Self.rules + "\nrule hourly: review if count(card_fingerprint, 1h) > 20\n").write(to: next, atomically: true, encoding: .utf8)
+        let alone = try await WaqitiProcess.run(["rules", "check", next.path, "--against", live.path])
+        #expect(alone.status == 0)
+        #expect(Array(Self.lines(alone.stdout).dropFirst(3)) == [
+            "reload from \(live.path): 1 new feature: count(card_fingerprint,1h)",
+            "  the windows of card_fingerprint restart: their counts, sums and seconds_since_* see only events after the reload",
+        ])
+        // models/default.json reads count(card_fingerprint, 1h) itself: the engine has that column.
+        let withModel = try await WaqitiProcess.run(["rules", "check", next.path, "--against", live.path, "--model", "models/default.json"])
+        #expect(withModel.status == 0)
+        #expect(Self.lines(withModel.stdout).last == "reload from \(live.path) with models/default.json: no new features; no key field's windows restart")
+        let broken = try await WaqitiProcess.run(["rules", "check", next.path, "--against", folder.appendingPathComponent("missing.rules").path])
+        #expect(broken.status == 1)
+        #expect(Self.lines(broken.stderr).first == "--against \(folder.appendingPathComponent("missing.rules").path) does not load, so the reload cannot be compared:")
+    }
+
     @Test("check: a broken file prints every error as file:line:col: message and exits 1")
     func checkBrokenFile() async throws {
         let (_, rules) = try Self.folder("cli-check-broken", rules: """

@@ -22,7 +22,7 @@ public final class DecisionEngine: Sendable {
     private let cache: any DecisionCache
     private let degradedPolicy: DegradedPolicy
     private let wallClock: @Sendable () -> EventTime
-    private let binder = PlanBinder()
+    private let binder: PlanBinder
     /// Per-worker model scorers whose buffers outlive the batch.
     private let scorers: ScorerPool
     /// Feature rows of the batches being decided, kept between calls: a fresh array per batch
@@ -41,8 +41,10 @@ public final class DecisionEngine: Sendable {
         degradedPolicy: DegradedPolicy,
         metrics: EngineMetrics = EngineMetrics(),
         wallClock: @escaping @Sendable () -> EventTime = WallClock.now,
-        scorers: ScorerPool = ScorerPool()
+        scorers: ScorerPool = ScorerPool(),
+        logger: Logger? = nil
     ) {
+        binder = PlanBinder(logger: logger)
         self.scorers = scorers
         self.rules = rules
         self.model = model

@@ -1,4 +1,5 @@
 import Features
+import Logging
 import Model
 import Rules
 import Synchronization
@@ -30,6 +31,11 @@ struct PlanBinding: Sendable {
 }
 
 /// Keeps the engine's plan and binds each new (rule set, model) pair to it once.
+///
+/// When a pair brings features the plan lacks, the plan grows and the binder logs which key
+/// fields' windows restart. This is the exact list: it compares the engine's own plans, which also
+/// hold the model's features and those of every earlier rule set, where the rules watcher's reload
+/// line can only compare the new set with the previous one (`RuleSet.restartedKeyFields`).
 final class PlanBinder: Sendable {
     private struct State {
         var plan = FeaturePlan()
@@ -39,6 +45,16 @@ final class PlanBinder: Sendable {
     }
 
     private let state = Mutex(State())
+    private let logger: Logger?
+
+    init(logger: Logger? = nil) { self.logger = logger }
+
+    /// What growing `old` into `new` did, for the log: nil when nothing was added (or at start, when
+    /// there were no windows to restart).
+    static func growth(from old: FeaturePlan, to new: FeaturePlan) -> (added: [String], restarted: [String])? {
+        guard old.count > 0, new.count > old.count else { return nil }
+        return (new.features[old.count...].map(\.canonicalName), old.restartedKeyFields(becoming: new).map(\.name))
+    }
 
     var plan: FeaturePlan { state.withLock { $0.plan } }
 
@@ -47,11 +63,24 @@ final class PlanBinder: Sendable {
             if state.rulesVersion == rules.version, state.modelVersion == model?.version {
                 return state.binding
             }
+            let old = state.plan
             let rulesColumns = Self.bind(rules.featurePlan, into: &state.plan)
             let modelColumns = model.map { Self.bind($0.plan, into: &state.plan) } ?? nil
             state.binding = PlanBinding(plan: state.plan, rulesColumns: rulesColumns, modelColumns: modelColumns)
             state.rulesVersion = rules.version
             state.modelVersion = model?.version
+            if let logger, let growth = Self.growth(from: old, to: state.plan) {
+                let metadata: Logger.Metadata = [
+                    "rules_version": "\(rules.version)", "model_version": "\(model?.version ?? "none")",
+                    "features_added": .array(growth.added.map { .string($0) }),
+                    "windows_restarted": .array(growth.restarted.map { .string($0) }),
+                ]
+                if growth.restarted.isEmpty {
+                    logger.info("feature plan grew to \(state.plan.count) features; no key field's windows restart", metadata: metadata)
+                } else {
+                    logger.notice("feature plan grew to \(state.plan.count) features; the windows of \(growth.restarted.joined(separator: ", ")) restart", metadata: metadata)
+                }
+            }
             return state.binding
         }
     }

@@ -124,7 +124,7 @@ public final class EngineRuntime: Sendable {
         engine = DecisionEngine(
             rules: { rules.current }, model: { model?.current }, features: router,
             cache: decisionCache,
-            degradedPolicy: configuration.degradedPolicy, metrics: metrics
+            degradedPolicy: configuration.degradedPolicy, metrics: metrics, logger: logger
         )
         let plan = engine.currentPlan
         warnings += PartitionAdvice.warnings(plan: plan, features: features)

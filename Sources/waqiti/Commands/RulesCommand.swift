@@ -2,6 +2,7 @@ import ArgumentParser
 import Features
 import Foundation
 import FraudCore
+import Model
 import Rules
 
 /// `waqiti rules check|test|explain`: the analyst's tools for rules files.
@@ -20,7 +21,14 @@ struct RulesCommand: AsyncParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Parse, type-check and compile a rules file with its lists; print every error as file:line:col: message.",
-            discussion: "Exit status 0 when the file compiles, 1 otherwise."
+            discussion: """
+                Exit status 0 when the file compiles, 1 otherwise. With --against LIVE (and --model, \
+                when the engine runs one), also says which key fields' windows a hot reload from LIVE \
+                to FILE would restart: their counts, sums and seconds_since_* start afresh, because \
+                new aggregates change their layout (docs/features.md, "Plan changes"). The answer is \
+                exact for an engine started on LIVE and that model; one that has reloaded other sets \
+                since keeps their features too and may restart fewer.
+                """
         )
 
         @Argument(help: "The rules file.")
@@ -29,14 +37,61 @@ struct RulesCommand: AsyncParsableCommand {
         @Option(help: "Rates file (default: rates.json next to the rules file, else built-in rates).")
         var rates: String?
 
+        @Option(help: "The rules file the engine runs now: report which windows a reload from it to FILE restarts.")
+        var against: String?
+
+        @Option(help: "With --against: the model file the engine runs (its features are in the engine's plan too).")
+        var model: String?
+
+        func validate() throws {
+            if model != nil, against == nil { throw ValidationError("--model needs --against: it describes the engine a reload would happen in") }
+        }
+
         func run() throws {
+            let ruleSet: RuleSet
             do {
-                let ruleSet = try RuleSetLoader(rulesPath: file, ratesPath: rates).load()
+                ruleSet = try RuleSetLoader(rulesPath: file, ratesPath: rates).load()
                 print("\(file): ok, version \(ruleSet.version), \(ruleSet.ruleNames.count) rules and thresholds, \(ruleSet.featurePlan.count) features")
                 for feature in ruleSet.featurePlan.features { print("  feature \(feature.canonicalName)") }
             } catch {
                 for line in error.lines { printError(line) }
                 throw ExitCode(1)
+            }
+            if let against { try printReload(from: against, to: ruleSet) }
+        }
+
+        /// The engine's plan is the live set's features, then the model's, then (after the reload)
+        /// the new set's appended: columns are never renumbered (`PlanBinder`).
+        private func printReload(from live: String, to next: RuleSet) throws {
+            var plan: FeaturePlan
+            do {
+                plan = try RuleSetLoader(rulesPath: live, ratesPath: rates).load().featurePlan
+            } catch {
+                printError("--against \(live) does not load, so the reload cannot be compared:")
+                for line in error.lines { printError(line) }
+                throw ExitCode(1)
+            }
+            if let model {
+                do {
+                    _ = try CompiledModel.load(path: model, plan: &plan, rates: next.rates)
+                } catch {
+                    printError("--model: \(error)")
+                    throw ExitCode(1)
+                }
+            }
+            let grown = plan.appending(next.featurePlan)
+            let added = grown.features[plan.count...].map(\.canonicalName)
+            let restarted = plan.restartedKeyFields(becoming: grown).map(\.name)
+            let engine = model.map { "\(live) with \($0)" } ?? live
+            if added.isEmpty {
+                print("reload from \(engine): no new features; no key field's windows restart")
+                return
+            }
+            print("reload from \(engine): \(added.count) new feature\(added.count == 1 ? "" : "s"): \(added.joined(separator: ", "))")
+            if restarted.isEmpty {
+                print("  no key field's windows restart")
+            } else {
+                print("  the windows of \(restarted.joined(separator: ", ")) restart: their counts, sums and seconds_since_* see only events after the reload")
             }
         }
     }
