@@ -30,6 +30,8 @@ struct ConfigurationTests {
         #expect(config.batching.maxInFlightBytes == 64 * 1024 * 1024)
         #expect(config.shutdownTimeout == .seconds(30))
         #expect(try EngineConfiguration.load(file: nil, environment: ["WAQITI_SHUTDOWN_TIMEOUT": "5s"]).shutdownTimeout == .seconds(5))
+        #expect(config.http.idleTimeout == .seconds(75))
+        #expect(try EngineConfiguration.load(file: nil, environment: ["WAQITI_HTTP_IDLE_TIMEOUT": "20s"]).http.idleTimeout == .seconds(20))
         #expect(try EngineConfiguration.load(file: nil, environment: ["WAQITI_BATCH_MAX_IN_FLIGHT_BYTES": "1048576"]).batching.maxInFlightBytes == 1_048_576)
     }
 
@@ -86,6 +88,7 @@ struct ConfigurationTests {
         (["WAQITI_REDIS_CONNECT_TIMEOUT": "1.5s"], "WAQITI_REDIS_CONNECT_TIMEOUT: redis.connect_timeout: expected a duration (500ms, 30s, 10m, 24h, 7d), got \"1.5s\"; write a duration such as 1s"),
         (["WAQITI_KAFKA_BROKERS": "  "], "WAQITI_KAFKA_BROKERS: kafka.brokers: empty value; give host:port pairs separated by commas, e.g. 127.0.0.1:9092"),
         (["WAQITI_SHUTDOWN_TIMEOUT": "0s"], "WAQITI_SHUTDOWN_TIMEOUT: shutdown.timeout: expected a duration from 1s to 1h, got \"0s\"; write a duration from 1s to 1h such as 30s (how long SIGTERM may drain before what is in flight is given up)"),
+        (["WAQITI_HTTP_IDLE_TIMEOUT": "0s"], "WAQITI_HTTP_IDLE_TIMEOUT: http.idle_timeout: expected a duration from 1s to 1h, got \"0s\"; write a duration from 1s to 1h such as 75s (longer than the idle time of the proxy's and clients' connection pools)"),
         (["WAQITI_BATCH_MAX_IN_FLIGHT_BYTES": "1000"], "WAQITI_BATCH_MAX_IN_FLIGHT_BYTES: batch.max_in_flight_bytes: expected an integer in 65536...17179869184, got \"1000\"; use a size in bytes such as 67108864 (64 MiB)"),
     ])
     func environmentErrors(environment: [String: String], message: String) {

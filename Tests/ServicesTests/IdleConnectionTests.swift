@@ -66,7 +66,7 @@ struct IdleConnectionTests {
         #expect((seconds ?? 0) >= 0.9, "\(name): closed after \(seconds ?? 0) s")
     }
 
-    @Test("the engine's server closes idle connections", arguments: cases)
+    @Test("the engine's server closes idle connections (http.idle_timeout)", arguments: cases)
     func engine(name: String, bytes: String) async throws {
         try await LiveEngine.with(idleTimeout: .seconds(1)) { port in
             try await Self.expectClosedAfterTheTimeout(port: port, name, bytes)

@@ -15,9 +15,10 @@ import LocalStackSupport
 enum LiveEngine {
     static let apiKey = "sync-engine-key-0123456789"
 
-    static func with(idleTimeout: Duration = HTTPIdleTimeout.default, _ body: @Sendable (Int) async throws -> Void) async throws {
+    static func with(idleTimeout: EventDuration = EngineConfiguration.HTTP().idleTimeout, _ body: @Sendable (Int) async throws -> Void) async throws {
         var configuration = EngineConfiguration()
         configuration.http.port = 0
+        configuration.http.idleTimeout = idleTimeout
         configuration.http.apiKeys = [APIKey(name: "payment-tests", scopes: [.scoreUpdate], key: apiKey)]
         let rules = try RuleSet.compile(RulesSource(path: "sync.rules", text: """
             version "sync-1"
@@ -29,7 +30,7 @@ enum LiveEngine {
             cache: InMemoryDecisionCache(capacity: 1000), degradedPolicy: .decide)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = FraudHTTPServer.makeApplication(engine: engine, configuration: configuration, health: [], logger: TestDatabase.logger,
-                                                  idleTimeout: idleTimeout, onServerRunning: { continuation.yield($0) })
+                                                  onServerRunning: { continuation.yield($0) })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
             defer { group.cancelAll() }

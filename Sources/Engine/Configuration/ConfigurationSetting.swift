@@ -63,6 +63,8 @@ struct ConfigurationSetting: Sendable {
         integer("http.max_request_bytes", \.http.maxRequestBytes, in: 1024...67_108_864, fix: "use a size in bytes such as 1048576"),
         integer("http.max_batch_events", \.http.maxBatchEvents, in: 1...100_000, fix: "use a count such as 1000"),
         integer("http.rate_limit_per_second", \.http.rateLimitPerSecond, in: 1...10_000_000, fix: "use a request rate such as 2000"),
+        duration("http.idle_timeout", \.http.idleTimeout, in: .seconds(1)...(.hours(1)),
+                 fix: "write a duration from 1s to 1h such as 75s (longer than the idle time of the proxy's and clients' connection pools)"),
         ConfigurationSetting("http.api_keys", env: "WAQITI_API_KEYS", secret: true, apply: { config, value, source in
             let text = try string(value, key: "http.api_keys", source: source, fix: "separate keys with commas")
             do {

@@ -115,6 +115,9 @@ public struct EngineConfiguration: Sendable, Equatable {
         public var maxBatchEvents = 1000
         /// Requests per second allowed per client credential (token bucket, burst of one second).
         public var rateLimitPerSecond = 2000
+        /// A connection on which nothing is read this long, with no response owed, is closed
+        /// (`HTTPIdleTimeout` in Server: 75 s, past the 60 s proxies and client pools keep one idle).
+        public var idleTimeout = EventDuration.seconds(75)
         /// From `WAQITI_API_KEYS` only: comma-separated `name:scope+scope:key` entries (bare
         /// keys get `APIScope.legacy`).
         public var apiKeys: [APIKey] = []

@@ -10,12 +10,10 @@ public enum FraudHTTPServer {
 
     /// - Parameters:
     ///   - health: the checks `/actuator/health` runs (Kafka, Redis, rules, model).
-    ///   - idleTimeout: how long a connection may do nothing before the server closes it.
     ///   - onServerRunning: called with the bound port once listening (useful with port 0).
     public static func makeApplication(
         engine: DecisionEngine, configuration: EngineConfiguration, health: [HealthIndicator],
         registry: PrometheusCollectorRegistry = PrometheusExport.registry, logger: Logger,
-        idleTimeout: Duration = HTTPIdleTimeout.default,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> App {
         let router = Router(context: BasicRequestContext.self)
@@ -36,7 +34,7 @@ public enum FraudHTTPServer {
         MetricsRoutes(registry: registry).register(on: router)
         return Application(
             router: router,
-            server: HTTPIdleTimeout.http1(idleTimeout),
+            server: HTTPIdleTimeout.http1(.milliseconds(configuration.http.idleTimeout.milliseconds)),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "waqiti"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.http.port) },
             logger: logger
