@@ -143,6 +143,30 @@ public final class KafkaConsumer: Sendable {
         return (low, high)
     }
 
+    /// The topic's partition ids from the brokers' metadata (ascending), or nil when the brokers
+    /// do not know the topic. One Metadata request for every topic, so asking never auto-creates
+    /// the topic: a replay's partitions come from here rather than from probing each partition's
+    /// watermarks, where one failed probe silently cut the list short.
+    public func partitions(of topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32]? {
+        try checkOpen()
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let code = rd_kafka_metadata(client.handle, 1, nil, &metadata, Int32(clamping: timeout.milliseconds))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw .operationFailed(operation: "metadata of topic \(topic)", code: KafkaErrorCode(code))
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        for index in 0..<Int(metadata.pointee.topic_cnt) {
+            let entry = metadata.pointee.topics[index]
+            guard String(cString: entry.topic) == topic else { continue }
+            if entry.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART { return nil }
+            guard entry.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw .operationFailed(operation: "metadata of topic \(topic)", code: KafkaErrorCode(entry.err))
+            }
+            return (0..<Int(entry.partition_cnt)).map { entry.partitions[$0].id }.sorted()
+        }
+        return nil
+    }
+
     /// The partition's high watermark as the last fetch response for it gave it
     /// (`rd_kafka_get_watermark_offsets`: no broker round trip), nil before any fetch response
     /// for it. Unlike `watermarks(topic:partition:)` (ListOffsets), it is exact on Tansu 0.6.

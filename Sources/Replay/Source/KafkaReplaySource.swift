@@ -124,8 +124,7 @@ public final class KafkaReplaySource {
         var configuration = KafkaConsumerConfiguration(client: options.client, groupID: nil)
         configuration.reportPartitionEOF = true
         consumer = try KafkaConsumer(configuration: configuration)
-        let partitions = try options.partitions ?? Self.discoverPartitions(consumer, topic: options.topic)
-        guard !partitions.isEmpty else { throw KafkaError.invalidConfiguration(key: "topic", reason: "topic '\(options.topic)' has no partitions") }
+        let partitions = try Self.partitions(consumer, options: options)
         if case .time(let time) = options.from { fromTime = time.millisecondsSinceEpoch } else { fromTime = nil }
         if case .time(let time) = options.to { toTime = time.millisecondsSinceEpoch } else { toTime = nil }
         var seek: [Int32: Int64?] = [:]
@@ -155,19 +154,61 @@ public final class KafkaReplaySource {
 
     deinit { consumer.close() }
 
-    /// Partitions 0, 1, … for which the broker reports watermarks.
-    static func discoverPartitions(_ consumer: KafkaConsumer, topic: String) throws -> [Int32] {
-        var partitions: [Int32] = []
-        while partitions.count < 4096 {
-            do {
-                _ = try consumer.watermarks(topic: topic, partition: Int32(partitions.count), timeout: .seconds(5))
-                partitions.append(Int32(partitions.count))
-            } catch {
-                if partitions.isEmpty { throw error }
-                break
+    /// The topic, or a requested partition of it, is not on the brokers.
+    public enum TopicError: Error, Equatable, CustomStringConvertible {
+        case unknownTopic(topic: String, brokers: String)
+        case noPartitions(topic: String)
+        case unknownPartitions(topic: String, missing: [Int32], existing: [Int32])
+        case noPartitionsRequested(topic: String)
+        case metadataUnavailable(topic: String, brokers: String, reason: String)
+
+        public var description: String {
+            switch self {
+            case .unknownTopic(let topic, let brokers):
+                "Kafka topic '\(topic)' does not exist on the brokers at \(brokers); check --kafka-topic (and --kafka-brokers)"
+            case .noPartitions(let topic):
+                "Kafka topic '\(topic)' has no partitions in the brokers' metadata; nothing to replay"
+            case .unknownPartitions(let topic, let missing, let existing):
+                "--kafka-partitions names \(missing.count == 1 ? "partition" : "partitions") \(missing.map(String.init).joined(separator: ",")), which Kafka topic '\(topic)' does not have: "
+                    + "its partitions are \(Self.ranges(existing)); give partitions that exist, or drop --kafka-partitions to replay every partition"
+            case .metadataUnavailable(let topic, let brokers, let reason):
+                "cannot read which partitions Kafka topic '\(topic)' has from the brokers at \(brokers) (\(reason)); check that they are reachable (--kafka-brokers)"
+            case .noPartitionsRequested(let topic):
+                "an empty list of partitions of Kafka topic '\(topic)' replays nothing; name partitions, or none to replay every partition"
             }
         }
-        return partitions
+
+        /// `0-2` for 0,1,2; `0,2,5-7` when there are gaps.
+        static func ranges(_ partitions: [Int32]) -> String {
+            var parts: [String] = [], index = 0
+            while index < partitions.count {
+                var last = index
+                while last + 1 < partitions.count, partitions[last + 1] == partitions[last] + 1 { last += 1 }
+                parts.append(last == index ? "\(partitions[index])" : "\(partitions[index])-\(partitions[last])")
+                index = last + 1
+            }
+            return parts.joined(separator: ",")
+        }
+    }
+
+    /// The partitions to read: the requested ones once the topic's metadata shows they exist, or
+    /// every partition in it. From one metadata request, not by probing 0, 1, 2, …: a probe that
+    /// failed once (a leader moving) ended the list there and the replay silently skipped the rest.
+    static func partitions(_ consumer: KafkaConsumer, options: Options) throws -> [Int32] {
+        let brokers = options.client.bootstrapServers.joined(separator: ",")
+        let found: [Int32]?
+        do {
+            found = try consumer.partitions(of: options.topic)
+        } catch {
+            throw TopicError.metadataUnavailable(topic: options.topic, brokers: brokers, reason: "\(error)")
+        }
+        guard let existing = found else { throw TopicError.unknownTopic(topic: options.topic, brokers: brokers) }
+        guard !existing.isEmpty else { throw TopicError.noPartitions(topic: options.topic) }
+        guard let requested = options.partitions else { return existing }
+        guard !requested.isEmpty else { throw TopicError.noPartitionsRequested(topic: options.topic) }
+        let missing = requested.filter { !existing.contains($0) }
+        guard missing.isEmpty else { throw TopicError.unknownPartitions(topic: options.topic, missing: missing, existing: existing) }
+        return requested
     }
 
     /// The next records in merged order, decoded; nil once every partition reached its end.
