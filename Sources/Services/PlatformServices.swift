@@ -1,4 +1,5 @@
 import Logging
+import Prometheus
 
 /// How each service is assembled from the shared host; the CLI's `waqiti payment|wallet|reconcile`
 /// call these, and so can a test or a single-binary deployment.
@@ -15,7 +16,8 @@ public enum PlatformServices {
                                               reviewsTopic: configuration.reviewsTopic, logger: logger)
             return .init(services: [try consumerLoop(
                 "wallet-settlement", group: "wallet", topics: [configuration.decisionsTopic, configuration.reviewsTopic],
-                configuration: configuration, messaging: messaging, logger: logger, handle: consumer.handle)])
+                configuration: configuration, messaging: messaging, database: database, registry: registry, logger: logger,
+                handle: consumer.handle)])
         }
     }
 
@@ -45,7 +47,8 @@ public enum PlatformServices {
             let resumer = PaymentResumer(store: store, processor: processor, logger: logger)
             return .init(services: [relay, resumer, try consumerLoop(
                 "payment-decisions", group: "payment", topics: [configuration.decisionsTopic],
-                configuration: configuration, messaging: messaging, logger: logger, handle: applier.handle)])
+                configuration: configuration, messaging: messaging, database: database, registry: registry, logger: logger,
+                handle: applier.handle)])
         }
     }
 
@@ -61,19 +64,24 @@ public enum PlatformServices {
             return .init(services: [
                 try consumerLoop(
                     "reconciliation-topics", group: "reconciliation", topics: [configuration.paymentsTopic, configuration.decisionsTopic],
-                    configuration: configuration, messaging: messaging, logger: logger, handle: recorder.handle),
+                    configuration: configuration, messaging: messaging, database: database, registry: registry, logger: logger,
+                    handle: recorder.handle),
                 ReportScheduler(reconciler: reconciler, interval: configuration.reportInterval, logger: logger),
             ])
         }
     }
 
-    /// A service's consumer: its own group (`<group_id_prefix>-<group>`), its topics, the
-    /// configured fault switch, and the handler that applies a batch before its offsets commit.
+    /// A service's consumer: its own group (`<group_id_prefix>-<group>`), its topics, where it
+    /// parks records that can never be applied, the configured limits and fault switch, and the
+    /// handler that applies a batch before its offsets commit.
     private static func consumerLoop(
         _ name: String, group: String, topics: [String], configuration: ServicesConfiguration, messaging: any Messaging,
-        logger: Logger, handle: @escaping @Sendable ([ConsumedRecord]) async throws -> Void
+        database: Database, registry: PrometheusCollectorRegistry, logger: Logger,
+        handle: @escaping @Sendable ([ConsumedRecord]) async throws -> Void
     ) throws -> ConsumerLoop {
         ConsumerLoop(name: name, source: try messaging.source(groupID: configuration.groupIDPrefix + "-" + group, topics: topics),
+                     parking: ParkedMessages(database: database), metrics: ConsumerMetrics(registry: registry, consumer: name),
+                     unclassifiedFailureLimit: configuration.unclassifiedFailureLimit,
                      crashBeforeCommitAfterBatches: configuration.crashBeforeCommitAfterBatches, logger: logger, handle: handle)
     }
 }

@@ -30,7 +30,13 @@ public struct Database: Sendable {
             try await connection.query("BEGIN", logger: logger)
             do {
                 let result = try await body(connection)
-                try await connection.query("COMMIT", logger: logger)
+                // A statement whose rows the body did not read (`SELECT f(…)` for its effect) can
+                // fail after its query returned, unseen; PostgreSQL then answers COMMIT with
+                // ROLLBACK and no error. Unchecked, a settlement batch whose function raised was
+                // reported applied and its offsets committed with no money moved.
+                let commit: EventLoopFuture<PostgresQueryResult> = connection.query("COMMIT", logger: logger)
+                let command = try await commit.get().metadata.command
+                guard command == "COMMIT" else { throw TransactionRolledBack(command: command) }
                 return result
             } catch {
                 // A failed ROLLBACK means the connection is broken; the pool discards it.
@@ -38,6 +44,17 @@ public struct Database: Sendable {
                 throw error
             }
         }
+    }
+}
+
+/// COMMIT was answered with something else (ROLLBACK): a statement of the transaction failed
+/// without its error reaching the caller, and nothing of it was written.
+public struct TransactionRolledBack: Error, Equatable, CustomStringConvertible {
+    public var command: String
+
+    public var description: String {
+        "PostgreSQL answered COMMIT with \(command): a statement of the transaction failed unseen (a query whose rows were not "
+            + "read) and nothing was written; read every query's rows (e.g. `.collect()`) so its error surfaces"
     }
 }
 

@@ -42,6 +42,9 @@ public struct ServicesConfiguration: Sendable, Equatable {
     public var decisionDeadline = EventDuration.seconds(60)
     /// How often the reconciliation report is written.
     public var reportInterval = EventDuration.seconds(30)
+    /// A consumer's failure that is neither known transient nor known permanent
+    /// (ConsumerFailure), repeated this many times in a row for the same records, parks them.
+    public var unclassifiedFailureLimit = 10
     /// Fault injection (acceptance tests only): the service's consumer exits after this many
     /// batches, each applied to the database but not committed to Kafka. nil in production.
     public var crashBeforeCommitAfterBatches: Int?
@@ -56,7 +59,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
         ("payment.wallet_url", false), ("payment.engine_url", false), ("payment.synchronous_scoring", false),
         ("payment.synchronous_scoring_timeout", false), ("payment.occurred_at_max_skew", false), ("payment.occurred_at_max_age", false),
         ("reconcile.decision_deadline", false),
-        ("reconcile.report_interval", false), ("faults.crash_before_commit_after_batches", false),
+        ("reconcile.report_interval", false), ("consumer.unclassified_failure_limit", false), ("faults.crash_before_commit_after_batches", false),
     ]
 
     static func environmentName(_ key: String) -> String {
@@ -167,6 +170,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
             occurredAtBounds.maximumAge = value
         case "reconcile.decision_deadline": decisionDeadline = try duration()
         case "reconcile.report_interval": reportInterval = try duration()
+        case "consumer.unclassified_failure_limit": unclassifiedFailureLimit = try integer(1...1_000_000)
         case "faults.crash_before_commit_after_batches": crashBeforeCommitAfterBatches = try integer(1...1_000_000)
         default: throw fail("unknown setting")
         }
@@ -190,6 +194,7 @@ public struct ServicesConfiguration: Sendable, Equatable {
             "payment.occurred_at_max_skew = \(occurredAtBounds.maximumSkew)", "payment.occurred_at_max_age = \(occurredAtBounds.maximumAge)",
             "reconcile.decision_deadline = \(decisionDeadline.milliseconds)ms",
             "reconcile.report_interval = \(reportInterval.milliseconds)ms",
+            "consumer.unclassified_failure_limit = \(unclassifiedFailureLimit)",
             "faults.crash_before_commit_after_batches = \(crashBeforeCommitAfterBatches.map(String.init) ?? "(off)")",
         ].joined(separator: "\n")
     }

@@ -1,8 +1,9 @@
 import Logging
 
 /// Turns a batch of `fraud-decisions` and `payment-reviews` records into settlement instructions
-/// and applies them in one ledger transaction. Malformed records are logged with their offset and
-/// skipped: they can move no money, and retrying them would stall the partition forever.
+/// and applies them in one ledger transaction. Records that do not decode are reported before
+/// anything is written (UndecodableRecords): ConsumerLoop parks them and applies the rest, since
+/// retrying them would stall the partition forever.
 public struct SettlementConsumer: Sendable {
     let ledger: WalletLedger
     let metrics: WalletMetrics
@@ -21,31 +22,32 @@ public struct SettlementConsumer: Sendable {
     public func handle(_ batch: [ConsumedRecord]) async throws {
         var instructions: [SettlementInstruction] = []
         instructions.reserveCapacity(batch.count)
+        var refusals: [UndecodableRecords.Refusal] = []
         for record in batch {
-            if let instruction = instruction(from: record) { instructions.append(instruction) }
+            switch instruction(from: record) {
+            case .success(let instruction): instructions.append(instruction)
+            case .failure(let refusal): refusals.append(refusal)
+            }
         }
+        guard refusals.isEmpty else { throw UndecodableRecords(refusals) }
         for applied in try await ledger.settle(instructions) {
             metrics.settlements(applied.effect).increment()
             if applied.redelivered { metrics.redelivered.increment() }
         }
     }
 
-    func instruction(from record: ConsumedRecord) -> SettlementInstruction? {
+    func instruction(from record: ConsumedRecord) -> Result<SettlementInstruction, UndecodableRecords.Refusal> {
         if record.topic == reviewsTopic {
             guard let review = ReviewOutcome.decode(record.value) else {
-                logger.error("skipping malformed review outcome", metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)"])
-                return nil
+                return .failure(.init(record: record, reason: "not a review outcome: expected JSON with payment_id and resolution approve or decline"))
             }
-            return SettlementInstruction(paymentID: review.paymentID, outcome: review.resolution.outcome, source: .review)
+            return .success(SettlementInstruction(paymentID: review.paymentID, outcome: review.resolution.outcome, source: .review))
         }
         do {
             let decision = try DecisionEnvelope(decoding: record.value)
-            return SettlementInstruction(paymentID: decision.paymentID, outcome: decision.outcome, source: .decision)
+            return .success(SettlementInstruction(paymentID: decision.paymentID, outcome: decision.outcome, source: .decision))
         } catch {
-            logger.error("skipping malformed decision", metadata: [
-                "partition": "\(record.partition)", "offset": "\(record.offset)", "error": "\(error)",
-            ])
-            return nil
+            return .failure(.init(record: record, reason: "not a decision: \(error)"))
         }
     }
 }

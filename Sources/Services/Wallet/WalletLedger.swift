@@ -154,9 +154,11 @@ public struct WalletLedger: Sendable {
                 applied.append(AppliedSettlement(effect: effect, redelivered: false))
             }
             if !new.payments.isEmpty {
-                try await connection.query("""
+                // Read to the end: the function's errors (a concurrent batch's instructions, a
+                // deadlock, a ledger invariant) arrive with its row, after the query returned.
+                _ = try await connection.query("""
                     SELECT wallet.record_settlements(\(new.payments), \(new.sources), \(new.outcomes), \(new.effects))
-                    """, logger: logger)
+                    """, logger: logger).collect()
             }
             return applied
         }
