@@ -105,16 +105,11 @@ struct ReplayCLITests {
     /// replay stalled"): a partition read from past its end never reports its end.
     @Test("--kafka-from past every partition's end replays nothing and exits 0 at once; --kafka-to before --kafka-from is refused", .timeLimit(.minutes(2)))
     func kafkaFromPastTheEnd() async throws {
-        let brokers = try LocalStack.required("WAQITI_KAFKA_BROKERS")
-        let client = KafkaClientConfiguration(brokers: brokers, clientID: "waqiti-replay-cli-tests")
-        let topic = LocalStack.uniqueName("replay-cli-past-end")
-        #expect(try KafkaAdmin(configuration: client).createTopic(topic, partitions: 3))
-        let messages = (0..<50).map { index in
-            KafkaProducerMessage(topic: topic, key: Array("a\(index % 7)".utf8), value: Array(Self.event.replacingOccurrences(of: #""p-1""#, with: #""p-\#(index)""#).utf8))
+        let (brokers, topic) = try await Self.topic("replay-cli-past-end", partitions: 3) { topic in
+            (0..<50).map { index in
+                KafkaProducerMessage(topic: topic, key: Array("a\(index % 7)".utf8), value: Array(Self.event.replacingOccurrences(of: #""p-1""#, with: #""p-\#(index)""#).utf8))
+            }
         }
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
-        #expect(try await producer.send(messages).count == 50)
-        try producer.close()
         let folder = try ProcessEnvironment.temporaryDirectory("replay-cli-kafka")
         func replay(_ bounds: [String]) async throws -> (result: CommandResult, decisions: Int) {
             let out = folder.appendingPathComponent("decisions-\(bounds.joined(separator: "-")).jsonl").path

@@ -17,6 +17,10 @@ public final class EventCacheWriter {
     /// A block is closed once its payload reaches this size (smaller in tests, to get many blocks).
     private let blockBytes: Int
 
+    /// Where the cache at `path` is written until it is finished: a replay checks that no other
+    /// file it reads or writes is this one before it starts.
+    public static func partialPath(for path: String) -> String { path + ".partial" }
+
     /// Starts a cache of the input described by `source`.
     public convenience init(path: String, source: EventCacheStamp) throws(FileIOError) {
         try self.init(path: path, source: source, blockBytes: EventCacheFormat.targetBlockBytes)
@@ -25,7 +29,7 @@ public final class EventCacheWriter {
     init(path: String, source: EventCacheStamp, blockBytes: Int) throws(FileIOError) {
         self.path = path
         self.blockBytes = blockBytes
-        partialPath = path + ".partial"
+        partialPath = Self.partialPath(for: path)
         output = try FileOutput(path: partialPath, bufferBytes: 1 << 20)
         block.reserveCapacity(blockBytes + 4096)
         try output.write(Self.header(source))

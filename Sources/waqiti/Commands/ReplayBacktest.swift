@@ -35,13 +35,13 @@ struct BacktestOptions: ParsableArguments {
     @Option(name: .long, help: "Example payment ids kept per flip in the diff.")
     var examples: Int = 5
 
-    @Option(name: .customLong("dedup-capacity"), help: "Payment ids the engine remembers to answer redelivered events with their first decision; at least twice --batch-size.")
+    @Option(name: .customLong("dedup-capacity"), help: "Payment ids the engine remembers to answer redelivered events with their first decision; at least twice --batch-size, at most 16777216.")
     var dedupCapacity: Int = 1 << 18
 
     @Flag(name: .long, help: "No progress bar even on a terminal.")
     var quiet = false
 
-    @Option(name: .long, help: "Threads: 1 decides on one thread; N > 1 decodes a JSON Lines --input on N - 1 more threads ahead of the engine, applies each batch to the in-memory windows' shards on N threads, and scores and writes each batch while the next one's features are computed (same decisions, byte for byte).")
+    @Option(name: .long, help: "Threads: 1 decides on one thread; N > 1 decodes a JSON Lines --input on N - 1 more threads ahead of the engine, applies each batch to the in-memory windows' shards on N threads, and scores and writes each batch while the next one's features are computed (same decisions, byte for byte). At most 64.")
     var workers: Int = 1
 
     @Option(name: .long, help: "Pre-decoded cache of --input: read from it when it exists and matches the input (size and modification time), else written during this replay. Same decisions, byte for byte.")
@@ -62,6 +62,12 @@ struct BacktestOptions: ParsableArguments {
     @Option(name: .customLong("kafka-to"), help: "End, exclusive: an offset or an RFC 3339 broker time (default: each partition's end as the broker reports it when the replay reaches it).")
     var kafkaTo: String?
 
+    /// The most payment ids remembered: each holds a whole decision (a few hundred bytes), so
+    /// 2^24 is already gigabytes; the cache's own limit (2^31) stopped the process on a precondition.
+    static let maximumDedupCapacity = 1 << 24
+    /// More threads than this only contend: the work per batch is split into this many parts.
+    static let maximumWorkers = 64
+
     var isEnabled: Bool { rules != nil }
     var isComparing: Bool { compare != nil || compareModel != nil }
 
@@ -78,7 +84,11 @@ struct BacktestOptions: ParsableArguments {
         if compareDecisionsOut != nil, !isComparing { throw ValidationError("--compare-decisions-out needs --compare or --compare-model") }
         guard examples >= 0 else { throw ValidationError("--examples must be 0 or more") }
         guard dedupCapacity > 0 else { throw ValidationError("--dedup-capacity must be at least 1") }
+        guard dedupCapacity <= Self.maximumDedupCapacity else {
+            throw ValidationError("--dedup-capacity \(dedupCapacity) is above the most payment ids remembered, \(Self.maximumDedupCapacity) (each keeps a whole decision in memory); give \(Self.maximumDedupCapacity) or less")
+        }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard workers <= Self.maximumWorkers else { throw ValidationError("--workers \(workers) is above \(Self.maximumWorkers); give \(Self.maximumWorkers) or less (2 to 4 is where the replay gains)") }
         if cache != nil, kafkaTopic != nil { throw ValidationError("--cache stands for an --input file; a Kafka replay reads the topic") }
         for (name, value) in [("--kafka-from", kafkaFrom), ("--kafka-to", kafkaTo)] {
             if let value, Self.bound(value) == nil { throw ValidationError("\(name) '\(value)' is neither an offset nor an RFC 3339 time such as 2026-11-01T00:00:00Z") }
@@ -88,6 +98,24 @@ struct BacktestOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
+    }
+
+    /// `--kafka-partitions` as numbers: nil for every partition; an empty or repeated entry is refused.
+    func partitionList() throws(ValidationError) -> [Int32]? {
+        guard let list = kafkaPartitions else { return nil }
+        var partitions: [Int32] = []
+        for text in list.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = text.filter { $0 != " " }
+            guard let partition = Int32(trimmed), partition >= 0 else {
+                if list.allSatisfy({ $0 == " " || $0 == "," }) {
+                    throw ValidationError("--kafka-partitions '\(list)' names no partition; give partition numbers such as 0,1,2, or drop --kafka-partitions to replay every partition")
+                }
+                throw ValidationError("--kafka-partitions: '\(text)' is not a partition number (give numbers such as 0,1,2)")
+            }
+            guard !partitions.contains(partition) else { throw ValidationError("--kafka-partitions names partition \(partition) twice; name each once") }
+            partitions.append(partition)
+        }
+        return partitions
     }
 
     static func bound(_ text: String?) -> KafkaReplayBound? {
@@ -113,54 +141,68 @@ enum ReplayBacktest {
         let candidate = options.isComparing ? try load(rules: options.compare ?? options.rules!, model: options.compareModel ?? options.model) : nil
         var setup = EngineReplaySetup(baseline: baseline, candidate: candidate, extraFeatures: shared.features, lateness: shared.lateness, dedupCapacity: options.dedupCapacity)
         setup.storeParallelism = options.workers
-        let featureWriter = try shared.featuresOut.map { try FeatureRowWriter(path: $0, plan: shared.features.isEmpty ? setup.unionPlan : FeaturePlan(shared.features)) }
-        var (replay, _) = setup.make(onFeatures: { events, plan, values in try featureWriter?.write(events, values, width: plan.count) })
-        replay.batchSize = shared.batchSize
-        replay.maxExamples = options.examples
-        replay.overlapsBatches = options.workers > 1
 
-        let source = try InputSource(options: options, input: shared.input)
-        let decisionsOut = try options.decisionsOut.map { try FileOutput(path: $0) }
-        let candidateOut = try options.compareDecisionsOut.map { try FileOutput(path: $0) }
-        let deadLetters = try shared.deadLetters.map { try FileOutput(path: $0) }
-        let bar = ProgressBar(enabled: !options.quiet && isatty(2) != 0)
-        let result = try await replay.run(
-            from: source.next, decisionsOut: decisionsOut, candidateDecisionsOut: candidateOut, inputBytes: source.bytes,
-            onBadLine: { error in
-                if let deadLetters {
-                    try deadLetters.append { FeatureReplay.appendDeadLetter(error, to: &$0) }
-                } else {
-                    bar.clear()
-                    printError(error.description)
-                }
-            },
-            progress: bar.show
-        )
-        ProcessLifetime.keepUntilExit(replay)
-        bar.finish()
-        try decisionsOut?.close()
-        try candidateOut?.close()
-        try deadLetters?.close()
-        try featureWriter?.close()
+        // Every output is created before the first event (a bad path used to fail only after the
+        // whole replay), each beside its target and renamed into place once everything is written.
+        var outputs: [FileOutput] = []
+        func create(_ path: String?) throws -> FileOutput? {
+            guard let path else { return nil }
+            let output = try FileOutput(path: path, replacingAtomically: true)
+            outputs.append(output)
+            return output
+        }
+        do {
+            let featureWriter = try create(shared.featuresOut).map { FeatureRowWriter(output: $0, plan: shared.features.isEmpty ? setup.unionPlan : FeaturePlan(shared.features)) }
+            let decisionsOut = try create(options.decisionsOut)
+            let candidateOut = try create(options.compareDecisionsOut)
+            let deadLetters = try create(shared.deadLetters)
+            let summaryOut = try create(options.summaryJSON)
+            let reportOut = try create(options.report)
+            var (replay, _) = setup.make(onFeatures: { events, plan, values in try featureWriter?.write(events, values, width: plan.count) })
+            replay.batchSize = shared.batchSize
+            replay.maxExamples = options.examples
+            replay.overlapsBatches = options.workers > 1
 
-        if let comparison = result.comparison {
-            print(SummaryText.render(comparison), terminator: "")
-        } else {
-            print(SummaryText.render(result.baseline.summary), terminator: "")
+            let source = try InputSource(options: options, input: shared.input)
+            let bar = ProgressBar(enabled: !options.quiet && isatty(2) != 0)
+            let result = try await replay.run(
+                from: source.next, decisionsOut: decisionsOut, candidateDecisionsOut: candidateOut, inputBytes: source.bytes,
+                onBadLine: { error in
+                    if let deadLetters {
+                        try deadLetters.append { FeatureReplay.appendDeadLetter(error, to: &$0) }
+                    } else {
+                        bar.clear()
+                        printError(error.description)
+                    }
+                },
+                progress: bar.show
+            )
+            ProcessLifetime.keepUntilExit(replay)
+            bar.finish()
+            // An output on standard output (`-`) ends before the summary that follows it there.
+            for output in outputs { try output.flush() }
+
+            if let comparison = result.comparison {
+                print(SummaryText.render(comparison), terminator: "")
+            } else {
+                print(SummaryText.render(result.baseline.summary), terminator: "")
+            }
+            // Decisions made on windows that left late events out differ from an ordered replay's.
+            if let warning = SummaryText.tooLateWarning(result.baseline.summary, lateness: shared.lateness.description) { printError(warning) }
+            if let summaryOut {
+                try summaryOut.write(try result.comparison.map { try SummaryJSON.encode($0) } ?? SummaryJSON.encode(result.baseline.summary))
+            }
+            if let reportOut {
+                let html = ReplayReport(run: result.baseline, candidate: result.candidate, diff: result.diff, source: source.description).html()
+                try reportOut.write(Array(html.utf8))
+            }
+            for output in outputs { try output.close() }
+            if result.baseline.summary.rejected > 0, deadLetters == nil { throw ExitCode(1) }
+        } catch {
+            // Nothing of a failed replay replaces an existing file (closed outputs ignore this).
+            for output in outputs { output.discard() }
+            throw error
         }
-        if let path = options.summaryJSON {
-            let bytes = try result.comparison.map { try SummaryJSON.encode($0) } ?? SummaryJSON.encode(result.baseline.summary)
-            let output = try FileOutput(path: path)
-            try output.write(bytes)
-            try output.close()
-        }
-        if let path = options.report {
-            let html = ReplayReport(run: result.baseline, candidate: result.candidate, diff: result.diff, source: source.description).html()
-            let output = try FileOutput(path: path)
-            try output.write(Array(html.utf8))
-            try output.close()
-        }
-        if result.baseline.summary.rejected > 0, deadLetters == nil { throw ExitCode(1) }
     }
 
     private static func load(rules: String, model: String?) throws -> ReplayScoring {
@@ -180,15 +222,9 @@ private final class InputSource: CustomStringConvertible {
 
     init(options: BacktestOptions, input: String?) throws {
         if let topic = options.kafkaTopic {
-            guard let brokers = options.kafkaBrokers ?? getenv("WAQITI_KAFKA_BROKERS").map({ String(cString: $0) }) else {
-                throw ValidationError("--kafka-topic needs --kafka-brokers or WAQITI_KAFKA_BROKERS")
-            }
-            let partitions = try options.kafkaPartitions.map { list in
-                try list.split(separator: ",").map { text -> Int32 in
-                    guard let partition = Int32(text.filter { $0 != " " }), partition >= 0 else { throw ValidationError("--kafka-partitions: '\(text)' is not a partition number") }
-                    return partition
-                }
-            }
+            // Both checked by ReplayCommand.validate().
+            let brokers = options.kafkaBrokers ?? ProcessInfoEnvironment.value("WAQITI_KAFKA_BROKERS")!
+            let partitions = try options.partitionList()
             let source = try KafkaReplaySource(options: .init(
                 client: KafkaClientConfiguration(brokers: brokers, clientID: "waqiti-replay"), topic: topic, partitions: partitions,
                 from: BacktestOptions.bound(options.kafkaFrom)!, to: BacktestOptions.bound(options.kafkaTo)!))
@@ -197,7 +233,7 @@ private final class InputSource: CustomStringConvertible {
             description = "Kafka \(topic) from \(options.kafkaFrom ?? "the first record") to \(options.kafkaTo ?? "the end")"
             return
         }
-        guard let input else { throw ValidationError("give --input FILE (or - for stdin) or --kafka-topic") }
+        let input = input!  // ReplayCommand.validate() requires --input or --kafka-topic.
         if let cache = options.cache {
             let source: CachedEventSource
             do {
@@ -245,14 +281,15 @@ private final class InputSource: CustomStringConvertible {
 
 /// `--features-out` in decision mode: the replay's union plan starts with the `--features`
 /// columns, so each computed row's first `plan.count` values are the requested features.
-/// Redelivered payments are answered from the engine's decision cache and get no row.
+/// Redelivered payments answered from the engine's decision cache get no row (docs/replay.md,
+/// "`--features-out` with `--rules`"); features-only mode writes one per record.
 private final class FeatureRowWriter: @unchecked Sendable {
     private let output: FileOutput
     private let encoder: FeatureRowEncoder
     private let width: Int
 
-    init(path: String, plan: FeaturePlan) throws {
-        output = try FileOutput(path: path)
+    init(output: FileOutput, plan: FeaturePlan) {
+        self.output = output
         encoder = FeatureRowEncoder(plan: plan)
         width = plan.count
     }
@@ -264,8 +301,6 @@ private final class FeatureRowWriter: @unchecked Sendable {
             }
         }
     }
-
-    func close() throws { try output.close() }
 }
 
 /// A one-line progress bar on stderr (events, events/s, ETA), redrawn at most 10 times a second.
