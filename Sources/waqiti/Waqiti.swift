@@ -23,6 +23,7 @@ enum Subcommands {
         PaymentCommand.self,
         WalletCommand.self,
         ReconcileCommand.self,
+        ParkedCommand.self,
         TrafficCommand.self,
     ]
 }

@@ -301,6 +301,39 @@ struct PoisonRecordTests {
         }
     }
 
+    /// Replay publishes the parked bytes again to their topic with their key and marks the record
+    /// replayed, once; resolving by hand needs an unresolved record.
+    @Test func aReplayPublishesTheParkedRecordAgainOnceAndMarksIt() async throws {
+        try await TestDatabase.with { database in
+            let bench = try LoopBench("replay")
+            let parked = ParkedMessages(database: database)
+            let payload = Platform.decisionRecord("r1", .approve, offset: 7).value
+            let original = ConsumedRecord(topic: bench.topic, partition: 0, offset: 7, key: Array("r1".utf8), value: payload)
+            #expect(try await parked.park(original, consumer: "payment-decisions", failure: .refused,
+                                          cause: ConsumerFailure(kind: .permanent, sqlState: "22P05", message: "m")))
+            let other = ConsumedRecord(topic: bench.topic, partition: 0, offset: 8, key: nil, value: [0x7B])
+            #expect(try await parked.park(other, consumer: "wallet-settlement", failure: .undecodable,
+                                          cause: ConsumerFailure(kind: .permanent, sqlState: nil, message: "not a decision")))
+            let ids = try await parked.list().map(\.id)
+            #expect(ids.count == 2)
+
+            let replayed = try await parked.replay(id: ids[0], publisher: try bench.messaging.publisher())
+            #expect(replayed?.offset == 7)
+            let source = try bench.messaging.source(groupID: bench.group("replay-reader"), topics: [bench.topic])
+            let records = try await KafkaRedeliveryTests.poll(source, count: 1)
+            await source.close()
+            #expect(records.map(\.key) == [Array("r1".utf8)])
+            #expect(records.map(\.value) == [payload])
+            #expect(try await parked.list().map(\.id) == [ids[1]])
+            #expect(try await parked.list(unresolvedOnly: false).map(\.resolution) == ["replayed", nil])
+            #expect(try await parked.replay(id: ids[0], publisher: try bench.messaging.publisher()) == nil)
+
+            #expect(try await parked.resolve(id: ids[1], resolution: "not a decision; nothing to apply"))
+            #expect(try await parked.resolve(id: ids[1], resolution: "again") == false)
+            #expect(try await parked.list().isEmpty)
+        }
+    }
+
     /// A function that raises inside a transaction whose caller does not read its row: PostgreSQL
     /// answers COMMIT with ROLLBACK and no error, which `transaction` reported as success (the
     /// wallet's settlement batch was "applied", its offsets committed, and no money moved).

@@ -51,14 +51,16 @@ public struct ParkedMessages: Sendable {
         return !rows.isEmpty
     }
 
-    /// Parked records, oldest first; `unresolvedOnly` leaves out those already replayed or settled.
-    public func list(consumer: String? = nil, unresolvedOnly: Bool = true) async throws -> [Entry] {
+    /// Parked records, oldest first; `unresolvedOnly` leaves out those already replayed or settled,
+    /// `id` picks one.
+    public func list(consumer: String? = nil, id: Int64? = nil, unresolvedOnly: Bool = true) async throws -> [Entry] {
         var entries: [Entry] = []
         let rows = try await database.client.query("""
             SELECT id, consumer, topic, kafka_partition, kafka_offset, message_key, payload, failure, sqlstate, error,
                    parked_at, resolved_at, resolution
             FROM platform.parked_messages
-            WHERE (\(consumer)::TEXT IS NULL OR consumer = \(consumer)) AND (NOT \(unresolvedOnly) OR resolved_at IS NULL)
+            WHERE (\(consumer)::TEXT IS NULL OR consumer = \(consumer)) AND (\(id)::BIGINT IS NULL OR id = \(id))
+              AND (NOT \(unresolvedOnly) OR resolved_at IS NULL)
             ORDER BY id
             """, logger: database.logger)
         for try await (id, consumer, topic, partition, offset, key, payload, failure, sqlState, error, parkedAt, resolvedAt, resolution)
@@ -70,6 +72,18 @@ public struct ParkedMessages: Sendable {
                 parkedAt: parkedAt, resolvedAt: resolvedAt, resolution: resolution))
         }
         return entries
+    }
+
+    /// Publishes an unresolved parked record again to its topic, with its key read as UTF-8 text,
+    /// and once the broker acknowledged it marks it resolved as `replayed`; nil when no unresolved
+    /// record has this id. Every consumer group of the topic receives it again, which is safe:
+    /// each applies a decision or event once per payment id. Replay only after fixing what refused
+    /// it, or it is parked again under its new offset.
+    public func replay(id: Int64, publisher: any RecordPublisher) async throws -> Entry? {
+        guard let entry = try await list(id: id).first else { return nil }
+        try await publisher.publish(topic: entry.topic, key: entry.key.map { String(decoding: $0, as: UTF8.self) } ?? "", value: entry.payload)
+        try await resolve(id: id, resolution: "replayed")
+        return entry
     }
 
     /// Marks a parked record settled (`resolution` says how); false when it is unknown or was
