@@ -14,7 +14,7 @@ struct RedisOutagePoolTests {
     @Test("more feature-store calls stuck in connects than their executor has threads: its other tasks keep running, and every call ends unavailable after its own timeout")
     func stuckCallsHoldNoCallerThread() async throws {
         let redis = try UnresponsiveRedis(.unreachable)
-        let connectTimeout = Duration.seconds(1)
+        let connectTimeout = Duration.milliseconds(1500)
         let store = RedisFeatureStore(configuration: RedisConfiguration(
             host: "127.0.0.1", port: redis.port, connectTimeout: connectTimeout, commandTimeout: .seconds(1)
         ))
@@ -50,8 +50,8 @@ struct RedisOutagePoolTests {
         // The store's calls are serialised: each waited for its own connect to time out.
         #expect(waited >= connectTimeout * calls * 9 / 10)
         // A call holding the executor's thread would stall the heartbeat for a whole connect
-        // timeout (1 s) at a time.
-        #expect(worstGap < .milliseconds(500), "the heartbeat waited \(worstGap) for its thread")
+        // timeout (1.5 s) at a time; the margin below that is for a loaded machine.
+        #expect(worstGap < .seconds(1), "the heartbeat waited \(worstGap) for its thread")
     }
 }
 

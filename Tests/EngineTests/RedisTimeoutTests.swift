@@ -56,7 +56,7 @@ struct RedisTimeoutTests {
     @Test("batches waiting on connects that time out hold no thread of their caller: its other tasks keep running, and every batch is decided degraded")
     func connectTimeoutsHoldNoCallerThread() async throws {
         let redis = try UnresponsiveRedis(.unreachable)
-        let runtime = try runtime(redisPort: redis.port) { $0.features.redisConnectTimeout = EventDuration(milliseconds: 800) }
+        let runtime = try runtime(redisPort: redis.port) { $0.features.redisConnectTimeout = EventDuration(milliseconds: 1500) }
         let batches = 3
         // One thread for the batches and the heartbeat: a pool that other tests cannot disturb.
         let executor = SingleThreadTaskExecutor(name: "outage-engine")
@@ -73,7 +73,8 @@ struct RedisTimeoutTests {
         let worstGap = await heartbeat.stop()
         #expect(degraded == Array(repeating: true, count: batches))
         // The decision cache's look-up and the window script wait for their connects on threads of
-        // their own; on the caller's thread they would stall it for 800 ms at a time.
-        #expect(worstGap < .milliseconds(400), "the heartbeat waited \(worstGap) for its thread")
+        // their own; on the caller's thread they would stall it for 1.5 s at a time (the margin
+        // below that is for a loaded machine).
+        #expect(worstGap < .seconds(1), "the heartbeat waited \(worstGap) for its thread")
     }
 }
