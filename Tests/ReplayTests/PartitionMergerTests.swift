@@ -64,4 +64,31 @@ struct PartitionMergerTests {
         merger.release(into: &out, limit: 10)
         #expect(out == ["2", "3", "4"])
     }
+
+    /// Records that did not decode have no event time: each takes its partition's previous
+    /// record's time (`Int64.min` first in a partition), so it stays in its partition's order.
+    @Test("records without an event time keep their place in their partition, in any delivery interleaving", arguments: [0, 1, 2, 3] as [UInt64])
+    func recordsWithoutTime(seed: UInt64) {
+        // (partition, offset, event time or nil)
+        let records: [(Int32, Int64, Int64?)] = [
+            (0, 0, nil), (0, 1, 10), (0, 2, nil), (0, 3, 40),
+            (1, 0, 5), (1, 1, 20), (1, 2, nil), (1, 3, 30),
+        ]
+        var random = Fixtures.SplitMix(seed: seed)
+        var queues = Dictionary(grouping: records, by: \.0)
+        var merger = PartitionMerger<String>(partitions: [0, 1])
+        var out: [String] = []
+        while !queues.isEmpty {
+            let partition = queues.keys.sorted().randomElement(using: &random)!
+            let (_, offset, time) = queues[partition]!.removeFirst()
+            merger.add("\(partition)@\(offset)", partition: partition, offset: offset, eventTime: time)
+            if queues[partition]!.isEmpty {
+                queues[partition] = nil
+                merger.finish(partition)
+            }
+            merger.release(into: &out, limit: 100)
+        }
+        // 0@0 at min; 1@0 at 5; 0@1 at 10 and 0@2 (no time) at 10; 1@1 at 20, 1@2 (no time) at 20; 1@3 at 30; 0@3 at 40.
+        #expect(out == ["0@0", "1@0", "0@1", "0@2", "1@1", "1@2", "1@3", "0@3"])
+    }
 }

@@ -15,8 +15,9 @@ public enum KafkaReplayBound: Sendable, Hashable {
 /// Reads a topic between two bounds without joining any consumer group (assign mode), so a
 /// replay never steals partitions from, or commits offsets for, the live engine.
 ///
-/// Partitions are merged deterministically (broker timestamp, then partition, then offset), so
-/// the same stretch of the topic always replays in the same order.
+/// Partitions are merged deterministically on each event's `occurred_at`, then partition, then
+/// offset (`PartitionMerger`), so the same stretch of the topic always replays in the same order,
+/// the order of the same events in a file sorted by time. The bounds are broker timestamps.
 ///
 /// Where a partition ends is decided from what is read, never from the broker's ListOffsets
 /// answers: Tansu 0.6 answers the latest offset as one past the first record of the last record
@@ -262,7 +263,10 @@ public final class KafkaReplaySource {
         } catch {
             record = .failure(EventLineError(file: "\(message.topic)[\(message.partition)]", line: Int(message.offset), error: error, rawLine: Array(message.value.prefix(4096))))
         }
-        merger.add(record, at: .init(timestamp: timestamp, partition: message.partition, offset: message.offset))
+        // Merged on the event's own time, as a file replay orders them (not the broker's, which a
+        // backfill sets to about the same instant for every record); a record that did not
+        // decode keeps its place in its partition.
+        merger.add(record, partition: message.partition, offset: message.offset, eventTime: try? record.get().occurredAt.millisecondsSinceEpoch)
     }
 
     /// The broker reported the end of `partition` at `offset` (the next offset to be written):

@@ -1,11 +1,19 @@
-/// Merges records of several partitions into one deterministic order: by timestamp, then
-/// partition, then offset, whatever order the broker delivered them in.
+/// Merges records of several partitions into one deterministic order: by time, then partition,
+/// then offset, whatever order the broker delivered them in. `KafkaReplaySource` merges on each
+/// event's own time (`occurred_at`), so a topic replays in the order of the same events in a file
+/// sorted by time; it merged on the broker's timestamp, and a backfilled topic (broker
+/// timestamps all about equal) then came out ordered by partition, deciding 31 of 3,000 events
+/// differently from the file.
+///
+/// Only each partition's next record is compared, so every partition's own order is kept even
+/// where its times go backwards, and the result depends on the partitions' contents alone.
 ///
 /// A record is released only once every partition that is not finished has a record waiting,
 /// so nothing released can later be preceded by a record still in flight. Memory is bounded by
 /// how far the partitions' deliveries run ahead of each other.
 public struct PartitionMerger<Record> {
     public struct Position: Comparable, Hashable, Sendable {
+        /// Milliseconds since the epoch: the event's `occurred_at` (`add(_:partition:offset:eventTime:)`).
         public var timestamp: Int64
         public var partition: Int32
         public var offset: Int64
@@ -24,6 +32,8 @@ public struct PartitionMerger<Record> {
     private var queues: [Int32: [(position: Position, record: Record)]] = [:]
     private var heads: [Int32: Int] = [:]
     private var finished: Set<Int32> = []
+    /// Each partition's last time added, for records without one of their own.
+    private var lastTimes: [Int32: Int64] = [:]
     private let partitions: [Int32]
 
     public init(partitions: [Int32]) {
@@ -36,6 +46,15 @@ public struct PartitionMerger<Record> {
 
     public mutating func add(_ record: Record, at position: Position) {
         queues[position.partition, default: []].append((position, record))
+        lastTimes[position.partition] = position.timestamp
+    }
+
+    /// Adds a partition's next record at its event time; a record without one (it did not
+    /// decode) takes the time of the record before it in its partition (`Int64.min` for a
+    /// partition's first), so it stays between its neighbours and is released in partition order.
+    public mutating func add(_ record: Record, partition: Int32, offset: Int64, eventTime: Int64?) {
+        let time = eventTime ?? lastTimes[partition] ?? .min
+        add(record, at: Position(timestamp: time, partition: partition, offset: offset))
     }
 
     /// No more records will come from this partition.
