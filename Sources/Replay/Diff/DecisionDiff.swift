@@ -13,7 +13,8 @@ public struct DecisionDiff: Codable, Hashable, Sendable {
     public var scoreChanged: Int
     /// Outcome flips from→to with counts and the first few payment ids, most severe pair first.
     public var flips: [Flip]
-    /// Per rule whose match differs between the two on some event, with the flips it took part in.
+    /// Per rule whose match or effect (action, points, shadow) differs between the two on some
+    /// event, with the flips it took part in; thresholds are rules here too.
     public var rules: [RuleChange]
     /// Flips per fraud scenario, plus "legit" and "unlabeled" groups.
     public var groups: [GroupFlips]
@@ -68,15 +69,27 @@ public struct Flip: Codable, Hashable, Sendable {
 /// How one rule's matches differ between baseline and candidate.
 public struct RuleChange: Codable, Hashable, Sendable {
     public var rule: String
-    /// Events the rule matched only under the baseline (rule removed or made stricter).
+    /// Events the rule matched (live) only under the baseline (rule removed, made stricter or
+    /// made a shadow rule).
     public var onlyBaseline: Int
-    /// Events the rule matched only under the candidate (rule added or loosened).
+    /// Events the rule matched (live) only under the candidate (rule added or loosened).
     public var onlyCandidate: Int
-    /// Flipped decisions where this rule's match differs, from→to.
+    /// Events the rule matched under both with another action, points or shadow flag (the rule's
+    /// effect was edited, e.g. `review +10` made `decline +10`).
+    public var effectChanged: Int
+    /// Flipped decisions where this rule's match or effect differs, from→to.
     public var flips: [Flip]
 
+    public init(rule: String, onlyBaseline: Int, onlyCandidate: Int, effectChanged: Int = 0, flips: [Flip]) {
+        self.rule = rule
+        self.onlyBaseline = onlyBaseline
+        self.onlyCandidate = onlyCandidate
+        self.effectChanged = effectChanged
+        self.flips = flips
+    }
+
     private enum CodingKeys: String, CodingKey {
-        case rule, onlyBaseline = "only_baseline", onlyCandidate = "only_candidate", flips
+        case rule, onlyBaseline = "only_baseline", onlyCandidate = "only_candidate", effectChanged = "effect_changed", flips
     }
 }
 

@@ -43,6 +43,7 @@ public struct DecisionDiffBuilder: Sendable {
     private struct RuleState: Sendable {
         var onlyBaseline = 0
         var onlyCandidate = 0
+        var effectChanged = 0
         var flips = FlipTable()
     }
 
@@ -81,19 +82,17 @@ public struct DecisionDiffBuilder: Sendable {
         if baseline.riskPoints != candidate.riskPoints { riskPointsChanged += 1 }
         if baseline.modelScore != candidate.modelScore { scoreChanged += 1 }
 
-        // Rules whose live (non-shadow) match differs; usually both lists are short and equal.
-        let baselineRules = Self.liveRules(baseline), candidateRules = Self.liveRules(candidate)
-        let changedRules: [(name: String, inBaseline: Bool)]
-        if baselineRules == candidateRules {
-            changedRules = []
-        } else {
-            changedRules = baselineRules.filter { !candidateRules.contains($0) }.map { ($0, true) }
-                + candidateRules.filter { !baselineRules.contains($0) }.map { ($0, false) }
-        }
+        // Rules whose effect differs: matched (live) on one side only, or on both with another
+        // action, points or shadow flag. Usually both lists are short and equal.
+        let changedRules = Self.sameRuleEffects(baseline, candidate) ? [] : Self.ruleChanges(baseline, candidate)
         let isFlip = baseline.outcome != candidate.outcome
         for change in changedRules {
             var state = rules[change.name, default: RuleState()]
-            if change.inBaseline { state.onlyBaseline += 1 } else { state.onlyCandidate += 1 }
+            switch change.kind {
+            case .onlyBaseline: state.onlyBaseline += 1
+            case .onlyCandidate: state.onlyCandidate += 1
+            case .effectChanged: state.effectChanged += 1
+            }
             if isFlip { state.flips.add(baseline.outcome, candidate.outcome, paymentID: event.paymentID, maxExamples: maxExamples) }
             rules[change.name] = state
         }
@@ -107,14 +106,53 @@ public struct DecisionDiffBuilder: Sendable {
         groups[group] = state
     }
 
-    private static func liveRules(_ decision: Decision) -> [String] {
-        decision.reasons.compactMap { reason in
-            if case .rule(let rule) = reason, !rule.shadow { rule.rule } else { nil }
+    private enum ChangeKind { case onlyBaseline, onlyCandidate, effectChanged }
+
+    /// True when both decisions list the same rules (thresholds included) with the same action,
+    /// points and shadow flag, in the same order: nothing to attribute. No allocation.
+    private static func sameRuleEffects(_ baseline: Decision, _ candidate: Decision) -> Bool {
+        var b = baseline.reasons.makeIterator(), c = candidate.reasons.makeIterator()
+        while true {
+            var left: RuleReason?, right: RuleReason?
+            while let reason = b.next() { if case .rule(let rule) = reason { left = rule; break } }
+            while let reason = c.next() { if case .rule(let rule) = reason { right = rule; break } }
+            switch (left, right) {
+            case (nil, nil): return true
+            case (let l?, let r?):
+                guard l.rule == r.rule, l.action == r.action, l.points == r.points, l.shadow == r.shadow else { return false }
+            default: return false
+            }
         }
     }
 
+    /// The rules whose effect differs between the two decisions: a rule live (non-shadow) on one
+    /// side that did not match, or matched only as a shadow rule, on the other; or a rule that
+    /// matched on both with another action, points or shadow flag (an edited rule: `review +10`
+    /// made `decline +10` flipped 58 payments that the diff attributed to no rule when it
+    /// compared names only). A rule that is a shadow rule wherever it matched changes nothing.
+    private static func ruleChanges(_ baseline: Decision, _ candidate: Decision) -> [(name: String, kind: ChangeKind)] {
+        func fired(_ decision: Decision) -> [RuleReason] {
+            decision.reasons.compactMap { reason in if case .rule(let rule) = reason { rule } else { nil } }
+        }
+        let b = fired(baseline), c = fired(candidate)
+        var changes: [(name: String, kind: ChangeKind)] = []
+        for rule in b {
+            if let other = c.first(where: { $0.rule == rule.rule }) {
+                if other.action != rule.action || other.points != rule.points || other.shadow != rule.shadow {
+                    changes.append((rule.rule, .effectChanged))
+                }
+            } else if !rule.shadow {
+                changes.append((rule.rule, .onlyBaseline))
+            }
+        }
+        for rule in c where !rule.shadow && !b.contains(where: { $0.rule == rule.rule }) {
+            changes.append((rule.rule, .onlyCandidate))
+        }
+        return changes
+    }
+
     public func diff() -> DecisionDiff {
-        let ruleChanges = rules.map { RuleChange(rule: $0.key, onlyBaseline: $0.value.onlyBaseline, onlyCandidate: $0.value.onlyCandidate, flips: $0.value.flips.flips) }
+        let ruleChanges = rules.map { RuleChange(rule: $0.key, onlyBaseline: $0.value.onlyBaseline, onlyCandidate: $0.value.onlyCandidate, effectChanged: $0.value.effectChanged, flips: $0.value.flips.flips) }
             .sorted { lhs, rhs in
                 let l = lhs.flips.reduce(0) { $0 + $1.count }, r = rhs.flips.reduce(0) { $0 + $1.count }
                 return l != r ? l > r : lhs.rule < rhs.rule
