@@ -44,8 +44,9 @@ public enum Markup {
         ratio.isFinite ? fixed(ratio * 100, decimals) + "%" : "–"
     }
 
-    /// An integer with thousands separators: `grouped(1234567) == "1,234,567"`.
-    public static func grouped(_ value: Int) -> String {
+    /// An integer with thousands separators: `grouped(1234567) == "1,234,567"` (any width:
+    /// money sums are `Int128`).
+    public static func grouped(_ value: some BinaryInteger) -> String {
         let digits = String(value.magnitude)
         var out = ""
         for (index, digit) in digits.enumerated() {

@@ -76,6 +76,11 @@ struct SVGCanvas {
         body += "<polyline points=\"\(path(points))\" fill=\"\(fill)\" stroke=\"\(stroke)\" stroke-width=\"1.8\"\(dash)/>"
     }
 
+    /// A dot at a data point (a series of one point, which a line cannot show).
+    mutating func dot(_ point: (Double, Double), fill: String) {
+        body += "<circle cx=\"\(px(min(max(point.0, 0), 1)))\" cy=\"\(py(min(max(point.1, 0), 1)))\" r=\"4\" fill=\"\(fill)\"/>"
+    }
+
     private func path(_ points: [(Double, Double)]) -> String {
         points.map { "\(px(min(max($0.0, 0), 1))),\(py(min(max($0.1, 0), 1)))" }.joined(separator: " ")
     }

@@ -36,8 +36,13 @@ public struct SVGChart: Sendable {
 
     public enum Kind: Sendable {
         /// Series stacked on top of each other over `labels` (one x position per label), e.g.
-        /// the decision mix per time bucket. Only every few labels are printed.
+        /// the decision mix per time bucket. Only every few labels are printed. One label is
+        /// drawn as a stacked bar in the middle (an area over one x position has no width).
         case stackedArea(labels: [String], series: [Series])
+        /// Series drawn as separate lines over `labels`, not stacked: for series that overlap
+        /// (flagged decisions and labeled fraud count some of the same events). One label is
+        /// drawn as dots.
+        case lines(labels: [String], series: [Series])
         /// Series drawn as step outlines over the bin edges `edges` (`values.count == edges.count - 1`).
         case histogram(edges: [Double], series: [Series], logScale: Bool)
         /// Curves on the unit square (ROC, precision-recall); `diagonal` draws the chance line.
@@ -63,12 +68,13 @@ public struct SVGChart: Sendable {
 
     public func svg() -> String {
         let legend: [SVGCanvas.LegendEntry] = switch kind {
-        case .stackedArea(_, let series), .histogram(_, let series, _): series.map { ($0.name, $0.color, false) }
+        case .stackedArea(_, let series), .lines(_, let series), .histogram(_, let series, _): series.map { ($0.name, $0.color, false) }
         case .unitCurves(let curves, _): curves.map { ($0.name, $0.color, $0.dashed) }
         }
         var canvas = SVGCanvas(width: Double(width), height: Double(height), legend: legend)
         switch kind {
         case .stackedArea(let labels, let series): drawStackedArea(&canvas, labels: labels, series: series)
+        case .lines(let labels, let series): drawLines(&canvas, labels: labels, series: series)
         case .histogram(let edges, let series, let logScale): drawHistogram(&canvas, edges: edges, series: series, logScale: logScale)
         case .unitCurves(let curves, let diagonal): drawUnitCurves(&canvas, curves: curves, diagonal: diagonal)
         }
@@ -90,13 +96,35 @@ public struct SVGChart: Sendable {
         for s in series {
             var upper = base
             for i in 0..<count { upper[i] += i < s.values.count ? s.values[i] : 0 }
-            var points: [(Double, Double)] = (0..<count).map { (x($0), upper[$0] / top) }
-            points += (0..<count).reversed().map { (x($0), base[$0] / top) }
+            var points: [(Double, Double)]
+            if count == 1 {
+                // One bucket: a bar (an area at one x position is a zero-width polygon).
+                points = [(0.4, base[0] / top), (0.6, base[0] / top), (0.6, upper[0] / top), (0.4, upper[0] / top)]
+            } else {
+                points = (0..<count).map { (x($0), upper[$0] / top) }
+                points += (0..<count).reversed().map { (x($0), base[$0] / top) }
+            }
             canvas.polygon(points, fill: s.color)
             base = upper
         }
-        let labelEvery = max(1, (count + 7) / 8)
-        for i in stride(from: 0, to: count, by: labelEvery) { canvas.xTick(at: x(i), label: labels[i]) }
+        xTicks(&canvas, labels: labels, x: x)
+    }
+
+    private func drawLines(_ canvas: inout SVGCanvas, labels: [String], series: [Series]) {
+        let count = labels.count
+        let top = SVGCanvas.niceCeiling(series.flatMap { $0.values.prefix(count) }.max() ?? 0)
+        canvas.frame(yTicks: SVGCanvas.ticks(upTo: top).map { ($0, $0 / top, Markup.grouped(Int($0))) })
+        func x(_ i: Int) -> Double { count > 1 ? Double(i) / Double(count - 1) : 0.5 }
+        for s in series {
+            let points = (0..<count).map { (x($0), ($0 < s.values.count ? s.values[$0] : 0) / top) }
+            if count == 1 { canvas.dot(points[0], fill: s.color) } else { canvas.polyline(points, stroke: s.color, dashed: false, fillOpacity: 0) }
+        }
+        xTicks(&canvas, labels: labels, x: x)
+    }
+
+    private func xTicks(_ canvas: inout SVGCanvas, labels: [String], x: (Int) -> Double) {
+        let labelEvery = max(1, (labels.count + 7) / 8)
+        for i in stride(from: 0, to: labels.count, by: labelEvery) { canvas.xTick(at: x(i), label: labels[i]) }
     }
 
     private func drawHistogram(_ canvas: inout SVGCanvas, edges: [Double], series: [Series], logScale: Bool) {

@@ -52,7 +52,7 @@ struct ReportTests {
         let run = ReplayRun(name: "A.rules", summary: builder.summary(), scores: builder.scores)
         let html = ReplayReport(run: run, candidate: ReplayRun(name: "B.rules", summary: builder.summary(), scores: builder.scores), diff: diffBuilder.diff(), source: "x").html()
         #expect(try Self.cells(of: "flips", in: html) == [["approve", "decline", "1", "p9"]])
-        #expect(try Self.cells(of: "rule-changes", in: html) == [["r", "0", "1", "approve→decline 1", "p9"]])
+        #expect(try Self.cells(of: "rule-changes", in: html) == [["r", "0", "1", "0", "approve→decline 1", "p9"]])
         #expect(html.contains("<table id=\"candidate-rules\">"))
         #expect(html.contains("<h2>What changed: A.rules → B.rules</h2>"))
     }

@@ -5,14 +5,16 @@ import Testing
 @Suite("Replay summary")
 struct SummaryTests {
     /// Six events over three minutes: two fraud scenarios, three legit, one unlabeled.
-    static func sample() -> ReplaySummaryBuilder {
+    /// - Parameter p2Declined: p2 (fraud, card_testing, 700 USD) declined by card_velocity
+    ///   instead of approved (`ComparisonTextTests`' candidate).
+    static func sample(p2Declined: Bool = false) -> ReplaySummaryBuilder {
         var builder = ReplaySummaryBuilder(rules: [
             RuleDescriptor(name: "card_velocity", action: .decline, shadow: false),
             RuleDescriptor(name: "never_fires", action: .review, shadow: false),
         ])
         let pairs: [(PaymentEvent, Outcome, [String], [String])] = [
             (Fixtures.event("p1", minute: 0, label: .fraud, scenario: "card_testing", amount: 500), .decline, ["card_velocity"], []),
-            (Fixtures.event("p2", minute: 0, label: .fraud, scenario: "card_testing", amount: 700), .approve, [], ["new_idea"]),
+            (Fixtures.event("p2", minute: 0, label: .fraud, scenario: "card_testing", amount: 700), p2Declined ? .decline : .approve, p2Declined ? ["card_velocity"] : [], ["new_idea"]),
             (Fixtures.event("p3", minute: 1, label: .fraud, scenario: "account_takeover", amount: 9_000, currency: Currency("EUR")!), .review, ["card_velocity"], []),
             (Fixtures.event("p4", minute: 1, label: .legit, amount: 100), .decline, ["card_velocity"], ["new_idea"]),
             (Fixtures.event("p5", minute: 2, label: .legit, amount: 100), .approve, [], []),

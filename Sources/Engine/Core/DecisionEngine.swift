@@ -98,9 +98,10 @@ public final class DecisionEngine: Sendable {
         try await prepare(events, mode: mode, receivedAt: receivedAt, overlapping: true)
     }
 
-    /// `overlapping`: the batch may be finished after the next one is prepared (public `prepare`),
-    /// so it reserves its decisions and hands them over; `decide` finishes at once.
-    private func prepare(_ events: [PaymentEvent], mode: StoreMode, receivedAt: ContinuousClock.Instant, overlapping: Bool) async throws -> PreparedBatch {
+    /// `overlapping`: the batch may be finished after the next one is prepared (`prepare(_:mode:receivedAt:)`),
+    /// so it reserves its decisions and hands them over; false: it is finished before the next
+    /// one is prepared, as `decide` does (a replay on one thread that reads `PreparedBatch.tooLate`).
+    public func prepare(_ events: [PaymentEvent], mode: StoreMode, receivedAt: ContinuousClock.Instant, overlapping: Bool) async throws -> PreparedBatch {
         let rules = rules()
         let model = model()
         var batch = PreparedBatch(events: events, rules: rules, model: model, binding: binder.binding(rules: rules, model: model), mode: mode, receivedAt: receivedAt)
@@ -135,7 +136,9 @@ public final class DecisionEngine: Sendable {
         let featuresStart = ContinuousClock.now
         var values = featureBuffers.take()
         do {
-            batch.degraded = try await featureRouter.features(for: scored, plan: batch.binding.plan, mode: mode, into: &values).degraded
+            let routed = try await featureRouter.features(for: scored, plan: batch.binding.plan, mode: mode, into: &values)
+            batch.degraded = routed.degraded
+            batch.tooLate = routed.report.tooLate
         } catch {
             featureBuffers.give(values)
             throw error
@@ -280,6 +283,9 @@ public struct PreparedBatch: Sendable {
     /// Their feature rows (`binding.plan`), one per fresh event.
     var values: [Double] = []
     var degraded = false
+    /// Events the feature store read but did not add to the windows: later than the allowed
+    /// lateness (`BatchReport.tooLate`). A replay reports them (`ReplaySummary.tooLate`).
+    public internal(set) var tooLate = 0
     var modelStart = ContinuousClock.now
 
     init(events: [PaymentEvent], rules: RuleSet, model: CompiledModel?, binding: PlanBinding, mode: StoreMode, receivedAt: ContinuousClock.Instant) {

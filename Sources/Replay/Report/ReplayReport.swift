@@ -17,7 +17,8 @@ public struct ReplayRun: Sendable {
 /// The self-contained HTML backtest report (`waqiti replay --report FILE.html`).
 ///
 /// Tables carry ids (`outcomes`, `confusion`, `metrics`, `rules`, `scenarios`, `amounts`,
-/// `flips`, `rule-changes`, `groups`) so scripts and tests can find the numbers.
+/// `flips`, `rule-changes`, `groups`, `side-by-side`, `amounts-side-by-side`,
+/// `scenarios-side-by-side`) so scripts and tests can find the numbers.
 public struct ReplayReport: Sendable {
     public var run: ReplayRun
     public var candidate: ReplayRun?
@@ -53,6 +54,8 @@ public struct ReplayReport: Sendable {
 
     private func headline(_ summary: ReplaySummary) -> [(label: String, value: String)] {
         var tiles: [(label: String, value: String)] = [("events", Markup.grouped(summary.events))]
+        if summary.rejected > 0 { tiles.append(("rejected lines", Markup.grouped(summary.rejected))) }
+        if summary.tooLate > 0 { tiles.append(("too late (not in the windows)", Markup.grouped(summary.tooLate))) }
         if summary.redelivered > 0 {
             tiles.append(("redelivered (counted once)", Markup.grouped(summary.redelivered)))
             tiles.append(("payments", Markup.grouped(summary.payments)))
@@ -87,8 +90,9 @@ public struct ReplayReport: Sendable {
                     SVGChart.Series(name: "declined or reviewed", color: Palette.review, values: flagged),
                     SVGChart.Series(name: "fraud (label)", color: Palette.fraud, values: buckets.map { Double($0.fraud) }),
                 ]
-                page.append(.chart(SVGChart(.stackedArea(labels: labels, series: fraudSeries), xLabel: "event time (UTC)", yLabel: "events", width: 1100, height: 220, id: "flagged-timeline"),
-                                   caption: "Flagged decisions and labeled fraud per bucket (stacked)"))
+                // Lines, not stacked: fraud that was flagged is in both series.
+                page.append(.chart(SVGChart(.lines(labels: labels, series: fraudSeries), xLabel: "event time (UTC)", yLabel: "events", width: 1100, height: 220, id: "flagged-timeline"),
+                                   caption: "Flagged decisions and labeled fraud per bucket (each its own line; flagged fraud counts in both)"))
             }
         }
         var table = Table(caption: "Payments by the outcome of their first decision (a redelivery is not counted again)", header: ["outcome", "payments", "share"], rows: [], id: "outcomes")
@@ -121,7 +125,7 @@ public struct ReplayReport: Sendable {
         if !labels.fraudAmounts.isEmpty {
             var amounts = Table(caption: "Fraud amount caught, per currency (minor units)", header: ["currency", "fraud", "declined", "reviewed", "caught", "share caught"], rows: [], id: "amounts")
             for a in labels.fraudAmounts {
-                amounts.rows.append([Table.Cell(a.currency), .number(Int(a.fraudMinor)), .number(Int(a.declinedMinor)), .number(Int(a.reviewedMinor)), .number(Int(a.caughtMinor)),
+                amounts.rows.append([Table.Cell(a.currency), .number(Markup.grouped(a.fraudMinor)), .number(Markup.grouped(a.declinedMinor)), .number(Markup.grouped(a.reviewedMinor)), .number(Markup.grouped(a.caughtMinor)),
                                      .number(Markup.percent(a.fraudMinor == 0 ? .nan : Double(a.caughtMinor) / Double(a.fraudMinor)))])
             }
             page.append(.table(amounts))
@@ -180,7 +184,7 @@ public struct ReplayReport: Sendable {
             side.rows.append([Table.Cell(outcome.rawValue), .number(b.outcomes[outcome]), .number(c.outcomes[outcome]), change(Double(c.outcomes[outcome] - b.outcomes[outcome]), decimals: 0, higherIsBetter: nil)])
         }
         if let bl = b.labels, let cl = c.labels {
-            for (name, bm, cm) in [("decline", bl.decline, cl.decline), ("decline or review", bl.declineOrReview, cl.declineOrReview)] {
+            for (name, bm, cm) in [("decline", bl.decline, cl.decline), ("review", bl.review, cl.review), ("decline or review", bl.declineOrReview, cl.declineOrReview)] {
                 side.rows.append(metricRow("\(name) precision", bm.precision, cm.precision, higherIsBetter: true))
                 side.rows.append(metricRow("\(name) recall", bm.recall, cm.recall, higherIsBetter: true))
                 side.rows.append(metricRow("\(name) F1", bm.f1, cm.f1, higherIsBetter: true))
@@ -192,14 +196,15 @@ public struct ReplayReport: Sendable {
             side.rows.append(metricRow("average precision", b.model?.averagePrecision, c.model?.averagePrecision, higherIsBetter: true))
         }
         page.append(.table(side))
+        if let bl = b.labels, let cl = c.labels { appendComparedLabels(&page, bl, cl, candidate: candidate) }
         var flips = Table(caption: "Flipped decisions", header: ["from", "to", "count", "example payment ids"], rows: [], id: "flips")
         for flip in diff.flips {
             flips.rows.append([Table.Cell(flip.from.rawValue), Table.Cell(flip.to.rawValue), .number(flip.count), Table.Cell(flip.examples.joined(separator: " "))])
         }
         page.append(.table(flips))
-        var rules = Table(caption: "Rules whose matches changed", header: ["rule", "only \(run.name)", "only \(candidate.name)", "flips", "examples"], rows: [], id: "rule-changes")
+        var rules = Table(caption: "Rules whose matches or effect (action, points, shadow) changed", header: ["rule", "only \(run.name)", "only \(candidate.name)", "effect changed", "flips", "examples"], rows: [], id: "rule-changes")
         for rule in diff.rules {
-            rules.rows.append([Table.Cell(rule.rule), .number(rule.onlyBaseline), .number(rule.onlyCandidate), Table.Cell(flipList(rule.flips)), Table.Cell(rule.flips.flatMap(\.examples).prefix(3).joined(separator: " "))])
+            rules.rows.append([Table.Cell(rule.rule), .number(rule.onlyBaseline), .number(rule.onlyCandidate), .number(rule.effectChanged), Table.Cell(flipList(rule.flips)), Table.Cell(rule.flips.flatMap(\.examples).prefix(3).joined(separator: " "))])
         }
         page.append(.table(rules))
         var groups = Table(caption: "Flips by fraud scenario and label", header: ["group", "events", "newly flagged", "newly approved", "flips"], rows: [], id: "groups")
@@ -207,6 +212,32 @@ public struct ReplayReport: Sendable {
             groups.rows.append([Table.Cell(group.group), .number(group.events), .number(group.newlyFlagged), .number(group.newlyApproved), Table.Cell(flipList(group.flips))])
         }
         page.append(.table(groups))
+    }
+
+    /// Caught fraud amounts and recall per scenario, both sides with the change.
+    private func appendComparedLabels(_ page: inout HTMLPage, _ bl: LabelSummary, _ cl: LabelSummary, candidate: ReplayRun) {
+        let amounts = ComparedRows.amounts(bl, cl)
+        if !amounts.isEmpty {
+            var table = Table(caption: "Fraud amount caught (declined or reviewed), per currency (minor units)", header: ["currency", "fraud", run.name, candidate.name, "change", "share \(run.name)", "share \(candidate.name)"], rows: [], id: "amounts-side-by-side")
+            for (fraud, b, c) in amounts {
+                let (bc, cc) = (b.caughtMinor, c.caughtMinor)
+                let share = { (part: Int128) in Markup.percent(fraud.fraudMinor == 0 ? .nan : Double(part) / Double(fraud.fraudMinor)) }
+                var delta = Table.Cell((cc > bc ? "+" : "") + Markup.grouped(cc - bc), numeric: true)
+                if cc != bc { delta.style = cc > bc ? "good" : "bad" }
+                table.rows.append([Table.Cell(fraud.currency), .number(Markup.grouped(fraud.fraudMinor)), .number(Markup.grouped(bc)), .number(Markup.grouped(cc)), delta, .number(share(bc)), .number(share(cc))])
+            }
+            page.append(.table(table))
+        }
+        let scenarios = ComparedRows.scenarios(bl, cl)
+        if !scenarios.isEmpty {
+            var table = Table(caption: "Recall per fraud scenario (decline or review)", header: ["scenario", "fraud events", run.name, candidate.name, "change", "decline recall \(run.name)", "decline recall \(candidate.name)"], rows: [], id: "scenarios-side-by-side")
+            for (b, c) in scenarios {
+                let delta: Table.Cell = if let br = b.recall, let cr = c.recall { change((cr - br) * 100, decimals: 1, higherIsBetter: true) } else { .number("–") }
+                table.rows.append([Table.Cell(b.scenario), .number(b.fraudEvents), .number(optional(b.recall, percent: true)), .number(optional(c.recall, percent: true)), delta,
+                                   .number(optional(b.declineRecall, percent: true)), .number(optional(c.declineRecall, percent: true))])
+            }
+            page.append(.table(table))
+        }
     }
 
     private func metricRow(_ name: String, _ before: Double?, _ after: Double?, higherIsBetter: Bool, decimals: Int = 4) -> [Table.Cell] {

@@ -10,10 +10,12 @@ public struct ReplayConfiguration: Sendable {
     /// with cores to spare computes batch n + 1's features while batch n is scored.
     public struct Stages: Sendable {
         /// Features of a batch (the engine knows which batches are still being finished).
-        public var prepare: @Sendable ([PaymentEvent]) async throws -> PreparedBatch
+        /// `overlapping` false: the batch is finished before the next one is prepared (one
+        /// thread; `DecisionEngine.prepare(_:mode:receivedAt:overlapping:)`).
+        public var prepare: @Sendable (_ events: [PaymentEvent], _ overlapping: Bool) async throws -> PreparedBatch
         public var finish: @Sendable (PreparedBatch) async -> [Decision]
 
-        public init(prepare: @escaping @Sendable ([PaymentEvent]) async throws -> PreparedBatch, finish: @escaping @Sendable (PreparedBatch) async -> [Decision]) {
+        public init(prepare: @escaping @Sendable (_ events: [PaymentEvent], _ overlapping: Bool) async throws -> PreparedBatch, finish: @escaping @Sendable (PreparedBatch) async -> [Decision]) {
             self.prepare = prepare
             self.finish = finish
         }
@@ -122,8 +124,8 @@ public struct DecisionReplay: Sendable {
                 }
                 let (events, rejectedHere) = (batch.events, batch.errors.count)
                 if let staged {
-                    let preparedBaseline = try await staged.baseline.prepare(events)
-                    let preparedCandidate = try await staged.candidate?.prepare(events)
+                    let preparedBaseline = try await staged.baseline.prepare(events, true)
+                    let preparedCandidate = try await staged.candidate?.prepare(events, true)
                     try await pending?.value
                     pending = Task {
                         var decided = await staged.baseline.finish(preparedBaseline)
@@ -133,12 +135,12 @@ public struct DecisionReplay: Sendable {
                             other = await stages.finish(preparedCandidate)
                             Self.makeReproducible(&other!)
                         }
-                        try sink.add(events, decided, other, rejected: rejectedHere)
+                        try sink.add(events, decided, other, rejected: rejectedHere, tooLate: (preparedBaseline.tooLate, preparedCandidate?.tooLate ?? 0))
                     }
                 } else {
                     let decided = try await decide(events, with: baseline)
                     let other = candidate == nil ? nil : try await decide(events, with: candidate!)
-                    try sink.add(events, decided, other, rejected: rejectedHere)
+                    try sink.add(events, decided.decisions, other?.decisions, rejected: rejectedHere, tooLate: (decided.tooLate, other?.tooLate ?? 0))
                 }
                 eventCount += events.count
                 let bytes = inputBytes()
@@ -163,11 +165,20 @@ public struct DecisionReplay: Sendable {
         return candidate.stages.map { (stages, $0) }
     }
 
-    private func decide(_ events: [PaymentEvent], with configuration: ReplayConfiguration) async throws -> [Decision] {
-        var decisions = try await configuration.decide(events)
+    /// One batch on this thread: through the stages when the configuration has them (the
+    /// batch's too-late count comes with them), else its `decide` (too late: 0).
+    private func decide(_ events: [PaymentEvent], with configuration: ReplayConfiguration) async throws -> (decisions: [Decision], tooLate: Int) {
+        var decisions: [Decision], tooLate = 0
+        if let stages = configuration.stages {
+            let prepared = try await stages.prepare(events, false)
+            tooLate = prepared.tooLate
+            decisions = await stages.finish(prepared)
+        } else {
+            decisions = try await configuration.decide(events)
+        }
         precondition(decisions.count == events.count, "\(configuration.name) returned \(decisions.count) decisions for \(events.count) events")
         Self.makeReproducible(&decisions)
-        return decisions
+        return (decisions, tooLate)
     }
 }
 
@@ -200,8 +211,10 @@ private final class ReplayOutput: @unchecked Sendable {
         candidate?.addRejected(count)
     }
 
-    func add(_ events: [PaymentEvent], _ decided: [Decision], _ other: [Decision]?, rejected: Int) throws {
+    func add(_ events: [PaymentEvent], _ decided: [Decision], _ other: [Decision]?, rejected: Int, tooLate: (baseline: Int, candidate: Int)) throws {
         addRejected(rejected)
+        baseline.addTooLate(tooLate.baseline)
+        candidate?.addTooLate(tooLate.candidate)
         if let decisionsOut { try write(decided, decisionsOut) }
         redelivery.removeAll(keepingCapacity: true)
         deliveries.markRedeliveries(events, into: &redelivery)

@@ -137,7 +137,7 @@ public struct EngineReplaySetup: Sendable {
                 cache: InMemoryDecisionCache(capacity: dedupCapacity), degradedPolicy: .decide
             )
             let stages = ReplayConfiguration.Stages(
-                prepare: { events in try await engine.prepare(events) },
+                prepare: { events, overlapping in try await engine.prepare(events, mode: .update, receivedAt: .now, overlapping: overlapping) },
                 finish: { prepared in await engine.finish(prepared) })
             return ReplayConfiguration(name: name, rules: scoring.ruleDescriptors, stages: stages) { events in
                 try await engine.decide(events)

@@ -35,17 +35,16 @@ public struct DecisionTimeline: Hashable, Sendable {
         currentFraud = 0
     }
 
-    /// Buckets of a round size (1 minute up to 1 week) giving at most `maxBuckets` buckets
-    /// across the span, oldest first, empty buckets included so time is linear.
+    /// Buckets of a round size giving at most `maxBuckets` buckets across the span, oldest
+    /// first, empty buckets included so time is linear. Sizes: 1, 5, 15 and 30 minutes, 1, 3, 6
+    /// and 12 hours, 1 and 7 days, 30 days, 365 days, then 365 days times 2, 5, 10, 20, 50, …
+    /// (`bucketMinutes`), so any span of event times fits: sizes stopped at a week, and events
+    /// dated 0001-01-01 and 9999-12-31 made 521,724 buckets (a 102 MB summary).
     public func buckets(maxBuckets: Int = 120) -> [TimelineBucket] {
         var copy = self
         copy.flush()
         guard let first = copy.minutes.keys.min(), let last = copy.minutes.keys.max() else { return [] }
-        let span = last - first + 1
-        let sizes: [Int64] = [1, 5, 15, 30, 60, 180, 360, 720, 1440, 10080]
-        let size = sizes.first { (span + $0 - 1) / $0 <= Int64(maxBuckets) } ?? sizes.last!
-        let start = Self.floorDivide(first, size) * size
-        let count = Int((last - start) / size + 1)
+        let (start, size, count) = Self.layout(first: first, last: last, maxBuckets: maxBuckets)
         var buckets = (0..<count).map { index in
             TimelineBucket(start: EventTime(millisecondsSinceEpoch: (start + Int64(index) * size) * 60_000), minutes: Int(size))
         }
@@ -57,6 +56,35 @@ public struct DecisionTimeline: Hashable, Sendable {
         }
         for (minute, frauds) in copy.fraudMinutes { buckets[Int((minute - start) / size)].fraud += frauds }
         return buckets
+    }
+
+    /// The `n`th bucket size in minutes, smallest first.
+    static func bucketMinutes(_ n: Int) -> Int64 {
+        let fixed: [Int64] = [1, 5, 15, 30, 60, 180, 360, 720, 1440, 10080, 43200, 525_600]
+        if n < fixed.count { return fixed[n] }
+        // 365 days × 2, 5, 10, 20, 50, 100, …
+        let step = n - fixed.count
+        var decade: Int64 = 1
+        for _ in 0..<(step / 3) { decade *= 10 }
+        return 525_600 * decade * [2, 5, 10][step % 3]
+    }
+
+    /// The first bucket's start (minutes since the epoch), the size and the number of buckets:
+    /// the smallest size whose buckets cover `first...last` in at most `maxBuckets` (at least 1).
+    /// Buckets up to a week start at a multiple of their size; longer ones at the midnight (UTC)
+    /// of the first event's day, so that a bucket of centuries does not start before year 1.
+    static func layout(first: Int64, last: Int64, maxBuckets: Int) -> (start: Int64, size: Int64, count: Int) {
+        let limit = Int64(max(1, maxBuckets))
+        var n = 0
+        while true {
+            let size = bucketMinutes(n)
+            let alignment = size <= 10080 ? size : 1440
+            let start = floorDivide(first, alignment) * alignment
+            let count = (last - start) / size + 1
+            // Minutes since the epoch of any event time are below 2^48, so the sizes end long before overflow.
+            if count <= limit { return (start, size, Int(count)) }
+            n += 1
+        }
     }
 
     static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {

@@ -11,6 +11,10 @@ public struct ReplaySummary: Codable, Hashable, Sendable {
     public var redelivered: Int
     /// Input records that did not decode (reported, never decided).
     public var rejected: Int
+    /// Events decided but not added to the windows because they came later than the allowed
+    /// lateness (`--lateness`) behind the newest event time seen: later events' features do not
+    /// count them. Usually the input is not in event-time order.
+    public var tooLate: Int
     /// Earliest and latest event time decided (RFC 3339), nil for an empty replay.
     public var firstEventTime: String?
     public var lastEventTime: String?
@@ -33,7 +37,7 @@ public struct ReplaySummary: Codable, Hashable, Sendable {
     public var payments: Int { events - redelivered }
 
     private enum CodingKeys: String, CodingKey {
-        case events, redelivered, rejected, firstEventTime = "first_event_time", lastEventTime = "last_event_time"
+        case events, redelivered, rejected, tooLate = "too_late", firstEventTime = "first_event_time", lastEventTime = "last_event_time"
         case outcomes, rules, featuresDegraded = "features_degraded", rulesVersions = "rules_versions"
         case modelVersions = "model_versions", labels, model, timeline
     }
@@ -111,13 +115,16 @@ public struct LabelSummary: Codable, Hashable, Sendable {
 }
 
 /// Fraud money of one currency, in its minor units (never converted: no rate is implied).
+///
+/// Sums are 128-bit: each amount is an `Int64`, so no input of fewer than 2^64 events can
+/// overflow them (9,300 fraud payments of 10^15 JPY each summed past `Int64.max` and trapped).
 public struct CurrencyAmounts: Codable, Hashable, Sendable {
     public var currency: String
-    public var fraudMinor: Int64
-    public var declinedMinor: Int64
-    public var reviewedMinor: Int64
+    public var fraudMinor: Int128
+    public var declinedMinor: Int128
+    public var reviewedMinor: Int128
 
-    public init(currency: String, fraudMinor: Int64 = 0, declinedMinor: Int64 = 0, reviewedMinor: Int64 = 0) {
+    public init(currency: String, fraudMinor: Int128 = 0, declinedMinor: Int128 = 0, reviewedMinor: Int128 = 0) {
         self.currency = currency
         self.fraudMinor = fraudMinor
         self.declinedMinor = declinedMinor
@@ -125,7 +132,7 @@ public struct CurrencyAmounts: Codable, Hashable, Sendable {
     }
 
     /// Declined plus reviewed fraud money.
-    public var caughtMinor: Int64 { declinedMinor + reviewedMinor }
+    public var caughtMinor: Int128 { declinedMinor + reviewedMinor }
 
     private enum CodingKeys: String, CodingKey {
         case currency, fraudMinor = "fraud_minor", declinedMinor = "declined_minor", reviewedMinor = "reviewed_minor", caughtMinor = "caught_minor"
@@ -134,9 +141,9 @@ public struct CurrencyAmounts: Codable, Hashable, Sendable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         currency = try container.decode(String.self, forKey: .currency)
-        fraudMinor = try container.decode(Int64.self, forKey: .fraudMinor)
-        declinedMinor = try container.decode(Int64.self, forKey: .declinedMinor)
-        reviewedMinor = try container.decode(Int64.self, forKey: .reviewedMinor)
+        fraudMinor = try container.decode(Int128.self, forKey: .fraudMinor)
+        declinedMinor = try container.decode(Int128.self, forKey: .declinedMinor)
+        reviewedMinor = try container.decode(Int128.self, forKey: .reviewedMinor)
     }
 
     public func encode(to encoder: any Encoder) throws {

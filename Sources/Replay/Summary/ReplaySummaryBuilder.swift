@@ -24,6 +24,7 @@ public struct ReplaySummaryBuilder: Sendable {
     private var events = 0
     private var redelivered = 0
     private var rejected = 0
+    private var tooLate = 0
     private var first: EventTime?
     private var last: EventTime?
     private var outcomes = OutcomeCounts()
@@ -53,6 +54,10 @@ public struct ReplaySummaryBuilder: Sendable {
 
     /// Records input records that could not be decoded.
     public mutating func addRejected(_ count: Int) { rejected += count }
+
+    /// Records events the feature store read but did not add to the windows: later than the
+    /// allowed lateness (`PreparedBatch.tooLate`).
+    public mutating func addTooLate(_ count: Int) { tooLate += count }
 
     /// - Parameter redelivery: the record's payment id came before (its decision is already counted).
     public mutating func add(_ event: PaymentEvent, _ decision: Decision, redelivery: Bool = false) {
@@ -110,10 +115,11 @@ public struct ReplaySummaryBuilder: Sendable {
     private mutating func addFraud(_ event: PaymentEvent, _ outcome: Outcome) {
         let currency = event.amount.currency
         var amount = amounts[currency] ?? CurrencyAmounts(currency: currency.code)
-        amount.fraudMinor += event.amount.minorUnits
+        let minor = Int128(event.amount.minorUnits)
+        amount.fraudMinor += minor
         switch outcome {
-        case .decline: amount.declinedMinor += event.amount.minorUnits
-        case .review: amount.reviewedMinor += event.amount.minorUnits
+        case .decline: amount.declinedMinor += minor
+        case .review: amount.reviewedMinor += minor
         case .approve: break
         }
         amounts[currency] = amount
@@ -134,7 +140,7 @@ public struct ReplaySummaryBuilder: Sendable {
         }
         let model = scored > 0 ? ModelSummary(scoredEvents: scored, aucROC: scores.aucROC, averagePrecision: scores.averagePrecision) : nil
         return ReplaySummary(
-            events: events, redelivered: redelivered, rejected: rejected, firstEventTime: first.map(RFC3339.format), lastEventTime: last.map(RFC3339.format),
+            events: events, redelivered: redelivered, rejected: rejected, tooLate: tooLate, firstEventTime: first.map(RFC3339.format), lastEventTime: last.map(RFC3339.format),
             outcomes: outcomes, rules: rules, featuresDegraded: degraded, rulesVersions: rulesVersions,
             modelVersions: modelVersions, labels: labels, model: model, timeline: timeline.buckets(maxBuckets: maxTimelineBuckets)
         )

@@ -1,11 +1,13 @@
 /// Columns aligned with spaces for the terminal: the first column left-aligned, the others right.
+/// Cells are made terminal-safe (`SummaryText.terminalSafe`): payment ids and scenarios come from
+/// the input, and an escape sequence in one changed the terminal's title.
 struct TextTable {
     var header: [String]
     var rows: [[String]] = []
 
-    init(_ header: [String]) { self.header = header }
+    init(_ header: [String]) { self.header = header.map(SummaryText.terminalSafe) }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    mutating func add(_ row: [String]) { rows.append(row.map(SummaryText.terminalSafe)) }
 
     func render(indent: String = "  ") -> String {
         let all = [header] + rows
