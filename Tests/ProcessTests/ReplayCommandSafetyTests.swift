@@ -181,6 +181,10 @@ struct ReplayCommandSafetyTests {
             #expect(result.status == 64, "\(options): \(result.stderr)")
             #expect(result.stderr.hasPrefix("Error: \(message)" + Self.usage), "\(options): \(result.stderr)")
         }
+        // A mistake in --features prints the replay's usage too (it printed `Usage: waqiti <subcommand>`).
+        let misspelt = try await WaqitiProcess.run(["replay", "--input", events, "--features", "cuont(card_fingerprint,1h)", "--features-out", "-"])
+        #expect(misspelt.status == 64)
+        #expect(misspelt.stderr.hasPrefix("Error: --features: column 1: unknown aggregate 'cuont'; did you mean 'count'?; aggregates are count, sum, avg, min, max, distinct, seconds_since_first, seconds_since_last" + Self.usage), "\(misspelt.stderr)")
         // Features only: --store redis needs its URL, checked before any file is read.
         let featuresOnly = try await WaqitiProcess.run(["replay", "--input", events, "--features", "count(card_fingerprint,1h)", "--features-out", "-", "--store", "redis"],
                                                        environment: ["WAQITI_REDIS_URL": ""])

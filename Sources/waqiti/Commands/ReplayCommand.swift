@@ -83,8 +83,19 @@ struct ReplayCommand: AsyncParsableCommand {
         if backtest.isEnabled, backtest.dedupCapacity >= 1, backtest.dedupCapacity < minimumCapacity {
             throw ValidationError("--dedup-capacity \(backtest.dedupCapacity) is below twice --batch-size \(batchSize): a redelivery within a batch or two of its first delivery must be remembered however the batches split, or the decisions would depend on --batch-size (give --dedup-capacity \(minimumCapacity) or more, or a smaller --batch-size)")
         }
+        _ = try featureSpecs()
         try validateSources()
         try files().check()
+    }
+
+    /// `--features` parsed; a mistake in it is a usage error of the replay (checked in validate(),
+    /// where the replay's own usage is printed; from run() the top-level usage was).
+    private func featureSpecs() throws(ValidationError) -> [FeatureSpec] {
+        do {
+            return try features.map { try FeatureSpec.parseList($0) } ?? []
+        } catch {
+            throw ValidationError("--features: \(error)")
+        }
     }
 
     /// One source, options only where they apply, and what `run()` would otherwise find missing
@@ -147,12 +158,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let specs: [FeatureSpec]
-        do {
-            specs = try features.map { try FeatureSpec.parseList($0) } ?? []
-        } catch {
-            throw ValidationError("--features: \(error)")
-        }
+        let specs = try featureSpecs()
         // One OpenBLAS thread, as in serve: a model score is one short dot product per event, and
         // replay spreads its work over its own workers. Without a model too: OpenBLAS's idle
         // pool spins for ~0.1 s of CPU after start-up whether or not it is used.
