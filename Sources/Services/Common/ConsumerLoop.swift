@@ -95,6 +95,8 @@ public struct ConsumerLoop: Service {
     /// reached the limit on an enclosing batch: a part failing the same way is not retried
     /// the limit over again.
     private func apply(_ records: ArraySlice<ConsumedRecord>, permanentAlready: Set<String>) async throws(Stopped) {
+        // What is left of a batch whose every record was undecodable.
+        guard !records.isEmpty else { return }
         var backoff = RetryBackoff(initial: initialBackoff)
         var repeated = (failure: "", times: 0)
         while true {
