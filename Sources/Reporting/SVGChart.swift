@@ -89,7 +89,7 @@ public struct SVGChart: Sendable {
         var totals = [Double](repeating: 0, count: count)
         for s in series { for (i, v) in s.values.prefix(count).enumerated() { totals[i] += v } }
         let top = SVGCanvas.niceCeiling(totals.max() ?? 0)
-        canvas.frame(yTicks: SVGCanvas.ticks(upTo: top).map { ($0, $0 / top, Markup.grouped(Int($0))) })
+        canvas.frame(yTicks: SVGCanvas.ticks(upTo: top).map { ($0, $0 / top, countLabel($0)) })
         let step = count > 1 ? 1 / Double(count - 1) : 0
         func x(_ i: Int) -> Double { count > 1 ? Double(i) * step : 0.5 }
         var base = [Double](repeating: 0, count: count)
@@ -113,7 +113,7 @@ public struct SVGChart: Sendable {
     private func drawLines(_ canvas: inout SVGCanvas, labels: [String], series: [Series]) {
         let count = labels.count
         let top = SVGCanvas.niceCeiling(series.flatMap { $0.values.prefix(count) }.max() ?? 0)
-        canvas.frame(yTicks: SVGCanvas.ticks(upTo: top).map { ($0, $0 / top, Markup.grouped(Int($0))) })
+        canvas.frame(yTicks: SVGCanvas.ticks(upTo: top).map { ($0, $0 / top, countLabel($0)) })
         func x(_ i: Int) -> Double { count > 1 ? Double(i) / Double(count - 1) : 0.5 }
         for s in series {
             let points = (0..<count).map { (x($0), ($0 < s.values.count ? s.values[$0] : 0) / top) }
@@ -176,6 +176,12 @@ public enum Palette {
     public static let unlabeled = "#8a93a0"
     public static let baseline = "#1e88e5"
     public static let candidate = "#8e24aa"
+}
+
+/// A count axis tick: whole numbers grouped, others to two decimals (an axis to 1 or 5 has
+/// ticks at 0.25 or 1.25, which printed as whole numbers read 0, 0, 0, 0, 1 and 0, 1, 2, 3, 5).
+private func countLabel(_ value: Double) -> String {
+    value == value.rounded() ? Markup.grouped(Int(value)) : Markup.coordinate(value)
 }
 
 private func log10Ceiling(_ value: Double) -> Int {

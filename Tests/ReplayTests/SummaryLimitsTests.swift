@@ -123,6 +123,9 @@ struct SummaryLimitsTests {
         let flagged = try Self.svg("flagged-timeline", in: html)
         #expect(!flagged.contains("<polygon"))
         #expect(flagged.components(separatedBy: "<circle ").count - 1 == 2)
+        // Flagged 3 on an axis to 5: ticks at 0, 1.25, 2.5, 3.75 and 5, printed as such.
+        let ticks = flagged.components(separatedBy: "text-anchor=\"end\" dominant-baseline=\"middle\">").dropFirst().map { String($0.prefix { $0 != "<" }) }
+        #expect(ticks == ["0", "1.25", "2.5", "3.75", "5"])
 
         // Several buckets: two polylines, the fraud line at its own height, not stacked on the flagged.
         var spread = ReplaySummaryBuilder()
