@@ -55,28 +55,52 @@ struct RedisOutagePoolTests {
     }
 }
 
-/// The longest a task that sleeps 5 ms at a time on `executor` waited for its thread to resume
-/// it, from `init` to `stop()`: a few milliseconds while the thread is free, the whole wait of a
-/// blocking call when a task holds it.
-struct Heartbeat {
-    private let task: Task<Duration, Never>
+/// The longest a task on `executor` waited for the executor's thread, from `init` to `stop()`: a
+/// few milliseconds while the thread is free, the whole wait of a blocking call when a task holds
+/// it. A plain thread wakes the task every 5 ms by resuming its continuation, which puts it
+/// straight on its executor: no timer of Swift's global pool, which other tests may keep busy
+/// (a `Task.sleep` heartbeat waited 25 s beside the Redis oracle tests).
+final class Heartbeat: @unchecked Sendable {
+    private let lock = NSLock()
+    private var waiting: CheckedContinuation<Void, Never>?
+    private var resumedAt: ContinuousClock.Instant?
+    private var worst = Duration.zero
+    private var stopped = false
+    private var finished = false
+    private var task: Task<Void, Never>?
 
     init(on executor: any TaskExecutor) {
-        task = Task(executorPreference: executor) { () -> Duration in
-        var worst = Duration.zero
-        var last = ContinuousClock.now
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(5))
-            let now = ContinuousClock.now
-            worst = max(worst, now - last)
-            last = now
+        task = Task(executorPreference: executor) { [self] in
+            while true {
+                await withCheckedContinuation { continuation in lock.withLock { waiting = continuation } }
+                let now = ContinuousClock.now
+                let done = lock.withLock {
+                    if let resumedAt { worst = max(worst, now - resumedAt) }
+                    return stopped
+                }
+                if done { break }
             }
-            return worst
+            lock.withLock { finished = true }
+        }
+        Thread.detachNewThread { [self] in
+            while true {
+                usleep(5_000)
+                let (continuation, exit) = lock.withLock { () -> (CheckedContinuation<Void, Never>?, Bool) in
+                    if finished { return (nil, true) }
+                    let continuation = waiting
+                    waiting = nil
+                    if continuation != nil { resumedAt = ContinuousClock.now }
+                    return (continuation, false)
+                }
+                if exit { return }
+                continuation?.resume()
+            }
         }
     }
 
     func stop() async -> Duration {
-        task.cancel()
-        return await task.value
+        lock.withLock { stopped = true }
+        await task?.value
+        return lock.withLock { worst }
     }
 }
