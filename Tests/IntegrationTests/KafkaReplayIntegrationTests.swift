@@ -59,10 +59,11 @@ struct KafkaReplayIntegrationTests {
         #expect(try KafkaAdmin(configuration: client).createTopic(topic, partitions: 3))
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
         let encoder = EventEncoder()
-        func send(_ ids: [String]) async throws {
+        // The late burst is dated after the early one: the replay merges partitions on event time.
+        func send(_ ids: [String], from start: Int64) async throws {
             let messages = ids.enumerated().map { index, id in
                 let event = PaymentEvent(
-                    paymentID: id, occurredAt: EventTime(millisecondsSinceEpoch: 1_767_225_600_000 + Int64(index) * 1000),
+                    paymentID: id, occurredAt: EventTime(millisecondsSinceEpoch: start + Int64(index) * 1000),
                     accountID: "a\(index % 7)", cardFingerprint: "c", deviceID: "d", ip: "10.0.0.1", merchantID: "m",
                     mcc: "5411", amount: Money(minorUnits: 100, currency: .usd), cardCountry: "US", ipCountry: "US", channel: .ecom, type: .payment)
                 return KafkaProducerMessage(topic: topic, key: Array(event.accountID.utf8), value: encoder.encode(event))
@@ -70,11 +71,11 @@ struct KafkaReplayIntegrationTests {
             #expect(try await producer.send(messages).count == ids.count)
         }
         let early = (0..<40).map { "early-\($0)" }, late = (0..<80).map { "late-\($0)" }
-        try await send(early)
+        try await send(early, from: 1_767_225_600_000)
         try await Task.sleep(for: .milliseconds(1_500))
         let between = EventTime(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
         try await Task.sleep(for: .milliseconds(1_500))
-        try await send(late)
+        try await send(late, from: 1_767_225_700_000)
         try producer.close()
 
         func replay(from: KafkaReplayBound, to: KafkaReplayBound) throws -> [String] {
@@ -95,7 +96,8 @@ struct KafkaReplayIntegrationTests {
         let everything = try replay(from: .edge, to: .edge)
         #expect(everything.count == 120)
         #expect(Set(everything) == Set(early + late))
-        // Merged by broker time: every early record comes before every late one.
+        // Merged by event time (each partition's records stay in offset order): every early record,
+        // dated before every late one, comes first.
         #expect(Array(everything.prefix(40)) == beforeTime)
         #expect(Array(everything.suffix(80)) == toEnd)
         #expect(try replay(from: .time(between), to: .edge) == toEnd)
