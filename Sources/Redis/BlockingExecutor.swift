@@ -67,7 +67,8 @@ public final class BlockingExecutor: @unchecked Sendable {
         pthread_mutex_unlock(lock)
     }
 
-    private func enqueue(_ job: @escaping () -> Void) {
+    /// Queues `job` for a thread (internal for tests: a job held by nothing else).
+    func enqueue(_ job: @escaping () -> Void) {
         pthread_mutex_lock(lock)
         precondition(!stopping, "BlockingExecutor '\(name)' was shut down")
         queue.append(job)
@@ -96,14 +97,20 @@ public final class BlockingExecutor: @unchecked Sendable {
         pthread_mutex_lock(lock)
         while true {
             if head < queue.count {
-                let job = queue[head]
+                // The job leaves the queue (a capture-free placeholder takes its place) and is
+                // released before the lock is taken again: it may hold the last reference to the
+                // executor's owner, whose deinit calls `shutdown()`, which takes this lock. Released
+                // under it, a store freed by its own last call deadlocked this thread.
+                var job: (() -> Void)? = queue[head]
+                queue[head] = Self.done
                 head += 1
                 if head == queue.count {
                     queue.removeAll(keepingCapacity: true)
                     head = 0
                 }
                 pthread_mutex_unlock(lock)
-                job()
+                job!()
+                job = nil
                 pthread_mutex_lock(lock)
             } else if stopping {
                 break
@@ -129,6 +136,9 @@ public final class BlockingExecutor: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { write(comm, $0.baseAddress, $0.count) }
         close(comm)
     }
+
+    /// What a run job leaves in the queue: captures nothing, so dropping it frees nothing.
+    private static let done: @Sendable () -> Void = {}
 
     /// What a new thread holds: the executor, retained until the thread stops.
     private final class Worker {

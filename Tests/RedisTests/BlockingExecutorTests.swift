@@ -32,6 +32,26 @@ struct BlockingExecutorTests {
             try await executor.run { () throws(RedisError) in throw RedisError.timeout(endpoint: "test", after: .seconds(1)) }
         }
     }
+
+    /// A store freed by its own last call: the job held the last reference, the worker released
+    /// it while holding the executor's lock, and the store's deinit called `shutdown()`, which
+    /// waited for that lock for ever (a CI run hung on it in IdleConnectionTests).
+    @Test("a job holding the last reference to the executor's owner frees it outside the lock: the owner's shutdown() returns")
+    func ownerFreedByItsLastJob() {
+        let executor = BlockingExecutor(name: "owner-test")
+        let freed = DispatchSemaphore(value: 0)
+        // The queue holds the only reference to the tail.
+        executor.enqueue { [tail = Tail { executor.shutdown(); freed.signal() }] in _ = tail }
+        #expect(freed.wait(timeout: .now() + 10) == .success)
+    }
+}
+
+/// Calls `onDeinit` when freed: an owner of the executor whose deinit shuts it down, as
+/// `RedisFeatureStore` does.
+private final class Tail: @unchecked Sendable {
+    let onDeinit: () -> Void
+    init(_ onDeinit: @escaping () -> Void) { self.onDeinit = onDeinit }
+    deinit { onDeinit() }
 }
 
 /// How many calls run at once, and the most that ever did.
