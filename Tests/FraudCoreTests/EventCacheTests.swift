@@ -10,6 +10,15 @@ import LocalStackSupport
 struct EventCacheTests {
     static func path(_ name: String) -> String { TemporaryFolder.current.path(name) }
 
+    /// The unfinished copies of the cache at `path` in its folder (`FileOutput`'s hidden
+    /// temporary files, `.NAME.PID-N.tmp`).
+    static func unfinishedCopies(of path: String) throws -> [String] {
+        let url = URL(fileURLWithPath: path)
+        let name = url.lastPathComponent
+        return try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)
+            .filter { $0.hasPrefix(".\(name).") && $0.hasSuffix(".tmp") }
+    }
+
     /// 2,600 lines (several cache blocks): events with and without beneficiary, metadata and label,
     /// every channel and type, non-ASCII ids, a blank line and five malformed lines, one too long.
     static func writeInput(_ name: String) throws -> String {
@@ -65,7 +74,7 @@ struct EventCacheTests {
     func roundTrip(batchSize: Int) throws {
         let input = try Self.writeInput("round-\(batchSize).jsonl"), cache = Self.path("round-\(batchSize).wqc")
         let decoded = try Self.buildCache(input: input, cache: cache, batchSize: batchSize)
-        #expect(access(cache + ".partial", F_OK) != 0)
+        #expect(try Self.unfinishedCopies(of: cache) == [])
         let reader = try EventCacheReader(path: cache, inputName: input, source: try EventCacheStamp(path: input))
         let cached = try Self.batches({ try reader.nextBatch(maxLines: $0) }, size: batchSize)
 
@@ -145,6 +154,21 @@ struct EventCacheTests {
         #expect(error.description == "--cache cannot be used with --input \"-\": a cache needs a regular file to check it against (not standard input, a pipe or a missing file)")
     }
 
+    @Test("A writer that does not finish leaves an older cache at its path as it was")
+    func abandonedWriterKeepsOlderCache() throws {
+        let input = try Self.writeInput("older.jsonl"), cache = Self.path("older.wqc")
+        _ = try Self.buildCache(input: input, cache: cache)
+        let before = try Data(contentsOf: URL(fileURLWithPath: cache))
+        do {
+            let writer = try EventCacheWriter(path: cache, source: try EventCacheStamp(path: input))
+            let reader = try JSONLinesReader(path: input)
+            try writer.append(try #require(try reader.nextBatch(maxLines: 10)))
+            writer.abandon()
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cache)) == before)
+        #expect(try Self.unfinishedCopies(of: cache) == [])
+    }
+
     @Test("A writer that does not finish leaves no cache behind")
     func abandonedWriterLeavesNothing() throws {
         let input = try Self.writeInput("abandon.jsonl"), cache = Self.path("abandon.wqc")
@@ -152,9 +176,12 @@ struct EventCacheTests {
             let writer = try EventCacheWriter(path: cache, source: try EventCacheStamp(path: input))
             let reader = try JSONLinesReader(path: input)
             try writer.append(try #require(try reader.nextBatch(maxLines: 100)))
-            withExtendedLifetime(writer) { #expect(access(cache + ".partial", F_OK) == 0) }
+            let copies = try Self.unfinishedCopies(of: cache), published = access(cache, F_OK) == 0
+            withExtendedLifetime(writer) {}
+            #expect(copies.count == 1)
+            #expect(!published)
         }
-        #expect(access(cache + ".partial", F_OK) != 0)
+        #expect(try Self.unfinishedCopies(of: cache) == [])
         #expect(access(cache, F_OK) != 0)
     }
 }

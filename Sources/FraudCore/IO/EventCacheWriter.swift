@@ -1,13 +1,11 @@
-import Glibc
-
 /// Writes the batches a reader decoded into a pre-decoded cache (`EventCacheFormat`), so the next
 /// replay of the same input skips JSON decoding.
 ///
-/// The cache is written to `<path>.partial` and renamed into place by `finish()`, so an
-/// interrupted replay never leaves a half cache behind that a later run would trust.
+/// The cache is written through an atomic `FileOutput` (a hidden temporary file beside `path`,
+/// renamed into place by `finish()`), so an interrupted replay never leaves a half cache behind
+/// that a later run would trust, and an older cache at `path` stays until the new one is whole.
 public final class EventCacheWriter {
     public let path: String
-    private let partialPath: String
     private let output: FileOutput
     private var block: [UInt8] = []
     private var blockRecords: UInt32 = 0
@@ -17,10 +15,6 @@ public final class EventCacheWriter {
     /// A block is closed once its payload reaches this size (smaller in tests, to get many blocks).
     private let blockBytes: Int
 
-    /// Where the cache at `path` is written until it is finished: a replay checks that no other
-    /// file it reads or writes is this one before it starts.
-    public static func partialPath(for path: String) -> String { path + ".partial" }
-
     /// Starts a cache of the input described by `source`.
     public convenience init(path: String, source: EventCacheStamp) throws(FileIOError) {
         try self.init(path: path, source: source, blockBytes: EventCacheFormat.targetBlockBytes)
@@ -29,8 +23,7 @@ public final class EventCacheWriter {
     init(path: String, source: EventCacheStamp, blockBytes: Int) throws(FileIOError) {
         self.path = path
         self.blockBytes = blockBytes
-        partialPath = Self.partialPath(for: path)
-        output = try FileOutput(path: partialPath, bufferBytes: 1 << 20)
+        output = try FileOutput(path: path, bufferBytes: 1 << 20, replacingAtomically: true)
         block.reserveCapacity(blockBytes + 4096)
         try output.write(Self.header(source))
     }
@@ -63,15 +56,13 @@ public final class EventCacheWriter {
         Self.appendInteger(blocks, to: &end)
         try writeBlock(end, count: EventCacheFormat.endMarker)
         try output.close()
-        guard rename(partialPath, path) == 0 else { throw FileIOError(path: path, operation: "rename the finished cache to", errno: errno) }
     }
 
-    /// Drops the partial file (the replay failed or was cut short).
+    /// Drops the unfinished cache (the replay failed or was cut short).
     public func abandon() {
         guard !finished else { return }
         finished = true
-        try? output.close()
-        unlink(partialPath)
+        output.discard()
     }
 
     deinit { abandon() }

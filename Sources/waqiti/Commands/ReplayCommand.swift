@@ -140,12 +140,12 @@ struct ReplayCommand: AsyncParsableCommand {
         files.read("--compare", backtest.compare)
         files.read("--compare-model", backtest.compareModel)
         if let cache = backtest.cache {
-            // An existing cache is read; a missing one is written to `.partial` and renamed.
+            // An existing cache is read; a missing one is written (to a temporary file of its own,
+            // created exclusively, so it can never be another file the replay uses).
             if access(cache, F_OK) == 0 {
                 files.read("--cache", cache)
             } else {
                 files.write("--cache", cache)
-                files.write("--cache (its unfinished copy)", EventCacheWriter.partialPath(for: cache))
             }
         }
         files.write("--features-out", featuresOut)
