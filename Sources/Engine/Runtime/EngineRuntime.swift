@@ -145,6 +145,7 @@ public final class EngineRuntime: Sendable {
             EngineRuntime.redisHealth(configuration: redisConfiguration, router: router, decisions: redisDecisions),
         ]
         if withKafka {
+            try Self.checkTopics(configuration.kafka)
             let client = KafkaClientConfiguration(brokers: configuration.kafka.brokers, clientID: "waqiti-engine")
             var consumerConfiguration = KafkaConsumerConfiguration(client: client, groupID: configuration.kafka.groupID)
             consumerConfiguration.fetchWaitMax = .milliseconds(max(1, configuration.batching.linger.milliseconds))
@@ -188,6 +189,30 @@ public final class EngineRuntime: Sendable {
         self.services = services
         self.health = health
         self.warnings = warnings
+    }
+
+    /// The payments, decisions and dead-letter topics must be three topics. A dead-letter topic
+    /// that is the payments topic feeds every dead letter back in as a payment, which is
+    /// dead-lettered again, forever (one malformed message became hundreds a second); decisions
+    /// published to the payments topic are read back and dead-lettered; dead letters on the
+    /// decisions topic reach the decisions' consumers as malformed decisions.
+    static func checkTopics(_ kafka: EngineConfiguration.Kafka) throws(StartError) {
+        let topics = [
+            ("kafka.payments_topic", kafka.paymentsTopic, "payments"),
+            ("kafka.decisions_topic", kafka.decisionsTopic, "fraud-decisions"),
+            ("kafka.dlq_topic", kafka.deadLetterTopic, "payments-dlq"),
+        ]
+        for (index, (key, topic, suggestion)) in topics.enumerated() {
+            guard let (earlierKey, _, _) = topics[..<index].first(where: { $0.1 == topic }) else { continue }
+            let consequence = earlierKey == "kafka.payments_topic"
+                ? "the engine would read what it publishes back as payments"
+                : "dead letters would reach the decisions' consumers as malformed decisions"
+            throw .configuration(ConfigurationError(
+                key: key, source: "configuration",
+                problem: "\"\(topic)\" is also \(earlierKey): \(consequence)",
+                fix: "give \(key) a topic of its own, such as \(suggestion)"
+            ))
+        }
     }
 
     /// After the service group returned: flushes what the producer holds and leaves the group,

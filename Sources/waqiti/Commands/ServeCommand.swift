@@ -59,6 +59,10 @@ struct ServeCommand: AsyncParsableCommand {
         let runtime: EngineRuntime
         do {
             runtime = try EngineRuntime(configuration: configuration, withKafka: !httpOnly, logger: logger)
+        } catch EngineRuntime.StartError.configuration(let error) {
+            // Values that are each valid but do not go together: a configuration error too.
+            FileHandle.standardError.write(Data("waqiti serve: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)
         } catch {
             FileHandle.standardError.write(Data("waqiti serve: cannot start: \(error)\n".utf8))
             throw ExitCode.failure
