@@ -8,13 +8,13 @@ import Rules
 @testable import Server
 import Testing
 
-private let apiKey = "test-key-0123456789abcdef"
+let apiKey = "test-key-0123456789abcdef"
 /// One key a scope, each named for its scope, to show what each grants and refuses.
 private let scopedKeys = APIScope.allCases.map { APIKey(name: "only-" + $0.rawValue.replacingOccurrences(of: ":", with: "-"), scopes: [$0], key: "key-for-\($0.rawValue)-0123456789") }
 private let bareKey = "bare-key-0123456789abcdef"
-private let jwtSecret = "0123456789abcdef0123456789abcdef"
+let jwtSecret = "0123456789abcdef0123456789abcdef"
 
-private func eventJSON(_ id: String, amountMinor: String = "5000") -> String {
+func eventJSON(_ id: String, amountMinor: String = "5000") -> String {
     """
     {"payment_id":"\(id)","occurred_at":"2026-11-29T08:00:00.000Z","account_id":"acct-1","card_fingerprint":"card-1","device_id":"dev-1","ip":"203.0.113.7","merchant_id":"m-1","mcc":"5411","amount_minor":\(amountMinor),"currency":"USD","card_country":"US","ip_country":"US","channel":"ecom","type":"payment"}
     """
@@ -22,7 +22,7 @@ private func eventJSON(_ id: String, amountMinor: String = "5000") -> String {
 
 /// The real server, engine, rules and in-memory store, listening on a free loopback port; each
 /// request is real HTTP over a socket (HummingbirdTesting's live mode).
-private func withServer<Value: Sendable>(rateLimit: Int = 1000, _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+func withServer<Value: Sendable>(rateLimit: Int = 1000, _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
     _ = PrometheusExport.registry
     var configuration = EngineConfiguration()
     configuration.http.port = 0
@@ -45,7 +45,7 @@ private func withServer<Value: Sendable>(rateLimit: Int = 1000, _ body: @Sendabl
     return try await app.test(.live) { client in try await body(client) }
 }
 
-private let keyHeader: HTTPFields = [.init("X-API-Key")!: apiKey]
+let keyHeader: HTTPFields = [.init("X-API-Key")!: apiKey]
 
 @Suite("HTTP server over loopback")
 struct HTTPServerTests {

@@ -51,18 +51,20 @@ public struct HS256Verifier: Sendable {
         }
         let algorithm = header["alg"] as? String ?? "(none)"
         guard algorithm == "HS256" else { throw .unsupportedAlgorithm(algorithm) }
+        // RFC 7515 §4.1.11: a token whose `crit` names extensions the recipient does not
+        // implement (this verifier implements none) must be refused, not read without them.
+        guard header["crit"] == nil else { throw .malformed("the header's crit parameter names extensions this server does not implement") }
         let signingInput = parts[0].utf8.count + 1 + parts[1].utf8.count
         let expected = HMACSHA256.authenticate(token.utf8.prefix(signingInput), key: key)
         guard constantTimeEquals(expected, signature) else { throw .badSignature }
-        guard let payload = try? JSONSerialization.jsonObject(with: Data(payloadBytes)) as? [String: Any] else {
+        let claims: Claims
+        do {
+            claims = try JSONDecoder().decode(Claims.self, from: Data(payloadBytes))
+        } catch let failure as Failure {
+            throw failure
+        } catch {
             throw .malformed("payload is not a JSON object")
         }
-        let claims = Claims(
-            subject: payload["sub"] as? String,
-            scope: payload["scope"] as? String,
-            expiresAt: (payload["exp"] as? NSNumber)?.doubleValue,
-            notBefore: (payload["nbf"] as? NSNumber)?.doubleValue
-        )
         guard let expiresAt = claims.expiresAt else { throw .malformed("no exp claim; tokens must expire") }
         guard now < expiresAt + leeway else { throw .expired }
         if let notBefore = claims.notBefore, now + leeway < notBefore { throw .notYetValid }
@@ -75,6 +77,34 @@ public struct HS256Verifier: Sendable {
         let payload = Base64URL.encode(Array(payloadJSON.utf8))
         let signature = HMACSHA256.authenticate(Array("\(header).\(payload)".utf8), key: key)
         return "\(header).\(payload).\(Base64URL.encode(signature))"
+    }
+}
+
+extension HS256Verifier.Claims: Decodable {
+    private enum Key: String, CodingKey {
+        case sub, scope, exp, nbf
+    }
+
+    /// A claim that is present must have its type: a `nbf` that is not a number is not "no
+    /// `nbf`" (the token would be used before its time), nor a `scope` that is not a string "no
+    /// `scope`" (which grants `score`). Booleans are not numbers (`"exp": true` is not 1970).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        func claim<Value: Decodable>(_ key: Key, _ type: Value.Type, _ expected: String) throws(HS256Verifier.Failure) -> Value? {
+            guard container.contains(key) else { return nil }
+            do {
+                return try container.decode(Value.self, forKey: key)
+            } catch {
+                throw .malformed("the \(key.rawValue) claim must be \(expected)")
+            }
+        }
+        let numericDate = "a number of seconds since the epoch (RFC 7519 NumericDate)"
+        self.init(
+            subject: try claim(.sub, String.self, "a string"),
+            scope: try claim(.scope, String.self, "a string of space-separated scopes"),
+            expiresAt: try claim(.exp, Double.self, numericDate),
+            notBefore: try claim(.nbf, Double.self, numericDate)
+        )
     }
 }
 

@@ -16,7 +16,8 @@ public enum FraudHTTPServer {
         registry: PrometheusCollectorRegistry = PrometheusExport.registry, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> App {
-        let router = Router(context: BasicRequestContext.self)
+        // HEAD is answered for every GET (RFC 9110 §9.1: general-purpose servers support both).
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: AuthenticationMiddleware(
             apiKeys: configuration.http.apiKeys, jwtSecret: configuration.http.jwtSecret,
             limiter: RateLimiter(ratePerSecond: configuration.http.rateLimitPerSecond)
@@ -32,6 +33,8 @@ public enum FraudHTTPServer {
         RulesRoutes(engine: engine).register(on: router)
         HealthRoutes(indicators: health).register(on: router)
         MetricsRoutes(registry: registry).register(on: router)
+        // Last, so that it wraps only what no route matched (404, or 405 naming the methods).
+        router.add(middleware: UnmatchedRouteMiddleware(routes: router.routes))
         return Application(
             router: router,
             server: HTTPIdleTimeout.http1(.milliseconds(configuration.http.idleTimeout.milliseconds)),

@@ -2,6 +2,7 @@ import Engine
 import Features
 import FraudCore
 import Hummingbird
+import NIOCore
 
 /// `POST /v1/score` and `POST /v1/score/batch`: the HTTP face of the same `DecisionEngine` the
 /// Kafka pipeline uses. A scored event updates the windows like a streamed one unless
@@ -98,6 +99,8 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
         }
     }
 
+    /// The body, or 413 `request_too_large`: at once when `Content-Length` says it is too large,
+    /// otherwise (a chunked body, which has no length) as soon as more than the limit has arrived.
     private func collectBody(_ request: Request) async throws -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxRequestBytes {
             throw APIError.tooLarge(limit: maxRequestBytes)
@@ -105,7 +108,8 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
         var request = request
         do {
             return try await request.collectBody(upTo: maxRequestBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
+            // What `collect(upTo:)` throws; uncaught, Hummingbird answered a bare 413 with no body.
             throw APIError.tooLarge(limit: maxRequestBytes)
         }
     }
