@@ -29,9 +29,11 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
 
+        // Names the calling thread through the kernel, for the wrappers' own threads.
+        .target(name: "ThreadName"),
         // Thin wrappers that own every C pointer and turn C errors into typed Swift errors.
-        .target(name: "Kafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Redis", dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Kafka", dependencies: ["CRdKafka", "ThreadName", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Redis", dependencies: ["CHiredis", "ThreadName", .product(name: "Logging", package: "swift-log")]),
         .target(name: "BLAS", dependencies: ["COpenBLAS"]),
         // jemalloc in place of glibc's malloc in every binary that links it; its statistics.
         .target(name: "Allocator", dependencies: ["CJemalloc"]),
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "FraudCore", "Features", "Rules", "Model", "Kafka", "Redis", "CPrefetch",
+                "FraudCore", "Features", "Rules", "Model", "Kafka", "Redis", "CPrefetch", "ThreadName",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -137,7 +139,7 @@ let package = Package(
         // waqiti-bench's argument parser and every suite's declared options; runs no benchmark.
         .testTarget(name: "WaqitiBenchTests", dependencies: ["waqiti-bench"]),
         .testTarget(name: "AllocatorTests", dependencies: ["Allocator"]),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "ThreadName"]),
         .testTarget(name: "ReplayTests", dependencies: ["Replay", "Reporting", "Model", "BLAS", "Features", "Simulation", "FraudCore", "Rules", "Engine", "LocalStackSupport", .product(name: "Logging", package: "swift-log")],
                     // Read by path from the package root (and rewritten with WAQITI_REGENERATE_EXPECTED=1), not a resource.
                     exclude: ["Expected"]),
@@ -169,6 +171,8 @@ let package = Package(
                 "Services", "FraudCore", "Kafka", "Server", "Engine", "Features", "Rules", "LocalStackSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // TestClient: the tests' HTTP client (SwiftNIO), not URLSession.
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),

@@ -49,25 +49,13 @@ struct ServiceAuthenticationTests {
                 return configuration
             }()
             let logger = TestDatabase.logger
-            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-            let running: @Sendable (Int) async -> Void = { continuation.yield($0) }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    // A service that stops before it listens (PostgreSQL refused its connections)
-                    // ends the stream, so the test fails with its error instead of waiting for good.
-                    defer { continuation.finish() }
-                    switch name {
-                    case "payment": try await PlatformServices.runPayment(configuration: configuration, messaging: IdleMessaging(), logger: logger, onServerRunning: running)
-                    case "wallet": try await PlatformServices.runWallet(configuration: configuration, messaging: IdleMessaging(), logger: logger, onServerRunning: running)
-                    default: try await PlatformServices.runReconciliation(configuration: configuration, messaging: IdleMessaging(), logger: logger, onServerRunning: running)
-                    }
+            try await LiveServer.withPort({ listening in
+                switch name {
+                case "payment": try await PlatformServices.runPayment(configuration: configuration, messaging: IdleMessaging(), logger: logger, onServerRunning: listening)
+                case "wallet": try await PlatformServices.runWallet(configuration: configuration, messaging: IdleMessaging(), logger: logger, onServerRunning: listening)
+                default: try await PlatformServices.runReconciliation(configuration: configuration, messaging: IdleMessaging(), logger: logger, onServerRunning: listening)
                 }
-                defer { group.cancelAll() }
-                var iterator = ports.makeAsyncIterator()
-                guard let port = await iterator.next() else {
-                    try await group.next()
-                    throw CancellationError()
-                }
+            }) { port in
                 try await body(JSONClient(base: "http://127.0.0.1:\(port)", credentials: [:]))
             }
         }

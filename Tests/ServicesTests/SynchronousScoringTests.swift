@@ -28,16 +28,11 @@ enum LiveEngine {
             rules: { rules }, model: { nil },
             features: FeatureRouter(local: InMemoryFeatureStore(), shared: nil, storeOf: { _ in .memory }, probeInterval: .seconds(1), logger: TestDatabase.logger),
             cache: InMemoryDecisionCache(capacity: 1000), degradedPolicy: .decide)
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = FraudHTTPServer.makeApplication(engine: engine, configuration: configuration, health: [], logger: TestDatabase.logger,
-                                                  onServerRunning: { continuation.yield($0) })
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            try await body(port)
-        }
+        let settings = configuration
+        try await LiveServer.withPort({ listening in
+            try await FraudHTTPServer.makeApplication(engine: engine, configuration: settings, health: [], logger: TestDatabase.logger,
+                                                      onServerRunning: listening).runService()
+        }, body)
     }
 }
 

@@ -56,12 +56,29 @@ public struct ServiceCredential: Sendable {
 }
 
 extension URLSession {
-    /// A session for calls between services: no cookies or cache, `timeout` between bytes, and
-    /// enough connections for the payment service's concurrent requests.
+    /// A session for calls between services: no cookies or cache, twice `timeout` between bytes (at least 1 s),
+    /// and enough connections for the payment service's concurrent requests. Callers
+    /// still bound each request with `data(for:within:)`: the session's own timeouts are not kept
+    /// for a request that swift-corelibs-foundation lost.
     static func serviceToService(timeout: Duration) -> URLSession {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = max(0.001, Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        let seconds = max(0.001, Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        // Between bytes, twice the deadline and at least a second: `data(for:within:)` answers
+        // first. swift-corelibs-foundation fails a request at once (-1001 after 30 ms) when this
+        // is under a second, and it has no resource timeout of its own worth relying on.
+        configuration.timeoutIntervalForRequest = max(1, 2 * seconds)
         configuration.httpMaximumConnectionsPerHost = 64
         return URLSession(configuration: configuration)
     }
+
+    /// `data(for:)`, throwing `ExchangeTimedOut` once `limit` has passed without the whole answer.
+    func data(for request: URLRequest, within limit: Duration) async throws -> (Data, URLResponse) {
+        try await withDeadline(limit, timeout: { ExchangeTimedOut(limit: limit) }) { [self] in try await data(for: request) }
+    }
+}
+
+/// A request to another service was not answered in full within its deadline.
+struct ExchangeTimedOut: Error, LocalizedError {
+    var limit: Duration
+    var errorDescription: String? { "no answer within \(limit)" }
 }

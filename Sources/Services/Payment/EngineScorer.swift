@@ -1,6 +1,5 @@
 import FraudCore
 import Foundation
-import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -42,10 +41,9 @@ public struct HTTPEngineScorer: EngineScorer {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         credential.authorize(&request)
         request.httpBody = Data(EventEncoder().encode(event))
-        let (data, response) = try await withDeadline(timeout) { [session, request] in
-            do { return try await session.data(for: request) } catch {
-                throw EngineScoringFailure(reason: "\(self.endpoint): \(error.localizedDescription)")
-            }
+        let (data, response): (Data, URLResponse)
+        do { (data, response) = try await session.data(for: request, within: timeout) } catch {
+            throw EngineScoringFailure(reason: "\(endpoint): \(error.localizedDescription)")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 else {
@@ -53,39 +51,6 @@ public struct HTTPEngineScorer: EngineScorer {
         }
         do { return try DecisionEnvelope(decoding: Array(data)) } catch {
             throw EngineScoringFailure(reason: "\(endpoint) answered a decision that does not decode: \(error)")
-        }
-    }
-
-    /// Runs `operation`, throwing once `limit` has passed: URLSession's own timeout is between
-    /// bytes, not for the whole exchange, and on Linux a cancelled request still runs to its end,
-    /// so the caller is answered by whichever finishes first and the request is left to finish.
-    private func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        let once = FirstAnswer()
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let finish: @Sendable (Result<T, any Error>) -> Void = { result in
-                if once.claim() { continuation.resume(with: result) }
-            }
-            let request = Task {
-                do { finish(.success(try await operation())) } catch { finish(.failure(error)) }
-            }
-            Task {
-                try? await Task.sleep(for: limit)
-                finish(.failure(EngineScoringFailure(reason: "\(endpoint) did not answer within \(limit)")))
-                request.cancel()
-            }
-        }
-    }
-}
-
-/// True for the first caller only: the continuation is resumed by whichever of the request and
-/// the deadline finishes first.
-private final class FirstAnswer: Sendable {
-    private let answered = Mutex(false)
-
-    func claim() -> Bool {
-        answered.withLock { answered in
-            defer { answered = true }
-            return !answered
         }
     }
 }

@@ -28,11 +28,14 @@ public struct HTTPWalletClient: WalletClient {
     let endpoint: URL
     let session: URLSession
     let credential: ServiceCredential
+    /// For the whole exchange: a hold not answered in time leaves the payment `received`.
+    let timeout: Duration
 
     public init(baseURL: String, credential: ServiceCredential, timeout: Duration = .seconds(5)) {
         self.endpoint = URL(string: baseURL + "/api/v1/holds")!
         self.session = .serviceToService(timeout: timeout)
         self.credential = credential
+        self.timeout = timeout
     }
 
     public func hold(_ request: HoldRequest) async throws -> HoldAnswer {
@@ -42,7 +45,7 @@ public struct HTTPWalletClient: WalletClient {
         credential.authorize(&http)
         http.httpBody = try JSONBody.encoder.encode(HoldBody(request))
         let (data, response): (Data, URLResponse)
-        do { (data, response) = try await session.data(for: http) } catch {
+        do { (data, response) = try await session.data(for: http, within: timeout) } catch {
             throw WalletUnavailable(reason: "\(endpoint): \(error.localizedDescription)")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0

@@ -56,6 +56,9 @@ public struct TrafficRunner: Sendable {
     let endpoints: Endpoints
     let concurrency: Int
     let session: URLSession
+    /// Each request's bound, for the whole exchange; a payment not answered in time is sent again
+    /// with its Idempotency-Key, any other request fails the run naming it.
+    static let requestLimit: Duration = .seconds(60)
     private let progress = SubmissionProgress()
 
     public init(endpoints: Endpoints, concurrency: Int) {
@@ -64,6 +67,7 @@ public struct TrafficRunner: Sendable {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = concurrency + 2
         configuration.timeoutIntervalForRequest = 30
+        configuration.timeoutIntervalForResource = Self.seconds(Self.requestLimit)
         self.session = URLSession(configuration: configuration)
     }
 
@@ -236,7 +240,10 @@ public struct TrafficRunner: Sendable {
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         if let key = endpoints.apiKey { request.setValue(key, forHTTPHeaderField: "X-API-Key") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await session.data(for: request)
+        let (data, response): (Data, URLResponse)
+        do { (data, response) = try await session.data(for: request, within: Self.requestLimit) } catch let timeout as ExchangeTimedOut {
+            throw TrafficError(message: "\(method) \(url): \(timeout.localizedDescription)")
+        }
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
     }
 
