@@ -1,3 +1,4 @@
+import ThreadName
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -93,7 +94,7 @@ public final class BlockingExecutor: @unchecked Sendable {
 
     /// One thread's loop: the next queued call, or sleep until there is one.
     private func work() {
-        Self.nameCurrentThread(name)
+        ThreadName.setCurrent(name)
         pthread_mutex_lock(lock)
         while true {
             if head < queue.count {
@@ -122,19 +123,6 @@ public final class BlockingExecutor: @unchecked Sendable {
         }
         started -= 1
         pthread_mutex_unlock(lock)
-    }
-
-    /// Names the calling thread (its first 15 bytes) as `top -H`, `perf` and `/proc` show it. Done by
-    /// the thread itself: Foundation's `Thread.name` setter names a thread only after the parent's
-    /// `start()` has stored its pthread id, so a thread that runs before that keeps its creator's
-    /// name. `pthread_setname_np` needs _GNU_SOURCE, which Swift's Glibc module lacks; this is what
-    /// it does for the calling thread.
-    public static func nameCurrentThread(_ name: String) {
-        let comm = open("/proc/thread-self/comm", O_WRONLY)
-        guard comm >= 0 else { return }
-        let bytes = Array(name.utf8.prefix(15))
-        _ = bytes.withUnsafeBytes { write(comm, $0.baseAddress, $0.count) }
-        close(comm)
     }
 
     /// What a run job leaves in the queue: captures nothing, so dropping it frees nothing.

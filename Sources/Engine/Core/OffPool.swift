@@ -1,5 +1,5 @@
 import Foundation
-import Redis
+import ThreadName
 
 /// Runs a blocking call (a librdkafka or hiredis round trip) on a thread of its own and resumes
 /// the caller with its result, so the call never holds one of the few threads of Swift's
@@ -9,11 +9,9 @@ enum OffPool {
     /// - Parameter name: the thread's name in `top -H` and `perf` (the kernel keeps 15 bytes).
     static func run<T: Sendable>(_ name: String, _ body: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            // Named by the thread itself, through the kernel: Foundation drops a name set before the
-            // thread starts, and `Thread.current.name = …` from inside is lost when the thread runs
-            // before `start()` has stored its pthread id (the thread kept its creator's name).
+            // Named by the thread itself, through the kernel (ThreadName says why).
             let thread = Thread {
-                BlockingExecutor.nameCurrentThread(name)
+                ThreadName.setCurrent(name)
                 continuation.resume(returning: body())
             }
             thread.start()

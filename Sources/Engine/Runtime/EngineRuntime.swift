@@ -9,6 +9,7 @@ import Model
 import Redis
 import Rules
 import ServiceLifecycle
+import ThreadName
 
 /// Everything `waqiti serve` runs, built from one configuration: the rules and model watchers,
 /// the feature stores, the engine, and (unless HTTP-only) the Kafka pipeline. The HTTP server
@@ -225,7 +226,7 @@ public final class EngineRuntime: Sendable {
         let limitSeconds = Double(seconds) + Double(attoseconds) / 1e18
         let done = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
-            Thread.current.name = "kafka-close"
+            ThreadName.setCurrent("kafka-close")
             closeNow(flushTimeout: .milliseconds(Int64(limitSeconds * 1000 * 2 / 3)))
             done.signal()
         }

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Synchronization
+import ThreadName
 
 /// The pipeline's consumer over the Kafka wrapper: one group member subscribed to `payments`.
 public final class KafkaMessageSource: MessageSource {
@@ -43,7 +44,7 @@ public final class KafkaMessageSource: MessageSource {
                 }
                 let consumer = self.consumer
                 Thread {
-                    Thread.current.name = "kafka-commit"
+                    ThreadName.setCurrent("kafka-commit")
                     let result = Result { try consumer.commit(list, mode: .sync) }
                     waiter.withLock { $0.take() }?.resume(with: result)
                 }.start()

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadName
 
 /// A dedicated thread that calls `body` in a loop until stopped: librdkafka's blocking poll
 /// calls live here so they never occupy a thread of Swift's cooperative pool.
@@ -7,9 +8,8 @@ final class PollingThread: Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     init(name: String, body: @escaping @Sendable () -> Void) {
-        // Named from inside: on Linux, Foundation drops a name set before the thread starts.
         let thread = Thread { [stopped, exited] in
-            Thread.current.name = name
+            ThreadName.setCurrent(name)
             while !stopped.isSet { body() }
             exited.signal()
         }
