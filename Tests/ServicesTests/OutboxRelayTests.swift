@@ -17,6 +17,12 @@ struct BrokenBroker: RecordPublisher {
         try await publish([OutgoingRecord(topic: topic, key: key, value: value)])
     }
 
+    func publish(topic: String, rawKey: [UInt8]?, value: [UInt8]) async throws {
+        guard let broker = acknowledgingFirst else { throw Failure.refused }
+        try await broker.publish(topic: topic, rawKey: rawKey, value: value)
+        throw Failure.crashedAfterAcknowledgement
+    }
+
     func publish(_ records: [OutgoingRecord]) async throws {
         guard let broker = acknowledgingFirst else { throw Failure.refused }
         try await broker.publish(records)

@@ -16,6 +16,12 @@ actor PublishedRecords: RecordPublisher {
         await append(topic, key, value)
     }
 
+    /// Kept as text like every key here; the Kafka publisher's byte-exact path is tested against
+    /// the broker (PoisonRecordTests).
+    nonisolated func publish(topic: String, rawKey: [UInt8]?, value: [UInt8]) async throws {
+        await append(topic, String(decoding: rawKey ?? [], as: UTF8.self), value)
+    }
+
     private func append(_ topic: String, _ key: String, _ value: [UInt8]) { records.append((topic, key, value)) }
 
     func consumed(_ topic: String) -> [ConsumedRecord] {

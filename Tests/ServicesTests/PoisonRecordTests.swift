@@ -334,6 +334,31 @@ struct PoisonRecordTests {
         }
     }
 
+    /// A keyless record goes back keyless, and a key that is not UTF-8 goes back byte for byte: the
+    /// replay took the key as text, so a keyless record gained the empty key and bytes that are not
+    /// UTF-8 became U+FFFD (another key, so another partition than the payment's other records).
+    @Test func aReplayKeepsTheRecordsKeyByteForByte() async throws {
+        try await TestDatabase.with { database in
+            let bench = try LoopBench("replay-keys")
+            let parked = ParkedMessages(database: database)
+            let binaryKey: [UInt8] = [0xFF, 0x00, 0x7B]
+            for (offset, key) in [(Int64(3), nil), (4, binaryKey)] as [(Int64, [UInt8]?)] {
+                let record = ConsumedRecord(topic: bench.topic, partition: 0, offset: offset, key: key, value: Array("v\(offset)".utf8))
+                #expect(try await parked.park(record, consumer: "payment-decisions", failure: .undecodable,
+                                              cause: ConsumerFailure(kind: .permanent, sqlState: nil, message: "m")))
+            }
+            let publisher = try bench.messaging.publisher()
+            for id in try await parked.list().map(\.id) {
+                #expect(try await parked.replay(id: id, publisher: publisher) != nil)
+            }
+            let source = try bench.messaging.source(groupID: bench.group("replay-keys-reader"), topics: [bench.topic])
+            let records = try await KafkaRedeliveryTests.poll(source, count: 2)
+            await source.close()
+            #expect(records.map(\.value) == [Array("v3".utf8), Array("v4".utf8)])
+            #expect(records.map(\.key) == [nil, binaryKey])
+        }
+    }
+
     /// A function that raises inside a transaction whose caller does not read its row: PostgreSQL
     /// answers COMMIT with ROLLBACK and no error, which `transaction` reported as success (the
     /// wallet's settlement batch was "applied", its offsets committed, and no money moved).

@@ -38,6 +38,10 @@ struct KafkaRecordPublisher: RecordPublisher {
         _ = try await producer.send([KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: value)])
     }
 
+    func publish(topic: String, rawKey: [UInt8]?, value: [UInt8]) async throws {
+        _ = try await producer.send([KafkaProducerMessage(topic: topic, key: rawKey, value: value)])
+    }
+
     /// Enqueued in order, so records with one key keep their order on its partition.
     func publish(_ records: [OutgoingRecord]) async throws {
         _ = try await producer.send(records.map { KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value) })

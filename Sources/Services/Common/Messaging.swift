@@ -8,6 +8,10 @@ public typealias ConsumedRecord = KafkaConsumerMessage
 /// marks something "published" after `publish` returns is never wrong.
 public protocol RecordPublisher: Sendable {
     func publish(topic: String, key: String, value: [UInt8]) async throws
+    /// Publishes a record read before with its key exactly as read: bytes that need not be UTF-8,
+    /// or none, so that it goes back to the partition its key chose (a keyless record stays
+    /// keyless instead of gaining the empty key).
+    func publish(topic: String, rawKey: [UInt8]?, value: [UInt8]) async throws
     /// Publishes `records` in order and returns once the broker acknowledged every one; throws
     /// if any was not (the others may have been: callers retry the whole batch).
     func publish(_ records: [OutgoingRecord]) async throws

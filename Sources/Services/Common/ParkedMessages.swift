@@ -74,14 +74,14 @@ public struct ParkedMessages: Sendable {
         return entries
     }
 
-    /// Publishes an unresolved parked record again to its topic, with its key read as UTF-8 text,
-    /// and once the broker acknowledged it marks it resolved as `replayed`; nil when no unresolved
+    /// Publishes an unresolved parked record again to its topic, with its key as it was read (the
+    /// same bytes, or none, so the same partition), and once the broker acknowledged it marks it resolved as `replayed`; nil when no unresolved
     /// record has this id. Every consumer group of the topic receives it again, which is safe:
     /// each applies a decision or event once per payment id. Replay only after fixing what refused
     /// it, or it is parked again under its new offset.
     public func replay(id: Int64, publisher: any RecordPublisher) async throws -> Entry? {
         guard let entry = try await list(id: id).first else { return nil }
-        try await publisher.publish(topic: entry.topic, key: entry.key.map { String(decoding: $0, as: UTF8.self) } ?? "", value: entry.payload)
+        try await publisher.publish(topic: entry.topic, rawKey: entry.key, value: entry.payload)
         try await resolve(id: id, resolution: "replayed")
         return entry
     }
