@@ -83,6 +83,26 @@ struct BoundedWaitTests {
         }
     }
 
+    /// Synchronous scoring's default deadline is 250 ms. With the session's own timeout at the
+    /// deadline, swift-corelibs-foundation failed such a request as soon as no byte had come for
+    /// a few tens of milliseconds (-1001 after about 30 ms): an engine answering in 100 ms was
+    /// "unavailable". The session's timeout is now at least a second; the deadline bounds the call.
+    @Test("a deadline under a second still waits for an answer that comes within it")
+    func subSecondDeadlineWaitsForTheAnswer() async throws {
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/api/v1/holds") { _, _ -> Response in
+            try await Task.sleep(for: .milliseconds(150))
+            return Response(status: .created)
+        }
+        try await LiveServer.with(router) { port in
+            let wallet = HTTPWalletClient(baseURL: "http://127.0.0.1:\(port)", credential: .testKey, timeout: .milliseconds(800))
+            for i in 0..<3 {
+                let answer = try await wallet.hold(HoldRequest(paymentID: "p-\(i)", walletID: "w-1", merchantID: "m-1", amount: Money(minorUnits: 100, currency: .usd)))
+                #expect(answer == .held)
+            }
+        }
+    }
+
     @Test("the tests' client fails a request that is not answered, naming it")
     func clientRequestHasADeadline() async throws {
         try await LiveServer.with(Self.slowRouter()) { port in
