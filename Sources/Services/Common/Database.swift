@@ -62,23 +62,28 @@ extension PostgresClient {
     /// Runs the pool for the duration of `body` and closes it after, `body`'s result or error
     /// passed through.
     ///
-    /// A child task started with `addTask` may not have reached `run()` yet when the parent's
-    /// first query leases a connection; the query then waits, but PostgresNIO logs "Trying to
-    /// lease connection from `PostgresClient`, but `PostgresClient.run()` hasn't been called
-    /// yet", at every service's start. So `body` starts only after the child has signalled and
-    /// gone straight into `run()`, whose first step sets the client's running flag: waking the
-    /// parent takes far longer than those few instructions.
+    /// The pool runs in a task of its own, not a child of the caller: a child is cancelled with
+    /// its parent, so a cancelled service's pool stopped beside its loops, and a query one of them
+    /// sent after that (the outbox relay runs a transaction every 20 ms) waited for a connection
+    /// for good; the service never ended. The pool now outlives `body` and is cancelled, and
+    /// awaited, once `body` returned.
+    ///
+    /// `body` starts only after the pool's task has signalled and gone straight into `run()`,
+    /// whose first step sets the client's running flag: a query leased before that waits, but
+    /// PostgresNIO logs "Trying to lease connection from `PostgresClient`, but
+    /// `PostgresClient.run()` hasn't been called yet" at every service's start.
     public func whileRunning<T>(_ body: () async throws -> T) async throws -> T {
         let (started, signal) = AsyncStream<Void>.makeStream()
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                signal.finish()
-                await self.run()
-            }
-            defer { group.cancelAll() }
-            for await _ in started {}
-            return try await body()
+        let pool = Task {
+            signal.finish()
+            await self.run()
         }
+        for await _ in started {}
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        pool.cancel()
+        await pool.value
+        return try result.get()
     }
 }
 
