@@ -28,6 +28,20 @@ public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
     /// Every later produce fails the same way: only a new client recovers.
     public static let fatal = KafkaErrorCode(RD_KAFKA_RESP_ERR__FATAL)
 
+    /// Codes with which the group coordinator refuses a commit from a member it no longer counts
+    /// (its session timed out, a rebalance moved on without it). Retrying the commit fails the
+    /// same way for good: only polling again rejoins the group, and the partitions' records from
+    /// the last committed offset go to whoever owns them now.
+    public var meansGroupMembershipLost: Bool { Self.membershipLost.contains(self) }
+
+    private static let membershipLost: Set<KafkaErrorCode> = [
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID),
+        KafkaErrorCode(RD_KAFKA_RESP_ERR__ASSIGNMENT_LOST),
+    ]
+
     /// Whether this code means the client is dead for good (`_FATAL`), as opposed to a failure
     /// that retrying, or leaving one message out, can get past.
     public var isFatal: Bool { self == .fatal }

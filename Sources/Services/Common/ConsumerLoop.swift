@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FraudCore
+import Kafka
 import Logging
 import ServiceLifecycle
 
@@ -188,11 +189,21 @@ public struct ConsumerLoop: Service {
     }
 
     /// Commits the batch's offsets, retrying a failed commit (the batch is applied already).
+    /// A commit refused because this member left the group (its session timed out while the
+    /// machine or the broker stalled) is not retried: it would be refused for good, and the loop
+    /// would never poll again to rejoin (the quick start stalled so, 8,000 payments undecided).
+    /// The loop polls on instead; the batch's records are delivered again to the partitions'
+    /// owner, which applies each decision once per payment id.
     private func commit(_ batch: [ConsumedRecord]) async throws(Stopped) {
         var backoff = RetryBackoff(initial: initialBackoff)
         while true {
             do {
                 try await source.commit(batch)
+                return
+            } catch KafkaError.operationFailed(_, let code) where code.meansGroupMembershipLost {
+                logger.warning("offset commit refused: this consumer left the group; polling again to rejoin (the batch is delivered again and applied once)", metadata: [
+                    "consumer": "\(name)", "records": "\(batch.count)", "first_offset": "\(batch[0].offset)", "code": "\(code.name)",
+                ])
                 return
             } catch {
                 if stopping { throw Stopped() }
