@@ -37,6 +37,14 @@ public final class RedisConnectionPool: Sendable {
         return try body(pooled.connection)
     }
 
+    /// Whether Redis answers now: `PING` on a pooled connection (a new one when none is idle). A
+    /// connection that fails it leaves the pool, so a dead idle socket is not handed out again.
+    /// Blocks for up to the connect and command timeouts.
+    public func ping() throws(RedisError) {
+        let reply = try withConnection { connection throws(RedisError) in try connection.send(RedisCommand("PING")) }
+        guard case .status("PONG") = reply else { throw .unexpectedReply(command: "PING", reply: reply.description) }
+    }
+
     /// Connections idle in the pool now.
     public var idleCount: Int { idle.withLock { $0.count } }
 }

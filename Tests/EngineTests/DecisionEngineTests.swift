@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Model
 import Rules
 import Features
@@ -26,11 +26,14 @@ struct Components: Sendable {
 private func makeEngine(
     components: Swappable<Components>,
     local: CountingStore = CountingStore(), shared: CountingStore? = nil,
-    policy: DegradedPolicy = .reviewAbove(usd: 1000), probeInterval: Duration = .zero,
+    policy: DegradedPolicy = .reviewAbove(usd: 1000), probeInterval: Duration = .zero, pinged: Bool = false,
     stateChanges: Swappable<[SharedStoreState]> = Swappable([]), cacheCapacity: Int = 100, logger: Logger? = nil
 ) -> DecisionEngine {
+    var ping: RecoveryProbe.Ping?
+    if pinged, let shared { ping = { await shared.ping() } }
     let router = FeatureRouter(
         local: local, shared: shared, storeOf: { _ in .redis }, probeInterval: probeInterval,
+        ping: ping,
         logger: Logger(label: "test"), onStateChange: { state in stateChanges.value.append(state) }
     )
     return DecisionEngine(
@@ -41,12 +44,12 @@ private func makeEngine(
 
 private func makeEngine(
     local: CountingStore = CountingStore(), shared: CountingStore? = nil, withModel: Bool = true,
-    policy: DegradedPolicy = .reviewAbove(usd: 1000), probeInterval: Duration = .zero,
+    policy: DegradedPolicy = .reviewAbove(usd: 1000), probeInterval: Duration = .zero, pinged: Bool = false,
     stateChanges: Swappable<[SharedStoreState]> = Swappable([])
 ) throws -> DecisionEngine {
     makeEngine(
         components: Swappable(try .standard(withModel: withModel)), local: local, shared: shared,
-        policy: policy, probeInterval: probeInterval, stateChanges: stateChanges
+        policy: policy, probeInterval: probeInterval, pinged: pinged, stateChanges: stateChanges
     )
 }
 
@@ -286,6 +289,59 @@ struct DegradedModeTests {
         let still = try await engine.decide([payment("p2")])
         #expect(still.first?.featuresDegraded == true)
         #expect(shared.calls.isEmpty)
+    }
+
+    @Test("with a ping, no degraded batch tries Redis: pings run off the decision path until one answers, and the next batch ends degraded mode")
+    func pingsOffTheDecisionPath() async throws {
+        let shared = CountingStore()
+        let changes = Swappable<[SharedStoreState]>([])
+        let engine = try makeEngine(shared: shared, probeInterval: .milliseconds(20), pinged: true, stateChanges: changes)
+        shared.setUnavailable(true)
+        #expect(try await engine.decide([payment("p1")]).map(\.featuresDegraded) == [true])
+        #expect(shared.attempts == 2, "tried, and retried while healthy")
+
+        // Pings go on without traffic; batches meanwhile are decided on local windows and never
+        // try the store themselves.
+        // (Generous: other tests can starve the sleeps of Swift's global pool for many seconds.)
+        try await waitUntil(timeout: .seconds(90)) { shared.pings >= 3 }
+        #expect(try await engine.decide([payment("p2")]).map(\.featuresDegraded) == [true])
+        #expect(try await engine.decide([payment("p3")]).map(\.featuresDegraded) == [true])
+        #expect(shared.attempts == 2)
+
+        // Redis is back: a ping answers, then pings stop and the next batch uses Redis.
+        shared.setUnavailable(false)
+        await engine.featureRouter.settleProbe()
+        let pings = shared.pings
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(shared.pings == pings, "no ping after one answered")
+        #expect(engine.featureRouter.sharedState != .healthy, "a ping alone does not end degraded mode")
+        #expect(try await engine.decide([payment("p4")]).map(\.featuresDegraded) == [false])
+        #expect(shared.attempts == 3)
+        #expect(shared.calls.map(\.paymentIDs) == [["p4"]])
+        #expect(engine.featureRouter.sharedState == .healthy)
+        #expect(changes.value == [.degraded(reason: "feature store unavailable: connection refused"), .healthy])
+    }
+
+    @Test("a batch that fails after a ping answered stays degraded, without a retry, and the pings start over")
+    func failureAfterAnsweredPing() async throws {
+        let shared = CountingStore()
+        let engine = try makeEngine(shared: shared, probeInterval: .milliseconds(20), pinged: true)
+        shared.failNext(2)
+        _ = try await engine.decide([payment("p1")])
+        #expect(shared.failedCalls == 2)
+        await engine.featureRouter.settleProbe()
+        #expect(shared.pings == 1)
+
+        // Redis answers pings but times out the work: one try, no retry while degraded.
+        shared.failNext(1)
+        #expect(try await engine.decide([payment("p2")]).map(\.featuresDegraded) == [true])
+        #expect(shared.failedCalls == 3)
+        // That failure used the answer up: this batch does not try.
+        #expect(try await engine.decide([payment("p3")]).map(\.featuresDegraded) == [true])
+        #expect(shared.attempts == 3)
+        await engine.featureRouter.settleProbe()
+        #expect(shared.pings == 2)
+        #expect(try await engine.decide([payment("p4")]).map(\.featuresDegraded) == [false])
     }
 
     @Test("degraded policy", arguments: [

@@ -5,6 +5,7 @@ import Rules
 import Features
 import FraudCore
 import Synchronization
+import Testing
 
 /// Test double of a feature store: `count(KEY, …)` is the number of distinct payments seen per key
 /// (windows ignored); every other feature reads 0. Records every call; can be made unavailable.
@@ -21,6 +22,8 @@ final class CountingStore: FeatureStore {
         var unavailable = false
         var failuresLeft = 0
         var failedCalls = 0
+        var pings = 0
+        var attempts = 0
     }
 
     private let state = Mutex(State())
@@ -31,9 +34,23 @@ final class CountingStore: FeatureStore {
     func failNext(_ count: Int) { state.withLock { $0.failuresLeft = count } }
     /// Calls that failed because of `failNext`.
     var failedCalls: Int { state.withLock { $0.failedCalls } }
+    /// `process` calls so far, failed ones included.
+    var attempts: Int { state.withLock { $0.attempts } }
+    /// `ping` calls so far (not in `calls`).
+    var pings: Int { state.withLock { $0.pings } }
+
+    /// Answers unless the store is unavailable (`failNext` fails the work, not the ping: Redis
+    /// that answers `PING` and times out a batch).
+    func ping() async -> Bool {
+        state.withLock { state in
+            state.pings += 1
+            return !state.unavailable
+        }
+    }
 
     func process(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) async throws -> BatchReport {
         try state.withLock { state in
+            state.attempts += 1
             if state.unavailable { throw FeatureStoreError.unavailable("connection refused") }
             if state.failuresLeft > 0 {
                 state.failuresLeft -= 1
@@ -111,4 +128,16 @@ func payment(_ id: String, card: String = "card-1", account: String = "acct-1", 
         deviceID: "dev-1", ip: "203.0.113.7", merchantID: "m-1", mcc: "5411", amount: Money(minorUnits: minor, currency: currency),
         cardCountry: "US", ipCountry: "US", channel: .ecom, type: .payment
     )
+}
+
+/// Waits until `condition` holds, checking every 5 ms; fails the test after `timeout`.
+func waitUntil(timeout: Duration = .seconds(10), _ condition: () -> Bool, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
+            return
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    }
 }

@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Features
 import FraudCore
 import Logging
@@ -18,11 +18,14 @@ final class FakeDecisionStore: SharedDecisionStore {
         var entries: [String: (value: [UInt8], ttl: Duration)] = [:]
         var calls: [Call] = []
         var unavailable = false
+        var pings = 0
     }
 
     private let state = Mutex(State())
 
     var calls: [Call] { state.withLock { $0.calls } }
+    /// `ping` calls so far (not in `calls`).
+    var pings: Int { state.withLock { $0.pings } }
     func setUnavailable(_ value: Bool) { state.withLock { $0.unavailable = value } }
     func put(_ key: String, _ value: [UInt8]) { state.withLock { $0.entries[key] = (value, .seconds(60)) } }
     func ttl(of key: String) -> Duration? { state.withLock { $0.entries[key]?.ttl } }
@@ -33,6 +36,13 @@ final class FakeDecisionStore: SharedDecisionStore {
             if state.unavailable { throw RedisError.connectionFailed(endpoint: "127.0.0.1:1", reason: "Connection refused") }
             state.calls.append(.values(keys: keys))
             return keys.map { state.entries[$0]?.value }
+        }
+    }
+
+    func ping() async -> Bool {
+        state.withLock { state in
+            state.pings += 1
+            return !state.unavailable
         }
     }
 
@@ -110,7 +120,7 @@ struct RedisDecisionCacheTests {
         #expect(await cache.decisions(for: ["p1"]) == [other])
     }
 
-    @Test("Redis down: answers from this instance's decisions, retries once per probe interval, and finds them after Redis returns")
+    @Test("Redis down: answers from this instance's decisions, pings once per probe interval off the decision path, and finds them after Redis returns")
     func degradesToLocal() async throws {
         let store = FakeDecisionStore()
         let cache = makeCache(store, probeInterval: .milliseconds(200))
@@ -125,7 +135,12 @@ struct RedisDecisionCacheTests {
         // Within the probe interval Redis is not asked, even though it is back.
         #expect(await cache.decisions(for: ["during"]) == [cachedDecision("during")])
         #expect(store.calls.count == callsWhileDown)
-        try await Task.sleep(for: .milliseconds(250))
+        // A ping an interval after the failure, off the decision path, finds Redis back.
+        await cache.settleProbe()
+        #expect(store.pings >= 1)
+        #expect(store.calls.count == callsWhileDown)
+        #expect(cache.unavailableReason != nil)
+        // The next batch uses Redis, which ends the outage.
         #expect(await cache.decisions(for: ["during", "before"]) == [cachedDecision("during"), cachedDecision("before")])
         #expect(store.calls.count == callsWhileDown + 1)
         #expect(cache.unavailableReason == nil)

@@ -1,7 +1,10 @@
+@testable import Engine
 import Features
 import Foundation
 import FraudCore
 import Redis
+import Logging
+import Synchronization
 import Testing
 
 /// A Redis whose host drops connection attempts costs each call the whole connect timeout. Those
@@ -52,6 +55,59 @@ struct RedisOutagePoolTests {
         // A call holding the executor's thread would stall the heartbeat for a whole connect
         // timeout (1.5 s) at a time; the margin below that is for a loaded machine.
         #expect(worstGap < .seconds(1), "the heartbeat waited \(worstGap) for its thread")
+    }
+}
+
+/// A Redis host that drops packets costs every connection attempt the whole connect timeout. The
+/// batches that meet the outage pay it; once the router is degraded, none may: recovery pings run
+/// on the store's own thread while batches are decided on local windows. Before `RecoveryProbe`,
+/// one batch per probe interval was the probe and waited out a connect timeout itself.
+@Suite("Redis outage and recovery probes")
+struct RedisRecoveryProbeTests {
+    @Test("while degraded by an unreachable Redis, batches are decided on local windows at once as pings wait out their connects")
+    func degradedBatchesDoNotWait() async throws {
+        let redis = try UnresponsiveRedis(.unreachable)
+        let connectTimeout = Duration.milliseconds(1500)
+        let store = RedisFeatureStore(configuration: RedisConfiguration(
+            host: "127.0.0.1", port: redis.port, connectTimeout: connectTimeout, commandTimeout: .seconds(1)
+        ))
+        let pings = Mutex(0)
+        let router = FeatureRouter(
+            local: InMemoryFeatureStore(), shared: store, storeOf: { _ in .redis }, probeInterval: .milliseconds(100),
+            ping: {
+                pings.withLock { $0 += 1 }
+                return await store.ping()
+            },
+            logger: Logger(label: "probe-test")
+        )
+        let plan = FeaturePlan([FeatureSpec(kind: .count, key: .cardFingerprint, window: .hours(1))])
+        var values: [Double] = []
+
+        let start = ContinuousClock.now
+        let first = try await router.features(for: [payment("p0")], plan: plan, mode: .update, into: &values)
+        let firstWaited = ContinuousClock.now - start
+        #expect(first.degraded)
+        // Healthy until then: the batch and its retry each waited for a connect.
+        #expect(firstWaited >= connectTimeout * 2 * 9 / 10)
+
+        var slowest = Duration.zero
+        var batches = 0
+        let end = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < end {
+            batches += 1
+            let batchStart = ContinuousClock.now
+            let outcome = try await router.features(for: [payment("p\(batches)")], plan: plan, mode: .update, into: &values)
+            slowest = max(slowest, ContinuousClock.now - batchStart)
+            #expect(outcome.degraded)
+            #expect(values == [Double(batches + 1)], "local windows count every event of the card")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(batches >= 5)
+        // Pings are serial, each blocked for a connect timeout: 3 s hold 2 or 3.
+        #expect(pings.withLock { $0 } >= 2)
+        // A batch that waited for a connect would take 1.5 s; the margin is for a loaded machine.
+        #expect(slowest < .milliseconds(700), "a degraded batch waited \(slowest)")
+        #expect(router.sharedState != .healthy)
     }
 }
 

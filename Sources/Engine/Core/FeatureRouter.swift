@@ -35,40 +35,43 @@ public final class FeatureRouter: Sendable {
         let sharedColumns: [Int]
     }
 
-    private struct Health {
-        var state: SharedStoreState
-        var lastAttempt: ContinuousClock.Instant?
-    }
 
     private let local: any FeatureStore
     private let shared: (any FeatureStore)?
     private let storeOf: @Sendable (FeatureSpec) -> FeatureStoreKind
-    private let probeInterval: Duration
+    private let probe: RecoveryProbe
     private let logger: Logger
     private let routing = Mutex<Routing?>(nil)
-    private let health: Mutex<Health>
+    private let state: Mutex<SharedStoreState>
     private let onStateChange: @Sendable (SharedStoreState) -> Void
 
     /// - Parameters:
     ///   - local: the in-memory store; always updated with every feature.
     ///   - shared: the Redis store, or nil when no feature lives in Redis.
     ///   - storeOf: which store a feature is configured for.
-    ///   - probeInterval: while degraded, how often a batch tries Redis again.
+    ///   - probeInterval: while degraded, how often Redis is asked whether it is back.
+    ///   - ping: whether the shared store answers now, asked off the decision path while degraded
+    ///     (`RecoveryProbe`); the first batch after an answer uses the store again. Nil: one
+    ///     batch per interval tries the store itself.
     ///   - onStateChange: called once per change of the shared store's state (metrics, health).
     public init(
         local: any FeatureStore, shared: (any FeatureStore)?, storeOf: @escaping @Sendable (FeatureSpec) -> FeatureStoreKind,
-        probeInterval: Duration, logger: Logger, onStateChange: @escaping @Sendable (SharedStoreState) -> Void = { _ in }
+        probeInterval: Duration, ping: RecoveryProbe.Ping? = nil, logger: Logger,
+        onStateChange: @escaping @Sendable (SharedStoreState) -> Void = { _ in }
     ) {
         self.local = local
         self.shared = shared
         self.storeOf = storeOf
-        self.probeInterval = probeInterval
+        self.probe = RecoveryProbe(interval: probeInterval, ping: ping)
         self.logger = logger
         self.onStateChange = onStateChange
-        self.health = Mutex(Health(state: shared == nil ? .notConfigured : .healthy, lastAttempt: nil))
+        self.state = Mutex(shared == nil ? .notConfigured : .healthy)
     }
 
-    public var sharedState: SharedStoreState { health.withLock { $0.state } }
+    public var sharedState: SharedStoreState { state.withLock { $0 } }
+
+    /// Waits for a recovery ping in flight (tests: its answer counts for the next batch).
+    func settleProbe() async { await probe.settle() }
 
     public func features(for events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode) async throws -> Result {
         var values: [Double] = []
@@ -129,24 +132,19 @@ public final class FeatureRouter: Sendable {
         }
     }
 
-    /// While degraded, only one batch per probe interval pays for a Redis attempt.
+    /// While degraded, a batch uses Redis only once a recovery ping has answered (`RecoveryProbe`).
     private func shouldTryShared() -> Bool {
-        let now = ContinuousClock.now
-        return health.withLock { health in
-            guard case .degraded = health.state else { return true }
-            if let last = health.lastAttempt, now - last < probeInterval { return false }
-            health.lastAttempt = now
-            return true
-        }
+        guard case .degraded = sharedState else { return true }
+        return probe.mayTry()
     }
 
     private func transition(to newState: SharedStoreState) {
-        let changed = health.withLock { health -> Bool in
-            if newState != .healthy { health.lastAttempt = ContinuousClock.now }
-            switch (health.state, newState) {
+        if newState != .healthy { probe.failed() }
+        let changed = state.withLock { state -> Bool in
+            switch (state, newState) {
             case (.healthy, .healthy), (.degraded, .degraded): return false
             default:
-                health.state = newState
+                state = newState
                 return true
             }
         }

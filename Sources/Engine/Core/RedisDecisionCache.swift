@@ -8,30 +8,27 @@ import Synchronization
 ///
 /// One round trip per batch for the lookup and one for remembering. Every decision is also kept
 /// in a local `InMemoryDecisionCache`: while Redis is unreachable the cache answers from it (log
-/// once per change of state; one batch per `probeInterval` tries Redis again), and a decision
-/// made during an outage is still found by this instance after Redis returns.
+/// once per change of state; once per `probeInterval` the store is pinged off the decision path,
+/// and the first batch after an answer uses Redis again: `RecoveryProbe`), and a decision made
+/// during an outage is still found by this instance after Redis returns.
 public final class RedisDecisionCache: DecisionCache {
     public static let keyPrefix = "waqiti:decision:"
-
-    private struct Health {
-        var unavailable: String?
-        var lastAttempt: ContinuousClock.Instant?
-    }
 
     private let store: any SharedDecisionStore
     private let local: InMemoryDecisionCache
     private let horizon: Duration
-    private let probeInterval: Duration
+    private let probe: RecoveryProbe
     private let logger: Logger
     private let onStateChange: @Sendable (_ degraded: Bool) -> Void
     private let encoder = DecisionEncoder()
     private let decoder = DecisionDecoder()
-    private let health = Mutex(Health())
+    /// Why Redis is not used, nil while it answers.
+    private let unavailable = Mutex<String?>(nil)
 
     /// - Parameters:
     ///   - local: remembers every decision too and answers while Redis is down.
     ///   - horizon: how long Redis keeps a decision (`idempotency.horizon`).
-    ///   - probeInterval: while Redis is down, how often a batch tries it again.
+    ///   - probeInterval: while Redis is down, how often the store is pinged (`SharedDecisionStore.ping`).
     ///   - onStateChange: called once per change between Redis answering and not (metrics).
     public init(
         store: any SharedDecisionStore, local: InMemoryDecisionCache, horizon: Duration, probeInterval: Duration, logger: Logger,
@@ -40,13 +37,16 @@ public final class RedisDecisionCache: DecisionCache {
         self.store = store
         self.local = local
         self.horizon = horizon
-        self.probeInterval = probeInterval
+        self.probe = RecoveryProbe(interval: probeInterval, ping: { [store] in await store.ping() })
         self.logger = logger
         self.onStateChange = onStateChange
     }
 
     /// Why Redis is not used right now, nil while it answers.
-    public var unavailableReason: String? { health.withLock { $0.unavailable } }
+    public var unavailableReason: String? { unavailable.withLock { $0 } }
+
+    /// Waits for a recovery ping in flight (tests: its answer counts for the next batch).
+    func settleProbe() async { await probe.settle() }
 
     public func decisions(for paymentIDs: [String]) async -> [Decision?] {
         let remembered = await local.decisions(for: paymentIDs)
@@ -95,23 +95,16 @@ public final class RedisDecisionCache: DecisionCache {
     }
 
     private func shouldTryStore() -> Bool {
-        let now = ContinuousClock.now
-        return health.withLock { health in
-            guard health.unavailable != nil else { return true }
-            if let last = health.lastAttempt, now - last < probeInterval { return false }
-            health.lastAttempt = now
-            return true
-        }
+        guard unavailableReason != nil else { return true }
+        return probe.mayTry()
     }
 
     private func markUnavailable(_ error: any Error) {
         let reason = "\(error)"
-        let changed = health.withLock { health in
-            defer {
-                health.unavailable = reason
-                health.lastAttempt = .now
-            }
-            return health.unavailable == nil
+        probe.failed()
+        let changed = unavailable.withLock { unavailable in
+            defer { unavailable = reason }
+            return unavailable == nil
         }
         if changed {
             onStateChange(true)
@@ -120,9 +113,9 @@ public final class RedisDecisionCache: DecisionCache {
     }
 
     private func markAvailable() {
-        let changed = health.withLock { health in
-            defer { health.unavailable = nil }
-            return health.unavailable != nil
+        let changed = unavailable.withLock { unavailable in
+            defer { unavailable = nil }
+            return unavailable != nil
         }
         if changed {
             onStateChange(false)

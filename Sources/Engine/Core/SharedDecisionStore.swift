@@ -9,6 +9,9 @@ public protocol SharedDecisionStore: Sendable {
     /// Stores each value under its key unless the key already holds one, expiring after `ttl`;
     /// returns per entry the value that was already there, nil where this call stored it.
     func storeIfAbsent(_ entries: [(key: String, value: [UInt8])], ttl: Duration) async throws -> [[UInt8]?]
+    /// Whether the store answers now: a cheap round trip, asked while the cache is degraded
+    /// (`RecoveryProbe`). May block up to the connect and command timeouts, never a caller's thread.
+    func ping() async -> Bool
 }
 
 /// `SharedDecisionStore` on Redis: one `MGET` to look a batch up, one pipeline of
@@ -59,6 +62,10 @@ public final class RedisDecisionStore: SharedDecisionStore {
             try pool.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
         }
         return try replies.map { reply throws(RedisError) in try Self.optionalBytes(reply, command: "SET NX GET") }
+    }
+
+    public func ping() async -> Bool {
+        (try? await io.run { [pool] () throws(RedisError) in try pool.ping() }) != nil
     }
 
     private static func optionalBytes(_ reply: RedisReply, command: String) throws(RedisError) -> [UInt8]? {

@@ -104,9 +104,12 @@ public final class EngineRuntime: Sendable {
             }
             shared = RedisFeatureStore(configuration: redisConfiguration!, lateness: features.allowedLateness, rates: rules.current.rates)
         }
+        var ping: RecoveryProbe.Ping?
+        if let shared { ping = { await shared.ping() } }
         let router = FeatureRouter(
             local: local, shared: shared, storeOf: { features.store(for: $0) },
-            probeInterval: .milliseconds(features.redisProbeInterval.milliseconds), logger: logger,
+            probeInterval: .milliseconds(features.redisProbeInterval.milliseconds),
+            ping: ping, logger: logger,
             onStateChange: { metrics.recordSharedStore($0) }
         )
         let localDecisions = InMemoryDecisionCache(capacity: configuration.idempotency.capacity)

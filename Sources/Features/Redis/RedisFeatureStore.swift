@@ -125,6 +125,13 @@ public final class RedisFeatureStore: FeatureStore {
         }
     }
 
+    /// Whether Redis answers now (`PING`), on the store's own thread: while the engine is
+    /// degraded no batch uses that thread, and a connect to an unreachable host blocks it for up
+    /// to the connect timeout (`RecoveryProbe`).
+    public func ping() async -> Bool {
+        (try? await io.run { [pool] () throws(RedisError) in try pool.ping() }) != nil
+    }
+
     /// The caller's row buffer, moved (not copied) to the thread that fills it and back.
     private final class RowBuffer: @unchecked Sendable {
         var values: [Double]
