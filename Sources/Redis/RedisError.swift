@@ -15,12 +15,15 @@ public enum RedisError: Error, Equatable, Sendable, CustomStringConvertible {
     case server(String)
     /// A reply did not have the shape the command promises.
     case unexpectedReply(command: String, reply: String)
+    /// Not sent: Redis was found unavailable (`reason`) while this call waited for its turn
+    /// (`RedisOutageMark`).
+    case notSent(reason: String)
 
     /// True for the failures where a caller should degrade rather than crash: the server is
     /// unreachable or too slow, not wrong.
     public var isUnavailable: Bool {
         switch self {
-        case .connectionFailed, .connectionLost, .timeout: true
+        case .connectionFailed, .connectionLost, .timeout, .notSent: true
         case .invalidURL, .server, .unexpectedReply: false
         }
     }
@@ -39,6 +42,8 @@ public enum RedisError: Error, Equatable, Sendable, CustomStringConvertible {
             "Redis replied with an error: \(message)"
         case .unexpectedReply(let command, let reply):
             "unexpected reply to \(command): \(reply)"
+        case .notSent(let reason):
+            RedisOutageMark.notSentDescription(reason)
         }
     }
 }

@@ -14,7 +14,7 @@ import Testing
 /// cannot disturb. No services: the "Redis" is a loopback port whose accept queue is full.
 @Suite("Redis outage and the cooperative pool")
 struct RedisOutagePoolTests {
-    @Test("more feature-store calls stuck in connects than their executor has threads: its other tasks keep running, and every call ends unavailable after its own timeout")
+    @Test("more feature-store calls than their executor has threads meet a Redis stuck in connects: its other tasks keep running, the first call waits out the connect timeout, and the calls queued behind it fail at once without being sent")
     func stuckCallsHoldNoCallerThread() async throws {
         let redis = try UnresponsiveRedis(.unreachable)
         let connectTimeout = Duration.milliseconds(1500)
@@ -22,39 +22,76 @@ struct RedisOutagePoolTests {
             host: "127.0.0.1", port: redis.port, connectTimeout: connectTimeout, commandTimeout: .seconds(1)
         ))
         let plan = FeaturePlan([FeatureSpec(kind: .count, key: .cardFingerprint, window: .hours(1))])
-        let calls = 3
+        let calls = 4
         let executor = SingleThreadTaskExecutor(name: "outage-test")
         defer { executor.stop() }
 
         let heartbeat = Heartbeat(on: executor)
         let start = ContinuousClock.now
-        let unavailable = await withTaskExecutorPreference(executor) {
-            await withTaskGroup(of: Bool.self) { group in
+        let reasons = await withTaskExecutorPreference(executor) {
+            await withTaskGroup(of: String.self) { group in
                 for i in 0..<calls {
                     group.addTask {
                         var out: [Double] = []
                         do {
                             _ = try await store.process([payment("stuck-\(i)")], plan: plan, mode: .update, into: &out)
-                            return false
-                        } catch FeatureStoreError.unavailable {
-                            return true
+                            return "answered"
+                        } catch FeatureStoreError.unavailable(let reason) {
+                            return reason
                         } catch {
-                            return false
+                            return "\(error)"
                         }
                     }
                 }
-                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                return await group.reduce(into: []) { $0.append($1) }
             }
         }
         let waited = ContinuousClock.now - start
         let worstGap = await heartbeat.stop()
 
-        #expect(unavailable == calls)
-        // The store's calls are serialised: each waited for its own connect to time out.
-        #expect(waited >= connectTimeout * calls * 9 / 10)
+        // The calls are queued within milliseconds, long before the first connect gives up.
+        let timedOut = RedisError.connectionFailed(endpoint: "127.0.0.1:\(redis.port)", reason: "Connection timed out").description
+        #expect(reasons.filter { $0 == timedOut }.count == 1, "\(reasons)")
+        #expect(reasons.filter { $0 == RedisError.notSent(reason: timedOut).description }.count == calls - 1, "\(reasons)")
+        #expect(waited >= connectTimeout * 9 / 10)
         // A call holding the executor's thread would stall the heartbeat for a whole connect
         // timeout (1.5 s) at a time; the margin below that is for a loaded machine.
         #expect(worstGap < .seconds(1), "the heartbeat waited \(worstGap) for its thread")
+
+        // A call queued after the failure is sent (a retry, the first batch after a recovery
+        // ping): it waits out a connect of its own.
+        var out: [Double] = []
+        do {
+            _ = try await store.process([payment("after")], plan: plan, mode: .update, into: &out)
+            Issue.record("a call to an unreachable Redis answered")
+        } catch FeatureStoreError.unavailable(let reason) {
+            #expect(reason == timedOut)
+        }
+    }
+
+    @Test("decision-store calls queued behind the two that meet a Redis stuck in connects fail at once without being sent")
+    func queuedDecisionStoreCallsAreNotSent() async throws {
+        let redis = try UnresponsiveRedis(.unreachable)
+        let store = RedisDecisionStore(configuration: RedisConfiguration(
+            host: "127.0.0.1", port: redis.port, connectTimeout: .milliseconds(1500), commandTimeout: .seconds(1)
+        ))
+        let errors = await withTaskGroup(of: String.self) { group in
+            for i in 0..<5 {
+                group.addTask {
+                    do {
+                        _ = try await store.values(of: ["waqiti:decision:queued-\(i)"])
+                        return "answered"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        // Two threads: two calls connect at once and both time out; the other three were queued.
+        let timedOut = RedisError.connectionFailed(endpoint: "127.0.0.1:\(redis.port)", reason: "Connection timed out").description
+        #expect(errors.filter { $0 == timedOut }.count == 2, "\(errors)")
+        #expect(errors.filter { $0 == RedisError.notSent(reason: timedOut).description }.count == 3, "\(errors)")
     }
 }
 

@@ -21,10 +21,13 @@ public protocol SharedDecisionStore: Sendable {
 ///
 /// The round trips block (up to the connect or command timeout while Redis is down), so they run
 /// on threads of the store's own, at most two at a time: the batches waiting for them are
-/// suspended tasks, not held threads of Swift's cooperative pool.
+/// suspended tasks, not held threads of Swift's cooperative pool. When a call finds Redis
+/// unavailable, the calls queued behind it fail at once (`RedisOutageMark`).
 public final class RedisDecisionStore: SharedDecisionStore {
     private let pool: RedisConnectionPool
     private let io = BlockingExecutor(name: "redis-decisions", threads: 2)
+    /// Calls queued when a call finds Redis unavailable fail at once (`RedisOutageMark`).
+    private let outage = RedisOutageMark()
 
     public init(configuration: RedisConfiguration) {
         pool = RedisConnectionPool(configuration: configuration)
@@ -36,8 +39,11 @@ public final class RedisDecisionStore: SharedDecisionStore {
         guard !keys.isEmpty else { return [] }
         var command = RedisCommand("MGET")
         for key in keys { command.append(key) }
-        let reply = try await io.run { [pool, command] () throws(RedisError) in
-            try pool.withConnection { connection throws(RedisError) in try connection.send(command) }
+        let queuedAt = ContinuousClock.now
+        let reply = try await io.run { [pool, outage, command] () throws(RedisError) in
+            try outage.run(queuedAt: queuedAt) { () throws(RedisError) in
+                try pool.withConnection { connection throws(RedisError) in try connection.send(command) }
+            }
         }
         guard let elements = reply.array, elements.count == keys.count else {
             throw RedisError.unexpectedReply(command: "MGET", reply: reply.description)
@@ -58,8 +64,11 @@ public final class RedisDecisionStore: SharedDecisionStore {
             command.append("GET")
             return command
         }
-        let replies = try await io.run { [pool] () throws(RedisError) in
-            try pool.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
+        let queuedAt = ContinuousClock.now
+        let replies = try await io.run { [pool, outage] () throws(RedisError) in
+            try outage.run(queuedAt: queuedAt) { () throws(RedisError) in
+                try pool.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
+            }
         }
         return try replies.map { reply throws(RedisError) in try Self.optionalBytes(reply, command: "SET NX GET") }
     }

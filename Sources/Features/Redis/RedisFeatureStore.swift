@@ -36,6 +36,8 @@ public final class RedisFeatureStore: FeatureStore {
     /// Where `process` blocks on the network: a thread of the store's own. Calls are serialised
     /// anyway, so one thread is all they can use; callers wait for it as suspended tasks.
     private let io = BlockingExecutor(name: "redis-features")
+    /// Calls queued when a call finds Redis unavailable fail at once (`RedisOutageMark`).
+    private let outage = RedisOutageMark()
     private let mirror: InMemoryFeatureStore
     private let state = Mutex(MirrorState())
 
@@ -113,15 +115,28 @@ public final class RedisFeatureStore: FeatureStore {
 
     deinit { io.shutdown() }
 
-    /// `processSync` on the store's own thread. A Redis that stops answering costs each call up to
+    /// `processSync` on the store's own thread. A Redis that stops answering costs a call up to
     /// the connect or command timeout, and the calls queued behind it wait for the lock: on Swift's
     /// cooperative pool (as many threads as cores) a few such calls would stop every task of the
-    /// process, health checks and HTTP scoring on local windows included.
+    /// process, health checks and HTTP scoring on local windows included. The calls that were
+    /// queued when one found Redis unavailable are not sent: they fail at once as unavailable
+    /// (`RedisOutageMark`), and none of their events reached Redis.
     public func process(_ events: [PaymentEvent], plan: FeaturePlan, mode: StoreMode, into out: inout [Double]) async throws -> BatchReport {
         let rows = RowBuffer(taking: &out)
         defer { out = rows.take() }
+        let queuedAt = ContinuousClock.now
         return try await io.run { () throws(FeatureStoreError) -> BatchReport in
-            try self.processSync(events, plan: plan, mode: mode, into: &rows.values)
+            if let reason = self.outage.failure(after: queuedAt) {
+                throw .unavailable(RedisError.notSent(reason: reason).description)
+            }
+            do throws(FeatureStoreError) {
+                let report = try self.processSync(events, plan: plan, mode: mode, into: &rows.values)
+                self.outage.recordSuccess()
+                return report
+            } catch {
+                if case .unavailable(let reason) = error { self.outage.recordFailure(reason) }
+                throw error
+            }
         }
     }
 
