@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Kafka
 import Testing
 import LocalStackSupport
@@ -57,6 +58,33 @@ struct ReplayCommandSafetyTests {
         #expect(overRules.stderr.hasPrefix("Error: --decisions-out \"\(rules)\" is the same file as --rules \"\(rules)\": writing it would destroy what the replay reads; name another file for --decisions-out" + Self.usage), "\(overRules.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: rules)) == rulesBytes)
         #expect(try Self.files(in: folder) == ["copy.rules", "events.jsonl", "hard.jsonl", "soft.jsonl"])
+    }
+
+    @Test("an output naming a list file or the rates file a rules file reads is refused (64) and that file keeps its bytes")
+    func outputIsARuleSetFile() async throws {
+        let (folder, events) = try Self.folder("safety-rule-files")
+        // Copies of rules/ (rules, lists, rates), so a binary without the check destroys only copies.
+        let baseline = folder.appendingPathComponent("baseline"), candidate = folder.appendingPathComponent("candidate")
+        for copy in [baseline, candidate] {
+            try FileManager.default.copyItem(atPath: "\(ProcessEnvironment.packageRoot.path)/rules", toPath: copy.path)
+        }
+        let rules = baseline.appendingPathComponent("default.rules").path, candidateRules = candidate.appendingPathComponent("default.rules").path
+        let list = baseline.appendingPathComponent("lists/blocked_ips.txt").path
+        let rates = baseline.appendingPathComponent("rates.json").path, candidateRates = candidate.appendingPathComponent("rates.json").path
+        let guarded = [list, rates, candidateRates]
+        let before = try guarded.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        let cases: [(output: String, path: String, named: String, reader: String, rulesFile: String)] = [
+            ("--decisions-out", list, list, "--rules", rules),
+            ("--report", rates, rates, "--rules", rules),
+            // Only the candidate reads this one, reached through `..`.
+            ("--compare-decisions-out", candidate.appendingPathComponent("lists/../rates.json").path, candidateRates, "--compare", candidateRules),
+        ]
+        for (output, path, named, reader, rulesFile) in cases {
+            let result = try await WaqitiProcess.run(["replay", "--input", events, "--rules", rules, "--compare", candidateRules, "--quiet", output, path])
+            #expect(result.status == 64, "\(output): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("Error: \(output) \"\(path)\" is the same file as \"\(named)\", which \(reader) \"\(rulesFile)\" reads: writing it would destroy what the replay reads; name another file for \(output)" + Self.usage), "\(result.stderr)")
+        }
+        #expect(try guarded.map { try Data(contentsOf: URL(fileURLWithPath: $0)) } == before)
     }
 
     @Test("two outputs on one file (or both on standard output) are refused before either is created")

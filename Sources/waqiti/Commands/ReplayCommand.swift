@@ -6,6 +6,7 @@ import FraudCore
 import Glibc
 import Redis
 import Replay
+import Rules
 
 /// `waqiti replay`: recorded events through the engine's code path, offline: a backtest with
 /// `--rules` (decisions, summary, label metrics, rule-set diff, HTML report), features only without.
@@ -136,8 +137,10 @@ struct ReplayCommand: AsyncParsableCommand {
         var files = ReplayFiles()
         files.read("--input", input)
         files.read("--rules", backtest.rules)
+        files.readRuleSetFiles(of: "--rules", backtest.rules)
         files.read("--model", backtest.model)
         files.read("--compare", backtest.compare)
+        files.readRuleSetFiles(of: "--compare", backtest.compare)
         files.read("--compare-model", backtest.compareModel)
         if let cache = backtest.cache {
             // An existing cache is read; a missing one is written (to a temporary file of its own,

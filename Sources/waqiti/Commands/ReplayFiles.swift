@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Rules
 
 /// Every file a replay reads and writes, checked against each other before anything is opened.
 ///
@@ -13,6 +14,12 @@ struct ReplayFiles {
     struct Named {
         var option: String
         var path: String
+        /// The rules file that names this one (a list or rates file), if the option does not.
+        var readBy: String? = nil
+
+        var described: String {
+            if let readBy { "\"\(path)\", which \(option) \"\(readBy)\" reads" } else { "\(option) \"\(path)\"" }
+        }
     }
 
     var inputs: [Named] = []
@@ -20,6 +27,15 @@ struct ReplayFiles {
 
     mutating func read(_ option: String, _ path: String?) {
         if let path, path != "-" { inputs.append(Named(option: option, path: path)) }
+    }
+
+    /// The list files and rates file a rules file reads (found by loading it; a rules file that
+    /// does not load adds nothing here, and the replay then stops on its error before writing).
+    mutating func readRuleSetFiles(of option: String, _ rulesPath: String?) {
+        guard let rulesPath, let ruleSet = try? RuleSetLoader(rulesPath: rulesPath).load() else { return }
+        for path in ruleSet.sourceFiles.dropFirst() {
+            inputs.append(Named(option: option, path: path, readBy: rulesPath))
+        }
     }
 
     mutating func write(_ option: String, _ path: String?) {
@@ -35,7 +51,7 @@ struct ReplayFiles {
             let id = FileID(output.path)
             if let index = inputIDs.firstIndex(of: id) {
                 let input = inputs[index]
-                throw ValidationError("\(output.option) \"\(output.path)\" is the same file as \(input.option) \"\(input.path)\": writing it would destroy what the replay reads; name another file for \(output.option)")
+                throw ValidationError("\(output.option) \"\(output.path)\" is the same file as \(input.described): writing it would destroy what the replay reads; name another file for \(output.option)")
             }
             if let (other, _) = seen.first(where: { $0.1 == id }) {
                 let what = output.path == "-" ? "standard output (-), where their lines would interleave" : "\"\(output.path)\""
