@@ -65,4 +65,47 @@ struct FileOutputReplacementTests {
         }
         #expect(try Self.names(folder) == ["link.jsonl", "target.jsonl"])
     }
+
+    @Test("a temporary file is listed in UnfinishedFiles from creation until close() or discard()")
+    func unfinishedFilesAreListed() throws {
+        let folder = try TemporaryFolder.current.folder("listed")
+        let closed = try FileOutput(path: folder.appendingPathComponent("closed.jsonl").path, replacingAtomically: true)
+        let discarded = try FileOutput(path: folder.appendingPathComponent("discarded.jsonl").path, replacingAtomically: true)
+        let temporaries = try Self.names(folder).map { folder.appendingPathComponent($0).path }
+        #expect(temporaries.count == 2)
+        #expect(UnfinishedFiles.current.isSuperset(of: temporaries))
+        try closed.close()
+        discarded.discard()
+        #expect(UnfinishedFiles.current.isDisjoint(with: temporaries))
+        #expect(try Self.names(folder) == ["closed.jsonl"])
+    }
+
+    @Test("a temporary file of a process that is gone, unchanged for a minute, is removed by the next writer beside the same target; nothing else is")
+    func abandonedTemporariesAreRemoved() throws {
+        let folder = try TemporaryFolder.current.folder("abandoned")
+        // A process id that is surely gone: a child that has exited and been reaped.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let gone = child.processIdentifier, alive = getppid()
+        let abandoned = ".out.jsonl.\(gone)-0.tmp"
+        let kept = [
+            ".out.jsonl.\(gone)-1.tmp",      // the same process, but written to seconds ago
+            ".out.jsonl.\(alive)-0.tmp",     // a process that still runs
+            ".other.jsonl.\(gone)-0.tmp",    // another target's
+            ".out.jsonl.x\(gone)-0.tmp",     // not a process id
+            "out.jsonl.\(gone)-0.tmp",       // not hidden: not ours
+        ]
+        for name in [abandoned] + kept { try "half".write(toFile: folder.appendingPathComponent(name).path, atomically: false, encoding: .utf8) }
+        let twoMinutesAgo = time(nil) - 120
+        for name in [abandoned] + kept.dropFirst() {
+            var times = [timeval(tv_sec: twoMinutesAgo, tv_usec: 0), timeval(tv_sec: twoMinutesAgo, tv_usec: 0)]
+            #expect(utimes(folder.appendingPathComponent(name).path, &times) == 0)
+        }
+        let output = try FileOutput(path: folder.appendingPathComponent("out.jsonl").path, replacingAtomically: true)
+        try output.write(Array("new\n".utf8))
+        try output.close()
+        #expect(try Self.names(folder) == (kept + ["out.jsonl"]).sorted())
+    }
 }

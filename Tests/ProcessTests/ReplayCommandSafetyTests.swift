@@ -165,6 +165,39 @@ struct ReplayCommandSafetyTests {
         #expect(try Self.files(in: folder) == ["decisions.jsonl", "events.jsonl", "not-a-file", "summary.json"])
     }
 
+    @Test("a replay stopped by SIGINT or SIGTERM removes its unfinished outputs, keeps the files they would have replaced, and ends by the signal", .timeLimit(.minutes(2)))
+    func interruptedReplayCleansUp() async throws {
+        for (signal, status, name) in [(SIGINT, Int32(130), "Interrupt"), (SIGTERM, Int32(143), "Terminated")] {
+            let folder = try ProcessEnvironment.temporaryDirectory("safety-interrupt")
+            // A FIFO as --input: the replay decides what was written and then waits for more, for
+            // as long as the test holds the writing end open.
+            let fifo = folder.appendingPathComponent("events.fifo").path
+            #expect(mkfifo(fifo, 0o600) == 0)
+            let writer = open(fifo, O_RDWR)
+            #expect(writer >= 0)
+            defer { close(writer) }
+            _ = Self.events.utf8CString.withUnsafeBufferPointer { write(writer, $0.baseAddress, $0.count - 1) }
+            let decisions = folder.appendingPathComponent("decisions.jsonl").path
+            try "yesterday's decisions\n".write(toFile: decisions, atomically: true, encoding: .utf8)
+            let replay = try WaqitiProcess(["replay", "--rules", "rules/default.rules", "--quiet", "--input", fifo, "--batch-size", "1",
+                                            "--decisions-out", decisions, "--summary-json", folder.appendingPathComponent("summary.json").path,
+                                            "--report", folder.appendingPathComponent("report.html").path], name: "replay-interrupted")
+            // Three unfinished outputs: the replay is past its first events and waiting for more.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try Self.files(in: folder).filter({ $0.hasSuffix(".tmp") }).count < 3 {
+                #expect(replay.isRunning, "\(replay.stderrTail())")
+                guard replay.isRunning, ContinuousClock.now < deadline else { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try Self.files(in: folder).contains { $0.hasPrefix(".decisions.jsonl.\(replay.pid)-") })
+            replay.signal(signal)
+            #expect(try await replay.waitForExit(timeout: .seconds(30)) == status, "\(replay.stderrTail())")
+            #expect(replay.standardError().hasSuffix("waqiti replay stopped by \(name): 3 unfinished output file(s) removed; the files it would have replaced are unchanged\n"), "\(replay.stderrTail())")
+            #expect(try Self.files(in: folder) == ["decisions.jsonl", "events.fifo"])
+            #expect(try String(contentsOfFile: decisions, encoding: .utf8) == "yesterday's decisions\n")
+        }
+    }
+
     // MARK: - Numbers that crashed
 
     @Test("--dedup-capacity, --batch-size and --workers above their limits are usage errors (they crashed or allocated gigabytes)")

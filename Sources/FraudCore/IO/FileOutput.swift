@@ -11,6 +11,9 @@ import Glibc
 /// old file as it was instead of a truncated one (a replay stopped by a bad cache once left an
 /// empty decisions file where yesterday's good one had been). Standard output and files that are
 /// not regular (a FIFO, `/dev/null`) are written in place: renaming over a device is never right.
+/// Temporary files are listed in `UnfinishedFiles` while they are written, for a command's signal
+/// handling to remove, and one left by a process that no longer runs is removed by the next
+/// writer beside the same target.
 public final class FileOutput {
     public let displayName: String
     private let descriptor: Int32
@@ -58,11 +61,15 @@ public final class FileOutput {
         let slash = target.lastIndex(of: "/")
         let folder = slash.map { String(target[...$0]) } ?? ""
         let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
+        UnfinishedFiles.removeAbandoned(beside: folder, name: name)
         var attempt = 0
         while true {
             let temporary = "\(folder).\(name).\(getpid())-\(attempt).tmp"
             let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 { return (fd, temporary) }
+            if fd >= 0 {
+                UnfinishedFiles.register(temporary)
+                return (fd, temporary)
+            }
             let code = errno
             guard code == EEXIST, attempt < 100 else { throw FileIOError(path: target, operation: "create", errno: code) }
             attempt += 1
@@ -114,14 +121,21 @@ public final class FileOutput {
                 throw FileIOError(path: displayName, operation: "close", errno: errno)
             }
         } catch {
-            if let replacement { unlink(replacement.temporary) }
+            if let replacement { Self.remove(replacement.temporary) }
             throw error
         }
-        if let replacement, rename(replacement.temporary, replacement.target) != 0 {
+        guard let replacement else { return }
+        if rename(replacement.temporary, replacement.target) != 0 {
             let code = errno
-            unlink(replacement.temporary)
+            Self.remove(replacement.temporary)
             throw FileIOError(path: displayName, operation: "move the finished file into place at", errno: code)
         }
+        UnfinishedFiles.unregister(replacement.temporary)
+    }
+
+    private static func remove(_ temporary: String) {
+        unlink(temporary)
+        UnfinishedFiles.unregister(temporary)
     }
 
     /// Drops what was written: in atomic mode the temporary file is removed and the old file (if
@@ -132,7 +146,7 @@ public final class FileOutput {
         isClosed = true
         buffer.removeAll()
         Glibc.close(descriptor)
-        unlink(replacement.temporary)
+        Self.remove(replacement.temporary)
     }
 
     deinit {

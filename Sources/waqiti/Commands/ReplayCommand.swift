@@ -161,6 +161,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        InterruptCleanup.install(command: "waqiti replay")
         let specs = try featureSpecs()
         // One OpenBLAS thread, as in serve: a model score is one short dot product per event, and
         // replay spreads its work over its own workers. Without a model too: OpenBLAS's idle

@@ -87,6 +87,9 @@ final class WaqitiProcess: @unchecked Sendable {
     /// SIGTERM: the graceful path (drain, commit, exit 0).
     func terminate() { if process.isRunning { Glibc.kill(process.processIdentifier, SIGTERM) } }
 
+    /// Sends `number` (SIGINT for Ctrl-C…) if the process still runs.
+    func signal(_ number: Int32) { if process.isRunning { Glibc.kill(process.processIdentifier, number) } }
+
     /// SIGKILL: the crash path; nothing is drained or committed.
     func kill() { if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) } }
 
