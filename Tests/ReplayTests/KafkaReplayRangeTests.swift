@@ -49,12 +49,16 @@ struct KafkaReplayRangeTests {
     /// `waqiti replay --kafka-from 1000` on 50 records stalled for 30 s: librdkafka reports the
     /// end of a partition only when its fetch position equals the high watermark, and Tansu answers
     /// a fetch past the end empty, so no partition ever reported its end.
-    @Test("a start past every partition's end replays nothing and finishes without a stall", .timeLimit(.minutes(1)))
+    @Test("a start past every partition's end (an offset, or a time after every record) replays nothing and finishes without a stall", .timeLimit(.minutes(1)))
     func startPastEveryEnd() async throws {
         let (topic, _) = try await Self.topic("replay-past-end", partitions: 3, count: 50)
         #expect(try Self.replay(topic, from: .offset(1000)) == [])
         // An end beyond the start changes nothing when the end is a time.
-        #expect(try Self.replay(topic, from: .offset(1000), to: .time(EventTime(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000))) == [])
+        let inAnHour = EventTime(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000)
+        #expect(try Self.replay(topic, from: .offset(1000), to: .time(inAnHour)) == [])
+        // A start time after every record's broker timestamp: no partition has a record that late.
+        #expect(try Self.replay(topic, from: .time(inAnHour)) == [])
+        #expect(try Self.replay(topic, from: .time(inAnHour), to: .time(EventTime(millisecondsSinceEpoch: inAnHour.millisecondsSinceEpoch + 1000))) == [])
     }
 
     /// Keys spread the records unevenly, so the start is past the smallest partition's end and
