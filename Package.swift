@@ -153,6 +153,7 @@ let package = Package(
             dependencies: [
                 "Engine", "Features", "Rules", "Model", "FraudCore", "Kafka", "Redis", "Simulation", "LocalStackSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(

@@ -8,6 +8,7 @@ import Logging
 import Synchronization
 import Testing
 import LocalStackSupport
+import MetricsTestKit
 
 private let decidedAt = EventTime(millisecondsSinceEpoch: 1_764_403_260_000)
 
@@ -121,6 +122,32 @@ struct DecisionEngineTests {
         #expect(again[0] == first[1])
         #expect(again[1].outcome == .decline, "p3 is the third distinct payment of the card")
         #expect(local.calls.map(\.paymentIDs) == [["p1", "p2"], ["p3"]])
+    }
+
+    @Test("a payment_id answered from the cache for an event at another time is counted and logged as reused; a true redelivery and a dry run are not")
+    func reusedPaymentIDIsReported() async throws {
+        let metrics = TestMetrics()
+        let logs = LogCapture()
+        let components = try Components.standard()
+        let router = FeatureRouter(local: CountingStore(), shared: nil, storeOf: { _ in .memory }, probeInterval: .zero, logger: Logger(label: "test"))
+        let engine = DecisionEngine(
+            rules: { components.rules }, model: { components.model }, features: router,
+            cache: InMemoryDecisionCache(capacity: 100), degradedPolicy: .decide,
+            metrics: EngineMetrics(factory: metrics), wallClock: { decidedAt }, logger: logs.logger
+        )
+        let first = try await engine.decide([payment("p1"), payment("p2")])
+        // p1 again as it was (a redelivery), p2 an hour later with another amount (a reuse), and
+        // p2 reused in a dry run, which remembers and counts nothing.
+        let later = payment("p2", minor: 900_000, at: 1_764_403_200_000 + 3_600_000)
+        let again = try await engine.decide([payment("p1"), later])
+        _ = try await engine.decide([later], mode: .readOnly)
+        #expect(again == first, "the first decision stands for both")
+        #expect(try metrics.expectCounter("waqiti_payment_id_reuses_total").totalValue == 1)
+        let warnings = logs.all.filter { $0.message == "payment_id reused for a different event: answered with the decision made for the first one" }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.metadata == [
+            "payment_id": "p2", "event_time": "2025-11-29T09:00:00.000Z", "decided_event_time": "2025-11-29T08:00:00.000Z", "in_batch": "1",
+        ])
     }
 
     @Test("copies of one payment inside a batch are scored once and share the decision")

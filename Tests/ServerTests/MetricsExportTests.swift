@@ -66,6 +66,8 @@ struct MetricsExportTests {
                     #"waqiti_events_total{outcome="review"} 0"#,
                     #"waqiti_events_total{outcome="duplicate"} 1"#,
                     #"waqiti_events_total{outcome="dead_letter"} 3"#,
+                    // Registered at start: an alert on its increase needs the series before the first reuse.
+                    "waqiti_payment_id_reuses_total 0",
                     #"waqiti_dead_letters_total{kind="invalid_json"} 2"#,
                     #"waqiti_dead_letters_total{kind="oversized"} 1"#,
                     #"waqiti_rule_hits_total{rule="big"} 1"#,

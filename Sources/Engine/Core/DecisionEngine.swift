@@ -32,6 +32,7 @@ public final class DecisionEngine: Sendable {
     private let featureBuffers = BufferPool<Double>(keeping: 4)
     /// The handoffs of the batches `prepare`d and not finished yet, oldest first.
     private let unfinished = Mutex<[Handoff]>([])
+    private let logger: Logger?
 
     public init(
         rules: @escaping @Sendable () -> RuleSet,
@@ -45,6 +46,7 @@ public final class DecisionEngine: Sendable {
         logger: Logger? = nil
     ) {
         binder = PlanBinder(logger: logger)
+        self.logger = logger
         self.scorers = scorers
         self.rules = rules
         self.model = model
@@ -112,6 +114,7 @@ public final class DecisionEngine: Sendable {
         let pending = unfinished.withLock { $0 }
         batch.decisions = await cache.decisions(for: events.map(\.paymentID))
         var settled = batch.decisions.map { $0 != nil }
+        if mode == .update { reportReusedPaymentIDs(events, remembered: batch.decisions) }
         if !pending.isEmpty {
             for index in events.indices where !settled[index] {
                 let paymentID = events[index].paymentID
@@ -233,6 +236,27 @@ public final class DecisionEngine: Sendable {
             decisions[index] = decisions[prepared.firstIndex![index]]
         }
         return decisions.map { $0! }
+    }
+
+    /// A remembered decision answers its `payment_id` whatever the event says (the first decision
+    /// stands: consumers apply one decision per payment), but a redelivery is the same event, and
+    /// a different `occurred_at` means the id was used for another payment (docs/features.md,
+    /// rule 4): upstream gave two payments one id, or someone replays an approved id. Counted
+    /// (`waqiti_payment_id_reuses_total`) and logged once per batch, so it does not pass unseen.
+    private func reportReusedPaymentIDs(_ events: [PaymentEvent], remembered: [Decision?]) {
+        var reused = 0
+        var first: (event: PaymentEvent, decided: EventTime)?
+        for (event, decision) in zip(events, remembered) {
+            guard let decision, decision.eventTime != event.occurredAt else { continue }
+            reused += 1
+            if first == nil { first = (event, decision.eventTime) }
+        }
+        guard let first else { return }
+        metrics.recordReusedPaymentIDs(reused)
+        logger?.warning("payment_id reused for a different event: answered with the decision made for the first one", metadata: [
+            "payment_id": "\(first.event.paymentID)", "event_time": "\(first.event.occurredAt)",
+            "decided_event_time": "\(first.decided)", "in_batch": "\(reused)",
+        ])
     }
 
     /// How many of the model's largest contributions each decision carries as reasons.

@@ -20,6 +20,7 @@ public final class EngineMetrics: Sendable {
     private let decisionCounters: [Counter]
     private let duplicateEvents: Counter
     private let deadLetterEvents: Counter
+    private let reusedPaymentIDs: Counter
     private let stageTimers: [Timer]
     private let degradedGauge: Gauge
     private let decisionCacheDegradedGauge: Gauge
@@ -47,6 +48,7 @@ public final class EngineMetrics: Sendable {
         }
         duplicateEvents = Counter(label: "waqiti_events_total", dimensions: [("outcome", "duplicate")], factory: factory)
         deadLetterEvents = Counter(label: "waqiti_events_total", dimensions: [("outcome", "dead_letter")], factory: factory)
+        reusedPaymentIDs = Counter(label: "waqiti_payment_id_reuses_total", factory: factory)
         stageTimers = Stage.allCases.map { stage in
             Timer(label: "waqiti_stage_latency_seconds", dimensions: [("stage", stage.rawValue)], preferredDisplayUnit: .seconds, factory: factory)
         }
@@ -91,6 +93,12 @@ public final class EngineMetrics: Sendable {
 
     func recordDuplicates(_ count: Int) {
         if count > 0 { duplicateEvents.increment(by: count) }
+    }
+
+    /// Events answered from the decision cache although their event time is not the one the
+    /// remembered decision was made for: a `payment_id` used for two payments.
+    func recordReusedPaymentIDs(_ count: Int) {
+        if count > 0 { reusedPaymentIDs.increment(by: count) }
     }
 
     /// Counts dead letters in total and by kind (`invalid_json`, `oversized`, …).
