@@ -22,7 +22,7 @@ public final class RedisOutageMark: Sendable {
     public init() {}
 
     /// Why Redis was found unavailable after `instant` (when a call was queued), if it was.
-    public func failure(after instant: ContinuousClock.Instant) -> String? {
+    func failure(after instant: ContinuousClock.Instant) -> String? {
         last.withLock { last in
             guard let last, last.at > instant else { return nil }
             return last.reason
@@ -30,27 +30,35 @@ public final class RedisOutageMark: Sendable {
     }
 
     /// Redis was found unavailable now.
-    public func recordFailure(_ reason: String) {
+    func recordFailure(_ reason: String) {
         last.withLock { $0 = Failure(at: .now, reason: reason) }
     }
 
     /// Redis answered: calls queued before an earlier failure are sent again.
-    public func recordSuccess() {
-        last.withLock { last in
-            if last != nil { last = nil }
-        }
+    func recordSuccess() {
+        last.withLock { $0 = nil }
     }
 
     /// Runs `body` (a call queued at `queuedAt`) unless Redis was found unavailable since, and
     /// records what it finds.
     public func run<Value>(queuedAt: ContinuousClock.Instant, _ body: () throws(RedisError) -> Value) throws(RedisError) -> Value {
-        if let reason = failure(after: queuedAt) { throw .notSent(reason: reason) }
+        try run(queuedAt: queuedAt, refused: { $0 }, unavailableReason: { $0.isUnavailable ? $0.description : nil }, body)
+    }
+
+    /// `run` for a caller whose errors are its own (the feature store's): `refused` turns the
+    /// `notSent` refusal into one, and `unavailableReason` says which of them mean Redis is
+    /// unavailable (and why).
+    public func run<Value, Failure: Error>(
+        queuedAt: ContinuousClock.Instant, refused: (RedisError) -> Failure, unavailableReason: (Failure) -> String?,
+        _ body: () throws(Failure) -> Value
+    ) throws(Failure) -> Value {
+        if let reason = failure(after: queuedAt) { throw refused(.notSent(reason: reason)) }
         do {
             let value = try body()
             recordSuccess()
             return value
         } catch {
-            if error.isUnavailable { recordFailure(error.description) }
+            if let reason = unavailableReason(error) { recordFailure(reason) }
             throw error
         }
     }

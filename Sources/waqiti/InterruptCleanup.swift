@@ -21,11 +21,8 @@ enum InterruptCleanup {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                let removed = UnfinishedFiles.current.count
-                UnfinishedFiles.removeAll()
-                let name = String(cString: strsignal(number))
-                let line = "\(command) stopped by \(name): \(removed) unfinished output file(s) removed; the files it would have replaced are unchanged\n"
-                _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+                let removed = UnfinishedFiles.removeAll()
+                printError("\(command) stopped by \(String(cString: strsignal(number))): \(removed) unfinished output file(s) removed; the files it would have replaced are unchanged")
                 signal(number, SIG_DFL)
                 // libdispatch blocks the signal on its threads (it reads it from a signalfd):
                 // raised here while blocked, it would stay pending and the process would hang.

@@ -126,16 +126,11 @@ public final class RedisFeatureStore: FeatureStore {
         defer { out = rows.take() }
         let queuedAt = ContinuousClock.now
         return try await io.run { () throws(FeatureStoreError) -> BatchReport in
-            if let reason = self.outage.failure(after: queuedAt) {
-                throw .unavailable(RedisError.notSent(reason: reason).description)
-            }
-            do throws(FeatureStoreError) {
-                let report = try self.processSync(events, plan: plan, mode: mode, into: &rows.values)
-                self.outage.recordSuccess()
-                return report
-            } catch {
-                if case .unavailable(let reason) = error { self.outage.recordFailure(reason) }
-                throw error
+            try self.outage.run(
+                queuedAt: queuedAt, refused: { .unavailable($0.description) },
+                unavailableReason: { if case .unavailable(let reason) = $0 { reason } else { nil } }
+            ) { () throws(FeatureStoreError) in
+                try self.processSync(events, plan: plan, mode: mode, into: &rows.values)
             }
         }
     }

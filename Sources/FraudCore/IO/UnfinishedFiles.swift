@@ -22,12 +22,15 @@ public enum UnfinishedFiles {
     /// The files being written now.
     public static var current: Set<String> { paths.withLock { $0 } }
 
-    /// Removes every file being written, for a process about to end on a signal: the targets
-    /// keep what they held before. Writers still running fail on their next write or rename.
-    public static func removeAll() {
+    /// Removes every file being written, for a process about to end on a signal, and returns how
+    /// many: the targets keep what they held before. Writers still running fail on their next
+    /// write or rename.
+    @discardableResult
+    public static func removeAll() -> Int {
         paths.withLock { paths in
             for path in paths { unlink(path) }
-            paths.removeAll()
+            defer { paths.removeAll() }
+            return paths.count
         }
     }
 

@@ -338,10 +338,3 @@ private final class ProgressBar: @unchecked Sendable {
         writeError("\n")
     }
 }
-
-private func writeError(_ text: String) {
-    let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-}
-
-private func printError(_ line: String) { writeError(line + "\n") }

@@ -208,12 +208,6 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 }
 
-private func printError(_ line: String) {
-    var bytes = Array(line.utf8)
-    bytes.append(0x0A)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-}
-
 enum ProcessInfoEnvironment {
     /// An empty variable counts as unset.
     static func value(_ name: String) -> String? { getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } }

@@ -239,7 +239,3 @@ struct RulesCommand: AsyncParsableCommand {
 private func formatFeature(_ value: Double) -> String {
     value.isNaN ? "missing" : value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
 }
-
-private func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-}
