@@ -85,4 +85,39 @@ struct DecisionCodecTests {
         let input = Self.valid.replacing(#""latency_us":120"#, with: #""latency_us":120,"trace":{"id":[1,2]}"#)
         #expect(try DecisionDecoder().decode(input) == Self.decision)
     }
+
+    @Test("The decision cache's form adds event_fingerprint last, which round-trips; the topic's form never carries it")
+    func fingerprintForm() throws {
+        var decision = Self.decision
+        decision.eventFingerprint = 0x00AB_CDEF_0123_4567
+        let cached = String(decoding: DecisionEncoder(includesFingerprint: true).encode(decision), as: UTF8.self)
+        #expect(cached == Self.valid.replacing(#""latency_us":120}"#, with: #""latency_us":120,"event_fingerprint":"00abcdef01234567"}"#))
+        #expect(try DecisionDecoder().decode(cached).eventFingerprint == 0x00AB_CDEF_0123_4567)
+        #expect(DecisionEncoder().encode(decision) == DecisionEncoder().encode(Self.decision), "the topic's bytes do not depend on the fingerprint")
+        // Unknown fingerprint: nothing to write, even in the cache's form.
+        #expect(DecisionEncoder(includesFingerprint: true).encode(Self.decision) == DecisionEncoder().encode(Self.decision))
+        #expect(try DecisionDecoder().decode(Self.valid).eventFingerprint == nil)
+        // Describes the event, not the decision: a decision read back from the topic equals the one made.
+        #expect(decision == Self.decision && decision.hashValue == Self.decision.hashValue)
+    }
+
+    @Test("A malformed event_fingerprint is rejected by name", arguments: [#""abc""#, #""00abcdef0123456g""#, #""00abcdef012345678""#, "17"])
+    func rejectsFingerprint(raw: String) throws {
+        let input = Self.valid.replacing(#""latency_us":120}"#, with: #""latency_us":120,"event_fingerprint":\#(raw)}"#)
+        let error = try #require(throws: DecisionDecodingError.self) { try DecisionDecoder().decode(input) }
+        #expect(error.field == "event_fingerprint")
+    }
+
+    @Test("wasMade(for:) compares fingerprints when the decision has one, else event times")
+    func wasMade() {
+        let event = EventJSON.validEvent
+        var other = event
+        other.amount = Money(minorUnits: 9_999, currency: .usd)
+        var decision = Self.decision
+        decision.eventTime = event.occurredAt
+        #expect(decision.wasMade(for: event) && decision.wasMade(for: other), "without a fingerprint only the time is known")
+        decision.eventFingerprint = EventFingerprint.of(event)
+        #expect(decision.wasMade(for: event))
+        #expect(!decision.wasMade(for: other), "same time, another amount")
+    }
 }

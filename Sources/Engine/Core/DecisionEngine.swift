@@ -114,7 +114,6 @@ public final class DecisionEngine: Sendable {
         let pending = unfinished.withLock { $0 }
         batch.decisions = await cache.decisions(for: events.map(\.paymentID))
         var settled = batch.decisions.map { $0 != nil }
-        if mode == .update { reportReusedPaymentIDs(events, remembered: batch.decisions) }
         if !pending.isEmpty {
             for index in events.indices where !settled[index] {
                 let paymentID = events[index].paymentID
@@ -174,7 +173,11 @@ public final class DecisionEngine: Sendable {
             }
             decisions[index] = decision
         }
-        guard !prepared.fresh.isEmpty else { return decisions.map { $0! } }
+        guard !prepared.fresh.isEmpty else {
+            let answered = decisions.map { $0! }
+            if prepared.mode == .update { reportReuses(prepared.events, answered, at: prepared.events.indices) }
+            return answered
+        }
         defer { featureBuffers.give(prepared.values) }
 
         let (batch, values, rules, model, binding) = (prepared.scored, prepared.values, prepared.rules, prepared.model, prepared.binding)
@@ -210,7 +213,8 @@ public final class DecisionEngine: Sendable {
                 paymentID: event.paymentID, outcome: outcome, modelScore: model == nil ? 0 : scores[row],
                 riskPoints: verdict.riskPoints, reasons: reasons, rulesVersion: rules.version,
                 modelVersion: modelVersion, featuresDegraded: prepared.degraded,
-                eventTime: event.occurredAt, decidedAt: decidedAt, latencyMicros: 0
+                eventTime: event.occurredAt, decidedAt: decidedAt, latencyMicros: 0,
+                eventFingerprint: EventFingerprint.of(event)
             ))
         }
         let done = ContinuousClock.now
@@ -221,7 +225,13 @@ public final class DecisionEngine: Sendable {
 
         // Another instance (or a concurrent HTTP call) may have decided the same payment first;
         // its decision stands and is the one returned, so a payment never gets two answers.
-        if prepared.mode == .update { made = await cache.remember(made, reserved: prepared.reserved) }
+        if prepared.mode == .update {
+            let fingerprints = made.map(\.eventFingerprint)
+            made = await cache.remember(made, reserved: prepared.reserved)
+            // The standing decision is another's only where some instance decided the payment
+            // first: compare the fingerprints, and look closer only where they differ.
+            reportReuses(batch, made, at: made.indices.lazy.filter { made[$0].eventFingerprint != fingerprints[$0] })
+        }
         if let handoff = prepared.handoff {
             handoff.fill(made)
             unfinished.withLock { $0.removeAll { $0 === handoff } }
@@ -231,25 +241,33 @@ public final class DecisionEngine: Sendable {
         if prepared.mode == .update { metrics.recordDecisions(made) }
         // Every event fresh and distinct (the usual batch): the decisions are the answer as made.
         if prepared.fresh.count == prepared.events.count { return made }
+        // Answered by the cache, by an earlier batch's handoff, or (filled below) by the first
+        // copy in this batch: each may have been made for another event with the same id.
+        let answered = prepared.events.indices.filter { decisions[$0] != nil || (prepared.firstIndex?[$0] ?? $0) != $0 }
         for (row, index) in prepared.fresh.enumerated() { decisions[index] = made[row] }
         for index in prepared.events.indices where decisions[index] == nil {
             decisions[index] = decisions[prepared.firstIndex![index]]
         }
-        return decisions.map { $0! }
+        let standing = decisions.map { $0! }
+        if prepared.mode == .update { reportReuses(prepared.events, standing, at: answered) }
+        return standing
     }
 
-    /// A remembered decision answers its `payment_id` whatever the event says (the first decision
+    /// A decision found for a `payment_id` answers it whatever the event says (the first decision
     /// stands: consumers apply one decision per payment), but a redelivery is the same event, and
-    /// a different `occurred_at` means the id was used for another payment (docs/features.md,
-    /// rule 4): upstream gave two payments one id, or someone replays an approved id. Counted
+    /// other content (`Decision.wasMade(for:)`: another `EventFingerprint`, or another
+    /// `occurred_at` for a decision remembered without one) means the id was used for another
+    /// payment: upstream gave two payments one id, or someone replays an approved id. Counted
     /// (`waqiti_payment_id_reuses_total`) and logged once per batch, so it does not pass unseen.
-    private func reportReusedPaymentIDs(_ events: [PaymentEvent], remembered: [Decision?]) {
+    /// Checked wherever a decision not made for the event answers it: the decision cache, an
+    /// earlier batch's handoff, the first copy in the batch, and another instance's decision that
+    /// `DecisionCache.remember` returns because it was remembered first.
+    private func reportReuses(_ events: [PaymentEvent], _ decisions: [Decision], at indices: some Sequence<Int>) {
         var reused = 0
         var first: (event: PaymentEvent, decided: EventTime)?
-        for (event, decision) in zip(events, remembered) {
-            guard let decision, decision.eventTime != event.occurredAt else { continue }
+        for index in indices where !decisions[index].wasMade(for: events[index]) {
             reused += 1
-            if first == nil { first = (event, decision.eventTime) }
+            if first == nil { first = (events[index], decisions[index].eventTime) }
         }
         guard let first else { return }
         metrics.recordReusedPaymentIDs(reused)

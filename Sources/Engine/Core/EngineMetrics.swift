@@ -95,8 +95,8 @@ public final class EngineMetrics: Sendable {
         if count > 0 { duplicateEvents.increment(by: count) }
     }
 
-    /// Events answered from the decision cache although their event time is not the one the
-    /// remembered decision was made for: a `payment_id` used for two payments.
+    /// Events answered with a decision made for another event with their `payment_id`
+    /// (`Decision.wasMade(for:)`): one id used for two payments.
     func recordReusedPaymentIDs(_ count: Int) {
         if count > 0 { reusedPaymentIDs.increment(by: count) }
     }

@@ -20,7 +20,8 @@ public final class RedisDecisionCache: DecisionCache {
     private let probe: RecoveryProbe
     private let logger: Logger
     private let onStateChange: @Sendable (_ degraded: Bool) -> Void
-    private let encoder = DecisionEncoder()
+    /// With `event_fingerprint`, so every instance can tell a redelivery from a reused id.
+    private let encoder = DecisionEncoder(includesFingerprint: true)
     private let decoder = DecisionDecoder()
     /// Why Redis is not used, nil while it answers.
     private let unavailable = Mutex<String?>(nil)

@@ -45,7 +45,7 @@ public struct DecisionDecoder: Sendable {
         var s = JSONScanner(bytes)
         var paymentID: String?, outcome: Outcome?, modelScore: Double?, riskPoints: Int64?
         var reasons: [Reason]?, rulesVersion: String?, modelVersion: String?, degraded: Bool?
-        var eventTime: EventTime?, decidedAt: EventTime?, latency: Int64?
+        var eventTime: EventTime?, decidedAt: EventTime?, latency: Int64?, fingerprint: UInt64?
         try Self.members(of: &s, at: "") { s, key throws(WireError) in
             switch key {
             case "payment_id": paymentID = try Self.string(&s, key, allowEmpty: false)
@@ -65,6 +65,13 @@ public struct DecisionDecoder: Sendable {
                 let value = try Self.integer(&s, key)
                 guard value >= 0 else { throw WireError(.invalidValue, field: key, "expected a non-negative number of microseconds, got \(value)") }
                 latency = value
+            case "event_fingerprint":
+                // The decision cache's form only (DecisionEncoder.includesFingerprint).
+                let text = try Self.string(&s, key, allowEmpty: false)
+                guard text.utf8.count == 16, let value = UInt64(text, radix: 16) else {
+                    throw WireError(.invalidValue, field: key, "expected 16 hexadecimal digits, got \(quotedPreview(text, limit: 40))")
+                }
+                fingerprint = value
             default: try s.skipValue()
             }
         }
@@ -79,7 +86,7 @@ public struct DecisionDecoder: Sendable {
             reasons: try required(reasons, "reasons"), rulesVersion: try required(rulesVersion, "rules_version"),
             modelVersion: try required(modelVersion, "model_version"), featuresDegraded: try required(degraded, "features_degraded"),
             eventTime: try required(eventTime, "event_time"), decidedAt: try required(decidedAt, "decided_at"),
-            latencyMicros: try required(latency, "latency_us")
+            latencyMicros: try required(latency, "latency_us"), eventFingerprint: fingerprint
         )
     }
 

@@ -1,7 +1,13 @@
 /// Writes decisions in their JSON wire form (docs/formats.md), the message the engine publishes on
 /// `fraud-decisions` and the platform services consume. Keys in fixed order, no whitespace.
 public struct DecisionEncoder: Sendable {
-    public init() {}
+    /// Adds `event_fingerprint` (the decision cache's form in Redis, docs/formats.md); never on
+    /// the topic, where a redelivery's decision must be the same bytes as the first.
+    public let includesFingerprint: Bool
+
+    public init(includesFingerprint: Bool = false) {
+        self.includesFingerprint = includesFingerprint
+    }
 
     public func append(_ decision: Decision, to out: inout [UInt8]) {
         JSONWriter.raw("{\"payment_id\":", to: &out)
@@ -29,8 +35,17 @@ public struct DecisionEncoder: Sendable {
         JSONWriter.time(decision.decidedAt, to: &out)
         JSONWriter.raw(",\"latency_us\":", to: &out)
         JSONWriter.integer(decision.latencyMicros, to: &out)
+        if includesFingerprint, let fingerprint = decision.eventFingerprint {
+            JSONWriter.raw(",\"event_fingerprint\":\"", to: &out)
+            for shift in stride(from: 60, through: 0, by: -4) {
+                out.append(Self.hexDigits[Int(truncatingIfNeeded: fingerprint >> UInt64(shift)) & 0xF])
+            }
+            out.append(UInt8(ascii: "\""))
+        }
         out.append(UInt8(ascii: "}"))
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public func encode(_ decision: Decision) -> [UInt8] {
         var out = [UInt8]()

@@ -18,11 +18,17 @@ public struct Decision: Hashable, Sendable {
     public var decidedAt: EventTime
     /// Engine time from receiving the event to producing the decision, in microseconds.
     public var latencyMicros: Int64
+    /// `EventFingerprint` of the event this decision was made for; nil when unknown (decoded from
+    /// `fraud-decisions`, or remembered in Redis by an engine before the fingerprint existed).
+    /// Kept by the decision cache, which compares it with every event it answers, and never
+    /// published: it describes the event, not the decision, so it takes no part in `==` either
+    /// (a decision read back from the topic equals the one the engine made).
+    public var eventFingerprint: UInt64?
 
     public init(
         paymentID: String, outcome: Outcome, modelScore: Double, riskPoints: Int, reasons: [Reason],
         rulesVersion: String, modelVersion: String, featuresDegraded: Bool,
-        eventTime: EventTime, decidedAt: EventTime, latencyMicros: Int64
+        eventTime: EventTime, decidedAt: EventTime, latencyMicros: Int64, eventFingerprint: UInt64? = nil
     ) {
         self.paymentID = paymentID
         self.outcome = outcome
@@ -35,6 +41,35 @@ public struct Decision: Hashable, Sendable {
         self.eventTime = eventTime
         self.decidedAt = decidedAt
         self.latencyMicros = latencyMicros
+        self.eventFingerprint = eventFingerprint
+    }
+
+    public static func == (lhs: Decision, rhs: Decision) -> Bool {
+        lhs.paymentID == rhs.paymentID && lhs.outcome == rhs.outcome && lhs.modelScore == rhs.modelScore
+            && lhs.riskPoints == rhs.riskPoints && lhs.reasons == rhs.reasons && lhs.rulesVersion == rhs.rulesVersion
+            && lhs.modelVersion == rhs.modelVersion && lhs.featuresDegraded == rhs.featuresDegraded
+            && lhs.eventTime == rhs.eventTime && lhs.decidedAt == rhs.decidedAt && lhs.latencyMicros == rhs.latencyMicros
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(paymentID)
+        hasher.combine(outcome)
+        hasher.combine(modelScore)
+        hasher.combine(riskPoints)
+        hasher.combine(reasons)
+        hasher.combine(rulesVersion)
+        hasher.combine(modelVersion)
+        hasher.combine(featuresDegraded)
+        hasher.combine(eventTime)
+        hasher.combine(decidedAt)
+        hasher.combine(latencyMicros)
+    }
+
+    /// Whether `event` is the one this decision was made for, as far as the decision knows: the
+    /// same fingerprint, or, when the fingerprint is unknown, the same event time.
+    public func wasMade(for event: PaymentEvent) -> Bool {
+        guard let eventFingerprint else { return eventTime == event.occurredAt }
+        return eventFingerprint == EventFingerprint.of(event)
     }
 }
 
