@@ -165,14 +165,14 @@ struct EngineReplayTests {
         #expect(one.diff == two.diff)
     }
 
-    @Test("--workers with redeliveries one batch later, some with changed content: the one-thread decisions, each copy its original's")
+    @Test("--workers with redeliveries one batch later, some with changed content (time and amount, or only the device): the one-thread decisions, each copy its original's, the changed ones counted as reused ids")
     func workersWithRedeliveriesAcrossBatches() async throws {
         // Batches of 500: a copy 500 events later is in the next batch, decided while its
         // original's batch is still being scored and written. A copy whose time and amount
         // changed must not reach the windows either: it gets its original's decision.
         let original = try JSONLinesReader.readAll(path: try Self.simulatedInput()).events
         var events: [PaymentEvent] = []
-        var copies = 0
+        var copies = 0, changed = 0
         for (index, event) in original.enumerated() {
             events.append(event)
             guard index >= 500, index % 97 == 0 else { continue }
@@ -180,6 +180,11 @@ struct EngineReplayTests {
             if index % 2 == 0 {
                 copy.occurredAt = event.occurredAt
                 copy.amount = Money(minorUnits: copy.amount.minorUnits * 7, currency: copy.amount.currency)
+                changed += 1
+            } else if index % 3 == 0 {
+                // Same time, another device: only the fingerprint tells it from a redelivery.
+                copy.deviceID += "-other"
+                changed += 1
             }
             events.append(copy)
             copies += 1
@@ -193,7 +198,7 @@ struct EngineReplayTests {
         parallel.storeParallelism = 2
         let pipelined = try await Self.replay(parallel, input: input, decisionsOut: two, workers: 2)
 
-        #expect(copies == 201)
+        #expect(copies == 201 && changed == 101 + 33)
         #expect(try Data(contentsOf: URL(fileURLWithPath: one)) == Data(contentsOf: URL(fileURLWithPath: two)))
         #expect(sequential.baseline.summary == pipelined.baseline.summary)
         let decisions = try ReplayLoopTests.decisions(at: two)
@@ -216,6 +221,7 @@ struct EngineReplayTests {
         #expect(expected.redelivered == 0)
         expected.events += copies
         expected.redelivered = copies
+        expected.reusedPaymentIDs = changed
         #expect(sequential.baseline.summary == expected)
     }
 

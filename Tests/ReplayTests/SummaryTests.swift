@@ -78,6 +78,7 @@ struct SummaryTests {
         let once = Self.sample().summary()
         #expect(summary.events == 9)
         #expect(summary.redelivered == 3)
+        #expect(summary.reusedPaymentIDs == 1, "p1 three minutes later is another payment under p1's id")
         #expect(summary.payments == 6)
         #expect(summary.outcomes == OutcomeCounts(approve: 3, review: 1, decline: 2))
         #expect(summary.rules == once.rules)
@@ -94,13 +95,15 @@ struct SummaryTests {
         #expect(summary.lastEventTime == "2026-01-01T00:03:00.000Z")
 
         let text = SummaryText.render(summary)
-        #expect(text.contains("\nredelivered 3 records of payments decided before: 6 payments, each counted once below\n"), "\(text)")
+        #expect(text.contains("\nredelivered 3 records of payments decided before: 6 payments, each counted once below\n  1 of them another payment under a payment_id already decided (reused id): answered with the first payment's decision\n"), "\(text)")
         #expect(text.contains("decisions  approve 3 (50.00%)  review 1 (16.67%)  decline 2 (33.33%)  (one per payment, its first decision)\n"), "\(text)")
         let json = String(decoding: try SummaryJSON.encode(summary), as: UTF8.self)
         #expect(json.contains("\"redelivered\" : 3,"), "\(json)")
+        #expect(json.contains("\"reused_payment_ids\" : 1,"), "\(json)")
         #expect(try SummaryJSON.decode(ReplaySummary.self, from: Array(json.utf8)) == summary)
         let html = ReplayReport(run: ReplayRun(name: "r", summary: summary, scores: builder.scores), source: "in").html()
         #expect(html.contains("redelivered (counted once)"))
+        #expect(html.contains("payment_id reused"))
     }
 
     @Test("first deliveries: each payment id is first once, then a redelivery, exactly (ids whose text differs stay apart)")

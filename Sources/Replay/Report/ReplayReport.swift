@@ -59,6 +59,7 @@ public struct ReplayReport: Sendable {
         if summary.redelivered > 0 {
             tiles.append(("redelivered (counted once)", Markup.grouped(summary.redelivered)))
             tiles.append(("payments", Markup.grouped(summary.payments)))
+            if summary.reusedPaymentIDs > 0 { tiles.append(("payment_id reused", Markup.grouped(summary.reusedPaymentIDs))) }
         }
         for outcome in Outcome.allCases {
             tiles.append((outcome.rawValue, Markup.percent(ratio(summary.outcomes[outcome], summary.payments), 2)))

@@ -9,6 +9,10 @@ public struct ReplaySummary: Codable, Hashable, Sendable {
     /// only: every other count (outcomes, rules, labels, model) is of payments, at their first
     /// decision, and `payments` is `events - redelivered`.
     public var redelivered: Int
+    /// Of the redelivered, records answered with the decision made for another event under their
+    /// `payment_id` (other content: `Decision.wasMade(for:)`): one id given to two payments. The
+    /// replay's count of what `waqiti serve` counts in `waqiti_payment_id_reuses_total`.
+    public var reusedPaymentIDs: Int
     /// Input records that did not decode (reported, never decided).
     public var rejected: Int
     /// Events decided but not added to the windows because they came later than the allowed
@@ -37,7 +41,7 @@ public struct ReplaySummary: Codable, Hashable, Sendable {
     public var payments: Int { events - redelivered }
 
     private enum CodingKeys: String, CodingKey {
-        case events, redelivered, rejected, tooLate = "too_late", firstEventTime = "first_event_time", lastEventTime = "last_event_time"
+        case events, redelivered, reusedPaymentIDs = "reused_payment_ids", rejected, tooLate = "too_late", firstEventTime = "first_event_time", lastEventTime = "last_event_time"
         case outcomes, rules, featuresDegraded = "features_degraded", rulesVersions = "rules_versions"
         case modelVersions = "model_versions", labels, model, timeline
     }

@@ -23,6 +23,7 @@ public struct ReplaySummaryBuilder: Sendable {
     public private(set) var scores = ScoreHistogram()
     private var events = 0
     private var redelivered = 0
+    private var reusedPaymentIDs = 0
     private var rejected = 0
     private var tooLate = 0
     private var first: EventTime?
@@ -67,6 +68,7 @@ public struct ReplaySummaryBuilder: Sendable {
         if last.map({ time > $0 }) ?? true { last = time }
         guard !redelivery else {
             redelivered += 1
+            if !decision.wasMade(for: event) { reusedPaymentIDs += 1 }
             return
         }
         let outcome = decision.outcome
@@ -140,7 +142,7 @@ public struct ReplaySummaryBuilder: Sendable {
         }
         let model = scored > 0 ? ModelSummary(scoredEvents: scored, aucROC: scores.aucROC, averagePrecision: scores.averagePrecision) : nil
         return ReplaySummary(
-            events: events, redelivered: redelivered, rejected: rejected, tooLate: tooLate, firstEventTime: first.map(RFC3339.format), lastEventTime: last.map(RFC3339.format),
+            events: events, redelivered: redelivered, reusedPaymentIDs: reusedPaymentIDs, rejected: rejected, tooLate: tooLate, firstEventTime: first.map(RFC3339.format), lastEventTime: last.map(RFC3339.format),
             outcomes: outcomes, rules: rules, featuresDegraded: degraded, rulesVersions: rulesVersions,
             modelVersions: modelVersions, labels: labels, model: model, timeline: timeline.buckets(maxBuckets: maxTimelineBuckets)
         )

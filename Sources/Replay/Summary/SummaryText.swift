@@ -60,7 +60,11 @@ public enum SummaryText {
     /// The redelivered records and the payments they leave, when there are any.
     static func redeliveries(_ summary: ReplaySummary) -> String {
         guard summary.redelivered > 0 else { return "" }
-        return "redelivered \(Markup.grouped(summary.redelivered)) records of payments decided before: \(Markup.grouped(summary.payments)) payments, each counted once below\n"
+        var out = "redelivered \(Markup.grouped(summary.redelivered)) records of payments decided before: \(Markup.grouped(summary.payments)) payments, each counted once below\n"
+        if summary.reusedPaymentIDs > 0 {
+            out += "  \(Markup.grouped(summary.reusedPaymentIDs)) of them another payment under a payment_id already decided (reused id): answered with the first payment's decision\n"
+        }
+        return out
     }
 
     static func render(_ labels: LabelSummary) -> String {
