@@ -157,6 +157,40 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("a payment_id sent again with another event: 409 payment_id_reused, alone, in a batch and in a dry run; the same event again gets its decision")
+    func reusedPaymentID() async throws {
+        let reusedMessage = #"payment_id \"p-r1\" was already decided for another event (event_time 2026-11-29T08:00:00.000Z); a payment_id names one payment: send this payment under a new payment_id"#
+        try await withServer { client in
+            let first = try await client.execute(uri: "/v1/score", method: .post, headers: keyHeader, body: ByteBuffer(string: eventJSON("p-r1"))) { response in
+                #expect(response.status == .ok)
+                return String(buffer: response.body)
+            }
+            // Same time, another amount: only the event's content tells it from a retry.
+            for uri in ["/v1/score", "/v1/score?dry_run=true"] {
+                try await client.execute(uri: uri, method: .post, headers: keyHeader, body: ByteBuffer(string: eventJSON("p-r1", amountMinor: "6000"))) { response in
+                    #expect(response.status == .conflict, "\(uri)")
+                    #expect(String(buffer: response.body) == #"{"error":{"code":"payment_id_reused","field":"payment_id","message":"\#(reusedMessage)","status":409}}"#, "\(uri)")
+                }
+            }
+            try await client.execute(uri: "/v1/score", method: .post, headers: keyHeader, body: ByteBuffer(string: eventJSON("p-r1"))) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == first, "a retry of the same event")
+            }
+            let batch = "[\(eventJSON("p-r2")),\(eventJSON("p-r1", amountMinor: "6000")),\(eventJSON("p-r1", amountMinor: "7000"))]"
+            try await client.execute(uri: "/v1/score/batch", method: .post, headers: keyHeader, body: ByteBuffer(string: batch)) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains(#""message":"event 2: \#(reusedMessage) (1 more event(s) of this batch likewise); the other events were decided: send them again without it to read their decisions""#))
+            }
+            // p-r2 was decided with the refused batch; sent again it gets its decision, and the
+            // refused events are in no window.
+            let p2 = try await client.execute(uri: "/v1/score/batch", method: .post, headers: keyHeader, body: ByteBuffer(string: "[\(eventJSON("p-r2"))]")) { response in
+                #expect(response.status == .ok)
+                return String(buffer: response.body)
+            }
+            #expect(p2.hasPrefix(#"[{"payment_id":"p-r2","decision":"approve","model_score":0.0,"risk_points":0,"#), "the card's second payment: p-r1 counted once, its retry and the refused events not at all: \(p2)")
+        }
+    }
+
     @Test("over the rate limit: 429 with Retry-After")
     func rateLimit() async throws {
         // One request a second: the second request is refused unless a whole second passes

@@ -10,6 +10,8 @@ import NIOCore
 /// `features.max_clock_skew` is refused (400) unless it is a dry run, which changes no window.
 /// A dry run needs the scope `score`; update mode `score:update`, since it plants events in the
 /// windows and decisions in the cache that later events of the same payment_id are answered with.
+/// A payment_id already decided for another event is refused (409 `payment_id_reused`), not
+/// answered with that event's decision: the client would apply it to a payment nobody scored.
 struct ScoreRoutes<Context: RequestContext>: Sendable {
     let engine: DecisionEngine
     let decoder: EventDecoder
@@ -35,6 +37,7 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
         }
         try checkTimes([event], mode: mode, numbered: false)
         let decisions = try await engine.decide([event], mode: mode, receivedAt: receivedAt)
+        try Self.refuseReusedIDs([event], decisions, numbered: false)
         return .json(bytes: encoder.encode(decisions[0]))
     }
 
@@ -68,6 +71,7 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
         }
         try checkTimes(events, mode: mode, numbered: true)
         let decisions = try await engine.decide(events, mode: mode, receivedAt: receivedAt)
+        try Self.refuseReusedIDs(events, decisions, numbered: true)
         var out: [UInt8] = []
         out.reserveCapacity(decisions.count * 512)
         switch framing {
@@ -125,6 +129,25 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
         }
         try Caller.require(mode == .update ? .scoreUpdate : .score)
         return mode
+    }
+
+    /// 409 `payment_id_reused` when the engine answered an event with the decision made for another
+    /// event under its payment_id (`Decision.wasMade(for:)`; the engine has counted and logged it):
+    /// as an idempotency key, a payment_id sent again must carry the same payment. A true retry
+    /// (the same event) gets its decision again. In a batch the other events are decided and
+    /// remembered as usual, so sending them again without the refused one returns the same
+    /// decisions and changes no window.
+    static func refuseReusedIDs(_ events: [PaymentEvent], _ decisions: [Decision], numbered: Bool) throws {
+        let reused = events.indices.filter { !decisions[$0].wasMade(for: events[$0]) }
+        guard let index = reused.first else { return }
+        let event = events[index]
+        var message = numbered ? "event \(index + 1): " : ""
+        message += "payment_id \"\(event.paymentID)\" was already decided for another event (event_time \(decisions[index].eventTime)); a payment_id names one payment: send this payment under a new payment_id"
+        if numbered {
+            if reused.count > 1 { message += " (\(reused.count - 1) more event(s) of this batch likewise)" }
+            message += "; the other events were decided: send them again without it to read their decisions"
+        }
+        throw APIError(.conflict, code: "payment_id_reused", message: message, field: "payment_id")
     }
 
     static func invalidEvent(_ error: EventDecodingError, line: Int?) -> APIError {
