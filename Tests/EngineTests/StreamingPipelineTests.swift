@@ -237,6 +237,13 @@ struct StreamingPipelineTests {
         }
     }
 
+    /// What the pipeline published: decisions, dead letters, and each dead letter's headers.
+    private static func published(_ sink: RecordingSink) -> (decisions: [OutgoingMessage], letters: [OutgoingMessage], headers: [[String: String]]) {
+        let letters = sink.sent.filter { $0.topic == "payments-dlq" }
+        let headers = letters.map { Dictionary(uniqueKeysWithValues: $0.headers.map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) }
+        return (sink.sent.filter { $0.topic == "fraud-decisions" }, letters, headers)
+    }
+
     @Test("decisions keyed by payment_id, bad input dead-lettered with its origin, offsets committed after delivery")
     func endToEnd() async throws {
         let sink = RecordingSink(failures: 1)
@@ -250,13 +257,11 @@ struct StreamingPipelineTests {
         ], acknowledged: { sink.sent.count })
         try await run(source, sink)
 
-        let decisions = sink.sent.filter { $0.topic == "fraud-decisions" }
+        let (decisions, letters, headers) = Self.published(sink)
         #expect(decisions.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["p1", "p2", "p1", "p3"])
         #expect(decisions[0].value == decisions[2].value, "a redelivered payment gets the identical decision")
-        let letters = sink.sent.filter { $0.topic == "payments-dlq" }
         #expect(letters.count == 2)
         #expect(letters.map(\.value) == [Array("{not json".utf8), [UInt8](repeating: UInt8(ascii: " "), count: 2000)])
-        let headers = letters.map { Dictionary(uniqueKeysWithValues: $0.headers.map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) }
         #expect(headers.map { $0["waqiti-source-offset"] } == ["1", "4"])
         #expect(headers.map { $0["waqiti-source-partition"] } == ["0", "0"])
         #expect(headers[1]["waqiti-error"] == "message of 2000 bytes exceeds kafka.max_message_bytes (1024)")
@@ -270,6 +275,31 @@ struct StreamingPipelineTests {
         #expect(source.commits.last == ScriptedSource.Commit(
             offsets: [PartitionOffset(topic: "payments", partition: 0, nextOffset: 6)], mode: .sync, acknowledgedMessages: 6),
             "the last commit, on shutdown, waits for the broker")
+    }
+
+    @Test("a payment_id already decided for another event is dead-lettered with the reason and its bytes, not answered; a redelivery is answered")
+    func reusedPaymentIDDeadLettered() async throws {
+        let sink = RecordingSink()
+        let reused = Array(String(decoding: eventJSON("p1"), as: UTF8.self).replacing("\"amount_minor\":5000", with: "\"amount_minor\":7700").utf8)
+        let source = ScriptedSource([
+            message(0, eventJSON("p1")),
+            message(1, eventJSON("p2")),
+            message(2, eventJSON("p1")),
+            // Same time as p1, another amount: the same batch as p1's redelivery, and alone.
+            message(3, reused),
+            message(4, eventJSON("p3")),
+            message(5, reused),
+        ], acknowledged: { sink.sent.count })
+        try await run(source, sink)
+
+        let (decisions, letters, headers) = Self.published(sink)
+        #expect(decisions.map { String(decoding: $0.key ?? [], as: UTF8.self) } == ["p1", "p2", "p1", "p3"])
+        #expect(decisions[0].value == decisions[2].value, "a redelivered payment gets the identical decision")
+        #expect(letters.map(\.value) == [reused, reused], "the second payment's bytes, as they arrived")
+        #expect(headers.map { $0["waqiti-source-offset"] } == ["3", "5"])
+        #expect(headers.map { $0["waqiti-error-kind"] } == ["payment_id_reused", "payment_id_reused"])
+        #expect(headers[0]["waqiti-error"] == #"payment_id "p1" was already decided for another event (event_time 2026-11-29T08:00:00.000Z); a payment_id names one payment: send this payment under a new payment_id"#)
+        #expect(source.commits.last?.offsets == [PartitionOffset(topic: "payments", partition: 0, nextOffset: 6)], "the dead-lettered offsets are committed")
     }
 
     @Test("later batches are published before earlier ones are acknowledged; offsets are committed in poll order")

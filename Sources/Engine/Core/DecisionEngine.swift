@@ -73,8 +73,14 @@ public final class DecisionEngine: Sendable {
     ///   - receivedAt: when the transport received the batch; `latency_us` counts from there.
     /// - Throws: only what the local feature store throws (a bug); Redis failures degrade instead.
     public func decide(_ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now) async throws -> [Decision] {
-        guard !events.isEmpty else { return [] }
-        return await finish(try await prepare(events, mode: mode, receivedAt: receivedAt, overlapping: false))
+        try await decideReportingReuses(events, mode: mode, receivedAt: receivedAt).decisions
+    }
+
+    /// `decide`, and which events were answered with a decision made for another event under
+    /// their `payment_id` (`DecidedBatch.reused`), for a transport that refuses them.
+    public func decideReportingReuses(_ events: [PaymentEvent], mode: StoreMode = .update, receivedAt: ContinuousClock.Instant = .now) async throws -> DecidedBatch {
+        guard !events.isEmpty else { return DecidedBatch(decisions: [], reused: []) }
+        return await finishReportingReuses(try await prepare(events, mode: mode, receivedAt: receivedAt, overlapping: false))
     }
 
     /// The first half of `decide`: remembered decisions are looked up and every other event's
@@ -163,6 +169,12 @@ public final class DecisionEngine: Sendable {
     /// The second half of `decide`: the model and the rules score the prepared batch, and its
     /// decisions are remembered. Batches must finish in the order they were prepared.
     public func finish(_ prepared: PreparedBatch) async -> [Decision] {
+        await finishReportingReuses(prepared).decisions
+    }
+
+    /// `finish`, and which events were answered with a decision made for another event under
+    /// their `payment_id` (`reportReuses`).
+    public func finishReportingReuses(_ prepared: PreparedBatch) async -> DecidedBatch {
         var decisions = prepared.decisions
         for (index, handoff) in prepared.waiting {
             let paymentID = prepared.events[index].paymentID
@@ -175,8 +187,7 @@ public final class DecisionEngine: Sendable {
         }
         guard !prepared.fresh.isEmpty else {
             let answered = decisions.map { $0! }
-            if prepared.mode == .update { reportReuses(prepared.events, answered, at: prepared.events.indices) }
-            return answered
+            return reportReuses(prepared, answered, reused: Self.reused(prepared.events, answered, at: prepared.events.indices))
         }
         defer { featureBuffers.give(prepared.values) }
 
@@ -225,12 +236,14 @@ public final class DecisionEngine: Sendable {
 
         // Another instance (or a concurrent HTTP call) may have decided the same payment first;
         // its decision stands and is the one returned, so a payment never gets two answers.
+        var reused: [Int] = []
         if prepared.mode == .update {
             let fingerprints = made.map(\.eventFingerprint)
             made = await cache.remember(made, reserved: prepared.reserved)
             // The standing decision is another's only where some instance decided the payment
             // first: compare the fingerprints, and look closer only where they differ.
-            reportReuses(batch, made, at: made.indices.lazy.filter { made[$0].eventFingerprint != fingerprints[$0] })
+            let rows = Self.reused(batch, made, at: made.indices.lazy.filter { made[$0].eventFingerprint != fingerprints[$0] })
+            reused = prepared.fresh.count == prepared.events.count ? rows : rows.map { prepared.fresh[$0] }
         }
         if let handoff = prepared.handoff {
             handoff.fill(made)
@@ -240,7 +253,7 @@ public final class DecisionEngine: Sendable {
         // decision and rule-hit series that dashboards and alerts read as production traffic.
         if prepared.mode == .update { metrics.recordDecisions(made) }
         // Every event fresh and distinct (the usual batch): the decisions are the answer as made.
-        if prepared.fresh.count == prepared.events.count { return made }
+        if prepared.fresh.count == prepared.events.count { return reportReuses(prepared, made, reused: reused) }
         // Answered by the cache, by an earlier batch's handoff, or (filled below) by the first
         // copy in this batch: each may have been made for another event with the same id.
         let answered = prepared.events.indices.filter { decisions[$0] != nil || (prepared.firstIndex?[$0] ?? $0) != $0 }
@@ -249,8 +262,9 @@ public final class DecisionEngine: Sendable {
             decisions[index] = decisions[prepared.firstIndex![index]]
         }
         let standing = decisions.map { $0! }
-        if prepared.mode == .update { reportReuses(prepared.events, standing, at: answered) }
-        return standing
+        reused += Self.reused(prepared.events, standing, at: answered)
+        reused.sort()
+        return reportReuses(prepared, standing, reused: reused)
     }
 
     /// A decision found for a `payment_id` answers it whatever the event says (the first decision
@@ -262,19 +276,24 @@ public final class DecisionEngine: Sendable {
     /// Checked wherever a decision not made for the event answers it: the decision cache, an
     /// earlier batch's handoff, the first copy in the batch, and another instance's decision that
     /// `DecisionCache.remember` returns because it was remembered first.
-    private func reportReuses(_ events: [PaymentEvent], _ decisions: [Decision], at indices: some Sequence<Int>) {
-        var reused = 0
-        var first: (event: PaymentEvent, decided: EventTime)?
-        for index in indices where !decisions[index].wasMade(for: events[index]) {
-            reused += 1
-            if first == nil { first = (events[index], decisions[index].eventTime) }
+    ///
+    /// The indices (of `indices`) whose event is not the one its decision was made for.
+    private static func reused(_ events: [PaymentEvent], _ decisions: [Decision], at indices: some Sequence<Int>) -> [Int] {
+        indices.filter { !decisions[$0].wasMade(for: events[$0]) }
+    }
+
+    /// Counts and logs the batch's reused ids (not in a dry run, which counts nothing) and returns
+    /// the batch's answer.
+    private func reportReuses(_ prepared: PreparedBatch, _ decisions: [Decision], reused: [Int]) -> DecidedBatch {
+        if prepared.mode == .update, let first = reused.first {
+            metrics.recordReusedPaymentIDs(reused.count)
+            let event = prepared.events[first]
+            logger?.warning("payment_id reused for a different event: answered with the decision made for the first one", metadata: [
+                "payment_id": "\(event.paymentID)", "event_time": "\(event.occurredAt)",
+                "decided_event_time": "\(decisions[first].eventTime)", "in_batch": "\(reused.count)",
+            ])
         }
-        guard let first else { return }
-        metrics.recordReusedPaymentIDs(reused)
-        logger?.warning("payment_id reused for a different event: answered with the decision made for the first one", metadata: [
-            "payment_id": "\(first.event.paymentID)", "event_time": "\(first.event.occurredAt)",
-            "decided_event_time": "\(first.decided)", "in_batch": "\(reused)",
-        ])
+        return DecidedBatch(decisions: decisions, reused: reused)
     }
 
     /// How many of the model's largest contributions each decision carries as reasons.
@@ -298,6 +317,27 @@ extension DegradedPolicy {
             guard let usd = rates.usd(amount) else { return .review }
             return usd > limit ? .review : .approve
         }
+    }
+}
+
+/// A decided batch: one decision per event, in order, and the events among them that were
+/// answered with a decision made for another event under their `payment_id`.
+public struct DecidedBatch: Sendable {
+    public var decisions: [Decision]
+    /// Indices of those events, ascending. The engine has counted and logged them
+    /// (`waqiti_payment_id_reuses_total`) and answered each with the standing decision; the
+    /// transport decides what the caller gets: HTTP refuses them (409), the Kafka pipeline
+    /// dead-letters them, a replay counts them.
+    public var reused: [Int]
+
+    public init(decisions: [Decision], reused: [Int]) {
+        self.decisions = decisions
+        self.reused = reused
+    }
+
+    /// Why `events[index]` (one of `reused`) is refused, for an error message or a dead letter.
+    public func reuseExplanation(_ event: PaymentEvent, at index: Int) -> String {
+        "payment_id \"\(event.paymentID)\" was already decided for another event (event_time \(decisions[index].eventTime)); a payment_id names one payment: send this payment under a new payment_id"
     }
 }
 

@@ -101,12 +101,14 @@ public final class EngineMetrics: Sendable {
         if count > 0 { reusedPaymentIDs.increment(by: count) }
     }
 
-    /// Counts dead letters in total and by kind (`invalid_json`, `oversized`, …).
-    public func recordDeadLetters(kinds: some Sequence<String>) {
+    /// Counts dead letters by kind (`invalid_json`, `oversized`, …) and, unless `countingEvents`
+    /// is false (events the engine already counted under another outcome), in
+    /// `waqiti_events_total{outcome="dead_letter"}`.
+    public func recordDeadLetters(kinds: some Sequence<String>, countingEvents: Bool = true) {
         var counts: [String: Int] = [:]
         for kind in kinds { counts[kind, default: 0] += 1 }
         guard !counts.isEmpty else { return }
-        deadLetterEvents.increment(by: counts.values.reduce(0, +))
+        if countingEvents { deadLetterEvents.increment(by: counts.values.reduce(0, +)) }
         let counters = deadLetterKinds.withLock { table in
             counts.map { kind, count in
                 let counter = table[kind] ?? Counter(label: "waqiti_dead_letters_total", dimensions: [("kind", kind)], factory: factory)

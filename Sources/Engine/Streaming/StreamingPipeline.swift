@@ -62,6 +62,9 @@ public final class StreamingPipeline: Service, Sendable {
 
     struct DecodedBatch: Sendable {
         var events: [PaymentEvent]
+        /// The message each event came from, for a dead letter of it after deciding (a reused
+        /// payment_id): its bytes as they arrived, its partition and offset.
+        var sources: [KafkaConsumerMessage]
         var deadLetters: [OutgoingMessage]
         /// The kind of each dead letter (`invalid_json`, `oversized`, …), for metrics.
         var deadLetterKinds: [String]
@@ -220,9 +223,9 @@ public final class StreamingPipeline: Service, Sendable {
             // Cancelled, the batches still queued are not decided: they stay uncommitted.
             try Task.checkCancellation()
             let batch = DecodedBatch.merged(waiting)
-            let decisions = try await engine.decide(batch.events, receivedAt: batch.receivedAt)
+            let decided = try await engine.decideReportingReuses(batch.events, receivedAt: batch.receivedAt)
             engine.metrics.recordDeadLetters(kinds: batch.deadLetterKinds)
-            await output.send(ScoredBatch(decisions: decisions, deadLetters: batch.deadLetters, offsets: batch.offsets))
+            await output.send(scored(batch, decided))
         }
     }
 
@@ -304,11 +307,43 @@ public final class StreamingPipeline: Service, Sendable {
 
     // MARK: Steps
 
+    /// The dead-letter kind of an event whose payment_id was already decided for another event.
+    public static let reusedPaymentIDKind = "payment_id_reused"
+
+    /// The decided batch's messages: an event answered with the decision made for another event
+    /// under its payment_id (`DecidedBatch.reused`) goes to the dead-letter topic with the reason
+    /// instead of republishing that decision, so the second payment's bytes are kept for someone
+    /// to look at, not only counted and logged. Its offset is committed with the batch's.
+    func scored(_ batch: DecodedBatch, _ decided: DecidedBatch) -> ScoredBatch {
+        guard !decided.reused.isEmpty else {
+            return ScoredBatch(decisions: decided.decisions, deadLetters: batch.deadLetters, offsets: batch.offsets)
+        }
+        var deadLetters = batch.deadLetters
+        var decisions: [Decision] = []
+        decisions.reserveCapacity(decided.decisions.count - decided.reused.count)
+        var reused = decided.reused.makeIterator()
+        var nextReused = reused.next()
+        for (index, decision) in decided.decisions.enumerated() {
+            guard index == nextReused else {
+                decisions.append(decision)
+                continue
+            }
+            deadLetters.append(deadLetter(batch.sources[index], kind: Self.reusedPaymentIDKind, error: decided.reuseExplanation(batch.events[index], at: index)))
+            nextReused = reused.next()
+        }
+        // Already counted as events (duplicates, answered from the decision cache): counted here
+        // by kind only.
+        engine.metrics.recordDeadLetters(kinds: Array(repeating: Self.reusedPaymentIDKind, count: decided.reused.count), countingEvents: false)
+        return ScoredBatch(decisions: decisions, deadLetters: deadLetters, offsets: batch.offsets)
+    }
+
     func decode(_ messages: [KafkaConsumerMessage], receivedAt: ContinuousClock.Instant) -> DecodedBatch {
         var events: [PaymentEvent] = []
+        var sources: [KafkaConsumerMessage] = []
         var deadLetters: [OutgoingMessage] = []
         var deadLetterKinds: [String] = []
         events.reserveCapacity(messages.count)
+        sources.reserveCapacity(messages.count)
         // A poll holds a few partitions, each as one run of messages: a short list searched from
         // its end beats hashing the topic name per message. A partition revoked and assigned
         // again within the poll has two runs, one per epoch.
@@ -336,13 +371,14 @@ public final class StreamingPipeline: Service, Sendable {
                     continue
                 }
                 events.append(event)
+                sources.append(message)
             } catch {
                 deadLetters.append(deadLetter(message, kind: error.kind.rawValue, error: error.description))
                 deadLetterKinds.append(error.kind.rawValue)
             }
         }
         offsets.sort { ($0.partition, $0.epoch) < ($1.partition, $1.epoch) }
-        return DecodedBatch(events: events, deadLetters: deadLetters, deadLetterKinds: deadLetterKinds, offsets: offsets, receivedAt: receivedAt)
+        return DecodedBatch(events: events, sources: sources, deadLetters: deadLetters, deadLetterKinds: deadLetterKinds, offsets: offsets, receivedAt: receivedAt)
     }
 
     /// The batch's dead letters, then its decisions keyed by payment_id.
@@ -462,6 +498,7 @@ extension StreamingPipeline.DecodedBatch {
         guard batches.count > 1 else { return merged }
         for batch in batches.dropFirst() {
             merged.events += batch.events
+            merged.sources += batch.sources
             merged.deadLetters += batch.deadLetters
             merged.deadLetterKinds += batch.deadLetterKinds
             merged.offsets += batch.offsets

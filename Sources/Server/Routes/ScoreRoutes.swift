@@ -36,9 +36,9 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
             throw Self.invalidEvent(error, line: nil)
         }
         try checkTimes([event], mode: mode, numbered: false)
-        let decisions = try await engine.decide([event], mode: mode, receivedAt: receivedAt)
-        try Self.refuseReusedIDs([event], decisions, numbered: false)
-        return .json(bytes: encoder.encode(decisions[0]))
+        let decided = try await engine.decideReportingReuses([event], mode: mode, receivedAt: receivedAt)
+        try Self.refuseReusedIDs([event], decided, numbered: false)
+        return .json(bytes: encoder.encode(decided.decisions[0]))
     }
 
     /// The body is a JSON array of events (answered with an array of decisions) or JSON Lines
@@ -70,8 +70,9 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
             }
         }
         try checkTimes(events, mode: mode, numbered: true)
-        let decisions = try await engine.decide(events, mode: mode, receivedAt: receivedAt)
-        try Self.refuseReusedIDs(events, decisions, numbered: true)
+        let decided = try await engine.decideReportingReuses(events, mode: mode, receivedAt: receivedAt)
+        try Self.refuseReusedIDs(events, decided, numbered: true)
+        let decisions = decided.decisions
         var out: [UInt8] = []
         out.reserveCapacity(decisions.count * 512)
         switch framing {
@@ -132,19 +133,17 @@ struct ScoreRoutes<Context: RequestContext>: Sendable {
     }
 
     /// 409 `payment_id_reused` when the engine answered an event with the decision made for another
-    /// event under its payment_id (`Decision.wasMade(for:)`; the engine has counted and logged it):
+    /// event under its payment_id (`DecidedBatch.reused`; the engine has counted and logged it):
     /// as an idempotency key, a payment_id sent again must carry the same payment. A true retry
     /// (the same event) gets its decision again. In a batch the other events are decided and
     /// remembered as usual, so sending them again without the refused one returns the same
     /// decisions and changes no window.
-    static func refuseReusedIDs(_ events: [PaymentEvent], _ decisions: [Decision], numbered: Bool) throws {
-        let reused = events.indices.filter { !decisions[$0].wasMade(for: events[$0]) }
-        guard let index = reused.first else { return }
-        let event = events[index]
+    static func refuseReusedIDs(_ events: [PaymentEvent], _ decided: DecidedBatch, numbered: Bool) throws {
+        guard let index = decided.reused.first else { return }
         var message = numbered ? "event \(index + 1): " : ""
-        message += "payment_id \"\(event.paymentID)\" was already decided for another event (event_time \(decisions[index].eventTime)); a payment_id names one payment: send this payment under a new payment_id"
+        message += decided.reuseExplanation(events[index], at: index)
         if numbered {
-            if reused.count > 1 { message += " (\(reused.count - 1) more event(s) of this batch likewise)" }
+            if decided.reused.count > 1 { message += " (\(decided.reused.count - 1) more event(s) of this batch likewise)" }
             message += "; the other events were decided: send them again without it to read their decisions"
         }
         throw APIError(.conflict, code: "payment_id_reused", message: message, field: "payment_id")
