@@ -143,7 +143,7 @@ struct DecisionEngineTests {
         _ = try await engine.decide([later], mode: .readOnly)
         #expect(again == first, "the first decision stands for both")
         #expect(try metrics.expectCounter("waqiti_payment_id_reuses_total").totalValue == 1)
-        let warnings = logs.all.filter { $0.message == "payment_id reused for a different event: answered with the decision made for the first one" }
+        let warnings = logs.all.filter { $0.message == "payment_id reused for a different event: the id keeps the decision made for the first one, and this event gets none of its own" }
         #expect(warnings.count == 1)
         #expect(warnings.first?.metadata == [
             "payment_id": "p2", "event_time": "2025-11-29T09:00:00.000Z", "decided_event_time": "2025-11-29T08:00:00.000Z", "in_batch": "1",

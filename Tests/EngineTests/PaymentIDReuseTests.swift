@@ -8,7 +8,7 @@ import Testing
 import LocalStackSupport
 
 private let decidedAt = EventTime(millisecondsSinceEpoch: 1_764_403_260_000)
-private let reuseWarning = "payment_id reused for a different event: answered with the decision made for the first one"
+private let reuseWarning = "payment_id reused for a different event: the id keeps the decision made for the first one, and this event gets none of its own"
 
 /// An engine over in-memory windows with `cache`, counting into `metrics` and logging into `logs`.
 private func reuseEngine(cache: any DecisionCache, metrics: TestMetrics, logs: LogCapture) throws -> DecisionEngine {

@@ -288,7 +288,7 @@ public final class DecisionEngine: Sendable {
         if prepared.mode == .update, let first = reused.first {
             metrics.recordReusedPaymentIDs(reused.count)
             let event = prepared.events[first]
-            logger?.warning("payment_id reused for a different event: answered with the decision made for the first one", metadata: [
+            logger?.warning("payment_id reused for a different event: the id keeps the decision made for the first one, and this event gets none of its own", metadata: [
                 "payment_id": "\(event.paymentID)", "event_time": "\(event.occurredAt)",
                 "decided_event_time": "\(decisions[first].eventTime)", "in_batch": "\(reused.count)",
             ])
