@@ -59,7 +59,9 @@ struct ShutdownControllerTests {
         let (outcome, took) = try await shutDown(ShutdownController(timeout: .milliseconds(500), logger: Logger(label: "test")), group(service), signals: ["SIGTERM"])
         #expect(outcome == .escalated(reason: "the graceful shutdown did not finish within shutdown.timeout (500ms)"))
         #expect(service.cancelled.withLock { $0 })
-        #expect(took >= .milliseconds(500) && took < .seconds(10), "\(took)")
+        // The upper bound only tells the deadline from the drain's hour: a loaded test run (other
+        // suites holding the cooperative pool's threads) has taken 10.9 s here.
+        #expect(took >= .milliseconds(500) && took < .seconds(30), "\(took)")
     }
 
     @Test("a second signal cancels at once, long before the deadline", .timeLimit(.minutes(1)))
@@ -68,6 +70,6 @@ struct ShutdownControllerTests {
         let (outcome, took) = try await shutDown(ShutdownController(timeout: .seconds(300), logger: Logger(label: "test")), group(service), signals: ["SIGTERM", "SIGINT"])
         #expect(outcome == .escalated(reason: "a second SIGINT during the graceful shutdown"))
         #expect(service.cancelled.withLock { $0 })
-        #expect(took < .seconds(10), "\(took)")
+        #expect(took < .seconds(30), "\(took) against a 300 s deadline")
     }
 }
