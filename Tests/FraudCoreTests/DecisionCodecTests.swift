@@ -101,7 +101,7 @@ struct DecisionCodecTests {
         #expect(decision == Self.decision && decision.hashValue == Self.decision.hashValue)
     }
 
-    @Test("A malformed event_fingerprint is rejected by name", arguments: [#""abc""#, #""00abcdef0123456g""#, #""00abcdef012345678""#, "17"])
+    @Test("A malformed event_fingerprint is rejected by name", arguments: [#""abc""#, #""00abcdef0123456g""#, #""00abcdef012345678""#, #""+0abcdef01234567""#, #""00ABCDEF01234567""#, "17"])
     func rejectsFingerprint(raw: String) throws {
         let input = Self.valid.replacing(#""latency_us":120}"#, with: #""latency_us":120,"event_fingerprint":\#(raw)}"#)
         let error = try #require(throws: DecisionDecodingError.self) { try DecisionDecoder().decode(input) }

@@ -238,11 +238,12 @@ public final class DecisionEngine: Sendable {
         // its decision stands and is the one returned, so a payment never gets two answers.
         var reused: [Int] = []
         if prepared.mode == .update {
-            let fingerprints = made.map(\.eventFingerprint)
+            let submitted = made
             made = await cache.remember(made, reserved: prepared.reserved)
             // The standing decision is another's only where some instance decided the payment
-            // first: compare the fingerprints, and look closer only where they differ.
-            let rows = Self.reused(batch, made, at: made.indices.lazy.filter { made[$0].eventFingerprint != fingerprints[$0] })
+            // first: compare the fingerprints, and look closer only where they differ. (The cache
+            // returns the array it was given unless it replaced some, so `submitted` is no copy.)
+            let rows = Self.reused(batch, made, at: made.indices.lazy.filter { made[$0].eventFingerprint != submitted[$0].eventFingerprint })
             reused = prepared.fresh.count == prepared.events.count ? rows : rows.map { prepared.fresh[$0] }
         }
         if let handoff = prepared.handoff {

@@ -333,7 +333,7 @@ public final class StreamingPipeline: Service, Sendable {
         }
         // Already counted as events (duplicates, answered from the decision cache): counted here
         // by kind only.
-        engine.metrics.recordDeadLetters(kinds: Array(repeating: Self.reusedPaymentIDKind, count: decided.reused.count), countingEvents: false)
+        engine.metrics.recordDeadLetters(kinds: repeatElement(Self.reusedPaymentIDKind, count: decided.reused.count), countingEvents: false)
         return ScoredBatch(decisions: decisions, deadLetters: deadLetters, offsets: batch.offsets)
     }
 

@@ -68,7 +68,7 @@ public struct DecisionDecoder: Sendable {
             case "event_fingerprint":
                 // The decision cache's form only (DecisionEncoder.includesFingerprint).
                 let text = try Self.string(&s, key, allowEmpty: false)
-                guard text.utf8.count == 16, let value = UInt64(text, radix: 16) else {
+                guard LowercaseHex.isDigits(text, count: 16), let value = UInt64(text, radix: 16) else {
                     throw WireError(.invalidValue, field: key, "expected 16 hexadecimal digits, got \(quotedPreview(text, limit: 40))")
                 }
                 fingerprint = value

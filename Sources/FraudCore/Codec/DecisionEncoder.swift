@@ -37,15 +37,11 @@ public struct DecisionEncoder: Sendable {
         JSONWriter.integer(decision.latencyMicros, to: &out)
         if includesFingerprint, let fingerprint = decision.eventFingerprint {
             JSONWriter.raw(",\"event_fingerprint\":\"", to: &out)
-            for shift in stride(from: 60, through: 0, by: -4) {
-                out.append(Self.hexDigits[Int(truncatingIfNeeded: fingerprint >> UInt64(shift)) & 0xF])
-            }
+            LowercaseHex.append(fingerprint, to: &out)
             out.append(UInt8(ascii: "\""))
         }
         out.append(UInt8(ascii: "}"))
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public func encode(_ decision: Decision) -> [UInt8] {
         var out = [UInt8]()

@@ -34,7 +34,7 @@ public enum EventFingerprint {
         // Metadata is a map: combined with a commutative sum so its order on the wire does not
         // matter and no sorted copy is made.
         var metadata: UInt64 = 0
-        for (key, value) in event.metadata { metadata &+= mix(hash(key) ^ k1, hash(value) ^ k2) }
+        for (key, value) in event.metadata { metadata &+= SeededHash.mix(hash(key) ^ k1, hash(value) ^ k2) }
         h = fold(h, UInt64(event.metadata.count))
         return fold(h, metadata)
     }
@@ -46,17 +46,11 @@ public enum EventFingerprint {
     /// The running state is added back after the multiply, so a value that zeroes one factor
     /// does not erase what was folded before it.
     @inline(__always)
-    private static func fold(_ h: UInt64, _ value: UInt64) -> UInt64 { mix(h ^ k0, value ^ k1) &+ (h << 23 | h >> 41) }
+    private static func fold(_ h: UInt64, _ value: UInt64) -> UInt64 { SeededHash.mix(h ^ k0, value ^ k1) &+ (h << 23 | h >> 41) }
 
     @inline(__always)
     private static func fold(_ h: UInt64, _ text: String) -> UInt64 { fold(h, hash(text)) }
 
     @inline(__always)
     private static func hash(_ text: String) -> UInt64 { strings(text) }
-
-    @inline(__always)
-    private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
-        let product = a.multipliedFullWidth(by: b)
-        return product.high ^ product.low
-    }
 }

@@ -63,13 +63,9 @@ public struct SHA256: Sendable {
 
     /// The digest as 64 lowercase hex characters.
     public consuming func finalizeHex() -> String {
-        let hex = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(64)
-        for byte in finalize() {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xf)])
-        }
+        for byte in finalize() { LowercaseHex.append(byte: byte, to: &out) }
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -30,8 +30,9 @@ public struct SeededHash: Sendable {
         return Self.mix(h ^ k0, k2)
     }
 
+    /// The folded multiply every step uses (also `EventFingerprint`'s).
     @inline(__always)
-    private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let product = a.multipliedFullWidth(by: b)
         return product.high ^ product.low
     }
