@@ -83,7 +83,7 @@ struct FeatureReplayTests {
         #expect(String(decoding: line, as: UTF8.self) == #"{"payment_id":"p\"1","features":{"count(card_fingerprint,10m)":3,"avg(amount_minor,card_fingerprint,1h)":12.5,"sum(amount_usd,card_fingerprint,1h)":20.0272,"min(amount_minor,beneficiary_id,1h)":null,"count(ip,1h,where channel==\"ecom\")":1}}"# + "\n")
     }
 
-    @Test("With a dead-letter file, malformed lines go there with file, line, error and the raw text")
+    @Test("With a dead-letter file, malformed lines go there with file, line, kind, error and the raw text")
     func deadLetters() async throws {
         let (input, _) = try writeInput()
         let outPath = temporaryPath("features.jsonl"), deadPath = temporaryPath("dead.jsonl")
@@ -96,6 +96,11 @@ struct FeatureReplayTests {
         #expect(lines.count == 2)
         let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
         #expect(first["line"] as? Int == 11)
+        #expect(first["file"] as? String == input)
+        // The decoder's own classification of the line, as the Kafka dead-letter header carries it.
+        var kind: String?
+        do throws(EventDecodingError) { _ = try EventDecoder().decode(#"{"payment_id": "broken", "amount_minor": "#) } catch { kind = error.kind.rawValue }
+        #expect(kind != nil && first["kind"] as? String == kind)
         #expect(first["raw"] as? String == #"{"payment_id": "broken", "amount_minor": "#)
         #expect((first["error"] as? String)?.isEmpty == false)
     }

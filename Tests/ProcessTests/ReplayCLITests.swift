@@ -129,4 +129,55 @@ struct ReplayCLITests {
         #expect(inverted.result.status == 64)
         #expect(inverted.result.stderr.hasPrefix("Error: --kafka-to (offset 2) is before --kafka-from (offset 3): nothing to replay\n"), "\(inverted.result.stderr)")
     }
+
+    /// `serve` dead-letters an event that gives a decided payment_id to another payment
+    /// (`payment_id_reused`); the replay answered it with the first payment's decision and exit 0.
+    @Test("a record reusing a decided payment_id gets no decision: file:line: reason and exit 1, or a dead letter with its kind and event; from Kafka named topic[partition]:offset", .timeLimit(.minutes(2)))
+    func reusedPaymentID() async throws {
+        let second = Self.event.replacingOccurrences(of: #""p-1""#, with: #""p-2""#)
+        let reused = Self.event.replacingOccurrences(of: #""amount_minor":1250"#, with: #""amount_minor":99900"#)
+        let redelivered = Self.event
+        let folder = try ProcessEnvironment.temporaryDirectory("replay-cli-reused")
+        let events = folder.appendingPathComponent("events.jsonl").path
+        try ([Self.event, second, reused, redelivered].joined(separator: "\n") + "\n").write(toFile: events, atomically: true, encoding: .utf8)
+        let explanation = #"payment_id "p-1" was already decided for another event (event_time 2026-11-01T00:00:00.000Z); a payment_id names one payment: send this payment under a new payment_id"#
+        let decisions = folder.appendingPathComponent("decisions.jsonl").path
+        func decidedIDs() throws -> [String] {
+            try String(contentsOfFile: decisions, encoding: .utf8).split(separator: "\n").map {
+                (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["payment_id"] as! String
+            }
+        }
+
+        let printed = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--quiet", "--decisions-out", decisions])
+        #expect(printed.status == 1)
+        #expect(printed.stderr == "\(events):3: \(explanation)\n", "\(printed.stderr)")
+        #expect(printed.stdout.contains("1 of them another payment under a payment_id already decided (reused id): not decided"), "\(printed.stdout)")
+        // The redelivery (line 4, the same event again) keeps its line and the first decision.
+        #expect(try decidedIDs() == ["p-1", "p-2", "p-1"])
+
+        let deadLetters = folder.appendingPathComponent("dead-letters.jsonl").path
+        let kept = try await WaqitiProcess.run(["replay", "--input", events, "--rules", "rules/default.rules", "--quiet", "--decisions-out", decisions, "--dead-letters", deadLetters])
+        #expect(kept.status == 0, "\(kept.stderr)")
+        #expect(kept.stderr == "")
+        let lines = try String(contentsOfFile: deadLetters, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        let letter = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        #expect(letter["file"] as? String == events)
+        #expect(letter["line"] as? Int == 3)
+        #expect(letter["kind"] as? String == "payment_id_reused")
+        #expect(letter["error"] as? String == explanation)
+        let raw = try JSONSerialization.jsonObject(with: Data((letter["raw"] as! String).utf8)) as! [String: Any]
+        #expect(raw["payment_id"] as? String == "p-1" && raw["amount_minor"] as? Int == 99900 && raw["device_id"] as? String == "d-1")
+        #expect(try decidedIDs() == ["p-1", "p-2", "p-1"])
+
+        let (brokers, topic) = try await Self.topic("replay-cli-reused", partitions: 1) { topic in
+            [Self.event, second, reused].map { KafkaProducerMessage(topic: topic, key: Array("a-1".utf8), value: Array($0.utf8)) }
+        }
+        let fromKafka = try await WaqitiProcess.run(
+            ["replay", "--kafka-topic", topic, "--kafka-brokers", brokers, "--rules", "rules/default.rules", "--quiet", "--decisions-out", decisions, "--kafka-from", "0"],
+            timeout: .seconds(20))
+        #expect(fromKafka.status == 1)
+        #expect(fromKafka.stderr == "\(topic)[0]:2: \(explanation)\n", "\(fromKafka.stderr)")
+        #expect(try decidedIDs() == ["p-1", "p-2"])
+    }
 }

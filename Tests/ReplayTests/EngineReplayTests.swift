@@ -53,7 +53,10 @@ struct EngineReplayTests {
         }
     }
 
-    static func replay(_ setup: EngineReplaySetup, input: String, decisionsOut: String? = nil, candidateOut: String? = nil, workers: Int = 1) async throws -> ReplayResult {
+    static func replay(
+        _ setup: EngineReplaySetup, input: String, decisionsOut: String? = nil, candidateOut: String? = nil, workers: Int = 1,
+        onReusedPaymentID: (ReusedPaymentID) -> Void = { _ in }
+    ) async throws -> ReplayResult {
         var (replay, _) = setup.make()
         replay.batchSize = 500
         replay.overlapsBatches = workers > 1  // as `waqiti replay --workers` sets it
@@ -66,7 +69,7 @@ struct EngineReplayTests {
         } else {
             next = try ReplayLoopTests.reader(input)
         }
-        let result = try await replay.run(from: next, decisionsOut: output, candidateDecisionsOut: candidate)
+        let result = try await replay.run(from: next, decisionsOut: output, candidateDecisionsOut: candidate, onReusedPaymentID: onReusedPaymentID)
         try output?.close()
         try candidate?.close()
         return result
@@ -165,7 +168,7 @@ struct EngineReplayTests {
         #expect(one.diff == two.diff)
     }
 
-    @Test("--workers with redeliveries one batch later, some with changed content (time and amount, or only the device): the one-thread decisions, each copy its original's, the changed ones counted as reused ids")
+    @Test("--workers with redeliveries one batch later, some with changed content (time and amount, or only the device): the one-thread decisions, each copy its original's, the changed ones counted as reused ids, reported with their lines and absent from the decisions file")
     func workersWithRedeliveriesAcrossBatches() async throws {
         // Batches of 500: a copy 500 events later is in the next batch, decided while its
         // original's batch is still being scored and written. A copy whose time and amount
@@ -173,6 +176,8 @@ struct EngineReplayTests {
         let original = try JSONLinesReader.readAll(path: try Self.simulatedInput()).events
         var events: [PaymentEvent] = []
         var copies = 0, changed = 0
+        // The 1-based line of each changed copy in the file written below, with its payment id.
+        var changedLines: [Int: String] = [:]
         for (index, event) in original.enumerated() {
             events.append(event)
             guard index >= 500, index % 97 == 0 else { continue }
@@ -187,22 +192,37 @@ struct EngineReplayTests {
                 changed += 1
             }
             events.append(copy)
+            if copy != original[index - 500] { changedLines[events.count] = copy.paymentID }
             copies += 1
         }
         let input = try Self.write(events, to: "redelivered.jsonl")
 
         let scoring = try Self.defaultScoring()
         let one = ReplayLoopTests.temporaryPath("redelivered-1.jsonl"), two = ReplayLoopTests.temporaryPath("redelivered-2.jsonl")
-        let sequential = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: one)
+        var reportedOne: [ReusedPaymentID] = [], reportedTwo: [ReusedPaymentID] = []
+        let sequential = try await Self.replay(EngineReplaySetup(baseline: scoring), input: input, decisionsOut: one) { reportedOne.append($0) }
         var parallel = EngineReplaySetup(baseline: scoring)
         parallel.storeParallelism = 2
-        let pipelined = try await Self.replay(parallel, input: input, decisionsOut: two, workers: 2)
+        let pipelined = try await Self.replay(parallel, input: input, decisionsOut: two, workers: 2) { reportedTwo.append($0) }
 
-        #expect(copies == 201 && changed == 101 + 33)
+        #expect(copies == 201 && changed == 101 + 33 && changedLines.count == changed)
         #expect(try Data(contentsOf: URL(fileURLWithPath: one)) == Data(contentsOf: URL(fileURLWithPath: two)))
         #expect(sequential.baseline.summary == pipelined.baseline.summary)
+        // Each changed copy is reported once, in input order, at its own line, with the time of
+        // the decision its id keeps; an unchanged copy (a redelivery) is not.
+        for reported in [reportedOne, reportedTwo] {
+            #expect(reported.map(\.line) == changedLines.keys.sorted())
+            #expect(reported.map(\.event.paymentID) == changedLines.keys.sorted().map { changedLines[$0]! })
+            #expect(reported.allSatisfy { $0.partition == nil && $0.event == events[$0.line - 1] })
+        }
+        if let report = reportedOne.first {
+            let standing = original.first { $0.paymentID == report.event.paymentID }!
+            #expect(report.explanation == "payment_id \"\(report.event.paymentID)\" was already decided for another event (event_time \(standing.occurredAt)); a payment_id names one payment: send this payment under a new payment_id")
+        }
+        // The decisions file holds what `serve` would publish: a line per record but the reused
+        // ids', a redelivery's line its original's decision.
         let decisions = try ReplayLoopTests.decisions(at: two)
-        #expect(decisions.count == events.count)
+        #expect(decisions.count == events.count - changed)
         var first: [String: Decision] = [:]
         var repeated = 0
         for decision in decisions {
@@ -213,7 +233,7 @@ struct EngineReplayTests {
                 first[decision.paymentID] = decision
             }
         }
-        #expect(repeated == copies)
+        #expect(repeated == copies - changed)
 
         // The summary counts each payment once: the file with its 201 copies summarizes as the
         // file without them, but for the records and the redeliveries.

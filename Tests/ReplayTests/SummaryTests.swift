@@ -95,7 +95,7 @@ struct SummaryTests {
         #expect(summary.lastEventTime == "2026-01-01T00:03:00.000Z")
 
         let text = SummaryText.render(summary)
-        #expect(text.contains("\nredelivered 3 records of payments decided before: 6 payments, each counted once below\n  1 of them another payment under a payment_id already decided (reused id): answered with the first payment's decision\n"), "\(text)")
+        #expect(text.contains("\nredelivered 3 records of payments decided before: 6 payments, each counted once below\n  1 of them another payment under a payment_id already decided (reused id): not decided, so not in the decisions file; reported as dead letters (kind payment_id_reused)\n"), "\(text)")
         #expect(text.contains("decisions  approve 3 (50.00%)  review 1 (16.67%)  decline 2 (33.33%)  (one per payment, its first decision)\n"), "\(text)")
         let json = String(decoding: try SummaryJSON.encode(summary), as: UTF8.self)
         #expect(json.contains("\"redelivered\" : 3,"), "\(json)")

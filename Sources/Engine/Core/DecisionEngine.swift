@@ -338,7 +338,13 @@ public struct DecidedBatch: Sendable {
 
     /// Why `events[index]` (one of `reused`) is refused, for an error message or a dead letter.
     public func reuseExplanation(_ event: PaymentEvent, at index: Int) -> String {
-        "payment_id \"\(event.paymentID)\" was already decided for another event (event_time \(decisions[index].eventTime)); a payment_id names one payment: send this payment under a new payment_id"
+        Self.reuseExplanation(event, standing: decisions[index])
+    }
+
+    /// Why `event` is refused when `standing` is the decision its payment_id already has (made for
+    /// another event): the text of the dead letter, the 409 and the replay's report alike.
+    public static func reuseExplanation(_ event: PaymentEvent, standing: Decision) -> String {
+        "payment_id \"\(event.paymentID)\" was already decided for another event (event_time \(standing.eventTime)); a payment_id names one payment: send this payment under a new payment_id"
     }
 }
 

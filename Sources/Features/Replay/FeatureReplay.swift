@@ -74,16 +74,26 @@ public struct FeatureReplay: Sendable {
         return summary
     }
 
-    /// `{"file":"events.jsonl","line":12,"error":"…","raw":"…"}`: enough to fix and resubmit the line.
+    /// `{"file":"events.jsonl","line":12,"kind":"syntax","error":"…","raw":"…"}`: enough to fix and
+    /// resubmit the line. `kind` is `EventDecodingError.kind`, as on the Kafka dead-letter topic.
     public static func appendDeadLetter(_ error: EventLineError, to out: inout [UInt8]) {
+        appendDeadLetter(file: error.file, line: error.line, kind: error.error.kind.rawValue, error: error.error.description,
+                         raw: String(decoding: error.rawLine, as: UTF8.self), to: &out)
+    }
+
+    /// One dead-letter line: where the record came from (`file` and `line`, or for Kafka
+    /// `topic[partition]` and the offset), why it was not used, and its text.
+    public static func appendDeadLetter(file: String, line: Int, kind: String, error: String, raw: String, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"file":"#.utf8)
-        FeatureRowEncoder.appendString(error.file, to: &out)
+        FeatureRowEncoder.appendString(file, to: &out)
         out.append(contentsOf: #","line":"#.utf8)
-        out.append(contentsOf: String(error.line).utf8)
+        out.append(contentsOf: String(line).utf8)
+        out.append(contentsOf: #","kind":"#.utf8)
+        FeatureRowEncoder.appendString(kind, to: &out)
         out.append(contentsOf: #","error":"#.utf8)
-        FeatureRowEncoder.appendString(error.error.description, to: &out)
+        FeatureRowEncoder.appendString(error, to: &out)
         out.append(contentsOf: #","raw":"#.utf8)
-        FeatureRowEncoder.appendString(String(decoding: error.rawLine, as: UTF8.self), to: &out)
+        FeatureRowEncoder.appendString(raw, to: &out)
         out.append(contentsOf: "}\n".utf8)
     }
 }

@@ -23,8 +23,12 @@ public struct EventLineError: Error, Hashable, Sendable, CustomStringConvertible
 /// A batch of decoded events with the errors of the lines that did not decode, in file order.
 public struct EventBatch: Hashable, Sendable {
     public var events: [PaymentEvent] = []
-    /// The line each event came from, parallel to `events`.
+    /// The line each event came from, parallel to `events` (from a Kafka topic: its offset).
     public var lineNumbers: [Int] = []
+    /// From a Kafka topic: the partition each event came from, parallel to `events`, so that
+    /// `topic[partition]:offset` names it as `EventLineError` names a record that did not decode.
+    /// Empty for a file.
+    public var partitions: [Int32] = []
     public var errors: [EventLineError] = []
 
     public init() {}

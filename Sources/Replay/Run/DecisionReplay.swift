@@ -90,6 +90,9 @@ public struct DecisionReplay: Sendable {
     ///   - candidateDecisionsOut: the candidate's, when comparing.
     ///   - inputBytes: bytes consumed and total so far, for the progress report's ETA.
     ///   - onBadLine: every input record that did not decode (the replay goes on).
+    ///   - onReusedPaymentID: every record that gave a decided payment_id to another payment
+    ///     (`ReusedPaymentID`): it has no line in the decision files. Called in input order with
+    ///     `onBadLine`, on one thread at a time, whatever `overlapsBatches` is.
     ///   - progress: called after every batch.
     public func run(
         from next: NextBatch,
@@ -97,6 +100,7 @@ public struct DecisionReplay: Sendable {
         candidateDecisionsOut: FileOutput? = nil,
         inputBytes: () -> (read: Int, total: Int)? = { nil },
         onBadLine: (EventLineError) throws -> Void = { _ in },
+        onReusedPaymentID: (ReusedPaymentID) throws -> Void = { _ in },
         progress: (ReplayProgress) -> Void = { _ in }
     ) async throws -> ReplayResult {
         let sink = ReplayOutput(
@@ -108,25 +112,33 @@ public struct DecisionReplay: Sendable {
         var eventCount = 0, rejected = 0
         // The scoring and output of the batch before, on another thread; awaited before the next
         // one starts, so the sink is only ever used by one batch at a time, in input order.
-        var pending: Task<Void, any Error>?
+        // It returns the batch's reused payment ids, reported here once it is awaited: the caller's
+        // callbacks run on this task only, batch n's before batch n + 1's malformed records.
+        var pending: Task<[ReusedPaymentID], any Error>?
+        func settle() async throws {
+            guard let batch = pending else { return }
+            pending = nil
+            for record in try await batch.value { try onReusedPaymentID(record) }
+        }
         let staged = overlapsBatches ? stagedPair : nil
         // A failure ends the loop only after the batch in flight is done with the files, which
         // the caller closes next.
         do {
             while let batch = try next(batchSize) {
-                for error in batch.errors { try onBadLine(error) }
                 rejected += batch.errors.count
                 guard !batch.events.isEmpty else {
-                    try await pending?.value
-                    pending = nil
+                    try await settle()
+                    for error in batch.errors { try onBadLine(error) }
                     sink.addRejected(batch.errors.count)
                     continue
                 }
                 let (events, rejectedHere) = (batch.events, batch.errors.count)
+                let origins = RecordOrigins(lines: batch.lineNumbers, partitions: batch.partitions)
                 if let staged {
                     let preparedBaseline = try await staged.baseline.prepare(events, true)
                     let preparedCandidate = try await staged.candidate?.prepare(events, true)
-                    try await pending?.value
+                    try await settle()
+                    for error in batch.errors { try onBadLine(error) }
                     pending = Task {
                         var decided = await staged.baseline.finish(preparedBaseline)
                         Self.makeReproducible(&decided)
@@ -135,12 +147,14 @@ public struct DecisionReplay: Sendable {
                             other = await stages.finish(preparedCandidate)
                             Self.makeReproducible(&other!)
                         }
-                        try sink.add(events, decided, other, rejected: rejectedHere, tooLate: (preparedBaseline.tooLate, preparedCandidate?.tooLate ?? 0))
+                        return try sink.add(events, origins, decided, other, rejected: rejectedHere, tooLate: (preparedBaseline.tooLate, preparedCandidate?.tooLate ?? 0))
                     }
                 } else {
+                    for error in batch.errors { try onBadLine(error) }
                     let decided = try await decide(events, with: baseline)
                     let other = candidate == nil ? nil : try await decide(events, with: candidate!)
-                    try sink.add(events, decided.decisions, other?.decisions, rejected: rejectedHere, tooLate: (decided.tooLate, other?.tooLate ?? 0))
+                    let reused = try sink.add(events, origins, decided.decisions, other?.decisions, rejected: rejectedHere, tooLate: (decided.tooLate, other?.tooLate ?? 0))
+                    for record in reused { try onReusedPaymentID(record) }
                 }
                 eventCount += events.count
                 let bytes = inputBytes()
@@ -150,7 +164,7 @@ public struct DecisionReplay: Sendable {
             _ = try? await pending?.value
             throw error
         }
-        try await pending?.value
+        try await settle()
         return ReplayResult(
             baseline: ReplayRun(name: baseline.name, summary: sink.baseline.summary(), scores: sink.baseline.scores),
             candidate: candidate.map { ReplayRun(name: $0.name, summary: sink.candidate!.summary(), scores: sink.candidate!.scores) },
@@ -182,6 +196,31 @@ public struct DecisionReplay: Sendable {
     }
 }
 
+/// A record that gave a payment_id already decided to another payment (other content under the
+/// same id, `Decision.wasMade(for:)`). `waqiti serve` publishes no decision for such an event and
+/// dead-letters it (kind `payment_id_reused`); the replay writes no decisions line for it and
+/// reports it, so a backtest's decision files hold what the decisions topic would.
+public struct ReusedPaymentID: Sendable {
+    public var event: PaymentEvent
+    /// Where the record came from: its line in a file, or its offset in a Kafka partition; 0
+    /// when the source gave none.
+    public var line: Int
+    /// The Kafka partition it came from; nil for a file.
+    public var partition: Int32?
+    /// Why it got no decision: the text of `serve`'s dead letter and of HTTP's 409.
+    public var explanation: String
+}
+
+/// Where a batch's records came from (`EventBatch.lineNumbers` and `partitions`), which may be
+/// empty for a source that gives none.
+struct RecordOrigins: Sendable {
+    var lines: [Int]
+    var partitions: [Int32]
+
+    func line(_ index: Int) -> Int { index < lines.count ? lines[index] : 0 }
+    func partition(_ index: Int) -> Int32? { index < partitions.count ? partitions[index] : nil }
+}
+
 /// Where decided batches go: the decision files, the summaries and the diff.
 ///
 /// `@unchecked Sendable`: the replay loop hands the sink one batch at a time and awaits each
@@ -211,28 +250,54 @@ private final class ReplayOutput: @unchecked Sendable {
         candidate?.addRejected(count)
     }
 
-    func add(_ events: [PaymentEvent], _ decided: [Decision], _ other: [Decision]?, rejected: Int, tooLate: (baseline: Int, candidate: Int)) throws {
+    /// Returns the batch's records that reused a decided payment_id (the baseline's view; they
+    /// have no line in either decision file).
+    func add(
+        _ events: [PaymentEvent], _ origins: RecordOrigins, _ decided: [Decision], _ other: [Decision]?, rejected: Int,
+        tooLate: (baseline: Int, candidate: Int)
+    ) throws -> [ReusedPaymentID] {
         addRejected(rejected)
         baseline.addTooLate(tooLate.baseline)
         candidate?.addTooLate(tooLate.candidate)
-        if let decisionsOut { try write(decided, decisionsOut) }
         redelivery.removeAll(keepingCapacity: true)
         deliveries.markRedeliveries(events, into: &redelivery)
+        let reused = reusedIndices(events, decided)
+        if let decisionsOut { try write(decided, skipping: reused, decisionsOut) }
         for index in events.indices { baseline.add(events[index], decided[index], redelivery: redelivery[index]) }
-        guard let other else { return }
-        if let candidateDecisionsOut { try write(other, candidateDecisionsOut) }
+        let records = reused.map {
+            ReusedPaymentID(event: events[$0], line: origins.line($0), partition: origins.partition($0),
+                            explanation: DecidedBatch.reuseExplanation(events[$0], standing: decided[$0]))
+        }
+        guard let other else { return records }
+        if let candidateDecisionsOut { try write(other, skipping: reusedIndices(events, other), candidateDecisionsOut) }
         for index in events.indices {
             candidate!.add(events[index], other[index], redelivery: redelivery[index])
             diff!.add(events[index], baseline: decided[index], candidate: other[index], redelivery: redelivery[index])
         }
+        return records
     }
 
-    private func write(_ decisions: [Decision], _ output: FileOutput) throws {
+    /// The redeliveries answered with a decision made for another event: only a payment id seen
+    /// before can have one, so only those few records are fingerprinted.
+    private func reusedIndices(_ events: [PaymentEvent], _ decisions: [Decision]) -> [Int] {
+        var reused: [Int] = []
+        for index in events.indices where redelivery[index] && !decisions[index].wasMade(for: events[index]) { reused.append(index) }
+        return reused
+    }
+
+    /// One line per decision but those at `skipping` (ascending indices).
+    private func write(_ decisions: [Decision], skipping: [Int], _ output: FileOutput) throws {
         try output.append { buffer in
             // Read in place: iterating the array copied each decision, a retain and release of
             // every string and array in it.
             decisions.withUnsafeBufferPointer { decisions in
+                var skip = skipping.makeIterator()
+                var nextSkipped = skip.next()
                 for index in decisions.indices {
+                    if index == nextSkipped {
+                        nextSkipped = skip.next()
+                        continue
+                    }
                     encoder.append(decisions[index], to: &buffer)
                     buffer.append(0x0A)
                 }

@@ -104,7 +104,15 @@ public final class KafkaReplaySource {
     public let options: Options
     private let consumer: KafkaConsumer
     private let decoder = EventDecoder()
-    private var merger: PartitionMerger<Result<PaymentEvent, EventLineError>>
+    private var merger: PartitionMerger<Result<LocatedEvent, EventLineError>>
+
+    /// A decoded record with where it came from, which a report of the event names
+    /// (`EventBatch.partitions` and `lineNumbers`).
+    private struct LocatedEvent {
+        var event: PaymentEvent
+        var partition: Int32
+        var offset: Int64
+    }
     private var progress: [Int32: PartitionProgress] = [:]
     private let fromTime: Int64?
     private let toTime: Int64?
@@ -214,7 +222,7 @@ public final class KafkaReplaySource {
 
     /// The next records in merged order, decoded; nil once every partition reached its end.
     public func nextBatch(maxEvents: Int) throws -> EventBatch? {
-        var released: [Result<PaymentEvent, EventLineError>] = []
+        var released: [Result<LocatedEvent, EventLineError>] = []
         var lastArrival = ContinuousClock.now
         while released.count < maxEvents {
             merger.release(into: &released, limit: maxEvents)
@@ -240,9 +248,10 @@ public final class KafkaReplaySource {
         var out = EventBatch()
         for record in released {
             switch record {
-            case .success(let event):
-                out.events.append(event)
-                out.lineNumbers.append(0)
+            case .success(let located):
+                out.events.append(located.event)
+                out.lineNumbers.append(Int(located.offset))
+                out.partitions.append(located.partition)
             case .failure(let error): out.errors.append(error)
             }
         }
@@ -257,16 +266,16 @@ public final class KafkaReplaySource {
         progress[message.partition]!.next = message.offset + 1
         if let end = state.end, message.offset + 1 >= end { finish(message.partition) }
         if let fromTime, timestamp < fromTime { return }
-        let record: Result<PaymentEvent, EventLineError>
+        let record: Result<LocatedEvent, EventLineError>
         do throws(EventDecodingError) {
-            record = .success(try decoder.decode(message.value))
+            record = .success(LocatedEvent(event: try decoder.decode(message.value), partition: message.partition, offset: message.offset))
         } catch {
             record = .failure(EventLineError(file: "\(message.topic)[\(message.partition)]", line: Int(message.offset), error: error, rawLine: Array(message.value.prefix(4096))))
         }
         // Merged on the event's own time, as a file replay orders them (not the broker's, which a
         // backfill sets to about the same instant for every record); a record that did not
         // decode keeps its place in its partition.
-        merger.add(record, partition: message.partition, offset: message.offset, eventTime: try? record.get().occurredAt.millisecondsSinceEpoch)
+        merger.add(record, partition: message.partition, offset: message.offset, eventTime: try? record.get().event.occurredAt.millisecondsSinceEpoch)
     }
 
     /// The broker reported the end of `partition` at `offset` (the next offset to be written):

@@ -9,9 +9,10 @@ public struct ReplaySummary: Codable, Hashable, Sendable {
     /// only: every other count (outcomes, rules, labels, model) is of payments, at their first
     /// decision, and `payments` is `events - redelivered`.
     public var redelivered: Int
-    /// Of the redelivered, records answered with the decision made for another event under their
-    /// `payment_id` (other content: `Decision.wasMade(for:)`): one id given to two payments. The
-    /// replay's count of what `waqiti serve` counts in `waqiti_payment_id_reuses_total`.
+    /// Of the redelivered, records whose `payment_id` was decided for another event (other
+    /// content: `Decision.wasMade(for:)`): one id given to two payments. Not decided, so absent from
+    /// the decision files, and reported as `ReusedPaymentID`s; the replay's count of what `waqiti
+    /// serve` counts in `waqiti_payment_id_reuses_total` and dead-letters as `payment_id_reused`.
     public var reusedPaymentIDs: Int
     /// Input records that did not decode (reported, never decided).
     public var rejected: Int

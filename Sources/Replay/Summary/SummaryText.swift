@@ -62,7 +62,7 @@ public enum SummaryText {
         guard summary.redelivered > 0 else { return "" }
         var out = "redelivered \(Markup.grouped(summary.redelivered)) records of payments decided before: \(Markup.grouped(summary.payments)) payments, each counted once below\n"
         if summary.reusedPaymentIDs > 0 {
-            out += "  \(Markup.grouped(summary.reusedPaymentIDs)) of them another payment under a payment_id already decided (reused id): answered with the first payment's decision\n"
+            out += "  \(Markup.grouped(summary.reusedPaymentIDs)) of them another payment under a payment_id already decided (reused id): not decided, so not in the decisions file; reported as dead letters (kind payment_id_reused)\n"
         }
         return out
     }

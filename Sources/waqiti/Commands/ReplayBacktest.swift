@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Features
 import FraudCore
 import Glibc
@@ -175,6 +176,18 @@ enum ReplayBacktest {
                         printError(error.description)
                     }
                 },
+                onReusedPaymentID: { record in
+                    let file = source.origin(record.partition)
+                    if let deadLetters {
+                        try deadLetters.append {
+                            FeatureReplay.appendDeadLetter(file: file, line: record.line, kind: StreamingPipeline.reusedPaymentIDKind,
+                                                           error: record.explanation, raw: String(decoding: EventEncoder().encode(record.event), as: UTF8.self), to: &$0)
+                        }
+                    } else {
+                        bar.clear()
+                        printError("\(file):\(record.line): \(record.explanation)")
+                    }
+                },
                 progress: bar.show
             )
             ProcessLifetime.keepUntilExit(replay)
@@ -197,7 +210,10 @@ enum ReplayBacktest {
                 try reportOut.write(Array(html.utf8))
             }
             for output in outputs { try output.close() }
-            if result.baseline.summary.rejected > 0, deadLetters == nil { throw ExitCode(1) }
+            // Records that were not decided (malformed, or a payment_id reused) and were only
+            // printed: the run did not account for its whole input.
+            let undecided = result.baseline.summary.rejected + result.baseline.summary.reusedPaymentIDs
+            if undecided > 0, deadLetters == nil { throw ExitCode(1) }
         } catch {
             // Nothing of a failed replay replaces an existing file (closed outputs ignore this).
             for output in outputs { output.discard() }
@@ -219,6 +235,9 @@ private final class InputSource: CustomStringConvertible {
     let next: DecisionReplay.NextBatch
     let bytes: () -> (read: Int, total: Int)?
     let description: String
+    /// The name a record's report gives its source (as `EventLineError.file` does): the file,
+    /// or `topic[partition]`.
+    let origin: (_ partition: Int32?) -> String
 
     init(options: BacktestOptions, input: String?) throws {
         if let topic = options.kafkaTopic {
@@ -230,10 +249,13 @@ private final class InputSource: CustomStringConvertible {
                 from: BacktestOptions.bound(options.kafkaFrom)!, to: BacktestOptions.bound(options.kafkaTo)!))
             next = { max in try source.nextBatch(maxEvents: max) }
             bytes = { nil }
+            origin = { partition in "\(topic)[\(partition.map(String.init) ?? "?")]" }
             description = "Kafka \(topic) from \(options.kafkaFrom ?? "the first record") to \(options.kafkaTo ?? "the end")"
             return
         }
         let input = input!  // ReplayCommand.validate() requires --input or --kafka-topic.
+        let name = input == "-" ? "<stdin>" : input
+        origin = { _ in name }
         if let cache = options.cache {
             let source: CachedEventSource
             do {

@@ -23,7 +23,9 @@ struct ReplayCommand: AsyncParsableCommand {
         values per event:
           {"payment_id": "p1", "features": {"count(card_fingerprint,10m)": 3, ...}}
         Malformed lines are reported as file:line: message on stderr and counted;
-        the exit status is non-zero if any were found, unless --dead-letters keeps
+        so is, with --rules, a record giving a payment_id already decided to
+        another payment (it gets no decision, as `waqiti serve` dead-letters it).
+        The exit status is non-zero if any were found, unless --dead-letters keeps
         them in a file. Docs: docs/replay.md, docs/features.md.
         """
     )
@@ -53,7 +55,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Events per store batch (1 to 1048576).")
     var batchSize: Int = 512
 
-    @Option(name: .customLong("dead-letters"), help: "Write malformed lines here (JSON Lines with file, line, error, raw) instead of failing.")
+    @Option(name: .customLong("dead-letters"), help: "Write malformed lines (and, with --rules, records reusing a decided payment_id) here, as JSON Lines with file, line, kind, error, raw, instead of failing.")
     var deadLetters: String?
 
     /// Decisions, summary, report and rule/model comparison (`--rules`; docs/replay.md).
