@@ -180,4 +180,49 @@ struct ReplayCLITests {
         #expect(fromKafka.stderr == "\(topic)[0]:2: \(explanation)\n", "\(fromKafka.stderr)")
         #expect(try decidedIDs() == ["p-1", "p-2"])
     }
+
+    /// With --workers 2 a batch is scored while the next one is read: its reused ids must still be
+    /// reported before the next batch's malformed lines, and within a batch both kinds by line
+    /// (malformed lines are known when the batch is read, reused ids once it is decided).
+    @Test("malformed lines and reused payment_ids interleaved over many batches: the same dead-letter file, in input order, on one thread and with --workers 2", .timeLimit(.minutes(3)))
+    func deadLettersInInputOrderAcrossWorkers() async throws {
+        let simulated = try await Self.simulated("replay-cli-dead-order", events: 3_000)
+        var lines = try String(contentsOfFile: simulated, encoding: .utf8).split(separator: "\n").map(String.init)
+        // Every 97th position a malformed line, every 89th a line of the first hundred with its
+        // amount changed (another payment under a decided id); both kinds fall into most batches.
+        var expected: [(line: Int, kind: String)] = []
+        var out: [String] = []
+        for (index, line) in lines.enumerated() {
+            out.append(line)
+            if index > 100, index % 97 == 0 {
+                out.append(#"{"payment_id": "broken-\#(index)", "amount_minor": }"#)
+                expected.append((out.count, "malformed"))
+            }
+            if index > 100, index % 89 == 0 {
+                let original = lines[index % 100]
+                out.append(original.replacingOccurrences(of: #""amount_minor":"#, with: #""amount_minor":7"#))
+                expected.append((out.count, "payment_id_reused"))
+            }
+        }
+        lines = out
+        #expect(expected.count > 50)
+        let folder = URL(fileURLWithPath: simulated).deletingLastPathComponent()
+        let input = folder.appendingPathComponent("interleaved.jsonl").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
+
+        var files: [String] = []
+        for workers in ["1", "2"] {
+            let deadLetters = folder.appendingPathComponent("dead-\(workers).jsonl").path
+            let result = try await WaqitiProcess.run([
+                "replay", "--input", input, "--rules", "rules/default.rules", "--quiet", "--workers", workers, "--batch-size", "64",
+                "--dead-letters", deadLetters, "--decisions-out", folder.appendingPathComponent("decisions-\(workers).jsonl").path,
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            files.append(try String(contentsOfFile: deadLetters, encoding: .utf8))
+        }
+        #expect(files[0] == files[1])
+        let letters = try files[0].split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(letters.map { $0["line"] as? Int } == expected.map(\.line))
+        #expect(letters.map { ($0["kind"] as? String) == "payment_id_reused" } == expected.map { $0.kind == "payment_id_reused" })
+    }
 }

@@ -91,8 +91,10 @@ public struct DecisionReplay: Sendable {
     ///   - inputBytes: bytes consumed and total so far, for the progress report's ETA.
     ///   - onBadLine: every input record that did not decode (the replay goes on).
     ///   - onReusedPaymentID: every record that gave a decided payment_id to another payment
-    ///     (`ReusedPaymentID`): it has no line in the decision files. Called in input order with
-    ///     `onBadLine`, on one thread at a time, whatever `overlapsBatches` is.
+    ///     (`ReusedPaymentID`): it has no line in the decision files. Called with `onBadLine` once
+    ///     the record's batch is decided, on this task, in input order whatever `overlapsBatches`
+    ///     and `batchSize` are (from Kafka, a batch's malformed records come before its reused ids:
+    ///     offsets in different partitions do not say which came first).
     ///   - progress: called after every batch.
     public func run(
         from next: NextBatch,
@@ -112,13 +114,25 @@ public struct DecisionReplay: Sendable {
         var eventCount = 0, rejected = 0
         // The scoring and output of the batch before, on another thread; awaited before the next
         // one starts, so the sink is only ever used by one batch at a time, in input order.
-        // It returns the batch's reused payment ids, reported here once it is awaited: the caller's
-        // callbacks run on this task only, batch n's before batch n + 1's malformed records.
-        var pending: Task<[ReusedPaymentID], any Error>?
+        // It returns the batch's reused payment ids, reported here with the batch's malformed
+        // records once it is awaited: the callbacks run on this task only, one batch after another.
+        var pending: (task: Task<[ReusedPaymentID], any Error>, errors: [EventLineError])?
+        func report(_ errors: [EventLineError], _ reused: [ReusedPaymentID]) throws {
+            // Malformed and reused records of a file carry its line numbers: merged by them.
+            var e = errors.startIndex
+            for record in reused {
+                while e < errors.endIndex, record.partition != nil || errors[e].line < record.line {
+                    try onBadLine(errors[e])
+                    e += 1
+                }
+                try onReusedPaymentID(record)
+            }
+            for error in errors[e...] { try onBadLine(error) }
+        }
         func settle() async throws {
             guard let batch = pending else { return }
             pending = nil
-            for record in try await batch.value { try onReusedPaymentID(record) }
+            try report(batch.errors, try await batch.task.value)
         }
         let staged = overlapsBatches ? stagedPair : nil
         // A failure ends the loop only after the batch in flight is done with the files, which
@@ -128,7 +142,7 @@ public struct DecisionReplay: Sendable {
                 rejected += batch.errors.count
                 guard !batch.events.isEmpty else {
                     try await settle()
-                    for error in batch.errors { try onBadLine(error) }
+                    try report(batch.errors, [])
                     sink.addRejected(batch.errors.count)
                     continue
                 }
@@ -138,8 +152,7 @@ public struct DecisionReplay: Sendable {
                     let preparedBaseline = try await staged.baseline.prepare(events, true)
                     let preparedCandidate = try await staged.candidate?.prepare(events, true)
                     try await settle()
-                    for error in batch.errors { try onBadLine(error) }
-                    pending = Task {
+                    let task = Task {
                         var decided = await staged.baseline.finish(preparedBaseline)
                         Self.makeReproducible(&decided)
                         var other: [Decision]?
@@ -149,19 +162,19 @@ public struct DecisionReplay: Sendable {
                         }
                         return try sink.add(events, origins, decided, other, rejected: rejectedHere, tooLate: (preparedBaseline.tooLate, preparedCandidate?.tooLate ?? 0))
                     }
+                    pending = (task, batch.errors)
                 } else {
-                    for error in batch.errors { try onBadLine(error) }
                     let decided = try await decide(events, with: baseline)
                     let other = candidate == nil ? nil : try await decide(events, with: candidate!)
                     let reused = try sink.add(events, origins, decided.decisions, other?.decisions, rejected: rejectedHere, tooLate: (decided.tooLate, other?.tooLate ?? 0))
-                    for record in reused { try onReusedPaymentID(record) }
+                    try report(batch.errors, reused)
                 }
                 eventCount += events.count
                 let bytes = inputBytes()
                 progress(ReplayProgress(events: eventCount, rejected: rejected, bytesRead: bytes?.read, totalBytes: bytes?.total, elapsed: clock.now - started))
             }
         } catch {
-            _ = try? await pending?.value
+            _ = try? await pending?.task.value
             throw error
         }
         try await settle()
