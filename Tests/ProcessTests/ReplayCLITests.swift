@@ -132,7 +132,7 @@ struct ReplayCLITests {
 
     /// `serve` dead-letters an event that gives a decided payment_id to another payment
     /// (`payment_id_reused`); the replay answered it with the first payment's decision and exit 0.
-    @Test("a record reusing a decided payment_id gets no decision: file:line: reason and exit 1, or a dead letter with its kind and event; from Kafka named topic[partition]:offset", .timeLimit(.minutes(2)))
+    @Test("a record reusing a decided payment_id gets no decision (nor a candidate one with --compare): file:line: reason and exit 1, or a dead letter with its kind and event; from Kafka named topic[partition]:offset", .timeLimit(.minutes(2)))
     func reusedPaymentID() async throws {
         let second = Self.event.replacingOccurrences(of: #""p-1""#, with: #""p-2""#)
         let reused = Self.event.replacingOccurrences(of: #""amount_minor":1250"#, with: #""amount_minor":99900"#)
@@ -169,6 +169,17 @@ struct ReplayCLITests {
         let raw = try JSONSerialization.jsonObject(with: Data((letter["raw"] as! String).utf8)) as! [String: Any]
         #expect(raw["payment_id"] as? String == "p-1" && raw["amount_minor"] as? Int == 99900 && raw["device_id"] as? String == "d-1")
         #expect(try decidedIDs() == ["p-1", "p-2", "p-1"])
+
+        // Comparing: neither configuration's decisions file has a line for it, and it is reported once.
+        let candidateDecisions = folder.appendingPathComponent("candidate.jsonl").path
+        let compared = try await WaqitiProcess.run([
+            "replay", "--input", events, "--rules", "rules/default.rules", "--compare", "rules/default.rules", "--quiet",
+            "--decisions-out", decisions, "--compare-decisions-out", candidateDecisions,
+        ])
+        #expect(compared.status == 1)
+        #expect(compared.stderr == "\(events):3: \(explanation)\n", "\(compared.stderr)")
+        #expect(try decidedIDs() == ["p-1", "p-2", "p-1"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: candidateDecisions)) == Data(contentsOf: URL(fileURLWithPath: decisions)))
 
         let (brokers, topic) = try await Self.topic("replay-cli-reused", partitions: 1) { topic in
             [Self.event, second, reused].map { KafkaProducerMessage(topic: topic, key: Array("a-1".utf8), value: Array($0.utf8)) }
