@@ -170,6 +170,11 @@ struct ReplayCLITests {
         #expect(raw["payment_id"] as? String == "p-1" && raw["amount_minor"] as? Int == 99900 && raw["device_id"] as? String == "d-1")
         #expect(try decidedIDs() == ["p-1", "p-2", "p-1"])
 
+        // From standard input the record is named as a malformed line would be.
+        let piped = try await WaqitiProcess.run(["replay", "--input", "-", "--rules", "rules/default.rules", "--quiet"], input: Data(contentsOf: URL(fileURLWithPath: events)))
+        #expect(piped.status == 1)
+        #expect(piped.stderr == "<stdin>:3: \(explanation)\n", "\(piped.stderr)")
+
         // Comparing: neither configuration's decisions file has a line for it, and it is reported once.
         let candidateDecisions = folder.appendingPathComponent("candidate.jsonl").path
         let compared = try await WaqitiProcess.run([

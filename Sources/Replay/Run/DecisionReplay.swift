@@ -118,7 +118,9 @@ public struct DecisionReplay: Sendable {
         // records once it is awaited: the callbacks run on this task only, one batch after another.
         var pending: (task: Task<[ReusedPaymentID], any Error>, errors: [EventLineError])?
         func report(_ errors: [EventLineError], _ reused: [ReusedPaymentID]) throws {
-            // Malformed and reused records of a file carry its line numbers: merged by them.
+            // Malformed and reused records of a file carry its line numbers: merged by them. A Kafka
+            // record (a partition) has an offset, which orders nothing across partitions: the
+            // batch's malformed records all go first.
             var e = errors.startIndex
             for record in reused {
                 while e < errors.endIndex, record.partition != nil || errors[e].line < record.line {

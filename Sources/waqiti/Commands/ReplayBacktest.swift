@@ -254,9 +254,9 @@ private final class InputSource: CustomStringConvertible {
             return
         }
         let input = input!  // ReplayCommand.validate() requires --input or --kafka-topic.
-        let name = input == "-" ? "<stdin>" : input
-        origin = { _ in name }
         if let cache = options.cache {
+            // A regular file (validate() refuses --cache with stdin), named as the cache reader's errors name it.
+            origin = { _ in input }
             let source: CachedEventSource
             do {
                 source = try CachedEventSource(input: input, cache: cache) {
@@ -274,22 +274,25 @@ private final class InputSource: CustomStringConvertible {
         }
         let decoding = try Self.decoding(input, workers: options.workers)
         next = decoding.next
+        origin = { _ in decoding.name }
         let total = Self.size(of: input)
         bytes = { total.map { (decoding.bytesRead(), $0) } }
         description = input == "-" ? "standard input" : input
     }
 
     /// The reader a file (or stdin) is decoded with: CSV, JSON Lines, or JSON Lines pipelined over workers.
-    private static func decoding(_ input: String, workers: Int) throws -> (next: DecisionReplay.NextBatch, bytesRead: () -> Int) {
+    /// `name`: the reader's name for the input, which its errors carry (`<stdin>` for `-`).
+    private static func decoding(_ input: String, workers: Int) throws -> (next: DecisionReplay.NextBatch, bytesRead: () -> Int, name: String) {
         if input.lowercased().hasSuffix(".csv") {
             let reader = try CSVEventReader(path: input)
-            return ({ max in try reader.nextBatch(maxRecords: max) }, { reader.bytesRead })
+            return ({ max in try reader.nextBatch(maxRecords: max) }, { reader.bytesRead }, reader.fileName)
         } else if workers > 1 {
-            let source = PipelinedEventSource(reader: try JSONLinesReader(path: input), workers: workers - 1)
-            return ({ max in try source.nextBatch(maxEvents: max) }, { source.bytesRead })
+            let reader = try JSONLinesReader(path: input)
+            let source = PipelinedEventSource(reader: reader, workers: workers - 1)
+            return ({ max in try source.nextBatch(maxEvents: max) }, { source.bytesRead }, reader.fileName)
         } else {
             let reader = try JSONLinesReader(path: input)
-            return ({ max in try reader.nextBatch(maxLines: max) }, { reader.bytesRead })
+            return ({ max in try reader.nextBatch(maxLines: max) }, { reader.bytesRead }, reader.fileName)
         }
     }
 
